@@ -1,0 +1,119 @@
+"""How a recipe maps onto Keras objects, written as data (no TensorFlow).
+
+``recipes.models`` instantiates these specs and ``keras_code`` prints them, so
+the code ``recipes show`` prints is exactly what ``build_model`` builds.
+A spec is ``(namespace, class name, keyword arguments)``; ``namespace`` is
+``"keras.losses"``, ``"keras.metrics"`` or ``"recipes.models"`` (for the few
+pieces the project registers itself).
+"""
+
+from __future__ import annotations
+
+from .catalog import Recipe
+
+# catalog loss -> (namespace, class) ; from_logits is passed when the class takes it
+LOSS_CLASSES = {
+    "binary_crossentropy": ("keras.losses", "BinaryCrossentropy"),
+    "binary_focal_crossentropy": ("keras.losses", "BinaryFocalCrossentropy"),
+    "categorical_crossentropy": ("keras.losses", "CategoricalCrossentropy"),
+    "categorical_focal_crossentropy": ("keras.losses", "CategoricalFocalCrossentropy"),
+    "sparse_categorical_crossentropy": ("keras.losses", "SparseCategoricalCrossentropy"),
+    "poisson": ("keras.losses", "Poisson"),
+    "mse": ("keras.losses", "MeanSquaredError"),
+    "mae": ("keras.losses", "MeanAbsoluteError"),
+    "huber": ("keras.losses", "Huber"),
+    "log_cosh": ("keras.losses", "LogCosh"),
+}
+
+# Losses whose logits form Keras lacks: the project registers its own class.
+LOGITS_CLASSES = {
+    "poisson": ("recipes.models", "LogPoisson"),
+}
+
+# catalog metric -> (class, kwargs when the output is probabilities, kwargs when logits)
+METRIC_CLASSES = {
+    "binary_accuracy": ("BinaryAccuracy", {}, {"threshold": 0.0}),
+    "categorical_accuracy": ("CategoricalAccuracy", {}, {}),
+    "sparse_categorical_accuracy": ("SparseCategoricalAccuracy", {}, {}),
+    "auc": ("AUC", {}, {"from_logits": True}),
+    "precision": ("Precision", {}, {"thresholds": 0.0}),
+    "recall": ("Recall", {}, {"thresholds": 0.0}),
+    "mae": ("MeanAbsoluteError", {}, {}),
+    "mse": ("MeanSquaredError", {}, {}),
+    "rmse": ("RootMeanSquaredError", {}, {}),
+}
+
+_TAKES_LOGITS = {"BinaryCrossentropy", "BinaryFocalCrossentropy", "CategoricalCrossentropy",
+                 "CategoricalFocalCrossentropy", "SparseCategoricalCrossentropy"}
+
+
+def loss_spec(recipe: Recipe):
+    if recipe.from_logits and recipe.loss in LOGITS_CLASSES:
+        namespace, cls = LOGITS_CLASSES[recipe.loss]
+        return namespace, cls, {}
+    namespace, cls = LOSS_CLASSES[recipe.loss]
+    kwargs = {"from_logits": recipe.from_logits} if cls in _TAKES_LOGITS else {}
+    return namespace, cls, kwargs
+
+
+def metric_specs(recipe: Recipe):
+    specs = []
+    for name in recipe.metrics:
+        cls, plain, logits = METRIC_CLASSES[name]
+        specs.append(("keras.metrics", cls, dict(logits if recipe.from_logits else plain)))
+    return specs
+
+
+def _call(namespace, cls, kwargs):
+    args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    return f"{namespace}.{cls}({args})"
+
+
+_DECODE_CODE = {
+    "threshold": "scores >= 0.5  # one threshold per label for multi-label",
+    "argmax": "scores.argmax(axis=-1)",
+    "round": "np.clip(np.rint(scores[:, 0]), 0, n_classes - 1)",
+    "cumulative": "(scores >= 0.5).sum(axis=-1)  # level = thresholds passed",
+    "identity": "scores",
+}
+
+_LINK_CODE = {
+    "linear": "model.predict(x_new)",
+    "sigmoid": "keras.activations.sigmoid(model.predict(x_new)).numpy()",
+    "softmax": "keras.activations.softmax(model.predict(x_new)).numpy()",
+    "exponential": "np.exp(model.predict(x_new))",
+}
+
+
+def keras_code(recipe: Recipe, input_shape=(20,), n=None, hidden=(32,)):
+    """Plain Keras code that builds and compiles this recipe's model.
+
+    ``n`` is the problem size (classes, labels or targets); a sample size is
+    used when omitted.
+    """
+    n = n if n is not None else {"1": 2, "n": 3, "n-1": 5}[recipe.units]
+    units = recipe.n_units(n)
+    lines = [
+        "import keras",
+        "import numpy as np",
+        "",
+        f"inputs = keras.Input(shape={tuple(input_shape)!r})",
+        "x = inputs",
+    ]
+    lines += [f'x = keras.layers.Dense({h}, activation="relu")(x)' for h in hidden]
+    lines += [
+        f'outputs = keras.layers.Dense({units}, activation="{recipe.activation}")(x)',
+        "model = keras.Model(inputs, outputs)",
+        "model.compile(",
+        '    optimizer="adam",',
+        f"    loss={_call(*loss_spec(recipe))},",
+        f"    metrics=[{', '.join(_call(*m) for m in metric_specs(recipe))}],",
+        ")",
+        "",
+        f"# targets: {recipe.encoding} encoding; decode predictions with",
+        f"scores = {_LINK_CODE[recipe.link]}",
+        f"pred = {_DECODE_CODE[recipe.decoding]}",
+    ]
+    if recipe.loss in LOGITS_CLASSES and recipe.from_logits:
+        lines.insert(0, "import recipes.models  # registers " + loss_spec(recipe)[1])
+    return "\n".join(lines)
