@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import importlib.util
 import sys
+from pathlib import Path
 
 from .catalog import ACTIVATIONS, Catalog, CatalogError, load_catalog
 
@@ -79,10 +81,140 @@ def _run_show(args, catalog: Catalog):
     return 0
 
 
+# --- infer ----------------------------------------------------------------
+
+def _add_infer(p):
+    p.add_argument("file", help="labels: a .csv file (with --target) or a .npy array")
+    p.add_argument("--target", help="the label column of a CSV file")
+    p.add_argument("--max-classes", type=int, default=20,
+                   help="most distinct integer values still read as classes (default 20)")
+
+
+def _run_infer(args, catalog: Catalog):
+    from .infer import infer_problem, read_labels
+
+    found = infer_problem(read_labels(args.file, args.target), max_classes=args.max_classes)
+    print(f"problem: {found.problem}")
+    print(f"why:     {found.reason}")
+    if found.problem in catalog.problems:
+        recipe = catalog.select(found.problem)
+        print(f"recipe:  {recipe.name} ({recipe.activation} + {recipe.loss}"
+              f"{', from_logits' if recipe.from_logits else ''}; labels as {recipe.encoding})")
+        print(f"         see: recipes show {recipe.name}")
+    else:
+        print(f"recipe:  none: the catalog has no recipe for {found.problem!r}")
+    for other in found.alternatives:
+        if other in catalog.problems:
+            print(f"or, if the labels mean it: {other} -> {catalog.select(other).name}")
+    return 0
+
+
+# --- run and report ----------------------------------------------------------
+
+def experiments_dir():
+    """experiments/ in the working directory, else beside the installed package."""
+    for base in (Path.cwd(), Path(__file__).resolve().parents[1]):
+        if (base / "experiments").is_dir():
+            return base / "experiments"
+    raise FileNotFoundError("No experiments/ folder found in the working directory or beside "
+                            "the recipes package; pass a path to an experiment script")
+
+
+def load_experiment(what):
+    """An Experiment from a script path or the name of a script in experiments/."""
+    path = Path(what)
+    if path.suffix != ".py":
+        folder = experiments_dir()
+        names = sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_"))
+        if what not in names:
+            raise ValueError(f"Expected one of {['all'] + names} or a path to a script. "
+                             f"Received: experiment={what!r}")
+        path = folder / f"{what}.py"
+    spec = importlib.util.spec_from_file_location(f"experiment_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not hasattr(module, "EXPERIMENT"):
+        raise ValueError(f"{path}: an experiment script must define EXPERIMENT = Experiment(...)")
+    return module.EXPERIMENT
+
+
+def suite():
+    """Every experiment in experiments/, in name order."""
+    folder = experiments_dir()
+    return [load_experiment(str(p)) for p in sorted(folder.glob("*.py"))
+            if not p.stem.startswith("_")]
+
+
+def _add_run_options(p):
+    p.add_argument("--seeds", type=int, help="seeds per recipe (default: the experiment's)")
+    p.add_argument("--epochs", type=int, help="epochs per run (default: the experiment's)")
+    p.add_argument("--out", default="results", help="results directory (default: results)")
+    p.add_argument("--trainer", default=None, choices=["stacked", "keras"],
+                   help="stacked: many runs in one compiled graph (default); keras: plain model.fit")
+    p.add_argument("--report", default=None, metavar="DIR",
+                   help="where to write the report (default: OUT/report)")
+    p.add_argument("--no-report", action="store_true", help="train only")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_run(p):
+    p.add_argument("experiment", help="'all', an experiment name from experiments/, or a script path")
+    _add_run_options(p)
+
+
+def _train(experiments, args, catalog):
+    from .runner import DEFAULT_TRAINER, run
+
+    for exp in experiments:
+        exp = exp.with_options(seeds=args.seeds, epochs=args.epochs)
+        run(exp, args.out, args.trainer or DEFAULT_TRAINER, catalog, progress=not args.quiet)
+    if not args.no_report:
+        out = write(args.out, args.report or Path(args.out) / "report")
+        print(f"report: {out}")
+    return 0
+
+
+def _run_run(args, catalog: Catalog):
+    experiments = suite() if args.experiment == "all" else [load_experiment(args.experiment)]
+    return _train(experiments, args, catalog)
+
+
+def write(results, out):
+    """Write the report of a results directory; returns the HTML path."""
+    from .report import write_report
+    from .store import Store
+
+    store = Store(results)
+    return write_report(store.history(), store.runs(), out)
+
+
+def _add_report(p):
+    p.add_argument("results", help="a results directory (from 'recipes run')")
+    p.add_argument("--out", default="report", help="report directory (default: report)")
+
+
+def _run_report(args, catalog: Catalog):
+    print(f"report: {write(args.results, args.out)}")
+    return 0
+
+
+def script(experiment, argv=None):
+    """Entry point of an experiment script: ``python experiments/NAME.py [--seeds ...]``."""
+    p = argparse.ArgumentParser(description=experiment.claim or experiment.name)
+    p.add_argument("--catalog", metavar="PATH", help="a catalog CSV to use instead of the bundled one")
+    _add_run_options(p)
+    args = p.parse_args(argv)
+    sys.exit(_guard("run", lambda: _train([experiment], args, load_catalog(args.catalog))))
+
+
 COMMANDS = {
     "list": ("list the catalog's recipes", _add_list, _run_list),
     "show": ("show a recipe (or a problem's recommended recipe), its code and alternatives",
              _add_show, _run_show),
+    "infer": ("infer the problem type of labels and name the recipe for it", _add_infer, _run_infer),
+    "run": ("train an experiment's grid (or 'all') into a results store and write its report",
+            _add_run, _run_run),
+    "report": ("write the comparison report of a results directory", _add_report, _run_report),
 }
 
 
@@ -98,17 +230,23 @@ def parser():
     return p
 
 
-def main(argv=None):
-    args = parser().parse_args(argv)
+def _guard(command, action):
+    """Run ``action``; known errors become one line on stderr and an exit status."""
     try:
-        catalog = load_catalog(args.catalog)
-        return COMMANDS[args.command][2](args, catalog)
+        return action()
     except (CatalogError, ValueError, FileNotFoundError) as err:
-        print(f"recipes {args.command}: error: {err}", file=sys.stderr)
+        print(f"recipes {command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"recipes {args.command}: interrupted", file=sys.stderr)
+        print(f"recipes {command}: interrupted; finished runs are kept, run again to resume",
+              file=sys.stderr)
         return 130
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    return _guard(args.command,
+                  lambda: COMMANDS[args.command][2](args, load_catalog(args.catalog)))
 
 
 if __name__ == "__main__":

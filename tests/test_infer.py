@@ -1,0 +1,351 @@
+"""Tests of ``recipes.infer``: every answer, every error, and reading label files."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recipes.catalog import load_catalog
+from recipes.infer import PROBLEMS, Inference, InferenceError, infer_problem, read_labels
+
+RNG = np.random.default_rng(0)
+
+
+def _ordered(values, categories):
+    return pd.Categorical(values, categories=categories, ordered=True)
+
+
+# problem -> labels that must be inferred as that problem.
+EXAMPLES = {
+    "binary": [
+        [0, 1, 1, 0],
+        [-1, 1, 1],
+        [0.0, 1.0, 1.0],
+        [0.25, 0.5, 0.5],                       # 2 distinct values of any kind
+        ["spam", "ham", "spam"],
+        [True, False, True],
+        np.array([3, 7, 3], dtype=np.uint8),
+        np.array([[0], [1], [1]]),              # one column is 1-D
+        pd.Series([True, False], dtype="boolean"),
+        pd.Series([1, 0, 1], dtype="Int64"),
+        pd.Series(["yes", "no"], dtype="string"),
+        pd.Series(["yes", "no"], dtype=object),
+        _ordered(["lo", "hi"], ["lo", "hi"]),   # an ordered pair is still binary
+        pd.DataFrame({"y": [0, 1, 1]}),
+    ],
+    "multiclass": [
+        [1, 2, 3, 2],
+        np.arange(20),                          # max_classes distinct integers
+        [0.0, 1.0, 2.0, 2.0],                   # float dtype, few integer values
+        ["cat", "dog", "bird"],
+        np.array(["a", "b", "c"], dtype=object),
+        pd.Series(["a", "b", "c"], dtype="string"),
+        pd.Categorical(["x", "y", "z"]),
+        pd.Series([-1, 0, 1]),
+        [[1, 0, 0], [0, 0, 1], [0, 1, 0]],      # one-hot
+        np.eye(4, dtype=bool),
+        [[1, 0], [0, 1], [0, 1]],               # two one-hot columns
+        [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],  # a column never hot
+        pd.DataFrame({"cat": [1, 0, 0], "dog": [0, 1, 0], "bird": [0, 0, 1]}),
+    ],
+    "ordinal": [
+        _ordered(["S", "L", "M"], ["S", "M", "L"]),
+        pd.Series(_ordered(["lo", "hi"], ["lo", "mid", "hi"])),  # counts declared levels
+        _ordered([1, 3, 2], [1, 2, 3]),
+    ],
+    "multilabel": [
+        [[1, 0, 1], [0, 0, 1], [0, 1, 0]],
+        [[0, 0], [1, 1], [0, 1]],
+        np.array([[True, True, False], [False, False, False]]),
+        [[1.0, 1.0], [0.0, 1.0]],
+        pd.DataFrame({"even": [1, 0, 1], "prime": [0, 1, 1]}),
+    ],
+    "count": [
+        np.arange(0, 78),                       # doctor visits 0..77
+        np.arange(0, 30).astype(float),
+        pd.Series(np.arange(0, 30), dtype="Int64"),
+        [[0, 3], [5, 0], [2, 1]],
+    ],
+    "bounded_regression": [
+        [0.2, 0.75, 0.5],
+        [0.0, 0.5, 1.0],
+        RNG.uniform(size=50),
+        pd.Series([0.1, 0.2, 0.3], dtype="Float64"),
+        [[0.2, 0.3], [0.9, 1.0]],
+    ],
+    "regression": [
+        [2.5, -1.0, 7.25],
+        np.arange(25, 347, dtype=float),        # many integer floats without zeros
+        np.arange(1, 40),                       # many integers without zeros
+        np.arange(-5, 40),                      # negative: not counts
+        RNG.normal(size=100),
+        [0.5, 1.5, 0.25],                       # crosses 1
+        [[1, 3], [5, 2], [4, 4]],               # integers, no zeros
+        [[0.5, -2.0], [1.5, 3.0]],
+        pd.DataFrame({"weight": [191.0, 189.0], "waist": [36.0, 37.0]}),
+    ],
+}
+
+# (bad labels, a fragment of the error message)
+ERRORS = [
+    ([1, np.nan, np.nan], "2 missing values, the first at row 1"),
+    (np.array([1.0, 2.0, np.nan, np.nan, np.nan]), "3 NaN values, the first at row 2"),
+    (np.array([[0.0, 1.0], [1.0, np.nan]]), "1 NaN value, the first at row 1"),
+    ([None, "a", "b"], "1 missing value, the first at row 0"),
+    (["a", np.nan, "b"], "1 missing value, the first at row 1"),
+    (pd.Series([1, None, 2], dtype="Int64"), "1 missing value, the first at row 1"),
+    (pd.Series(["a", None]), "missing value"),
+    (pd.Series([pd.NA, "x"], dtype="string"), "first at row 0"),
+    (pd.Series([True, None], dtype="boolean"), "missing value"),
+    (pd.Series([1.0, 2.0, np.nan], index=["r1", "r2", "r3"]), "row 2 (index 'r3')"),
+    (pd.DataFrame({"a": [1.0, 2.0, None], "b": [0, 1, 0]}), "first at row 2"),
+    ([1.0, np.inf, 2.0], "Expected finite values. Received: 1 infinite value, the first at row 1"),
+    ([[1, 0], [-np.inf, 1]], "infinite value"),
+    ([], "Expected at least one label. Received: an empty array of shape (0,)"),
+    ([[]], "empty array"),
+    (np.zeros((0, 3)), "empty array"),
+    (pd.Series([], dtype=float), "empty array"),
+    (pd.DataFrame(), "empty array"),
+    ([1, 1, 1], "Expected at least 2 distinct labels. Received: only the value 1"),
+    (["a"], "only the value 'a'"),
+    ([[1, 0], [1, 0]], "one-hot rows that all pick the same column, 0"),
+    (pd.DataFrame({"a": [0, 0], "b": [1, 1]}), "the same column, 'b', in all 2 rows"),
+    ([[0, 0], [0, 0]], "only the value 0"),                 # 2-D, a single value
+    ([[1], [1]], "only the value 1"),
+    (pd.Categorical(["a", "a"], categories=["a", "b"]), "only the value 'a'"),
+    ([[1, 2], [3]], "ragged rows, row 0 has 2 values but row 1 has 1 value"),
+    ([1, [2, 3]], "row 0 has a single label but row 1 has 2 values"),
+    ([[[1], [2, 3]]], "rows nested more than two levels deep"),
+    (np.zeros((2, 2, 2)), "Received: an array of shape (2, 2, 2)"),
+    ([[[1, 2]], [[3, 4]]], "(n_samples,) or (n_samples, n_outputs)"),
+    (["a", 1, "b"], "strings and numbers mixed, 'a' at row 0 and 1 at row 1"),
+    (np.array([1, "a"], dtype=object), "strings and numbers mixed"),
+    (pd.Series([True, "a"]), "strings and booleans mixed"),
+    ([["a", "b"], ["c", "d"]], "Expected 2-D labels to be numbers or booleans"),
+    (pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}), "column 'b'"),
+    ([{"a": 1}, {"b": 2}], "Received: {'a': 1} (dict) at row 0"),
+    (np.array([1 + 2j, 3]), "dtype complex128"),
+    (np.array(["2020-01-01", "2021-01-01"], dtype="datetime64[D]"), "dtype datetime64"),
+    (None, "Expected an array-like of labels"),
+    ({"a": 1}, "Received: a dict"),
+    ({1, 2}, "Received: a set"),
+    ("abc", "Received: y='abc' (wrap a single label in a list)"),
+    (3, "Received: y=3"),
+    (np.float64(2.0), "Received: y=np.float64(2.0)"),
+    (np.array(3), "Received: y=array(3)"),
+    ((v for v in [1, 2]), "Received: a generator"),
+]
+
+
+@pytest.mark.parametrize(
+    "problem, y", [(p, y) for p, ys in EXAMPLES.items() for y in ys],
+    ids=[f"{p}-{i}" for p, ys in EXAMPLES.items() for i in range(len(ys))])
+def test_examples(problem, y):
+    got = infer_problem(y)
+    assert got.problem == problem, got.reason
+    assert got.reason.endswith(".") and len(got.reason) > 20
+    assert got.n >= 1
+    assert (got.classes is None) == (problem not in ("binary", "multiclass", "ordinal"))
+    assert problem not in got.alternatives
+
+
+@pytest.mark.parametrize("y, message", ERRORS, ids=[m for _, m in ERRORS])
+def test_errors(y, message):
+    with pytest.raises(InferenceError) as err:
+        infer_problem(y)
+    assert message in str(err.value)
+    assert str(err.value).startswith("Expected")
+    assert "Received" in str(err.value)
+
+
+def test_every_catalog_problem_is_an_answer():
+    assert set(PROBLEMS) == set(load_catalog().problems)
+    assert set(EXAMPLES) == set(PROBLEMS)
+
+
+def test_error_is_a_value_error():
+    assert issubclass(InferenceError, ValueError)
+
+
+# --- sizes and classes -------------------------------------------------------
+
+@pytest.mark.parametrize("y, n, classes", [
+    ([0, 1, 1], 2, (0, 1)),
+    (["spam", "ham"], 2, ("ham", "spam")),
+    ([True, False], 2, (False, True)),
+    ([3, 1, 2, 3], 3, (1, 2, 3)),
+    (["b", "c", "a"], 3, ("a", "b", "c")),
+    (np.eye(3), 3, (0, 1, 2)),
+    (pd.DataFrame({"cat": [1, 0], "dog": [0, 1], "owl": [0, 0]}), 3, ("cat", "dog", "owl")),
+    (_ordered(["lo", "hi"], ["lo", "mid", "hi"]), 3, ("lo", "mid", "hi")),
+    (pd.Categorical(["b", "a", "c"], categories=["c", "b", "a"]), 3, ("c", "b", "a")),
+    ([[1, 0, 1], [0, 1, 1]], 3, None),
+    ([0.1, 0.3, 0.2], 1, None),
+    ([[0.5, -2.0], [1.5, 3.0]], 2, None),
+])
+def test_size_and_classes(y, n, classes):
+    got = infer_problem(y)
+    assert (got.n, got.classes) == (n, classes)
+
+
+def test_classes_are_plain_python_values():
+    got = infer_problem(np.array([2, 0, 1], dtype=np.int32))
+    assert got.classes == (0, 1, 2) and all(type(c) is int for c in got.classes)
+
+
+def test_onehot_flag():
+    assert infer_problem(np.eye(3)).onehot
+    assert not infer_problem([0, 1, 2]).onehot
+    assert not infer_problem([[1, 1], [0, 1]]).onehot
+
+
+def test_inference_is_frozen_and_prints_its_reason():
+    got = infer_problem([0, 1])
+    assert isinstance(got, Inference)
+    with pytest.raises(AttributeError):
+        got.problem = "multiclass"
+    assert str(got) == f"binary: {got.reason}"
+
+
+# --- the rules that beat type_of_target ----------------------------------------
+
+def test_diabetes_like_target_is_regression_and_mentions_count():
+    y = RNG.choice(np.arange(25, 347), size=442).astype(float)
+    got = infer_problem(y)
+    assert got.problem == "regression"
+    assert "no zeros" in got.reason and "'count'" in got.reason
+    assert got.alternatives == ("count",)
+
+
+def test_counts_mention_regression():
+    got = infer_problem(np.arange(0, 78))
+    assert got.problem == "count"
+    assert "including zeros" in got.reason and "'regression'" in got.reason
+
+
+def test_few_integers_mention_ordinal():
+    got = infer_problem([1, 2, 3, 3])
+    assert "'ordinal'" in got.reason and got.alternatives == ("ordinal",)
+    assert infer_problem([0, 1, 2]).alternatives == ("ordinal", "count")
+
+
+def test_max_classes_moves_the_line():
+    y = np.arange(0, 10)
+    assert infer_problem(y).problem == "multiclass"
+    assert infer_problem(y, max_classes=5).problem == "count"
+    assert infer_problem(y + 1, max_classes=5).problem == "regression"
+    assert infer_problem(np.arange(21)).problem == "count"
+
+
+@pytest.mark.parametrize("bad", [1, 0, 2.5, True, "20", None])
+def test_bad_max_classes(bad):
+    with pytest.raises(InferenceError, match="max_classes"):
+        infer_problem([0, 1, 2], max_classes=bad)
+
+
+def test_one_hot_is_multiclass_where_type_of_target_says_multilabel():
+    y = np.eye(5)[RNG.integers(0, 5, size=40)]
+    assert infer_problem(y).problem == "multiclass"
+    y[0] = 0                                   # a row without a label
+    assert infer_problem(y).problem == "multilabel"
+
+
+def test_reasons_name_counts_ranges_and_dtypes():
+    y = np.arange(25, 239, dtype=float)
+    assert "214 distinct integer values from 25 to 238 (float64)" in infer_problem(y).reason
+    assert "3 distinct string labels" in infer_problem(["a", "b", "c"]).reason
+    assert "(Int64)" in infer_problem(pd.Series([1, 2, 3], dtype="Int64")).reason
+    assert "'lo' < 'mid' < 'hi'" in infer_problem(_ordered(["lo"] * 2 + ["hi"],
+                                                           ["lo", "mid", "hi"])).reason
+
+
+# --- real data shipped with the dependencies -----------------------------------
+
+def test_sklearn_datasets():
+    from sklearn import datasets
+    assert infer_problem(datasets.load_diabetes().target).problem == "regression"
+    assert infer_problem(datasets.load_breast_cancer().target).problem == "binary"
+    assert infer_problem(datasets.load_digits().target).n == 10
+    assert infer_problem(datasets.load_linnerud().target).problem == "regression"
+
+
+def test_randhie_doctor_visits_are_counts():
+    import statsmodels.api as sm
+    got = infer_problem(sm.datasets.randhie.load_pandas().data["mdvis"])
+    assert got.problem == "count"
+
+
+# --- read_labels ------------------------------------------------------------------
+
+def test_read_csv_one_column(tmp_path):
+    path = tmp_path / "y.csv"
+    path.write_text("label\ncat\ndog\nbird\n")
+    assert infer_problem(read_labels(path)).problem == "multiclass"
+
+
+def test_read_csv_named_column_and_columns(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("x,even,prime\n0.5,1,0\n0.1,0,1\n0.7,1,1\n")
+    assert infer_problem(read_labels(path, target="even")).problem == "binary"
+    assert infer_problem(read_labels(str(path), ["even", "prime"])).problem == "multilabel"
+
+
+def test_read_csv_missing_values_are_reported(tmp_path):
+    path = tmp_path / "y.csv"
+    path.write_text("y,x\n1,0\n,1\n2,1\n")
+    with pytest.raises(InferenceError, match="1 missing value, the first at row 1"):
+        infer_problem(read_labels(path, "y"))
+
+
+def test_read_csv_needs_a_target_with_several_columns(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("x,y\n1,2\n")
+    with pytest.raises(InferenceError, match=r"target=.*2 columns.*\['x', 'y'\]"):
+        read_labels(path)
+
+
+def test_read_csv_unknown_column(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("x,y\n1,2\n")
+    with pytest.raises(InferenceError) as err:
+        read_labels(path, target="label")
+    assert "'label'" in str(err.value) and "['x', 'y']" in str(err.value)
+    assert str(path) in str(err.value)
+
+
+def test_read_npy(tmp_path):
+    path = tmp_path / "y.npy"
+    np.save(path, np.eye(3)[[0, 1, 2, 1]])
+    assert infer_problem(read_labels(path)).problem == "multiclass"
+    with pytest.raises(InferenceError, match="target=None"):
+        read_labels(path, target="y")
+
+
+def test_read_npy_refuses_pickles(tmp_path):
+    path = tmp_path / "y.npy"
+    np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(InferenceError, match="allow_pickle"):
+        read_labels(path)
+
+
+@pytest.mark.parametrize("name", ["y.txt", "y.parquet", "y"])
+def test_read_other_extensions(tmp_path, name):
+    with pytest.raises(InferenceError, match=r"\['.csv', '.npy'\]"):
+        read_labels(tmp_path / name)
+
+
+def test_read_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        read_labels(tmp_path / "absent.csv")
+
+
+# --- speed: no TensorFlow, no scikit-learn ---------------------------------------
+
+def test_imports_stay_light():
+    code = ("import sys, recipes.infer as m; m.infer_problem([0, 1]); "
+            "heavy = ('tensorflow', 'keras', 'sklearn', 'pandas'); "
+            "print(sorted(k for k in heavy if k in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
