@@ -1,0 +1,365 @@
+"""Real datasets that ship with installed packages, and train/validation splits.
+
+Nothing is downloaded: every set comes from scikit-learn's or statsmodels'
+bundled files. Each set is tagged with a catalog problem type, so an experiment
+can train every recipe of that problem on it. ``from_arrays`` wraps a user's own
+arrays the same way.
+
+No TensorFlow here. statsmodels is imported only by the loaders that need it.
+
+>>> ds = load("iris")
+>>> ds.problem, ds.X.shape, ds.classes
+('multiclass', (150, 4), (0, 1, 2))
+>>> s = split(ds, val_fraction=0.2, seed=0)
+>>> s.X_train.shape, s.X_val.shape, s.n
+((120, 4), (30, 4), 3)
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .catalog import load_catalog
+
+# Catalog targets whose labels are classes (split stratifies on them).
+CLASS_TARGETS = ("classes", "ordered")
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A labelled dataset tagged with its catalog problem type.
+
+    ``X``: float64 features, shape (N, d). ``y``: labels, 1-D for class problems
+    and single-target regression, 2-D (N, L) for multi-label and multi-target.
+    ``classes``: the class labels in index order for class problems; the label
+    names in column order for multi-label sets; None for regression.
+    ``derived``: True when the labels were derived from a real set (not
+    collected as such).
+    """
+
+    name: str
+    problem: str
+    X: np.ndarray
+    y: np.ndarray
+    classes: tuple | None
+    description: str
+    source: str
+    derived: bool = False
+
+    def __repr__(self):
+        return (f"Dataset(name={self.name!r}, problem={self.problem!r}, X={self.X.shape}, "
+                f"y={self.y.shape}, classes={self.classes!r}, source={self.source!r})")
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """A train/validation split with features standardized by the train statistics.
+
+    ``n``: the problem size a recipe needs (``recipe.n_units(n)``): the number of
+    classes for class problems (2 for binary), of labels for multi-label, of
+    targets for regression (1 for 1-D targets). ``mean``/``std``: the train
+    statistics used (apply them to new data as ``(X - mean) / std``).
+    """
+
+    X_train: np.ndarray
+    X_val: np.ndarray
+    y_train: np.ndarray
+    y_val: np.ndarray
+    classes: tuple | None
+    n: int
+    problem: str
+    name: str
+    mean: np.ndarray = field(repr=False, default=None)
+    std: np.ndarray = field(repr=False, default=None)
+
+    def __repr__(self):
+        return (f"Split(name={self.name!r}, problem={self.problem!r}, n={self.n}, "
+                f"train={self.X_train.shape}, val={self.X_val.shape})")
+
+
+# --- loaders -------------------------------------------------------------------
+
+def _frozen(a):
+    a = np.array(a)  # a private copy: cached datasets are shared
+    a.setflags(write=False)
+    return a
+
+
+def _make(name, problem, X, y, classes, description, source, derived=False):
+    X, y = _frozen(np.asarray(X, dtype=np.float64)), _frozen(y)
+    return Dataset(name=name, problem=problem, X=X, y=y,
+                   classes=None if classes is None else tuple(classes),
+                   description=description, source=source, derived=derived)
+
+
+def _sklearn(fn_name):
+    import sklearn.datasets
+
+    return getattr(sklearn.datasets, fn_name)()
+
+
+def _breast_cancer():
+    b = _sklearn("load_breast_cancer")
+    X, y = b.data, b.target.astype(np.int64)
+    return _make("breast_cancer", "binary", X, y, (0, 1),
+                 f"Breast Cancer Wisconsin (diagnostic) from scikit-learn: {X.shape[0]} tumours "
+                 f"x {X.shape[1]} cell-nucleus features, label 0 = malignant, 1 = benign.",
+                 "sklearn.datasets.load_breast_cancer")
+
+
+def _digits():
+    b = _sklearn("load_digits")
+    X, y = b.data, b.target.astype(np.int64)
+    return _make("digits", "multiclass", X, y, range(10),
+                 f"Handwritten digits from scikit-learn (UCI optdigits test part): {X.shape[0]} "
+                 f"8x8 images ({X.shape[1]} pixel features, 0..16), 10 classes 0..9.",
+                 "sklearn.datasets.load_digits")
+
+
+def _wine():
+    b = _sklearn("load_wine")
+    X, y = b.data, b.target.astype(np.int64)
+    return _make("wine", "multiclass", X, y, (0, 1, 2),
+                 f"Wine recognition data from scikit-learn (UCI): {X.shape[0]} wines x "
+                 f"{X.shape[1]} chemical measurements, 3 cultivars 0..2.",
+                 "sklearn.datasets.load_wine")
+
+
+def _iris():
+    b = _sklearn("load_iris")
+    X, y = b.data, b.target.astype(np.int64)
+    return _make("iris", "multiclass", X, y, (0, 1, 2),
+                 f"Fisher's iris data from scikit-learn: {X.shape[0]} flowers x {X.shape[1]} "
+                 f"measurements, 3 species 0..2 (setosa, versicolor, virginica).",
+                 "sklearn.datasets.load_iris")
+
+
+# Attributes of a digit 0..9, one column each: (name, rule).
+DIGIT_ATTRIBUTES = (
+    ("even", lambda d: d % 2 == 0),
+    ("greater_than_4", lambda d: d > 4),
+    ("prime", lambda d: np.isin(d, (2, 3, 5, 7))),
+)
+
+
+def _digit_attributes():
+    b = _sklearn("load_digits")
+    X, d = b.data, b.target
+    y = np.stack([rule(d) for _, rule in DIGIT_ATTRIBUTES], axis=1).astype(np.int64)
+    return _make("digit_attributes", "multilabel", X, y, (n for n, _ in DIGIT_ATTRIBUTES),
+                 f"Multi-label set derived from scikit-learn's digits: {X.shape[0]} 8x8 images "
+                 f"({X.shape[1]} pixel features), 3 labels per image: the digit is even, "
+                 f"greater than 4, prime.",
+                 "sklearn.datasets.load_digits", derived=True)
+
+
+def _diabetes():
+    b = _sklearn("load_diabetes")
+    X, y = b.data, b.target.astype(np.float64)
+    return _make("diabetes", "regression", X, y, None,
+                 f"Diabetes data (Efron et al. 2004) from scikit-learn: {X.shape[0]} patients x "
+                 f"{X.shape[1]} baseline variables (centred and scaled by scikit-learn), target a disease-progression score "
+                 f"({y.min():g}..{y.max():g}) one year later.",
+                 "sklearn.datasets.load_diabetes")
+
+
+def _star98():
+    from statsmodels.datasets import star98
+
+    d = star98.load_pandas()
+    above, below = d.data["NABOVE"].to_numpy(float), d.data["NBELOW"].to_numpy(float)
+    X, y = d.exog.to_numpy(np.float64), above / (above + below)
+    return _make("star98", "bounded_regression", X, y, None,
+                 f"California STAR 1998 test results from statsmodels: {X.shape[0]} school "
+                 f"districts x {X.shape[1]} covariates, target the proportion of students "
+                 f"scoring above the national math median, NABOVE / (NABOVE + NBELOW).",
+                 "statsmodels.datasets.star98")
+
+
+RANDHIE_ROWS = 4000
+
+
+def _randhie():
+    from statsmodels.datasets import randhie
+
+    d = randhie.load_pandas()
+    total = len(d.data)
+    rows = np.sort(np.random.RandomState(0).choice(total, RANDHIE_ROWS, replace=False))
+    X = d.exog.to_numpy(np.float64)[rows]
+    visits = d.data["mdvis"].to_numpy()[rows]
+    y = np.rint(visits).astype(np.int64)
+    assert np.array_equal(y, visits), "randhie mdvis is expected to hold whole numbers"
+    return _make("randhie", "count", X, y, None,
+                 f"RAND Health Insurance Experiment from statsmodels: {RANDHIE_ROWS} of {total} "
+                 f"person-years (subsampled with RandomState(0) to keep runs fast) x {X.shape[1]} "
+                 f"covariates, target the number of outpatient doctor visits (mdvis, "
+                 f"{y.min()}..{y.max()}).",
+                 "statsmodels.datasets.randhie")
+
+
+def _fair():
+    from statsmodels.datasets import fair
+
+    d = fair.load_pandas().data
+    cols = [c for c in d.columns if c not in ("rate_marriage", "affairs")]
+    X = d[cols].to_numpy(np.float64)
+    y = d["rate_marriage"].to_numpy().astype(np.int64)
+    return _make("fair", "ordinal", X, y, (1, 2, 3, 4, 5),
+                 f"Fair's 1978 affairs survey (Redbook, 1974) from statsmodels: {X.shape[0]} "
+                 f"women x {X.shape[1]} variables ({', '.join(cols)}), target the self-rated "
+                 f"marriage, 1 (very poor) .. 5 (very good).",
+                 "statsmodels.datasets.fair")
+
+
+# name -> (loader, catalog problem type)
+DATASETS = {
+    "breast_cancer": (_breast_cancer, "binary"),
+    "digits": (_digits, "multiclass"),
+    "wine": (_wine, "multiclass"),
+    "iris": (_iris, "multiclass"),
+    "digit_attributes": (_digit_attributes, "multilabel"),
+    "diabetes": (_diabetes, "regression"),
+    "star98": (_star98, "bounded_regression"),
+    "randhie": (_randhie, "count"),
+    "fair": (_fair, "ordinal"),
+}
+
+
+def names():
+    """The names of the bundled datasets."""
+    return tuple(DATASETS)
+
+
+@functools.lru_cache(maxsize=None)
+def _load(name):
+    loader, problem = DATASETS[name]
+    ds = loader()
+    assert ds.problem == problem and ds.name == name, (name, ds.problem)
+    return ds
+
+
+def load(name):
+    """The bundled dataset called ``name`` (its arrays are read-only and shared)."""
+    if name not in DATASETS:
+        raise ValueError(f"Expected one of {{{', '.join(repr(n) for n in DATASETS)}}}. "
+                         f"Received: name={name!r}")
+    return _load(name)
+
+
+# --- users' data -------------------------------------------------------------------
+
+def _target(problem):
+    catalog = load_catalog()
+    if problem not in catalog.problems:
+        raise ValueError(f"Expected one of {{{', '.join(repr(p) for p in catalog.problems)}}}. "
+                         f"Received: problem={problem!r}")
+    return catalog.select(problem)
+
+
+def from_arrays(X, y, problem, name="user", classes=None):
+    """Wrap a user's arrays as a Dataset of catalog problem type ``problem``.
+
+    ``X``: 2-D finite numeric features. ``y``: 1-D labels for class problems
+    (a (N, 1) column is flattened), 2-D 0/1 for multi-label, 1-D or 2-D values
+    for regression. ``classes``: class labels in index order (default: the
+    sorted distinct labels). Labels are checked by the problem's recommended
+    recipe (``encode``), so a bad label gives the same error training would.
+    """
+    recipe = _target(problem)
+    try:
+        X = np.asarray(X)
+    except ValueError as e:  # ragged rows
+        raise ValueError(f"Expected X as a 2-D numeric array. Received an irregular "
+                         f"array: {e}") from None
+    if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise ValueError(f"Expected X to be numeric. Received: X.dtype={X.dtype}")
+    if X.ndim != 2:
+        raise ValueError(f"Expected X to be 2-D (samples, features). Received: X.shape={X.shape}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"Expected at least one sample and one feature. Received: X.shape={X.shape}")
+    X = X.astype(np.float64)
+    if not np.isfinite(X).all():
+        r, c = np.argwhere(~np.isfinite(X))[0]
+        raise ValueError(f"Expected finite X. Received: X[{r}, {c}]={float(X[r, c])} "
+                         f"({int((~np.isfinite(X)).sum())} non-finite values)")
+    y = np.asarray(y)
+    if y.ndim == 0 or len(y) != len(X):
+        raise ValueError(f"Expected len(y) == len(X) == {len(X)}. Received: y.shape={y.shape}")
+    if recipe.target in CLASS_TARGETS:
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise ValueError(f"Expected 1-D class labels for problem {problem!r}. "
+                             f"Received: y.shape={y.shape}")
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            raise ValueError(f"Expected finite labels. Received: NaN or inf at rows "
+                             f"{np.flatnonzero(~np.isfinite(y))[:5].tolist()}")
+        classes = tuple(np.unique(y).tolist()) if classes is None else tuple(classes)
+    elif recipe.target == "labels":
+        if y.ndim != 2:
+            raise ValueError(f"Expected a 2-D 0/1 label matrix (samples, labels) for problem "
+                             f"{problem!r}. Received: y.shape={y.shape}")
+    else:
+        if y.ndim not in (1, 2):
+            raise ValueError(f"Expected 1-D or 2-D targets. Received: y.shape={y.shape}")
+        if y.dtype == object or not np.issubdtype(y.dtype, np.number):
+            raise ValueError(f"Expected numeric targets for problem {problem!r}. "
+                             f"Received: y.dtype={y.dtype}")
+    recipe.encode(y, classes)  # raises on labels the problem's recipes cannot take
+    return _make(name, problem, X, y, classes,
+                 f"User data {name!r}: {X.shape[0]} samples x {X.shape[1]} features.",
+                 "user", derived=False)
+
+
+# --- splits ------------------------------------------------------------------------
+
+def problem_size(dataset):
+    """``n`` for ``recipe.n_units(n)``: classes, labels or targets of the dataset."""
+    target = _target(dataset.problem).target
+    if target in CLASS_TARGETS:
+        return len(dataset.classes)
+    y = np.asarray(dataset.y)
+    return 1 if y.ndim == 1 else y.shape[1]
+
+
+def split(dataset, val_fraction=0.25, seed=0):
+    """Split ``dataset`` into train and validation parts, deterministic for a seed.
+
+    Class problems (binary, multiclass, ordinal) are stratified on the label; a
+    class with fewer than 2 examples makes stratification impossible and falls
+    back to a plain random split, with a warning. Features become float32,
+    standardized with the train mean and std (constant train columns: std 1).
+    """
+    from sklearn.model_selection import train_test_split
+
+    if not 0.0 < float(val_fraction) < 1.0:
+        raise ValueError(f"Expected 0 < val_fraction < 1. Received: val_fraction={val_fraction!r}")
+    target = _target(dataset.problem).target
+    X, y = np.asarray(dataset.X, dtype=np.float64), np.asarray(dataset.y)
+    stratify = None
+    if target in CLASS_TARGETS:
+        values, counts = np.unique(y, return_counts=True)
+        if counts.min() >= 2:
+            stratify = y
+        else:
+            warnings.warn(f"Dataset {dataset.name!r}: class {values[counts.argmin()]!r} has "
+                          f"{counts.min()} example(s); the split is not stratified.",
+                          stacklevel=2)
+    rows = np.arange(len(X))
+    try:
+        train, val = train_test_split(rows, test_size=val_fraction, random_state=seed,
+                                      stratify=stratify)
+    except ValueError as e:  # too few rows for a stratified split of this size
+        raise ValueError(f"Cannot split dataset {dataset.name!r} ({len(X)} rows) with "
+                         f"val_fraction={val_fraction}: {e}") from None
+    mean = X[train].mean(axis=0)
+    std = X[train].std(axis=0)
+    std = np.where(np.ptp(X[train], axis=0) == 0, 1.0, std)
+    scale = lambda part: ((X[part] - mean) / std).astype(np.float32)  # noqa: E731
+    return Split(X_train=scale(train), X_val=scale(val), y_train=y[train], y_val=y[val],
+                 classes=dataset.classes, n=problem_size(dataset), problem=dataset.problem,
+                 name=dataset.name, mean=mean, std=std)

@@ -1,0 +1,266 @@
+"""Common metrics: one yardstick for every recipe of a problem.
+
+Losses of different recipes are not comparable (an MSE value and a
+cross-entropy value measure different things), so experiments compare recipes
+on the metrics below, computed the same way from each recipe's raw outputs on
+held-out data. Everything is numpy and vectorized over leading axes: outputs
+shaped ``(..., N, units)`` (for example ``(members, epochs, N, units)``) give
+one value per run and epoch, shape ``(...)``, in one call with no Python loop
+over runs, epochs or ECE bins. No TensorFlow, no scikit-learn (the tests check
+every metric against scikit-learn).
+
+Definitions (``p``: probabilities from ``recipe.proba``, ``y``: the truth):
+
+- ``accuracy``: fraction of samples whose decoded prediction (``recipe.decode``)
+  equals the truth; for ``labels`` targets, the mean per-label accuracy over
+  all (sample, label) cells (not scikit-learn's subset accuracy).
+- ``log_loss``: mean over samples of ``-log p[true class]``; for ``labels``,
+  the mean per-label binary log-loss. Probabilities are clipped to
+  ``[1e-7, 1 - 1e-7]`` first (``EPSILON``, as Keras' backend epsilon), so one
+  confident mistake costs at most ``-log(1e-7) = 16.1``. scikit-learn clips at
+  the machine epsilon instead; both agree on probabilities inside the clip.
+- ``brier``: mean over samples of ``sum_k (p_k - y_k)^2`` over all classes
+  (range 0..2). This is scikit-learn's multiclass ``brier_score_loss``; for two
+  classes it is ``brier_score_loss(..., scale_by_half=False)``, twice
+  scikit-learn's default binary value ``mean((p_1 - y)^2)``. One definition for
+  every class problem, so binary and multiclass values share a scale.
+- ``ece``: expected calibration error with 15 equal-width bins ``(k/15, (k+1)/15]``
+  of the top-class confidence ``max_k p_k``: ``sum_b (n_b / N) |acc_b - conf_b|``
+  where ``acc_b`` is the accuracy of the top-class prediction ``argmax_k p_k``
+  in the bin (Guo et al., On Calibration of Modern Neural Networks, ICML 2017).
+  The top-class prediction equals the decoded one for argmax/threshold
+  decodings (up to ties); for cumulative (ordinal) decoding it can differ.
+- ``out_of_range``: fraction of scores (``recipe.scores``: outputs after the
+  link) outside ``[0, 1]``, over all samples and units (claim C7: a linear
+  output trained with MSE gives "probabilities" outside 0..1).
+- ``mae`` for ``ordered`` targets: mean absolute difference, in levels, between
+  the decoded level index and the true one.
+- ``mse``, ``mae`` for value targets: mean over samples and targets of the
+  squared / absolute error of the decoded values (scikit-learn's
+  ``uniform_average`` over targets).
+- ``f1`` (``labels``): macro F1 over labels of the decoded 0/1 predictions; a
+  label with no true and no predicted positives scores 1.0 (nothing to find,
+  nothing wrongly found), the same as scikit-learn's
+  ``f1_score(average="macro", zero_division=1.0)``.
+- ``poisson_deviance`` (``counts``): mean of ``2 (y log(y / mu) - y + mu)``
+  (``y log y = 0`` at ``y = 0``), as scikit-learn's ``mean_poisson_deviance``;
+  NaN for a run with any prediction ``mu <= 0``, where it is undefined.
+
+Not applicable -> NaN: a recipe without probabilities (``recipe.proba``
+returns None: a class index predicted as a number, decoding ``round``) gets NaN
+for the metrics in ``NEEDS_PROBABILITIES`` (log_loss, brier, ece, and
+out_of_range, whose scores are then class index numbers, not would-be
+probabilities). Reports should show NaN as "n/a", not as a bad value.
+
+>>> from recipes.catalog import get
+>>> r = get("binary_sigmoid_bce")
+>>> t = truth(r, [0, 1, 1], classes=(0, 1))
+>>> m = common_metrics(r, t, [[-2.0], [3.0], [-1.0]])
+>>> sorted(m) == sorted(COMMON["classes"]), float(m["accuracy"])
+(True, 0.6666666666666666)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import codec
+
+# catalog target -> the common metrics of its recipes, in report order
+COMMON = {
+    "classes": ("accuracy", "log_loss", "brier", "ece", "out_of_range"),
+    "ordered": ("accuracy", "mae", "log_loss", "brier", "ece"),
+    "labels": ("accuracy", "f1", "log_loss"),
+    "values": ("mse", "mae"),
+    "unit": ("mse", "mae", "out_of_range"),
+    "counts": ("mse", "mae", "poisson_deviance"),
+}
+
+HIGHER_IS_BETTER = {"accuracy", "f1"}
+
+# the metric a report ranks recipes by, per target
+PRIMARY = {
+    "classes": "accuracy",
+    "ordered": "mae",
+    "labels": "f1",
+    "values": "mse",
+    "unit": "mse",
+    "counts": "mse",
+}
+
+LABELS = {
+    "accuracy": "Accuracy",
+    "log_loss": "Log-loss",
+    "brier": "Brier score",
+    "ece": "Expected calibration error (15 bins)",
+    "out_of_range": "Fraction of scores outside 0..1",
+    "mae": "Mean absolute error",
+    "mse": "Mean squared error",
+    "f1": "Macro F1",
+    "poisson_deviance": "Mean Poisson deviance",
+}
+
+# metrics that are NaN (not applicable) for class recipes without probabilities
+NEEDS_PROBABILITIES = frozenset({"log_loss", "brier", "ece", "out_of_range"})
+
+EPSILON = 1e-7
+ECE_BINS = 15
+_CLASS_TARGETS = ("classes", "ordered")
+
+
+def higher_is_better(metric):
+    """True when larger values of ``metric`` are better."""
+    return metric in HIGHER_IS_BETTER
+
+
+def truth(recipe, y, classes=None):
+    """Labels ``y`` -> the form ``common_metrics`` compares against.
+
+    Class and ordered targets: class indices, int64 shape (N,), positions in
+    ``classes`` (default: the sorted distinct labels). Labels targets: a 0/1
+    int64 matrix (N, L). Value targets: float64 (N, k) (a 1-D ``y`` is one
+    column).
+    """
+    if recipe.target in _CLASS_TARGETS:
+        classes = codec.classes_of(y) if classes is None else classes
+        return codec.to_indices(y, classes)
+    y = np.asarray(y)
+    if recipe.target == "labels":
+        y = y.reshape(len(y), -1)
+        if not np.isin(y, (0, 1)).all():
+            bad = y[~np.isin(y, (0, 1))][:5].tolist()
+            raise ValueError(f"Recipe {recipe.name!r} expects 0/1 labels. Received values {bad}")
+        return y.astype(np.int64)
+    return np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+
+
+def _problem_size(recipe, width, n):
+    """The number of classes behind ``width`` output units."""
+    if n is None:
+        if recipe.units == "n":
+            n = width
+        elif recipe.units == "n-1":
+            n = width + 1
+        elif recipe.encoding == "binary":
+            n = 2
+        else:
+            raise ValueError(
+                f"Recipe {recipe.name!r} has {width} output unit(s) whatever the number of "
+                f"classes; pass n (the number of classes). Received: n=None")
+    units = recipe.n_units(n)
+    if units != width:
+        raise ValueError(f"Recipe {recipe.name!r} has {units} output unit(s) for n={n}. "
+                         f"Received: outputs with {width} unit(s) on the last axis")
+    return int(n)
+
+
+def _check(recipe, t, outputs):
+    out = np.asarray(outputs, dtype=np.float64)
+    if out.ndim == 1:
+        out = out[:, None]
+    if out.shape[-2] != len(t):
+        raise ValueError(f"Expected outputs shaped (..., N, units) with N = len(truth) = {len(t)}. "
+                         f"Received: outputs.shape={out.shape}")
+    return out
+
+
+def _nan(lead):
+    return np.full(lead, np.nan)
+
+
+def _ece(conf, correct, bins=ECE_BINS):
+    """ECE over the last axis, vectorized over the leading ones (one bincount)."""
+    lead, n = conf.shape[:-1], conf.shape[-1]
+    runs = int(np.prod(lead, dtype=np.int64))
+    b = np.clip(np.ceil(conf * bins).astype(np.int64) - 1, 0, bins - 1)
+    slot = (np.arange(runs, dtype=np.int64)[:, None] * bins + b.reshape(runs, n)).ravel()
+    gap = np.bincount(slot, weights=(correct - conf).ravel(), minlength=runs * bins)
+    return (np.abs(gap.reshape(runs, bins)).sum(axis=-1) / n).reshape(lead)
+
+
+def _classes(recipe, t, out, n, threshold):
+    k = _problem_size(recipe, out.shape[-1], n)
+    if t.size and (t.min() < 0 or t.max() >= k):
+        raise ValueError(f"Expected class indices in [0, {k}). Received: min={t.min()}, max={t.max()}")
+    lead = out.shape[:-2]
+    pred = recipe.decode(out, k, threshold)
+    res = {"accuracy": (pred == t).mean(axis=-1),
+           "mae": np.abs(pred - t).mean(axis=-1)}
+    p = recipe.proba(out)
+    if p is None:
+        res.update({m: _nan(lead) for m in NEEDS_PROBABILITIES})
+        return res
+    rows = np.arange(len(t))
+    p_true = p[..., rows, t]
+    res["log_loss"] = -np.log(np.clip(p_true, EPSILON, 1 - EPSILON)).mean(axis=-1)
+    # sum_k (p_k - y_k)^2 = sum_k p_k^2 - 2 p_true + 1
+    res["brier"] = (np.square(p).sum(axis=-1) - 2 * p_true + 1).mean(axis=-1)
+    res["ece"] = _ece(p.max(axis=-1), (p.argmax(axis=-1) == t).astype(np.float64))
+    s = recipe.scores(out)
+    res["out_of_range"] = ((s < 0) | (s > 1)).mean(axis=(-2, -1))
+    return res
+
+
+def _labels(recipe, t, out, threshold):
+    t = t.reshape(len(t), -1)
+    if out.shape[-1] != t.shape[-1]:
+        raise ValueError(f"Expected {t.shape[-1]} output unit(s), one per label. "
+                         f"Received: outputs.shape={out.shape}")
+    pred = recipe.decode(out, None, threshold).reshape(out.shape).astype(np.int64)
+    res = {"accuracy": (pred == t).mean(axis=(-2, -1))}
+    tp = (pred * t).sum(axis=-2)
+    fp = (pred * (1 - t)).sum(axis=-2)
+    fn = ((1 - pred) * t).sum(axis=-2)
+    den = 2 * tp + fp + fn
+    res["f1"] = np.where(den > 0, 2 * tp / np.maximum(den, 1), 1.0).mean(axis=-1)
+    p = recipe.proba(out)
+    if p is None:
+        res["log_loss"] = _nan(out.shape[:-2])
+        return res
+    if t.shape[-1] == 1 and p.shape[-1] == 2:  # one label: proba gives [1 - p, p]
+        p = p[..., 1:]
+    p = np.clip(p, EPSILON, 1 - EPSILON)
+    res["log_loss"] = -(t * np.log(p) + (1 - t) * np.log1p(-p)).mean(axis=(-2, -1))
+    return res
+
+
+def _values(recipe, t, out):
+    t = t.reshape(len(t), -1)
+    if out.shape[-1] != t.shape[-1]:
+        raise ValueError(f"Expected {t.shape[-1]} output unit(s), one per target. "
+                         f"Received: outputs.shape={out.shape}")
+    pred = np.asarray(recipe.decode(out), dtype=np.float64).reshape(out.shape)
+    err = pred - t
+    res = {"mse": np.square(err).mean(axis=(-2, -1)),
+           "mae": np.abs(err).mean(axis=(-2, -1)),
+           "out_of_range": ((pred < 0) | (pred > 1)).mean(axis=(-2, -1))}
+    if recipe.target == "counts":
+        positive = pred > 0
+        mu = np.where(positive, pred, 1.0)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ylogy = np.where(t > 0, t * np.log(np.where(t > 0, t, 1.0) / mu), 0.0)
+            dev = (2 * (ylogy - t + mu)).mean(axis=(-2, -1))
+        res["poisson_deviance"] = np.where(positive.all(axis=(-2, -1)), dev, np.nan)
+    return res
+
+
+def common_metrics(recipe, truth, outputs, *, n=None, threshold=0.5):
+    """The metrics ``COMMON[recipe.target]`` of raw outputs against the truth.
+
+    ``truth``: from ``truth(recipe, y, classes)``, N samples. ``outputs``: the
+    model's RAW outputs (before ``recipe.scores``), shape ``(..., N, units)``;
+    every leading axis (runs, epochs, ...) is kept. Returns ``{metric: array of
+    shape (...)}`` in ``COMMON`` order (0-d arrays for one run). ``n``: the
+    number of classes, needed only for class recipes whose unit count does not
+    reveal it (a class index predicted as one number); the number of units
+    is checked against it. ``threshold``: passed to ``recipe.decode``.
+    """
+    t = np.asarray(truth)
+    out = _check(recipe, t, outputs)
+    if recipe.target in _CLASS_TARGETS:
+        res = _classes(recipe, t.astype(np.int64).ravel(), out, n, threshold)
+    elif recipe.target == "labels":
+        res = _labels(recipe, t.astype(np.int64), out, threshold)
+    else:
+        res = _values(recipe, t.astype(np.float64), out)
+    return {m: np.asarray(res[m], dtype=np.float64) for m in COMMON[recipe.target]}

@@ -1,0 +1,297 @@
+"""The embedded results store: one SQLite file per results directory.
+
+``Store(dir)`` opens (or creates) ``dir/results.sqlite``. It holds two tables
+and one view:
+
+- ``runs``: one row per (dataset, recipe, seed, ...) run, keyed by ``run``, a
+  stable id the caller computes from the run's config.
+- ``history``: one row per (run, epoch, split, metric) with its ``value``; NaN
+  is stored as NULL and read back as NaN.
+- ``tidy``: the long table, history joined with the run columns that name it
+  (``TIDY_COLUMNS``), one observation per row.
+
+Each ``write`` is one transaction (the ``runs`` row and all its history), so
+an interrupted grid (Ctrl-C, ``kill -9``) loses at most the run in flight and
+never leaves a partial run; ``finished()`` is the set of ids to skip when the
+grid resumes. The file is in WAL mode with a busy timeout, and every call
+opens its own short-lived connection, so several processes may write to the
+same store and a ``Store`` pickles to worker processes as a plain path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+from contextlib import closing, contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+FILENAME = "results.sqlite"
+TIMEOUT = 60.0  # seconds a writer waits for another process's lock
+
+RUN_COLUMNS = ("run", "experiment", "dataset", "problem", "target", "recipe", "role", "seed",
+               "trainer", "status", "error", "epochs", "seconds", "config", "versions",
+               "finished_at")
+HISTORY_COLUMNS = ("run", "epoch", "split", "metric", "value")
+KEY_COLUMNS = ("run", "experiment", "dataset", "problem", "target", "recipe", "role", "seed",
+               "trainer")
+TIDY_COLUMNS = KEY_COLUMNS + ("epoch", "split", "metric", "value")
+STATUSES = ("ok", "diverged", "failed")
+SPLITS = ("train", "val")
+EXPORTS = (".csv", ".parquet")
+JSON_COLUMNS = ("config", "versions")
+
+SCHEMA = f"""
+BEGIN IMMEDIATE;
+CREATE TABLE IF NOT EXISTS runs (
+    run TEXT PRIMARY KEY NOT NULL,
+    experiment TEXT, dataset TEXT, problem TEXT, target TEXT, recipe TEXT, role TEXT,
+    seed INTEGER, trainer TEXT,
+    status TEXT NOT NULL CHECK (status IN {STATUSES}),
+    error TEXT, epochs INTEGER, seconds REAL,
+    config TEXT, versions TEXT, finished_at TEXT
+);
+CREATE TABLE IF NOT EXISTS history (
+    run TEXT NOT NULL REFERENCES runs(run),
+    epoch INTEGER NOT NULL,
+    split TEXT NOT NULL CHECK (split IN {SPLITS}),
+    metric TEXT NOT NULL,
+    value REAL,
+    PRIMARY KEY (run, epoch, split, metric)
+) WITHOUT ROWID;
+CREATE VIEW IF NOT EXISTS tidy AS
+    SELECT {", ".join("r." + c for c in KEY_COLUMNS)}, h.epoch, h.split, h.metric, h.value
+    FROM history AS h JOIN runs AS r ON r.run = h.run;
+COMMIT;
+"""
+
+
+class StoreError(ValueError):
+    """A file that is not a results store, or a write the store refuses."""
+
+
+def _expected(allowed, received):
+    return f"Expected one of {{{', '.join(repr(a) for a in allowed)}}}. Received: {received}"
+
+
+def _resolve(path, create):
+    """A directory means ``dir/results.sqlite``; a ``.sqlite`` or existing file is used as is."""
+    path = Path(path)
+    if path.suffix == ".sqlite" or path.is_file():
+        folder, file = path.parent, path
+    else:
+        folder, file = path, path / FILENAME
+    if not create and not file.exists():
+        raise FileNotFoundError(f"No results store at {file}")
+    folder.mkdir(parents=True, exist_ok=True)
+    return file
+
+
+# --- values in, values out -------------------------------------------------
+
+def _plain(v):
+    """numpy scalars -> Python scalars (sqlite3 cannot bind numpy types)."""
+    return v.item() if hasattr(v, "item") and not isinstance(v, (str, bytes)) else v
+
+
+def _value(v):
+    return None if pd.isna(v) else float(v)
+
+
+def _run_row(run):
+    unknown = sorted(set(run) - set(RUN_COLUMNS))
+    if unknown:
+        raise StoreError(_expected(RUN_COLUMNS, f"unknown run fields {unknown}"))
+    if not run.get("run"):
+        raise StoreError(f"A run needs a non-empty 'run' id. Received: run={run.get('run')!r}")
+    row = {c: _plain(run.get(c)) for c in RUN_COLUMNS}
+    if row["status"] not in STATUSES:
+        raise StoreError(_expected(STATUSES, f"status={row['status']!r}"))
+    if row["status"] == "ok" and row["error"] is not None:
+        raise StoreError(f"Run {row['run']!r}: an 'ok' run has error=None. Received: {row['error']!r}")
+    for c in JSON_COLUMNS:
+        if row[c] is not None and not isinstance(row[c], str):
+            row[c] = json.dumps(row[c], sort_keys=True, default=str)
+    if row["finished_at"] is None:
+        row["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    elif isinstance(row["finished_at"], datetime):
+        row["finished_at"] = row["finished_at"].astimezone(timezone.utc).isoformat()
+    return row
+
+
+def _history_rows(run_id, history):
+    """Yield (run, epoch, split, metric, value) rows, lazily (inside the write's transaction)."""
+    if history is None:
+        return
+    if isinstance(history, pd.DataFrame):
+        history = history[list(HISTORY_COLUMNS[1:])].itertuples(index=False, name=None)
+    for epoch, split, metric, value in history:
+        if split not in SPLITS:
+            raise StoreError(_expected(SPLITS, f"split={split!r} in run {run_id!r}"))
+        yield run_id, int(epoch), split, str(metric), _value(value)
+
+
+def from_keras(logs, first_epoch=1):
+    """Keras ``History.history`` (``{"loss": [...], "val_loss": [...]}``) -> history rows.
+
+    ``val_x`` becomes (split "val", metric "x"); epochs count from ``first_epoch``.
+    """
+    rows = []
+    for name, values in logs.items():
+        split, metric = ("val", name[4:]) if name.startswith("val_") else ("train", name)
+        rows += [(first_epoch + i, split, metric, v) for i, v in enumerate(values)]
+    return rows
+
+
+def _where(filters, allowed):
+    """``col=value`` or ``col=[values]`` -> (SQL ``WHERE`` clause, parameters)."""
+    clauses, params = [], []
+    for col, value in filters.items():
+        if col not in allowed:
+            raise StoreError(_expected(allowed, f"{col}={value!r}"))
+        if isinstance(value, (list, tuple, set, frozenset)):
+            values = [_plain(v) for v in value]
+            clauses.append(f"{col} IN ({', '.join('?' * len(values))})")
+            params += values
+        else:
+            clauses.append(f"{col} IS ?")
+            params.append(_plain(value))
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+# --- the store -------------------------------------------------------------
+
+class Store:
+    """Results of one directory (or one ``.sqlite`` file); see the module docstring."""
+
+    def __init__(self, path, create=True):
+        self.path = _resolve(path, create)
+        self._check_schema()
+
+    def __repr__(self):
+        return f"Store({str(self.path)!r})"
+
+    def _connect(self):
+        con = sqlite3.connect(self.path, timeout=TIMEOUT, isolation_level=None)
+        con.execute("PRAGMA foreign_keys = ON")
+        return con
+
+    def _check_schema(self):
+        try:
+            with closing(self._connect()) as con:
+                names = {name for (name,) in con.execute("SELECT name FROM sqlite_master")}
+                if names:
+                    self._check_columns(con)
+                if not {"runs", "history", "tidy"} <= names:  # new store: readers never lock
+                    con.execute("PRAGMA journal_mode = WAL")
+                    con.executescript(SCHEMA)
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{self.path} is not a results store: {e}") from e
+
+    def _check_columns(self, con):
+        for table, expected in (("runs", RUN_COLUMNS), ("history", HISTORY_COLUMNS)):
+            found = tuple(row[1] for row in con.execute(f"PRAGMA table_info({table})"))
+            if set(found) != set(expected):
+                raise StoreError(
+                    f"{self.path} is not a results store: table {table!r} should have columns "
+                    f"{list(expected)}. Found: {list(found) or 'no such table'}")
+
+    @contextmanager
+    def _transaction(self):
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``; any exception (Ctrl-C included) rolls back."""
+        with closing(self._connect()) as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+                con.execute("COMMIT")
+            except BaseException:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                raise
+
+    def _query(self, sql, params=()):
+        with closing(self._connect()) as con:
+            return pd.read_sql_query(sql, con, params=params)
+
+    # --- writing
+
+    def write(self, run, history=None, replace=False):
+        """Store one run and its history (a DataFrame with columns epoch, split, metric,
+        value, or an iterable of such tuples) in one transaction: all of it or none."""
+        row = _run_row(run)
+        with self._transaction() as con:
+            exists = con.execute("SELECT 1 FROM runs WHERE run = ?", (row["run"],)).fetchone()
+            if exists and not replace:
+                raise StoreError(
+                    f"Run {row['run']!r} is already in {self.path}. Pass replace=True to "
+                    f"overwrite it, or forget([{row['run']!r}]) first.")
+            _delete(con, [row["run"]])
+            con.execute(f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) "
+                        f"VALUES ({', '.join('?' * len(RUN_COLUMNS))})", tuple(row.values()))
+            con.executemany("INSERT INTO history VALUES (?, ?, ?, ?, ?)",
+                            _history_rows(row["run"], history))
+
+    def forget(self, run_ids):
+        """Delete runs (and their history) so that a resumed grid runs them again.
+        Returns how many runs were deleted."""
+        ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
+        with self._transaction() as con:
+            return _delete(con, ids)
+
+    # --- reading
+
+    def finished(self, *statuses):
+        """Ids of stored runs, of any status or only of ``statuses`` (e.g. ``"failed"``)."""
+        where, params = _where({"status": list(statuses)} if statuses else {}, RUN_COLUMNS)
+        with closing(self._connect()) as con:
+            return {r for (r,) in con.execute(f"SELECT run FROM runs{where}", params)}
+
+    def runs(self, **filters):
+        """The ``runs`` table as a DataFrame; ``config`` and ``versions`` parsed into dicts."""
+        where, params = _where(filters, RUN_COLUMNS)
+        df = self._query(f"SELECT * FROM runs{where} ORDER BY run", params)
+        for c in JSON_COLUMNS:
+            df[c] = [None if s is None else json.loads(s) for s in df[c]]
+        return df
+
+    def history(self, **filters):
+        """The tidy long table (``TIDY_COLUMNS``), filtered by ``column=value`` or
+        ``column=[values]``, e.g. ``history(experiment="e1", split="val")``."""
+        where, params = _where(filters, TIDY_COLUMNS)
+        df = self._query(f"SELECT * FROM tidy{where} ORDER BY run, epoch, split, metric", params)
+        return df.astype({"value": "float64"})
+
+    def export(self, path, **filters):
+        """Write the tidy table to ``.csv`` or ``.parquet`` atomically; returns the path."""
+        path = Path(path)
+        if path.suffix not in EXPORTS:
+            raise ValueError(_expected(EXPORTS, repr(str(path))))
+        df = self.history(**filters)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            if path.suffix == ".csv":
+                df.to_csv(tmp, index=False)
+            else:
+                df.to_parquet(tmp, index=False)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        return path
+
+
+def _delete(con, ids):
+    marks = ", ".join("?" * len(ids))
+    con.execute(f"DELETE FROM history WHERE run IN ({marks})", ids)
+    return con.execute(f"DELETE FROM runs WHERE run IN ({marks})", ids).rowcount
+
+
+def load(path, **filters):
+    """The tidy long table of a results directory (or ``.sqlite`` file)."""
+    return Store(path, create=False).history(**filters)

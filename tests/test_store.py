@@ -1,0 +1,331 @@
+"""The results store: schema, round trips, errors, and crash safety (real signals)."""
+
+import math
+import re
+import pickle
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from recipes.store import (KEY_COLUMNS, RUN_COLUMNS, TIDY_COLUMNS, Store, StoreError,
+                           from_keras, load)
+
+ROOT = Path(__file__).resolve().parents[1]
+EPOCHS, METRICS = 50, ("loss", "accuracy", "auc", "mse")
+ROWS = EPOCHS * 2 * len(METRICS)  # history rows per run
+
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="needs POSIX signals")
+
+
+def make_run(i, **kw):
+    run = dict(run=f"r{i}", experiment="e1", dataset="iris", problem="multiclass",
+               target="species", recipe="softmax_cce", role="baseline", seed=i, trainer="keras",
+               status="ok", error=None, epochs=EPOCHS, seconds=1.5,
+               config={"lr": 0.01, "seed": i}, versions={"keras": "3.3.3"})
+    return {**run, **kw}
+
+
+def make_history(epochs=EPOCHS):
+    return [(e, split, m, e / 10 + len(m)) for e in range(1, epochs + 1)
+            for split in ("train", "val") for m in METRICS]
+
+
+def grid(path, n, pause=0.0):
+    """The resumable loop an experiment runs: skip finished runs, write the rest."""
+    store = Store(path)
+    done = store.finished()
+    for i in range(n):
+        if f"r{i}" not in done:
+            store.write(make_run(i), make_history())
+            time.sleep(pause)
+
+
+def child(code):
+    """A Python process that has this test module's helpers imported."""
+    prelude = (f"import signal, sys, time; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]\n"
+               "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+               "from test_store import *\n")
+    return subprocess.Popen([sys.executable, "-c", prelude + code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def assert_complete(store, expected_ids=None):
+    """Every stored run has its full history, and nothing is stored twice."""
+    df = store.history()
+    assert not df.duplicated(["run", "epoch", "split", "metric"]).any()
+    counts = df.groupby("run").size()
+    assert set(counts.index) == store.finished()
+    assert (counts == ROWS).all(), counts[counts != ROWS]
+    if expected_ids is not None:
+        assert store.finished() == expected_ids
+
+
+# --- round trips -----------------------------------------------------------
+
+def test_write_then_read(tmp_path):
+    store = Store(tmp_path / "results")
+    assert (tmp_path / "results" / "results.sqlite").is_file()
+    store.write(make_run(0), make_history())
+    store.write(make_run(1, status="diverged", error="loss is NaN at epoch 3", epochs=3),
+                make_history(3))
+
+    runs = store.runs()
+    assert list(runs.columns) == list(RUN_COLUMNS)
+    assert list(runs.run) == ["r0", "r1"]
+    assert runs.config[0] == {"lr": 0.01, "seed": 0}
+    assert runs.finished_at[0].endswith("+00:00")
+
+    df = store.history()
+    assert list(df.columns) == list(TIDY_COLUMNS)
+    assert len(df) == ROWS + 3 * 2 * len(METRICS)
+    row = df[(df.run == "r0") & (df.epoch == 2) & (df.split == "val") & (df.metric == "auc")]
+    assert row.value.item() == pytest.approx(2 / 10 + 3)
+    assert (df[df.run == "r1"][list(KEY_COLUMNS)].iloc[0] ==
+            pd.Series(make_run(1))[list(KEY_COLUMNS)]).all()
+    assert store.finished() == {"r0", "r1"}
+    assert_frame_equal(load(tmp_path / "results"), df)
+
+
+def assert_frame_equal(a, b):
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True),
+                                  check_dtype=False)
+
+
+def test_nan_is_null_on_disk_and_nan_when_read(tmp_path):
+    store = Store(tmp_path)
+    store.write(make_run(0, status="diverged", error="NaN loss"),
+                [(1, "train", "loss", 0.5), (2, "train", "loss", float("nan")),
+                 (3, "train", "loss", math.inf), (3, "val", "loss", None)])
+    with sqlite3.connect(store.path) as con:
+        raw = con.execute("SELECT epoch, split, value FROM history ORDER BY epoch, split").fetchall()
+    assert raw == [(1, "train", 0.5), (2, "train", None), (3, "train", math.inf), (3, "val", None)]
+    values = store.history().value
+    assert values.dtype == "float64"
+    assert values.isna().tolist() == [False, True, False, True]
+    assert values[2] == math.inf
+
+
+def test_all_nan_history_is_still_float(tmp_path):
+    store = Store(tmp_path)
+    store.write(make_run(0, status="diverged", error="NaN"), [(1, "train", "loss", math.nan)])
+    assert store.history().value.dtype == "float64"
+
+
+def test_history_from_dataframe_or_keras_logs(tmp_path):
+    store = Store(tmp_path)
+    frame = pd.DataFrame(make_history(), columns=["epoch", "split", "metric", "value"])
+    store.write(make_run(0), frame)  # numpy ints and floats are fine
+    logs = {"loss": [0.9, 0.5], "val_loss": [1.0, 0.7], "val_auc": [0.6, 0.8]}
+    assert from_keras(logs)[:3] == [(1, "train", "loss", 0.9), (2, "train", "loss", 0.5),
+                                    (1, "val", "loss", 1.0)]
+    store.write(make_run(1), from_keras(logs))
+    df = store.history(run="r1")
+    assert set(zip(df.split, df.metric)) == {("train", "loss"), ("val", "loss"), ("val", "auc")}
+    assert len(store.history(run="r0")) == ROWS
+
+
+def test_failed_run_without_history(tmp_path):
+    store = Store(tmp_path)
+    store.write(make_run(0, status="failed", error="OOM", epochs=0))
+    assert store.finished("failed") == {"r0"}
+    assert store.runs().error[0] == "OOM"
+    assert store.history().empty
+
+
+def test_filters(tmp_path):
+    store = Store(tmp_path)
+    for i in range(4):
+        store.write(make_run(i, experiment=f"e{i % 2}", dataset=["iris", "wine"][i // 2]),
+                    make_history(2))
+    assert set(store.history(experiment="e0").run) == {"r0", "r2"}
+    assert set(store.history(experiment="e1", dataset="wine").run) == {"r3"}
+    assert set(store.history(dataset=["iris", "wine"], seed=[0, 3]).run) == {"r0", "r3"}
+    assert set(store.history(split="val", metric="auc").metric) == {"auc"}
+    assert len(store.history(epoch=2, run="r1")) == 2 * len(METRICS)
+    assert list(store.runs(dataset="wine").run) == ["r2", "r3"]
+    assert load(tmp_path, experiment="nope").empty
+    with pytest.raises(StoreError, match="Expected one of .*Received: colour='red'"):
+        store.history(colour="red")
+
+
+# --- the rules a write follows ---------------------------------------------
+
+def test_duplicate_run_raises_unless_replace(tmp_path):
+    store = Store(tmp_path)
+    store.write(make_run(0), make_history())
+    with pytest.raises(StoreError, match="Run 'r0' is already in .*replace=True"):
+        store.write(make_run(0), make_history(1))
+    assert len(store.history()) == ROWS  # untouched
+    store.write(make_run(0, seconds=9.0), make_history(1), replace=True)
+    assert len(store.history()) == 2 * len(METRICS)
+    assert store.runs().seconds.tolist() == [9.0]
+
+
+def test_forget_and_finished_by_status(tmp_path):
+    store = Store(tmp_path)
+    store.write(make_run(0), make_history(2))
+    store.write(make_run(1, status="failed", error="boom"), make_history(1))
+    store.write(make_run(2, status="diverged", error="inf loss"), make_history(1))
+    assert store.finished() == {"r0", "r1", "r2"}
+    assert store.finished("failed", "diverged") == {"r1", "r2"}
+    assert store.forget(store.finished("failed")) == 1  # "retry failed"
+    assert store.finished() == {"r0", "r2"}
+    assert set(store.history().run) == {"r0", "r2"}
+    assert store.forget("r0") == 1 and store.forget(["missing"]) == 0
+
+
+@pytest.mark.parametrize("fields, match", [
+    ({"status": "crashed"}, "Expected one of {'ok', 'diverged', 'failed'}. Received: status='crashed'"),
+    ({"colour": "red"}, "unknown run fields \\['colour'\\]"),
+    ({"error": "why?"}, "an 'ok' run has error=None"),
+    ({"run": ""}, "non-empty 'run' id"),
+])
+def test_invalid_run_is_refused(tmp_path, fields, match):
+    store = Store(tmp_path)
+    with pytest.raises(StoreError, match=match):
+        store.write(make_run(0, **fields), make_history(1))
+    assert store.finished() == set()
+
+
+def test_bad_history_row_leaves_no_partial_run(tmp_path):
+    store = Store(tmp_path)
+    rows = make_history(5) + [(6, "test", "loss", 1.0)]
+    with pytest.raises(StoreError, match="Received: split='test'"):
+        store.write(make_run(0), rows)
+    with pytest.raises(sqlite3.IntegrityError):  # the same (epoch, split, metric) twice
+        store.write(make_run(0), make_history(2) + make_history(1))
+    assert store.finished() == set() and store.history().empty
+
+
+# --- export ----------------------------------------------------------------
+
+@pytest.mark.parametrize("suffix, read", [(".csv", pd.read_csv), (".parquet", pd.read_parquet)])
+def test_export_round_trip(tmp_path, suffix, read):
+    store = Store(tmp_path)
+    store.write(make_run(0), make_history(3) + [(4, "val", "loss", math.nan)])
+    store.write(make_run(1, experiment="e2"), make_history(2))
+    out = store.export(tmp_path / "out" / f"tidy{suffix}")
+    assert_frame_equal(read(out), store.history())
+    assert read(out).value.isna().sum() == 1
+    assert_frame_equal(read(store.export(tmp_path / f"e2{suffix}", experiment="e2")),
+                       store.history(experiment="e2"))
+
+
+def test_export_rejects_other_formats(tmp_path):
+    with pytest.raises(ValueError, match=r"Expected one of \{'.csv', '.parquet'\}. Received: .*x.json"):
+        Store(tmp_path).export(tmp_path / "x.json")
+
+
+def test_interrupted_export_keeps_the_old_file(tmp_path, monkeypatch):
+    store = Store(tmp_path)
+    store.write(make_run(0), make_history(2))
+    out = store.export(tmp_path / "tidy.csv")
+    before = out.read_text()
+
+    def half_then_ctrl_c(self, path, **kw):
+        Path(path).write_text("run,expe")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        store.export(out)
+    assert out.read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if "tidy" in p.name) == ["tidy.csv"]
+
+
+# --- opening ---------------------------------------------------------------
+
+def test_directory_or_sqlite_file(tmp_path):
+    Store(tmp_path / "a" / "b").write(make_run(0), make_history(1))
+    file = tmp_path / "a" / "b" / "results.sqlite"
+    assert Store(file).finished() == {"r0"}
+    assert Store(tmp_path / "other.sqlite").path == tmp_path / "other.sqlite"
+    store = pickle.loads(pickle.dumps(Store(file)))  # plain path: ships to worker processes
+    assert store.finished() == {"r0"}
+
+
+def test_not_a_results_store(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("hello, this is not SQLite at all " * 100)
+    with pytest.raises(StoreError, match=re.escape(f"{text} is not a results store")):
+        Store(text)
+    other = tmp_path / "other.sqlite"
+    with sqlite3.connect(other) as con:
+        con.execute("CREATE TABLE runs (id INTEGER, name TEXT)")
+    con.close()
+    with pytest.raises(StoreError, match=re.escape(f"{other} is not a results store: table 'runs'")):
+        Store(other)
+    with pytest.raises(FileNotFoundError, match="No results store at .*missing"):
+        load(tmp_path / "missing")
+    assert not (tmp_path / "missing").exists()
+
+
+# --- crashes and concurrency (real processes, real signals) ----------------
+
+@posix_only
+def test_kill_9_mid_grid_then_resume(tmp_path):
+    n = 40
+    proc = child(f"grid({str(tmp_path)!r}, {n}, pause=0.02)")
+    deadline = time.monotonic() + 10
+    while not ((tmp_path / "results.sqlite").exists() and len(Store(tmp_path).finished()) >= 2):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+
+    store = Store(tmp_path)
+    done = store.finished()
+    assert 2 <= len(done) < n
+    assert_complete(store)
+    grid(tmp_path, n)  # resume: writes only the runs that are not finished
+    assert_complete(store, {f"r{i}" for i in range(n)})
+
+
+@posix_only
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_signal_in_the_middle_of_a_write(tmp_path, sig):
+    code = f"""
+def slow():
+    for k, row in enumerate(make_history()):
+        if k == ROWS // 2:
+            print("half written", flush=True)
+            time.sleep(30)
+        yield row
+store = Store({str(tmp_path)!r})
+store.write(make_run(0), make_history())
+store.write(make_run(1), slow())
+"""
+    proc = child(code)
+    assert proc.stdout.readline() == "half written\n", proc.stderr.read()
+    assert Store(tmp_path).finished() == {"r0"}  # readers never see a run in flight
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == -sig
+    if sig == signal.SIGINT:
+        assert "KeyboardInterrupt" in err
+
+    store = Store(tmp_path)
+    assert_complete(store, {"r0"})
+    store.write(make_run(1), make_history())  # resume
+    assert_complete(store, {"r0", "r1"})
+
+
+@posix_only
+def test_several_processes_write_one_store(tmp_path):
+    code = """
+store = Store({path!r})
+for i in range({start}, 60, 3):
+    store.write(make_run(i), make_history())
+"""
+    procs = [child(code.format(path=str(tmp_path / "new"), start=k)) for k in range(3)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+    assert_complete(Store(tmp_path / "new"), {f"r{i}" for i in range(60)})
