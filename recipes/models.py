@@ -1,0 +1,270 @@
+"""Build and compile Keras models from recipes.
+
+Everything recipe-specific comes from data: the output layer from the catalog
+row (``recipe.activation``, ``recipe.n_units``), the loss and metrics from the
+specs in ``recipes.spec`` (the same specs ``keras_code`` prints), and the
+optimizer from ``OPTIMIZERS``. No code here branches on a recipe's name.
+
+Weights are initialized deterministically from a run seed: every Dense layer
+gets seeded Keras initializers whose seed is derived from the run seed and the
+layer's index (``layer_seed``). Keras 3 initializers with an integer seed are
+stateless (the same seed and shape give the same values on every call, in every
+model, whatever the global random state), so ``initial_weights`` can compute
+the exact weights ``build_model`` starts from without building a model.
+
+Importing this module registers ``LogPoisson`` with Keras, so models that use
+it load with plain ``keras.models.load_model``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import keras
+import numpy as np
+from keras import ops
+
+from . import catalog as _catalog
+from . import codec
+from .catalog import Recipe
+from .spec import loss_spec, metric_specs
+
+__all__ = [
+    "LogPoisson", "OPTIMIZERS", "build_head", "build_model", "initial_weights",
+    "initializers", "layer_seed", "make_loss", "make_metrics", "make_optimizer",
+]
+
+
+@keras.saving.register_keras_serializable(package="recipes")
+class LogPoisson(keras.losses.Loss):
+    """Poisson loss on the log-rate ``z`` (the from_logits form of Poisson).
+
+    ``loss = mean(exp(z) - y * z)`` over the last axis: the negative Poisson
+    log-likelihood without the ``log(y!)`` term, as ``tf.nn.log_poisson_loss``
+    computes it. Its gradient with respect to ``z`` is ``exp(z) - y``
+    (prediction minus target), and it never takes the log of a prediction.
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="log_poisson", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+
+    def call(self, y_true, y_pred):
+        y_pred = ops.convert_to_tensor(y_pred)
+        y_true = ops.cast(y_true, y_pred.dtype)
+        return ops.mean(ops.exp(y_pred) - y_true * y_pred, axis=-1)
+
+
+# --- specs -> objects ----------------------------------------------------------
+
+# Namespaces a spec may name (see recipes.spec).
+NAMESPACES = {
+    "keras.losses": keras.losses,
+    "keras.metrics": keras.metrics,
+    "recipes.models": sys.modules[__name__],
+}
+
+
+def _instantiate(namespace, cls, kwargs):
+    if namespace not in NAMESPACES:
+        raise ValueError(f"Expected one of {set(NAMESPACES)}. Received: namespace={namespace!r}")
+    return getattr(NAMESPACES[namespace], cls)(**kwargs)
+
+
+def _recipe(recipe, catalog=None):
+    return recipe if isinstance(recipe, Recipe) else _catalog.get(recipe, catalog)
+
+
+def make_loss(recipe, catalog=None):
+    """The recipe's Keras loss object (from ``recipes.spec.loss_spec``)."""
+    return _instantiate(*loss_spec(_recipe(recipe, catalog)))
+
+
+def make_metrics(recipe, catalog=None):
+    """The recipe's Keras metric objects (from ``recipes.spec.metric_specs``)."""
+    return [_instantiate(*spec) for spec in metric_specs(_recipe(recipe, catalog))]
+
+
+OPTIMIZERS = {
+    "adam": keras.optimizers.Adam,
+    "sgd": keras.optimizers.SGD,
+}
+
+
+def make_optimizer(optimizer="adam", learning_rate=1e-3):
+    """An optimizer by name (``OPTIMIZERS``); an Optimizer instance passes through."""
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        return optimizer
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(
+            f"Expected one of {{{', '.join(repr(o) for o in OPTIMIZERS)}}}. "
+            f"Received: optimizer={optimizer!r}"
+        )
+    if not (isinstance(learning_rate, (int, float, np.number)) and learning_rate > 0):
+        raise ValueError(f"Expected a positive learning_rate. Received: learning_rate={learning_rate!r}")
+    return OPTIMIZERS[optimizer](learning_rate=float(learning_rate))
+
+
+# --- initialization -------------------------------------------------------------
+
+def layer_seed(seed, index):
+    """The seed of Dense layer ``index`` (0 = first hidden layer) for run ``seed``."""
+    return int(seed) * 1009 + int(index)
+
+
+def _check_seed(seed):
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(
+            f"Expected a non-negative integer seed (weights must be reproducible). "
+            f"Received: seed={seed!r}"
+        )
+
+
+def initializers(seed, n_layers, output_scale=1.0):
+    """Seeded ``(kernel_initializer, bias_initializer)`` pairs for ``n_layers`` Dense layers.
+
+    The last pair is the output layer's: ``VarianceScaling(scale=output_scale**2,
+    mode="fan_avg", distribution="uniform")``, which is Glorot uniform for
+    ``output_scale=1`` and, for larger values, an output layer whose
+    pre-activations are ``output_scale`` times larger (a deliberately
+    saturating output). The others are hidden layers: Glorot uniform. Biases
+    start at zero. Layer ``i`` is seeded with ``layer_seed(seed, i)``.
+    """
+    _check_seed(seed)
+    if isinstance(n_layers, bool) or not isinstance(n_layers, (int, np.integer)) or n_layers < 1:
+        raise ValueError(f"Expected n_layers >= 1 (the output layer counts). Received: n_layers={n_layers!r}")
+    if not (isinstance(output_scale, (int, float, np.number)) and output_scale > 0):
+        raise ValueError(f"Expected a positive output_scale. Received: output_scale={output_scale!r}")
+    pairs = [(keras.initializers.GlorotUniform(seed=layer_seed(seed, i)), keras.initializers.Zeros())
+             for i in range(n_layers - 1)]
+    out = keras.initializers.VarianceScaling(
+        scale=float(output_scale) ** 2, mode="fan_avg", distribution="uniform",
+        seed=layer_seed(seed, n_layers - 1))
+    return pairs + [(out, keras.initializers.Zeros())]
+
+
+def _input_dim(input_shape, name="input_shape"):
+    shape = (input_shape,) if isinstance(input_shape, (int, np.integer)) else input_shape
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        shape = None
+    if (shape is None or len(shape) != 1 or isinstance(shape[0], bool)
+            or not isinstance(shape[0], (int, np.integer)) or shape[0] < 1):
+        raise ValueError(
+            f"Expected {name} to be a positive int or a 1-tuple of features such as (20,); "
+            "for images or sequences put the recipe's head on a backbone with build_head(). "
+            f"Received: {name}={input_shape!r}"
+        )
+    return int(shape[0])
+
+
+def _hidden(hidden):
+    try:
+        hidden = tuple(hidden)
+    except TypeError:
+        hidden = None
+    if hidden is None or any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1
+                             for h in hidden):
+        raise ValueError(f"Expected hidden to be a sequence of positive layer widths such as (32,). "
+                         f"Received: hidden={hidden!r}")
+    return tuple(int(h) for h in hidden)
+
+
+def _units(recipe, n_outputs):
+    """Output units for problem size ``n_outputs``, checked against the encoding."""
+    units = recipe.n_units(n_outputs)   # raises for sizes the units rule cannot take
+    encoder, consumes = codec.ENCODERS[recipe.encoding]
+    if consumes == "indices":
+        # The encoder decides which class counts it supports (binary: exactly 2).
+        try:
+            encoder(np.zeros(0, dtype="int64"), int(n_outputs))
+        except ValueError as err:
+            raise ValueError(f"Recipe {recipe.name!r}: {err} Received: n_outputs={n_outputs!r}") from None
+    return units
+
+
+def initial_weights(recipe, input_dim, n_outputs, hidden=(32,), seed=0, output_scale=1.0,
+                    catalog=None):
+    """The weights ``build_model`` starts from, as ``model.get_weights()`` lists them.
+
+    Computed by calling the seeded initializers directly (no model is built):
+    ``[kernel_0, bias_0, ..., kernel_head, bias_head]``, float32 numpy arrays.
+    """
+    recipe = _recipe(recipe, catalog)
+    widths = (_input_dim(input_dim, "input_dim"),) + _hidden(hidden) + (_units(recipe, n_outputs),)
+    inits = initializers(seed, len(widths) - 1, output_scale)
+    weights = []
+    for (kernel, bias), fan_in, fan_out in zip(inits, widths[:-1], widths[1:]):
+        weights.append(np.asarray(kernel((fan_in, fan_out), dtype="float32")))
+        weights.append(np.asarray(bias((fan_out,), dtype="float32")))
+    return weights
+
+
+# --- models ----------------------------------------------------------------------
+
+def _head(recipe, n_outputs, init):
+    kernel, bias = init
+    return keras.layers.Dense(_units(recipe, n_outputs), activation=recipe.activation,
+                              kernel_initializer=kernel, bias_initializer=bias, name="head")
+
+
+def _compile(model, recipe, optimizer, learning_rate):
+    model.compile(optimizer=make_optimizer(optimizer, learning_rate),
+                  loss=make_loss(recipe), metrics=make_metrics(recipe))
+    return model
+
+
+def build_model(recipe, input_shape, n_outputs, hidden=(32,), seed=0, optimizer="adam",
+                learning_rate=1e-3, output_scale=1.0, compile=True, catalog=None):
+    """A compiled MLP ending in the recipe's output layer.
+
+    ``recipe``: a Recipe or a recipe name. ``input_shape``: number of features
+    (an int or ``(d,)``). ``n_outputs``: the problem size n (classes, incl. 2
+    for binary; labels; targets; levels); the head has ``recipe.n_units(n)``
+    units. Layers: ``Input -> Dense(h, relu) for h in hidden -> Dense(units,
+    recipe.activation, name="head")``, initialized by ``initializers(seed, ...)``.
+    ``optimizer``: a name in ``OPTIMIZERS`` (or an Optimizer instance, which
+    then ignores ``learning_rate``).
+    """
+    recipe = _recipe(recipe, catalog)
+    dim = _input_dim(input_shape)
+    hidden = _hidden(hidden)
+    _units(recipe, n_outputs)   # fail on a bad size before building anything
+    if compile:
+        make_optimizer(optimizer, learning_rate)   # fail before building anything
+    inits = initializers(seed, len(hidden) + 1, output_scale)
+    inputs = keras.Input(shape=(dim,), name="features")
+    x = inputs
+    for i, (h, (kernel, bias)) in enumerate(zip(hidden, inits)):
+        x = keras.layers.Dense(h, activation="relu", kernel_initializer=kernel,
+                               bias_initializer=bias, name=f"hidden_{i}")(x)
+    outputs = _head(recipe, n_outputs, inits[-1])(x)
+    model = keras.Model(inputs, outputs, name=recipe.name)
+    return _compile(model, recipe, optimizer, learning_rate) if compile else model
+
+
+def build_head(recipe, backbone, n_outputs, seed=0, output_scale=1.0, optimizer="adam",
+               learning_rate=1e-3, compile=True, catalog=None):
+    """Put the recipe's output layer on a Keras backbone model (one output tensor).
+
+    A backbone output with more than two dimensions (e.g. conv feature maps) is
+    flattened first. The head is seeded as the output layer of
+    ``initializers(seed, 1, output_scale)``; the backbone keeps its weights.
+    """
+    recipe = _recipe(recipe, catalog)
+    if not isinstance(backbone, keras.Model):
+        raise ValueError(f"Expected backbone to be a keras.Model. Received: backbone={backbone!r}")
+    if len(backbone.outputs) != 1:
+        raise ValueError(f"Expected a backbone with one output tensor. "
+                         f"Received: {len(backbone.outputs)} outputs")
+    _units(recipe, n_outputs)
+    if compile:
+        make_optimizer(optimizer, learning_rate)
+    x = backbone.outputs[0]
+    if len(x.shape) > 2:
+        x = keras.layers.Flatten(name="head_flatten")(x)
+    outputs = _head(recipe, n_outputs, initializers(seed, 1, output_scale)[-1])(x)
+    # backbone.input keeps the backbone's input structure (a tensor, list or dict), so
+    # the new model is called the way the backbone was
+    model = keras.Model(backbone.input, outputs, name=f"{backbone.name}_{recipe.name}")
+    return _compile(model, recipe, optimizer, learning_rate) if compile else model
