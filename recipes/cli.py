@@ -185,7 +185,7 @@ def write(results, out):
     from .store import Store
 
     store = Store(results)
-    return write_report(store.history(), store.runs(), out)
+    return write_report(store.history(), store.runs(), out).with_name("report.html")
 
 
 def _add_report(p):
@@ -207,6 +207,49 @@ def script(experiment, argv=None):
     sys.exit(_guard("run", lambda: _train([experiment], args, load_catalog(args.catalog))))
 
 
+# --- check and explain (recipes.diagnostics) -----------------------------------
+
+def _add_check(p):
+    p.add_argument("model", help="a saved Keras model (NAME.keras), compiled")
+    p.add_argument("--labels", required=True, metavar="FILE",
+                   help="the training labels: a .csv file (with --target) or a .npy array")
+    p.add_argument("--target", nargs="+", metavar="COL",
+                   help="the label column(s) of a CSV file (several for multi-label)")
+    p.add_argument("--problem", help="the problem type, instead of inferring it from the labels")
+
+
+def _run_check(args, catalog: Catalog):
+    from .diagnostics import check_model
+    from .infer import read_labels
+
+    target = args.target[0] if args.target and len(args.target) == 1 else args.target
+    result = check_model(args.model, read_labels(args.labels, target), catalog=catalog,
+                         problem=args.problem)
+    print(result)
+    return 0 if result.ok else 1
+
+
+def _add_explain(p):
+    p.add_argument("name", help="a recipe name (see 'recipes list')")
+    p.add_argument("--out", metavar="FIG.png",
+                   help="save a figure of |dL/dz| for every recipe of the problem")
+
+
+def _run_explain(args, catalog: Catalog):
+    from .diagnostics import explain, gradient_figure, problem_gradients
+
+    recipe = catalog.get(args.name)
+    print(_describe(recipe))
+    print()
+    print(explain(recipe, catalog))
+    if args.out:
+        fig = gradient_figure(problem_gradients(recipe.problem, catalog), highlight=recipe.name)
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(args.out, dpi=120)
+        print(f"\nfigure: {args.out}")
+    return 0
+
+
 COMMANDS = {
     "list": ("list the catalog's recipes", _add_list, _run_list),
     "show": ("show a recipe (or a problem's recommended recipe), its code and alternatives",
@@ -215,6 +258,10 @@ COMMANDS = {
     "run": ("train an experiment's grid (or 'all') into a results store and write its report",
             _add_run, _run_run),
     "report": ("write the comparison report of a results directory", _add_report, _run_report),
+    "check": ("check a saved model's output layer, loss and metrics against its labels",
+              _add_check, _run_check),
+    "explain": ("show a recipe's gradient at the output pre-activation, autodiff vs formula",
+                _add_explain, _run_explain),
 }
 
 

@@ -1,0 +1,24 @@
+"""Problem types beyond the source table: counts and ordinal levels.
+
+Counts: doctor visits in the RAND Health Insurance Experiment (statsmodels
+randhie, 4000 of 20190 people): exponential output + Poisson loss against its
+logits form, softplus + Poisson and linear + MSE.
+Ordinal: self-rated marriage happiness 1..5 (statsmodels fair, 6366 women):
+cumulative sigmoids against softmax and the level regressed as a number.
+
+    python experiments/beyond.py --seeds 5 --epochs 20 --out results
+    recipes run beyond
+"""
+
+from recipes.cli import script
+from recipes.runner import Experiment
+
+EXPERIMENT = Experiment(
+    name="beyond",
+    datasets=("randhie", "fair"),
+    claim="Counts: the canonical log link (exponential + Poisson) never predicts a negative "
+          "count. Ordinal: cumulative sigmoids use the order of the levels.",
+)
+
+if __name__ == "__main__":
+    script(EXPERIMENT)

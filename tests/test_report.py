@@ -1,0 +1,328 @@
+"""Tests of recipes.report on tables built by hand with known numbers."""
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from recipes import report
+
+EXP, DS = "exp1", "toy"
+KEY = (EXP, DS)
+
+# validation accuracy per seed, epochs 1..5
+REC = {0: [.50, .70, .90, .91, .92], 1: [.50, .80, .85, .92, .94],
+       2: [.60, .85, .91, .95, .96], 3: [.70, .90, .95, .97, .98]}
+ALT = {0: [.30, .40, .50, .60, .70], 1: [.30, .45, .55, .65, .75],
+       2: [.35, .50, .60, .70, .80], 3: [.40, .55, .65, .75, .85]}
+# a third recipe: seed 0 ok, seeds 1 and 2 diverge (NaN from epoch 3), seed 3 fails
+BAD = {0: [.10, .15, .20, .25, .30], 1: [.10, .12, np.nan, np.nan, np.nan],
+       2: [.10, .11, np.nan, np.nan, np.nan]}
+
+
+def _rows(recipe, role, curves, target="classes", exp=EXP, ds=DS, extra_metrics=True):
+    rows = []
+    for seed, accs in curves.items():
+        run = f"{exp}-{ds}-{recipe}-{seed}"
+        base = dict(run=run, experiment=exp, dataset=ds, problem="multiclass", target=target,
+                    recipe=recipe, role=role, seed=seed, trainer="keras")
+        for epoch, acc in enumerate(accs, start=1):
+            ll = -np.log(max(acc, 1e-3)) if np.isfinite(acc) else np.nan
+            rows += [
+                dict(base, epoch=epoch, split="val", metric="accuracy", value=acc),
+                dict(base, epoch=epoch, split="train", metric="accuracy",
+                     value=min(1.0, acc + 0.02) if np.isfinite(acc) else np.nan),
+                dict(base, epoch=epoch, split="train", metric="loss", value=1.0 / epoch),
+                dict(base, epoch=epoch, split="train", metric="grad_norm",
+                     value=0.5 / epoch + 0.01 * seed),
+                dict(base, epoch=epoch, split="train", metric="seconds", value=0.1 * epoch),
+            ]
+            if extra_metrics:
+                rows.append(dict(base, epoch=epoch, split="val", metric="log_loss", value=ll))
+    return rows
+
+
+def _runs(recipe, role, seeds, statuses=None, errors=None, config=None, exp=EXP, ds=DS):
+    statuses = statuses or {}
+    errors = errors or {}
+    return [dict(run=f"{exp}-{ds}-{recipe}-{s}", experiment=exp, dataset=ds,
+                 problem="multiclass", target="classes", recipe=recipe, role=role, seed=s,
+                 trainer="keras", status=statuses.get(s, "ok"), error=errors.get(s),
+                 epochs=5, seconds=1.0 + 0.5 * s,
+                 config=json.dumps(config) if config is not None else None)
+            for s in seeds]
+
+
+def make_tables(goal=0.9, rec_role="recommended", alt_role="anti-pattern", with_bad=True):
+    config = {"claim": "Cross-entropy beats MSE on softmax outputs.",
+              "versions": {"keras": "3.3.3", "tensorflow": "2.16.1"}}
+    if goal is not None:
+        config["goal"] = {"metric": "accuracy", "value": goal}
+    rows = _rows("rec_cce", rec_role, REC) + _rows("alt_mse", alt_role, ALT)
+    runs = (_runs("rec_cce", rec_role, REC, config=config)
+            + _runs("alt_mse", alt_role, ALT, config=config))
+    if with_bad:
+        rows += _rows("bad_linear", "anti-pattern", BAD)
+        runs += _runs("bad_linear", "anti-pattern", [0, 1, 2, 3],
+                      statuses={1: "diverged", 2: "diverged", 3: "failed"},
+                      errors={1: "loss became NaN", 3: "ValueError: boom"}, config=config)
+    return pd.DataFrame(rows), pd.DataFrame(runs)
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return make_tables()
+
+
+@pytest.fixture(scope="module")
+def summ(tables):
+    return report.summary(*tables)
+
+
+def _row(df, recipe, metric="accuracy"):
+    r = df[(df["recipe"] == recipe) & (df["metric"] == metric)]
+    assert len(r) == 1
+    return r.iloc[0]
+
+
+def test_constants():
+    assert report.HIGHER_IS_BETTER == {"accuracy", "f1"}
+    assert report.PRIMARY["classes"] == "accuracy" and report.PRIMARY["counts"] == "mse"
+
+
+def test_summary_exact_values(summ):
+    rec = _row(summ, "rec_cce")
+    assert rec["n"] == 4
+    assert rec["mean"] == pytest.approx(0.95)
+    assert rec["std"] == pytest.approx(np.std([.92, .94, .96, .98], ddof=1))
+    assert rec["std"] == pytest.approx(0.0258198889747)
+    alt = _row(summ, "alt_mse")
+    assert alt["mean"] == pytest.approx(0.775)
+    assert alt["std"] == pytest.approx(0.0645497224368)
+    # AULC: mean over epochs, then over seeds
+    assert rec["aulc"] == pytest.approx(np.mean([.786, .802, .854, .9]))
+    assert rec["aulc"] == pytest.approx(0.8355)
+    assert alt["aulc"] == pytest.approx(np.mean([np.mean(v) for v in ALT.values()]))
+    # only common metrics on the validation split; loss / grad_norm / seconds excluded
+    assert set(summ["metric"]) == {"accuracy", "log_loss"}
+    assert rec["primary"] and not _row(summ, "rec_cce", "log_loss")["primary"]
+    assert rec["seconds_per_run"] == pytest.approx(np.mean([1.0, 1.5, 2.0, 2.5]))
+
+
+def test_bootstrap_ci_brackets_mean_and_is_reproducible(tables, summ):
+    for _, r in summ[summ["n"] >= 2].iterrows():
+        assert r["ci_low"] <= r["mean"] <= r["ci_high"]
+        assert r["ci_low"] < r["ci_high"]
+    again = report.summary(*tables)
+    pd.testing.assert_frame_equal(summ, again)
+    # independent of row order
+    shuffled = tables[0].sample(frac=1.0, random_state=3)
+    pd.testing.assert_series_equal(
+        summ.set_index(["recipe", "metric"])["ci_low"].sort_index(),
+        report.summary(shuffled, tables[1]).set_index(["recipe", "metric"])["ci_low"].sort_index())
+    rec = _row(summ, "rec_cce")
+    assert rec["ci_low"] >= 0.92 and rec["ci_high"] <= 0.98
+
+
+def test_epochs_to_goal(summ):
+    rec = _row(summ, "rec_cce")
+    assert rec["goal"] == 0.9 and rec["goal_source"] == "config"
+    assert rec["goal_epochs"] == pytest.approx(3.0)  # epochs 3, 4, 3, 2
+    assert rec["epochs_to_goal"] == "3 (4/4)"
+    assert _row(summ, "alt_mse")["epochs_to_goal"] == "not reached (0/4)"
+    # goal columns only on the goal metric
+    assert _row(summ, "rec_cce", "log_loss")["epochs_to_goal"] == ""
+
+
+def test_epochs_to_goal_partial():
+    s = report.summary(*make_tables(goal=0.75))
+    alt = _row(s, "alt_mse")
+    assert alt["goal_reached"] == 3 and alt["goal_runs"] == 4
+    assert alt["goal_epochs"] == pytest.approx(14 / 3)  # seeds 1, 2, 3 at epochs 5, 5, 4
+    assert alt["epochs_to_goal"] == "4.7 (3/4 reached)"
+    # failed runs count in the denominator
+    bad = _row(s, "bad_linear")
+    assert bad["goal_runs"] == 4 and bad["epochs_to_goal"] == "not reached (0/4)"
+
+
+def test_automatic_goal_is_symmetric():
+    res, runs = make_tables(goal=None)
+    g = report.goals(res, runs)
+    assert len(g) == 1 and g.iloc[0]["source"] == "auto"
+    assert g.iloc[0]["metric"] == "accuracy"
+    assert g.iloc[0]["value"] == pytest.approx(0.95 * 0.95)  # best final mean is rec_cce's
+    # swap the roles: the goal does not depend on which recipe is recommended
+    res2, runs2 = make_tables(goal=None, rec_role="anti-pattern", alt_role="recommended")
+    assert report.goals(res2, runs2).iloc[0]["value"] == pytest.approx(0.9025)
+    # lower is better: 1.05 x best
+    res3 = res.copy()
+    res3["target"] = "values"
+    res3.loc[res3["metric"] == "accuracy", "metric"] = "mse"
+    runs3 = runs.copy()
+    runs3["config"] = None
+    g3 = report.goals(res3, runs3)
+    assert g3.iloc[0]["metric"] == "mse"
+    best = min(np.mean([v[-1] for v in REC.values()]), np.mean([v[-1] for v in ALT.values()]),
+               0.30)
+    assert g3.iloc[0]["value"] == pytest.approx(1.05 * best)
+
+
+def test_diverged_and_failed_counted(summ):
+    bad = _row(summ, "bad_linear")
+    assert (bad["n_runs"], bad["n_ok"], bad["n_diverged"], bad["n_failed"]) == (4, 1, 2, 1)
+    assert bad["n"] == 1  # only the run with a finite final value
+    assert bad["mean"] == pytest.approx(0.30)
+    assert np.isnan(bad["std"]) and np.isnan(bad["ci_low"])
+
+
+def test_paired(tables):
+    p = report.paired(*tables)
+    r = p[(p["recipe"] == "alt_mse") & (p["metric"] == "accuracy")].iloc[0]
+    assert r["baseline"] == "rec_cce"
+    assert r["n_pairs"] == 4
+    assert r["mean_diff"] == pytest.approx(-0.175)  # -.22 -.19 -.16 -.13
+    assert (r["n_won"], r["n_lost"], r["n_tied"]) == (0, 4, 0)
+    assert r["ci_low"] <= -0.175 <= r["ci_high"] < 0
+    assert r["p_value"] == pytest.approx(2 / 16)  # exact sign flip, all 4 the same sign
+    assert r["outcome"] == "worse"
+    # log_loss is lower-is-better: alt has higher log_loss -> lost too
+    r2 = p[(p["recipe"] == "alt_mse") & (p["metric"] == "log_loss")].iloc[0]
+    assert r2["mean_diff"] > 0 and r2["n_lost"] == 4 and r2["outcome"] == "worse"
+    # bad_linear has one paired seed only
+    r3 = p[(p["recipe"] == "bad_linear") & (p["metric"] == "accuracy")].iloc[0]
+    assert r3["n_pairs"] == 1 and r3["outcome"] == "too few pairs"
+
+
+def test_verdict_names_goal_reacher_and_loser(tables):
+    v = report.verdict(*tables)
+    assert set(v) == {KEY}
+    text = " ".join(v[KEY])
+    assert ("rec_cce reached 90% validation accuracy in 3 epochs (4/4 seeds); "
+            "alt_mse never did in 5 epochs (0/4 seeds)") in text
+    assert ("alt_mse ended 17.5 percentage points lower in validation accuracy than rec_cce"
+            in text)
+    assert "worse on 4/4 seeds" in text
+    assert "2 of 4 runs of bad_linear diverged." in text
+    assert "1 of 4 runs of bad_linear failed (ValueError: boom)." in text
+    assert ("Final validation accuracy, best first: rec_cce (95.0% ± 2.6 points, 4 seeds); "
+            "alt_mse (77.5% ± 6.5 points, 4 seeds); bad_linear (30.0%, 1 seed).") in text
+    assert "worse on 4/4 seeds; sign-flip p = 0.12)" in text
+
+
+def test_verdict_alternative_wins():
+    # the same numbers, but the weaker recipe is now the recommended one
+    res, runs = make_tables(rec_role="alternative", alt_role="recommended", with_bad=False)
+    v = report.verdict(res, runs)[KEY]
+    text = " ".join(v)
+    assert ("rec_cce ended better than the recommended recipe alt_mse: 17.5 percentage "
+            "points higher in validation accuracy") in text
+    assert "better on 4/4 seeds" in text
+    # goal sentence is ordered by role but its content comes from the numbers
+    assert "alt_mse never reached 90% validation accuracy in 5 epochs (0/4 seeds)" in text
+    assert "rec_cce reached it in 3 epochs (4/4 seeds)" in text
+
+
+def test_verdict_no_clear_difference():
+    twin = {s: [a + d for a in accs] for (s, accs), d in
+            zip(REC.items(), [0.01, -0.01, 0.02, -0.02])}
+    res = pd.DataFrame(_rows("rec_cce", "recommended", REC) + _rows("twin", "alternative", twin))
+    runs = pd.DataFrame(_runs("rec_cce", "recommended", REC) + _runs("twin", "alternative", twin))
+    p = report.paired(res, runs)
+    r = p[(p["recipe"] == "twin") & (p["metric"] == "accuracy")].iloc[0]
+    assert r["mean_diff"] == pytest.approx(0.0, abs=1e-12)
+    assert (r["n_won"], r["n_lost"]) == (2, 2)
+    assert r["outcome"] == "no clear difference"
+    text = " ".join(report.verdict(res, runs)[KEY])
+    assert "No clear difference in validation accuracy between twin and rec_cce" in text
+    assert "ended better" not in text and "lower in validation accuracy" not in text
+
+
+def test_recommended_without_runs():
+    res, runs = make_tables(with_bad=False)
+    res = res[res["recipe"] != "rec_cce"]
+    runs = runs.copy()
+    runs.loc[runs["recipe"] == "rec_cce", "status"] = "failed"
+    runs.loc[runs["recipe"] == "rec_cce", "error"] = "RuntimeError: out of memory"
+    p = report.paired(res, runs)
+    assert list(p["outcome"]) == ["not compared"]
+    assert "rec_cce has no completed runs (4 failed" in p.iloc[0]["note"]
+    text = " ".join(report.verdict(res, runs)[KEY])
+    assert "No paired comparison: recommended recipe rec_cce has no completed runs" in text
+    assert "4 of 4 runs of rec_cce failed (RuntimeError: out of memory)." in text
+    s = report.summary(res, runs)
+    assert _row(s, "rec_cce")["n"] == 0 and _row(s, "rec_cce")["n_failed"] == 4
+
+
+def test_curves(tables):
+    c = report.curves(tables[0])
+    r = c[(c["recipe"] == "rec_cce") & (c["split"] == "val") & (c["metric"] == "accuracy")
+          & (c["epoch"] == 2)].iloc[0]
+    x = [REC[s][1] for s in range(4)]
+    assert r["n"] == 4
+    assert r["mean"] == pytest.approx(np.mean(x))
+    assert r["std"] == pytest.approx(np.std(x, ddof=1))
+    assert r["lower"] == pytest.approx(np.percentile(x, 2.5))
+    assert r["upper"] == pytest.approx(np.percentile(x, 97.5))
+    # diverged seeds are missing from epoch 3 on
+    b = c[(c["recipe"] == "bad_linear") & (c["split"] == "val") & (c["metric"] == "accuracy")]
+    assert list(b.sort_values("epoch")["n"]) == [3, 3, 1, 1, 1]
+
+
+def test_plots_return_figures(tables, summ):
+    res, runs = tables
+    c = report.curves(res)
+    g = report.goals(res, runs)
+    p = report.paired(res, runs)
+    figs = [report.plot_curves(c, g), report.plot_curves(c, g, comparison=KEY),
+            report.plot_final(summ), report.plot_paired(p), report.plot_grad_norm(c)]
+    for fig in figs:
+        assert isinstance(fig, Figure)
+    assert figs[-1].axes[0].get_yscale() == "log"
+    assert len([ax for ax in figs[0].axes if ax.get_visible()]) == 2  # accuracy, log_loss
+
+
+def test_write_report(tmp_path, tables):
+    res, runs = tables
+    extra = report.plot_grad_norm(report.curves(res))
+    path = report.write_report(
+        res, runs, tmp_path / "rep",
+        extras={KEY: [("Gradient analysis", extra), ("Notes", "Some *notes* with `code`.")]},
+        appendix=[("Appendix figure", extra), ("Appendix text", "# Heading\n\n- a\n- b")])
+    assert path == tmp_path / "rep" / "report.md"
+    md = path.read_text()
+    page = (tmp_path / "rep" / "report.html").read_text()
+    pngs = sorted((tmp_path / "rep" / "figures").glob("*.png"))
+    assert len(pngs) >= 5
+    for png in pngs:
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"figures/{png.name}" in md
+    # self-contained: every src= is a data: URI, no external stylesheet
+    srcs = re.findall(r"""src\s*=\s*["']([^"']*)""", page)
+    assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert "<link" not in page and "http://" not in page and "https://" not in page
+    for text in (md, page):
+        assert "Cross-entropy beats MSE on softmax outputs." in text
+        assert "losses are not comparable" in text
+        assert "Gradient analysis" in text and "Appendix figure" in text
+        assert "ValueError: boom" in text
+        assert "keras 3.3.3" in text
+    assert "alt_mse ended 17.5 percentage points lower" in md
+    # verdict comes before the summary table
+    assert md.index("### Verdict") < md.index("### Summary")
+    assert "| recipe | role |" in md
+    assert not list((tmp_path / "rep").glob(".*.tmp"))
+
+
+def test_write_report_failure_keeps_old_report(tmp_path, tables):
+    res, runs = tables
+    path = report.write_report(res, runs, tmp_path)
+    before = path.read_text()
+    html_before = (tmp_path / "report.html").read_text()
+    with pytest.raises(TypeError):
+        report.write_report(res, runs, tmp_path, appendix=[("broken", object())])
+    assert path.read_text() == before
+    assert (tmp_path / "report.html").read_text() == html_before
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -1,0 +1,130 @@
+"""The grid runner: real training into a results store, resume, divergence, determinism."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recipes import data, metrics
+from recipes.runner import Experiment, compare, pending, run
+from recipes.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAINERS = ["keras", "stacked"]
+
+TINY = Experiment(name="tiny", datasets=("breast_cancer",),
+                  recipes=("binary_sigmoid_bce", "binary_sigmoid_mse"), seeds=2, epochs=3)
+
+
+@pytest.mark.parametrize("trainer", TRAINERS)
+def test_small_grid_end_to_end(tmp_path, trainer):
+    results = run(TINY, tmp_path, trainer=trainer, progress=False)
+    runs = Store(tmp_path).runs()
+    assert len(runs) == 4 and set(runs.status) == {"ok"} and set(runs.trainer) == {trainer}
+    assert set(runs.recipe) == set(TINY.recipes) and sorted(runs.seed.unique()) == [0, 1]
+    expected = set(metrics.COMMON["classes"]) | {"loss"}
+    for split in ("train", "val"):
+        got = set(results[results.split == split].metric)
+        assert expected <= got
+    assert {"grad_norm", "seconds"} <= set(results[results.split == "train"].metric)
+    per_run = results.groupby(["run", "split", "metric"]).epoch.apply(sorted)
+    assert all(epochs == [1, 2, 3] for epochs in per_run)
+    final = results[(results.epoch == 3) & (results.split == "train") & (results.metric == "accuracy")]
+    assert final.value.min() > 0.8  # it really trained
+    config = runs.config.iloc[0]
+    assert config["epochs"] == 3 and config["recipe"]["name"] in TINY.recipes
+    assert {"tensorflow", "keras", "numpy"} <= set(runs.versions.iloc[0])
+
+
+def test_finished_runs_are_skipped(tmp_path):
+    run(TINY, tmp_path, trainer="keras", progress=False)
+    before = Store(tmp_path).runs().set_index("run").finished_at
+    assert pending(TINY, tmp_path, "keras") == []
+    run(TINY, tmp_path, trainer="keras", progress=False)
+    after = Store(tmp_path).runs().set_index("run").finished_at
+    assert before.equals(after)
+    bigger = TINY.with_options(seeds=3)
+    [(_, _, todo)] = pending(bigger, tmp_path, "keras")
+    assert sorted((s.recipe.name, s.seed) for s in todo) == [(r, 2) for r in sorted(TINY.recipes)]
+
+
+@pytest.mark.parametrize("trainer", TRAINERS)
+def test_same_seed_gives_the_same_history(tmp_path, trainer):
+    a = run(TINY, tmp_path / "a", trainer=trainer, progress=False)
+    b = run(TINY, tmp_path / "b", trainer=trainer, progress=False)
+    keep = lambda df: df[df.metric != "seconds"].sort_values(["run", "epoch", "split", "metric"])
+    np.testing.assert_array_equal(keep(a).value.to_numpy(), keep(b).value.to_numpy())
+    seeds = keep(a).pivot_table(index=["recipe", "epoch", "split", "metric"], columns="seed", values="value")
+    assert not np.allclose(seeds[0], seeds[1])  # different seeds really differ
+
+
+@pytest.mark.parametrize("trainer", TRAINERS)
+def test_a_diverging_run_is_recorded_and_the_grid_finishes(tmp_path, trainer):
+    exp = Experiment(name="diverge", datasets=("diabetes",), seeds=1, epochs=3, optimizer="sgd",
+                     learning_rate=0.5, recipes=("regression_linear_mse", "regression_linear_mae"))
+    run(exp, tmp_path, trainer=trainer, progress=False)
+    runs = Store(tmp_path).runs().set_index("recipe")
+    assert runs.loc["regression_linear_mse", "status"] == "diverged"
+    assert "non-finite" in runs.loc["regression_linear_mse", "error"]
+    assert runs.loc["regression_linear_mae", "status"] == "ok"
+    assert runs.loc["regression_linear_mae", "epochs"] == 3
+
+
+def test_resume_after_kill(tmp_path):
+    out = tmp_path / "res"
+    exp = "Experiment(name='killed', datasets=('breast_cancer',), recipes=('binary_sigmoid_bce', " \
+          "'binary_sigmoid_mse', 'binary_logits_bce'), seeds=2, epochs=4)"
+    code = textwrap.dedent(f"""
+        from recipes.runner import Experiment, run
+        run({exp}, {str(out)!r}, trainer='keras', progress=False)
+    """)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if (out / "results.sqlite").exists() and len(Store(out).finished()) >= 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the grid finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    survived = Store(out).runs()
+    assert 2 <= len(survived) < 6
+    rows = Store(out).history().groupby("run").size()
+    assert rows.nunique() == 1  # every stored run is complete
+    first = survived.set_index("run").finished_at
+
+    from recipes.runner import Experiment as E  # noqa: F401 (used by eval below)
+    run(eval(exp), out, trainer="keras", progress=False)
+    runs = Store(out).runs()
+    assert len(runs) == 6 and runs.run.is_unique
+    assert runs.set_index("run").finished_at.loc[first.index].equals(first)  # not redone
+    assert Store(out).history().groupby("run").size().nunique() == 1
+
+
+def test_compare_on_users_arrays(tmp_path):
+    ds = data.load("iris")
+    results = compare(ds.X, ds.y, seeds=1, epochs=2, out=tmp_path, progress=False,
+                      recipes=["multiclass_softmax_cce", "multiclass_softmax_mse"])
+    assert set(results.problem) == {"multiclass"}
+    assert set(results.recipe) == {"multiclass_softmax_cce", "multiclass_softmax_mse"}
+    everything = compare(ds.X, ds.y, seeds=1, epochs=1, out=tmp_path / "all", progress=False)
+    from recipes import load_catalog
+    assert set(everything.recipe) == {r.name for r in load_catalog().of("multiclass")}
+
+
+def test_experiment_naming_no_recipe_for_a_dataset_is_an_error(tmp_path):
+    exp = Experiment(name="bad", datasets=("diabetes",), recipes=("binary_sigmoid_bce",))
+    with pytest.raises(ValueError, match="names no recipe for dataset 'diabetes'"):
+        run(exp, tmp_path, trainer="keras", progress=False)
+
+
+def test_unknown_trainer(tmp_path):
+    with pytest.raises(ValueError, match=r"Expected one of \{.*\}. Received: trainer='torch'"):
+        run(TINY, tmp_path, trainer="torch", progress=False)
