@@ -103,8 +103,8 @@ assert {e for e in ENCODINGS} == set(codec.ENCODERS)
 UNITS = {"1": lambda n: 1, "n": lambda n: n, "n-1": lambda n: n - 1}
 
 # Keras metric identifier -> encodings it reads correctly. Plain "accuracy" is
-# deliberately absent: Keras resolves it from the loss, and under
-# binary_crossentropy it silently becomes binary accuracy.
+# deliberately absent: Keras guesses which accuracy it means (Keras 3 from the
+# output and label shapes, tf.keras 2 from the loss), and a guess can be wrong.
 _PER_UNIT = ("binary", "cumulative", "multihot")
 METRICS = {
     "binary_accuracy": _PER_UNIT,
@@ -266,8 +266,9 @@ def _check_cells(row):
                                 f"letter. Received: {col}={row[col]!r}"))
     for m in filter(None, row["metrics"].split(";")):
         if m not in METRICS:
-            hint = (" ('accuracy' is resolved by Keras from the loss; name the accuracy "
-                    "explicitly)" if m == "accuracy" else "")
+            hint = (" ('accuracy' is resolved by Keras, from the output shapes in Keras 3 and "
+                    "from the loss in tf.keras 2; name the accuracy explicitly)"
+                    if m == "accuracy" else "")
             errors.append(("metrics", _expected(METRICS, "metrics", m) + hint))
     return errors
 

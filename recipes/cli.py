@@ -179,13 +179,21 @@ def _run_run(args, catalog: Catalog):
     return _train(experiments, args, catalog)
 
 
+def _appendix():
+    """The report's appendix: loss surfaces (C2), the C6 table, gradient figures (C3)."""
+    from .diagnostics import appendix
+
+    return appendix()
+
+
 def write(results, out):
     """Write the report of a results directory; returns the HTML path."""
     from .report import write_report
     from .store import Store
 
     store = Store(results)
-    return write_report(store.history(), store.runs(), out).with_name("report.html")
+    return write_report(store.history(), store.runs(), out,
+                        appendix=_appendix()).with_name("report.html")
 
 
 def _add_report(p):

@@ -134,7 +134,7 @@ ERRORS = {
     "bad metric": ("binary_sigmoid_bce", {"metrics": "binary_accuracy;f2"},
                    ["column 'metrics'", "Received: metrics='f2'"]),
     "ambiguous accuracy": ("binary_sigmoid_bce", {"metrics": "accuracy"},
-                           ["Received: metrics='accuracy'", "resolved by Keras from the loss"]),
+                           ["Received: metrics='accuracy'", "name the accuracy explicitly"]),
     "empty cell": ("binary_sigmoid_bce", {"rationale": ""}, ["column 'rationale': is empty"]),
     "bad name": ("binary_sigmoid_bce", {"name": "Binary BCE"}, ["column 'name'", "Received: name='Binary BCE'"]),
     # contradictions between cells

@@ -1,0 +1,1570 @@
+"""Diagnostics: check a compiled Keras model against its labels, and show why
+the catalog's pairings train well.
+
+Three parts, each driven by tables rather than branches on recipe names:
+
+1. **Model check** (``check_model``). Reads a compiled model's output layer
+   (units, activation), its loss (class, ``from_logits``) and its metrics,
+   infers the problem type of the labels it trains on (``recipes.infer``), and
+   runs every rule of ``CHECKS`` against both. Each finding cites the actual
+   values, says why it matters, and names the catalog recipe that fixes it.
+
+2. **Gradients** (``gradients``). The gradient of a recipe's Keras loss with
+   respect to the output pre-activation ``z``, by autodiff through the output
+   activation, tabulated against the predicted probability of the true class
+   (or the error, for regressions and counts), beside the closed form from
+   ``FORMULAS`` (keyed by (activation or link, loss)).
+
+3. **Loss surfaces and C6** (``loss_surface``, ``c6_table``): softmax +
+   cross-entropy against softmax + MSE over two logits, and the C6 example.
+
+TensorFlow is imported only by the functions that need it.
+
+Keras 3 facts the checks rely on (TensorFlow backend, measured with Keras 3.15):
+
+* plain ``'accuracy'`` is resolved from the *shapes* of labels and outputs
+  (one output unit: binary accuracy; 1-D labels: sparse categorical accuracy;
+  otherwise categorical accuracy), no longer from the loss as in tf.keras 2;
+* the cross-entropy functions of the TensorFlow backend take the logits that a
+  Keras ``softmax``/``sigmoid`` activation caches on its output, whatever the
+  loss: ``binary_crossentropy`` on a Keras softmax output computes a *sigmoid*
+  cross-entropy on the softmax's logits, and a cross-entropy with
+  ``from_logits=True`` on such an output quietly uses the real logits (with a
+  warning). JAX and PyTorch backends only clip probabilities.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import codec
+from .catalog import ACTIVATIONS, LOSSES, Recipe, load_catalog
+from .infer import infer_problem
+from .spec import LOGITS_CLASSES, LOSS_CLASSES, loss_spec
+
+__all__ = [
+    "CHECKS", "Check", "Finding", "FORMULAS", "LabelFacts", "ModelFacts", "appendix",
+    "c6_table", "check_model", "explain", "gradient_figure", "gradient_figures", "gradients",
+    "loss_surface", "surface_figure",
+]
+
+SEVERITIES = ("error", "warning", "info")
+EPSILON = 1e-7          # keras.config.epsilon(): Keras clips probabilities to [eps, 1 - eps]
+
+
+def _catalog(catalog):
+    return load_catalog(catalog) if catalog is None or isinstance(catalog, (str, Path)) else catalog
+
+
+# =============================================================================
+# 1. Model check
+# =============================================================================
+
+# Output activations and the range of their values; the catalog's table plus
+# activations users put on output layers that the catalog never uses.
+RANGES = {
+    **ACTIVATIONS,
+    "relu": (0.0, np.inf),
+    "relu6": (0.0, 6.0),
+    "elu": (-1.0, np.inf),
+    "selu": (-1.7581, np.inf),
+    "gelu": (-0.17, np.inf),
+    "silu": (-0.2785, np.inf),
+    "swish": (-0.2785, np.inf),
+    "mish": (-0.3089, np.inf),
+    "leaky_relu": (-np.inf, np.inf),
+    "prelu": (-np.inf, np.inf),
+    "hard_sigmoid": (0.0, 1.0),
+    "hard_silu": (-0.375, np.inf),
+    "softsign": (-1.0, 1.0),
+    "hard_tanh": (-1.0, 1.0),
+    "log_softmax": (-np.inf, 0.0),
+    "log_sigmoid": (-np.inf, 0.0),
+}
+
+# Keras layers that are nothing but an activation -> its name.
+ACTIVATION_LAYERS = {
+    "Softmax": "softmax", "ReLU": "relu", "LeakyReLU": "leaky_relu", "ELU": "elu",
+    "PReLU": "prelu",
+}
+
+# Names Keras gives a loss (class, function or string alias) -> catalog loss.
+LOSS_NAMES = {
+    **{cls: loss for loss, (_, cls) in LOSS_CLASSES.items()},
+    **{loss: loss for loss in LOSSES},
+    "mean_squared_error": "mse", "mean_absolute_error": "mae", "logcosh": "log_cosh",
+    "huber_loss": "huber",
+}
+# Classes that are the logits form of a catalog loss (from_logits is implied).
+LOGITS_LOSS_NAMES = {cls: loss for loss, (_, cls) in LOGITS_CLASSES.items()}
+
+SPARSE_LOSSES = ("sparse_categorical_crossentropy",)
+BINARY_LOSSES = ("binary_crossentropy", "binary_focal_crossentropy")
+
+# Names Keras gives a metric -> what the metric measures. Kinds:
+#   binary_accuracy: thresholds every unit and compares it with its own 0/1 target
+#   categorical_accuracy: argmax of the output == argmax of a one-hot label row
+#   sparse_categorical_accuracy: argmax of the output == an integer label
+#   per_unit: ranks or thresholds every unit as a 0/1 label (AUC, precision, recall)
+#   regression: compares values (mae, mse, ...)
+#   loss: a loss used as a metric
+METRIC_KINDS = {
+    "BinaryAccuracy": "binary_accuracy", "binary_accuracy": "binary_accuracy",
+    "CategoricalAccuracy": "categorical_accuracy", "categorical_accuracy": "categorical_accuracy",
+    "TopKCategoricalAccuracy": "categorical_accuracy",
+    "top_k_categorical_accuracy": "categorical_accuracy",
+    "SparseCategoricalAccuracy": "sparse_categorical_accuracy",
+    "sparse_categorical_accuracy": "sparse_categorical_accuracy",
+    "SparseTopKCategoricalAccuracy": "sparse_categorical_accuracy",
+    "sparse_top_k_categorical_accuracy": "sparse_categorical_accuracy",
+    "AUC": "per_unit", "Precision": "per_unit", "Recall": "per_unit", "F1Score": "per_unit",
+    "FBetaScore": "per_unit", "PrecisionAtRecall": "per_unit", "RecallAtPrecision": "per_unit",
+    "SensitivityAtSpecificity": "per_unit", "SpecificityAtSensitivity": "per_unit",
+    "TruePositives": "per_unit", "TrueNegatives": "per_unit", "FalsePositives": "per_unit",
+    "FalseNegatives": "per_unit",
+    "MeanAbsoluteError": "regression", "mean_absolute_error": "regression", "mae": "regression",
+    "MeanSquaredError": "regression", "mean_squared_error": "regression", "mse": "regression",
+    "RootMeanSquaredError": "regression", "rmse": "regression",
+    "MeanAbsolutePercentageError": "regression", "mean_absolute_percentage_error": "regression",
+    "MeanSquaredLogarithmicError": "regression", "mean_squared_logarithmic_error": "regression",
+    "LogCoshError": "regression", "R2Score": "regression", "CosineSimilarity": "regression",
+    "BinaryCrossentropy": "loss", "CategoricalCrossentropy": "loss",
+    "SparseCategoricalCrossentropy": "loss", "Poisson": "loss", "KLDivergence": "loss",
+    "binary_crossentropy": "loss", "categorical_crossentropy": "loss",
+    "sparse_categorical_crossentropy": "loss", "poisson": "loss",
+}
+# Canonical Keras names of the resolved accuracies.
+_ACCURACY_NAMES = {"binary_accuracy": "BinaryAccuracy", "categorical_accuracy": "CategoricalAccuracy",
+                   "sparse_categorical_accuracy": "SparseCategoricalAccuracy"}
+
+# What a label array looks like to Keras.
+FORMS = {
+    "index": "integer class indices (1-D)",
+    "onehot": "one-hot rows",
+    "multihot": "multi-hot 0/1 rows",
+    "values": "numeric targets",
+    "labels": "class labels that still have to be encoded (strings, booleans or categories)",
+}
+
+# Catalog targets whose labels are classes, and those that are values.
+CLASS_TARGETS = ("classes", "ordered")
+VALUE_TARGETS = ("values", "unit", "counts")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem (or remark) about a model and its labels.
+
+    ``severity``: 'error' (the model will not train or report correctly),
+    'warning' (it trains, badly or misleadingly) or 'info'. ``code``: a short
+    id (a key of ``CHECKS``). ``message``: what is wrong, with the actual
+    values. ``explanation``: why it matters. ``fix``: the catalog recipe that
+    fixes it and how. ``recipe``: that recipe's name.
+    """
+
+    severity: str
+    code: str
+    message: str
+    explanation: str = ""
+    fix: str = ""
+    recipe: str | None = None
+
+    def __str__(self):
+        lines = [f"{self.severity.upper():<7} [{self.code}] {self.message}"]
+        if self.explanation:
+            lines.append(f"        why: {self.explanation}")
+        if self.fix:
+            lines.append(f"        fix: {self.fix}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class MetricFacts:
+    """A compiled metric: as declared, and what Keras makes of it."""
+
+    declared: str            # as passed to compile ('accuracy', 'AUC', ...)
+    name: str                # the Keras class or function it resolves to
+    kind: str                # a value of METRIC_KINDS, or 'other'
+    reads_logits: bool       # configured for logits (threshold 0 / from_logits=True)
+    threshold: float | None  # decision threshold, where the metric has one
+    by_shape: bool = False   # plain 'accuracy' resolved by Keras from the shapes
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What ``check_model`` read from a compiled model."""
+
+    name: str
+    units: int
+    activation: str               # output activation ('linear' when none; 'unknown')
+    loss: str | None              # catalog loss name (None: not in the catalog)
+    loss_name: str                # the loss as Keras names it
+    from_logits: bool
+    metrics: tuple = ()           # MetricFacts
+    output_layer: str = ""
+
+    @property
+    def activation_range(self):
+        return RANGES.get(self.activation, (-np.inf, np.inf))
+
+    @property
+    def link(self):
+        """The function that turns outputs into predictions (the loss's, if from_logits)."""
+        if self.from_logits and self.loss in LOSSES and LOSSES[self.loss].link:
+            return LOSSES[self.loss].link
+        return self.activation
+
+    @property
+    def prediction_range(self):
+        """Range of the predictions after the link."""
+        return RANGES.get(self.link, (-np.inf, np.inf))
+
+    def describe(self):
+        logits = f" (from_logits={self.from_logits})" if self.loss in LOSSES and \
+            LOSSES[self.loss].link else ""
+        metrics = ", ".join(m.declared if m.declared == m.name else f"{m.declared} -> {m.name}"
+                            for m in self.metrics) or "none"
+        return (f"{self.units} output unit(s), {self.activation} activation, loss "
+                f"{self.loss_name}{logits}; metrics: {metrics}")
+
+
+@dataclass(frozen=True)
+class LabelFacts:
+    """What ``check_model`` read from the labels."""
+
+    problem: str
+    reason: str
+    n: int                      # classes, labels or targets
+    form: str                   # a key of FORMS
+    shape: tuple
+    lo: float = math.nan
+    hi: float = math.nan
+    integral: bool = False
+    classes: tuple | None = None
+    inferred: str = ""          # what infer_problem said, before the model's loss chose
+    ones_per_row: tuple = ()    # multihot: (mean, max) ones per row
+    cumulative: bool = False    # multihot rows that are all 1s then 0s (ordinal targets)
+
+    @property
+    def width(self):
+        """Target columns Keras sees (1 for 1-D labels)."""
+        return 1 if len(self.shape) == 1 else self.shape[1]
+
+    @property
+    def numeric(self):
+        return self.form != "labels"
+
+    def describe(self):
+        rng = f", values {self.lo:g}..{self.hi:g}" if self.numeric else ""
+        chosen = (f" (the labels read as {self.inferred!r}; the model's loss fits "
+                  f"{self.problem!r}, which the labels also allow)"
+                  if self.inferred and self.inferred != self.problem else "")
+        return (f"{self.problem}, n={self.n}: {FORMS[self.form]}, shape {self.shape}{rng}. "
+                f"{self.reason}{chosen}")
+
+
+@dataclass
+class Check:
+    """The result of ``check_model``: the facts read and the findings."""
+
+    model: ModelFacts
+    labels: LabelFacts
+    recommended: Recipe
+    matched: Recipe | None
+    findings: list = field(default_factory=list)
+
+    @property
+    def ok(self):
+        """True when no finding is an error."""
+        return not self.errors
+
+    @property
+    def errors(self):
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self):
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def codes(self):
+        return [f.code for f in self.findings]
+
+    def summary(self):
+        if not self.errors and not self.warnings:
+            what = (f"it is catalog recipe {self.matched.name} ({self.matched.role})"
+                    if self.matched else f"the recommended recipe is {self.recommended.name}")
+            return (f"No problems found: a {self.model.units}-unit {self.model.activation} output "
+                    f"with {self.model.loss_name} fits these {self.labels.problem} labels; {what}.")
+        return (f"{_plural(len(self.errors), 'error')}, {_plural(len(self.warnings), 'warning')}. "
+                f"Recommended recipe for {self.labels.problem!r}: {self.recommended.name} "
+                f"(see: recipes show {self.recommended.name}).")
+
+    def __str__(self):
+        order = {s: i for i, s in enumerate(SEVERITIES)}
+        lines = [f"Model {self.model.name!r}: {self.model.describe()}",
+                 f"Labels: {self.labels.describe()}", ""]
+        for f in sorted(self.findings, key=lambda f: order[f.severity]):
+            lines += [str(f), ""]
+        lines.append(self.summary())
+        return "\n".join(lines)
+
+
+def _plural(n, noun):
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+# --- reading the model ----------------------------------------------------------
+
+def _load(model):
+    import keras
+
+    from . import models  # noqa: F401  (registers LogPoisson for loading)
+
+    if isinstance(model, keras.Model):
+        return model
+    if not isinstance(model, (str, Path)):
+        raise ValueError(f"Expected a compiled keras.Model or a path to a saved .keras file. "
+                         f"Received: model={model!r:.80}")
+    path = Path(model)
+    if not path.is_file():
+        raise FileNotFoundError(f"Model file not found. Received: {str(path)!r}")
+    if path.suffix not in (".keras", ".h5"):
+        raise ValueError(f"Expected a model saved with model.save('NAME.keras'). "
+                         f"Received: {str(path)!r}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # optimizer-variable notices of saved models
+            return keras.models.load_model(path)
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        raise ValueError(f"Cannot load a Keras model from {str(path)!r}: {err}") from None
+
+
+def _function_name(fn):
+    return getattr(fn, "__name__", type(fn).__name__)
+
+
+def _output_layer(model):
+    try:
+        return model.outputs[0]._keras_history[0]
+    except (AttributeError, IndexError, TypeError):
+        return model.layers[-1]
+
+
+def _activation_of(layer):
+    """The activation a layer applies last (unwrapping Activation layers)."""
+    cls = type(layer).__name__
+    if cls in ACTIVATION_LAYERS:
+        return ACTIVATION_LAYERS[cls]
+    fn = getattr(layer, "activation", None)
+    if fn is None:
+        return "unknown"
+    name = _function_name(fn)
+    return {"exp": "exponential"}.get(name, name)
+
+
+def _serialized_name(obj):
+    """(name, config) of a compile-config entry: a string, a serialized dict or an object."""
+    if isinstance(obj, str):
+        return obj, {}
+    if isinstance(obj, dict):
+        if obj.get("class_name") == "function":
+            return str(obj.get("config")), {}
+        return obj.get("class_name", "?"), obj.get("config") or {}
+    if callable(obj) and not hasattr(obj, "get_config"):
+        return _function_name(obj), {}
+    try:
+        config = obj.get_config()
+    except (AttributeError, NotImplementedError, TypeError):
+        config = {}
+    return type(obj).__name__, config
+
+
+def _read_loss(entry, units, label_rank, label_width):
+    """(catalog loss or None, Keras name, from_logits)."""
+    import keras
+
+    name, config = _serialized_name(entry)
+    if name in LOGITS_LOSS_NAMES:
+        return LOGITS_LOSS_NAMES[name], name, True
+    if isinstance(entry, str) and name.lower() in ("crossentropy", "ce"):
+        # Keras resolves it from the shapes, like 'accuracy'.
+        kind = _shape_rule(units, label_rank, label_width)
+        loss = {"binary_accuracy": "binary_crossentropy",
+                "sparse_categorical_accuracy": "sparse_categorical_crossentropy",
+                "categorical_accuracy": "categorical_crossentropy"}[kind]
+        return loss, f"{name} -> {loss}", False
+    if isinstance(entry, str) and name not in LOSS_NAMES:
+        try:
+            name = _serialized_name(keras.losses.get(name))[0]
+        except (ValueError, TypeError):
+            pass
+    return LOSS_NAMES.get(name), name, bool(config.get("from_logits", False))
+
+
+def _shape_rule(units, label_rank, label_width):
+    """How Keras 3 resolves plain 'accuracy' (compile_utils.is_binary_or_sparse_categorical)."""
+    if units == 1:
+        return "binary_accuracy"
+    if label_rank < 2 or label_width == 1:
+        return "sparse_categorical_accuracy"
+    return "categorical_accuracy"
+
+
+def _read_metric(entry, units, label_rank, label_width):
+    import keras
+
+    name, config = _serialized_name(entry)
+    if isinstance(entry, str) and name.lower() in ("accuracy", "acc"):
+        kind = _shape_rule(units, label_rank, label_width)
+        return MetricFacts(name, _ACCURACY_NAMES[kind], kind, False, 0.5 if
+                           kind == "binary_accuracy" else None, by_shape=True)
+    if isinstance(entry, str) and name not in METRIC_KINDS:
+        try:
+            name, config = _serialized_name(keras.metrics.get(name))
+        except (ValueError, TypeError):
+            pass
+    kind = METRIC_KINDS.get(name, "other")
+    threshold = config.get("threshold", config.get("thresholds"))
+    if isinstance(threshold, (list, tuple)):
+        threshold = threshold[0] if len(threshold) == 1 else None
+    if threshold is None and name in ("BinaryAccuracy", "binary_accuracy", "Precision", "Recall"):
+        threshold = 0.5
+    reads_logits = bool(config.get("from_logits", False)) or (threshold is not None and threshold <= 0)
+    declared = entry if isinstance(entry, str) else name
+    return MetricFacts(declared, name, kind, reads_logits, threshold)
+
+
+def _label_shape(y):
+    values = np.asarray(y) if not hasattr(y, "to_numpy") else y.to_numpy()
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    return values
+
+
+def read_model(model, label_rank=1, label_width=1):
+    """``ModelFacts`` of a compiled model (or a saved .keras path).
+
+    ``label_rank``/``label_width`` describe the labels, which Keras needs to
+    resolve plain 'accuracy' and 'crossentropy'.
+    """
+    model = _load(model)
+    if len(model.outputs) != 1:
+        raise ValueError(f"Expected a model with one output. Received: {len(model.outputs)} "
+                         f"outputs ({[t.name for t in model.outputs]}); check each head separately.")
+    config = model.get_compile_config() if model.compiled else None
+    if not config or config.get("loss") is None:
+        raise ValueError(f"Expected a compiled model (model.compile(loss=..., metrics=...)). "
+                         f"Received: model {model.name!r} without a loss.")
+    if isinstance(config["loss"], (list, tuple)) or (
+            isinstance(config["loss"], dict) and "class_name" not in config["loss"]):
+        raise ValueError(f"Expected one loss for the single output. Received: {config['loss']!r:.120}")
+    units = int(model.outputs[0].shape[-1])
+    layer = _output_layer(model)
+    loss, loss_name, from_logits = _read_loss(config["loss"], units, label_rank, label_width)
+    metrics = config.get("metrics") or []
+    if isinstance(metrics, dict):
+        metrics = [m for ms in metrics.values() for m in (ms if isinstance(ms, list) else [ms])]
+    return ModelFacts(
+        name=model.name, units=units, activation=_activation_of(layer), loss=loss,
+        loss_name=loss_name, from_logits=from_logits,
+        metrics=tuple(_read_metric(m, units, label_rank, label_width) for m in metrics),
+        output_layer=f"{type(layer).__name__} {getattr(layer, 'name', '')!r}",
+    )
+
+
+# --- reading the labels ------------------------------------------------------------
+
+def _is_categorical(y):
+    dtype = getattr(y, "dtype", None)
+    return type(dtype).__name__ == "CategoricalDtype"
+
+
+# Label forms: the first rule whose test holds. Each test gets (values, inference, target).
+FORM_RULES = (
+    ("labels", lambda v, inf, t: v.dtype.kind not in "biuf"),
+    ("onehot", lambda v, inf, t: v.ndim == 2 and inf.onehot),
+    ("multihot", lambda v, inf, t: v.ndim == 2 and np.isin(v, (0, 1)).all()),
+    ("values", lambda v, inf, t: v.ndim == 2),
+    ("index", lambda v, inf, t: t in CLASS_TARGETS and (v == np.round(v)).all()),
+    ("labels", lambda v, inf, t: t in CLASS_TARGETS and v.dtype.kind == "b"),
+    ("values", lambda v, inf, t: True),
+)
+
+
+def _choose_problem(inference, loss, catalog):
+    """The inferred problem, or an alternative the labels allow whose recipes use ``loss``."""
+    for problem in (inference.problem,) + tuple(inference.alternatives):
+        if problem in catalog.problems and any(r.loss == loss for r in catalog.of(problem)):
+            return problem
+    return inference.problem
+
+
+def read_labels_facts(y, model_facts=None, catalog=None, problem=None):
+    """``LabelFacts`` of the labels ``y`` (for a model, whose loss settles ambiguous cases)."""
+    catalog = _catalog(catalog)
+    classification = model_facts is not None and model_facts.loss in LOSSES and \
+        LOSSES[model_facts.loss].needs == "probability"
+    max_classes = max(20, model_facts.units) if classification else 20
+    inference = infer_problem(y, max_classes=max_classes)
+    chosen = problem or (_choose_problem(inference, model_facts.loss, catalog)
+                         if model_facts is not None else inference.problem)
+    if chosen not in catalog.problems:
+        raise ValueError(f"Expected a problem type of the catalog {list(catalog.problems)}. "
+                         f"Received: problem={chosen!r}")
+    target = catalog.select(chosen).target
+    values = np.asarray(y, dtype=object) if _is_categorical(y) else _label_shape(y)
+    if values.dtype == object and not _is_categorical(y):
+        try:
+            values = values.astype(float)
+        except (TypeError, ValueError):
+            values = values.astype(str)
+    form = next(name for name, test in FORM_RULES if test(values, inference, target))
+    numeric = form != "labels"
+    data = values.astype(float) if numeric else None
+    if target in CLASS_TARGETS:
+        n = len(inference.classes) if inference.classes else len(np.unique(values))
+    else:
+        n = 1 if values.ndim == 1 else values.shape[1]
+    ones, cumulative = (), False
+    if form == "multihot":
+        per_row = data.sum(axis=1)
+        ones = (float(per_row.mean()), int(per_row.max()))
+        cumulative = bool((np.diff(data, axis=1) <= 0).all())
+    return LabelFacts(
+        problem=chosen, reason=inference.reason,
+        n=int(n), form=form, shape=tuple(values.shape),
+        lo=float(data.min()) if numeric else math.nan,
+        hi=float(data.max()) if numeric else math.nan,
+        integral=bool(numeric and (data == np.round(data)).all()),
+        classes=inference.classes, inferred=inference.problem, ones_per_row=ones,
+        cumulative=cumulative,
+    )
+
+
+# --- the checks ----------------------------------------------------------------------
+
+@dataclass
+class _Context:
+    model: ModelFacts
+    labels: LabelFacts
+    catalog: object
+    findings: list = field(default_factory=list)
+
+    @property
+    def target(self):
+        return self.catalog.select(self.labels.problem).target
+
+    @property
+    def recipes(self):
+        """The problem's recipes: recommended, alternatives, then anti-patterns."""
+        return self.catalog.of(self.labels.problem)
+
+    @property
+    def is_class(self):
+        return self.target in CLASS_TARGETS
+
+    @property
+    def is_value(self):
+        return self.target in VALUE_TARGETS
+
+    def units_of(self, recipe):
+        try:
+            return recipe.n_units(self.labels.n)
+        except ValueError:
+            return None
+
+    def fix(self, how, *wants):
+        """``(recipe, text)``: the first good recipe of the problem matching one of ``wants``."""
+        good = [r for r in self.recipes if r.role != "anti-pattern"]
+        for want in wants:
+            for r in good:
+                if all(getattr(r, k) == v for k, v in want.items()):
+                    return r, f"recipe {r.name}: {how} ({_code(r, self.units_of(r))})"
+        r = self.recipes[0]
+        return r, f"recipe {r.name}: {how} ({_code(r, self.units_of(r))})"
+
+
+def _code(recipe, units):
+    namespace, cls, kwargs = loss_spec(recipe)
+    args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    return (f"Dense({units if units is not None else recipe.units}, activation="
+            f"'{recipe.activation}') + {namespace}.{cls}({args}), labels as {recipe.encoding}; "
+            f"see: recipes show {recipe.name}")
+
+
+def _range_text(lo, hi):
+    fmt = lambda v: "inf" if v == np.inf else "-inf" if v == -np.inf else f"{v:g}"
+    return f"[{fmt(lo)}, {fmt(hi)}]"
+
+
+def _check_readable(ctx):
+    m = ctx.model
+    out = []
+    if m.activation == "unknown":
+        out.append((f"Could not read the output activation of {m.output_layer}.",
+                    "Checks that need the activation were skipped.", "", None))
+    if m.loss is None:
+        out.append((f"The loss {m.loss_name!r} is not one the catalog knows.",
+                    "Checks that need the loss were skipped.", "", None))
+    return out
+
+
+def _check_softmax_one_unit(ctx):
+    m = ctx.model
+    if m.activation == "softmax" and m.units == 1:
+        recipe, fix = ctx.fix("one sigmoid unit, or a softmax over one unit per class",
+                              {"activation": "sigmoid", "units": "1"}, {"activation": "softmax"})
+        return ("The output layer is a softmax over 1 unit: softmax divides each unit by the "
+                "sum over the units, so it outputs exactly 1.0 for every example.",
+                "The output cannot depend on the input, so the loss never changes and the model "
+                "never learns (every example is predicted as the positive class).",
+                fix, recipe)
+
+
+def _allowed_units(ctx):
+    m, y = ctx.model, ctx.labels
+    if m.loss in SPARSE_LOSSES and ctx.is_class:
+        return None        # checked against the label range below
+    if y.form in ("onehot", "multihot", "values") and len(y.shape) == 2:
+        return {y.width}
+    if y.form == "labels":
+        return {u for u in map(ctx.units_of, ctx.recipes) if u is not None}
+    if ctx.is_class and y.form == "index" and m.units > 1:
+        return None        # integer labels on a multi-unit output: sparse-labels-dense-loss
+    return {1}
+
+
+def _check_units(ctx):
+    m, y = ctx.model, ctx.labels
+    if m.loss in SPARSE_LOSSES and ctx.is_class and y.form == "index":
+        seen = max(y.n, int(y.hi) + 1)
+        if m.units < y.n:
+            recipe, fix = ctx.fix(f"one output unit per class ({y.n})", {"loss": m.loss}, {})
+            return ("error", f"The output has {m.units} unit(s) but the labels hold {y.n} "
+                             f"classes.", "A softmax over fewer units than classes cannot "
+                             "represent every class.", fix, recipe)
+        if m.units > seen:
+            recipe, fix = ctx.fix(f"one output unit per class ({y.n})", {"loss": m.loss}, {})
+            return ("warning", f"The output has {m.units} units but the labels use only "
+                               f"{y.n} classes (indices up to {y.hi:g}).",
+                    "Extra units are classes that never occur: harmless if some classes are "
+                    "missing from these labels, otherwise a sign the model was built for "
+                    "other data.", fix, recipe)
+        return None
+    allowed = _allowed_units(ctx)
+    if allowed is None or m.units in allowed:
+        return None
+    want = sorted(allowed)
+    recipe, fix = ctx.fix(f"{' or '.join(map(str, want))} output unit(s)",
+                          *({"units": rule} for rule in ("1", "n", "n-1")
+                            if any(ctx.units_of(r) == want[0] and r.units == rule
+                                   for r in ctx.recipes)))
+    what = (f"{y.width} target column(s)" if len(y.shape) == 2 or y.form != "labels"
+            else f"{y.n} classes")
+    return ("error", f"The output has {m.units} unit(s) but the labels ({FORMS[y.form]}, shape "
+                     f"{y.shape}) call for {' or '.join(map(str, want))}: {what}.",
+            "Keras compares every output unit with its own target column: it raises a shape "
+            "error at fit, or, where the shapes happen to broadcast, computes a loss that "
+            "means nothing.", fix, recipe)
+
+
+def _check_logits_twice(ctx):
+    m = ctx.model
+    if not m.from_logits or m.activation in ("linear", "unknown"):
+        return None
+    link = LOSSES[m.loss].link if m.loss in LOSSES else "its activation"
+    recipe, fix = ctx.fix("a linear output with from_logits=True, or keep the activation "
+                          "and set from_logits=False",
+                          {"loss": m.loss, "from_logits": True, "activation": "linear"},
+                          {"from_logits": True, "activation": "linear"})
+    tf_note = (" On the TensorFlow backend Keras happens to recover the logits a Keras "
+               f"{m.activation} layer caches on its output (with a warning), so training may "
+               "look fine here; it is wrong on the JAX and PyTorch backends, for activations "
+               "applied any other way, and whenever the outputs are decoded by applying the "
+               f"{link} again." if m.activation in ("softmax", "sigmoid") and
+               m.loss in LOSSES and LOSSES[m.loss].link in ("softmax", "sigmoid") else "")
+    return (f"The loss {m.loss_name}(from_logits=True) applies {link} itself, but the output "
+            f"layer already applies {m.activation}: the loss sees {link}({m.activation}(z)).",
+            f"{m.activation} squashes the scores into {_range_text(*m.activation_range)}, "
+            f"so the {link} the loss applies on top can never become confident: the loss stays "
+            f"high and the gradients are distorted.{tf_note}", fix, recipe)
+
+
+def _check_missing_from_logits(ctx):
+    m = ctx.model
+    if m.loss not in LOSSES or LOSSES[m.loss].needs != "probability" or m.from_logits:
+        return None
+    lo, hi = m.activation_range
+    if m.activation == "unknown" or (lo >= 0 and hi <= 1):
+        return None
+    recipe, fix = ctx.fix("keep the linear output and set from_logits=True (or end in the "
+                          "loss's activation)",
+                          {"loss": m.loss, "from_logits": True},
+                          {"from_logits": True, "activation": "linear"}, {})
+    return (f"The loss {m.loss_name} expects probabilities in [0, 1], but the output activation "
+            f"is {m.activation} (outputs in {_range_text(lo, hi)}) and from_logits=False.",
+            f"Keras clips the outputs to [{EPSILON:g}, 1 - {EPSILON:g}] before taking logs: "
+            f"every output outside that interval gets a zero gradient and a loss of about "
+            f"{-math.log(EPSILON):.1f}, so a large part of the network stops learning.",
+            fix, recipe)
+
+
+def _check_poisson_negative(ctx):
+    m = ctx.model
+    if m.loss not in LOSSES or LOSSES[m.loss].needs != "positive" or m.from_logits:
+        return None
+    lo, hi = m.activation_range
+    if m.activation == "unknown" or lo >= 0:
+        return None
+    recipe, fix = ctx.fix("an exponential (or softplus) output, or a linear log-rate with "
+                          "the logits form of the Poisson loss",
+                          {"loss": m.loss, "activation": "exponential"}, {"loss": m.loss})
+    return (f"The Poisson loss y_pred - y * log(y_pred + eps) needs a positive rate, but the "
+            f"{m.activation} output can be negative (outputs in {_range_text(lo, hi)}).",
+            "The log of a negative prediction is NaN: the loss turns NaN as soon as one output "
+            "goes below zero (about half of a linear layer's outputs do at initialization) "
+            "and the weights are ruined.", fix, recipe)
+
+
+def _check_sparse_labels_dense_loss(ctx):
+    m, y = ctx.model, ctx.labels
+    if not (ctx.is_class and y.form == "index" and m.units > 1 and m.loss in LOSSES
+            and m.loss not in SPARSE_LOSSES):
+        return None
+    recipe, fix = ctx.fix("integer labels with the sparse loss, or one-hot encode the labels "
+                          "(recipe.encode(y) or keras.utils.to_categorical)",
+                          {"loss": "sparse_categorical_crossentropy"}
+                          if m.loss == "categorical_crossentropy" else {"loss": m.loss},
+                          {"loss": m.loss}, {})
+    return (f"The labels are integer class indices (1-D, {y.lo:g}..{y.hi:g}) but "
+            f"{m.loss_name} compares each of the {m.units} output units with its own target "
+            f"column: it needs one-hot rows of width {m.units}.",
+            "Keras raises a shape error at fit ('target and output must have the same rank'), "
+            "or, where the shapes happen to broadcast, trains on a meaningless loss.", fix, recipe)
+
+
+def _check_onehot_labels_sparse_loss(ctx):
+    m, y = ctx.model, ctx.labels
+    if m.loss not in SPARSE_LOSSES or len(y.shape) != 2:
+        return None
+    recipe, fix = ctx.fix("the categorical (non-sparse) loss for one-hot rows, or pass "
+                          "y.argmax(axis=1)", {"loss": "categorical_crossentropy",
+                                               "encoding": "onehot"}, {})
+    return (f"{m.loss_name} expects one integer class index per example, but the labels are "
+            f"{FORMS[y.form]} of width {y.width} (shape {y.shape}).",
+            "Keras raises a shape error at fit ('output must have rank target.ndim - 1').",
+            fix, recipe)
+
+
+def _check_sparse_label_range(ctx):
+    m, y = ctx.model, ctx.labels
+    if m.loss not in SPARSE_LOSSES or len(y.shape) != 1:
+        return None
+    if y.form == "labels":
+        recipe, fix = ctx.fix("encode the labels as indices 0..n-1 (recipe.encode(y))",
+                              {"loss": m.loss}, {})
+        return (f"{m.loss_name} takes integer class indices, but the labels are "
+                f"{FORMS[y.form]} ({y.n} classes).", "They cannot be fed to the loss as they "
+                "are; an encoding decides which output unit is which class.", fix, recipe)
+    if y.integral and y.lo >= 0 and y.hi < m.units:
+        return None
+    recipe, fix = ctx.fix(f"map the labels to 0..{m.units - 1} (recipe.encode(y) maps the "
+                          "sorted distinct labels to indices)", {"loss": m.loss}, {})
+    what = ("non-integer labels" if not y.integral else f"labels from {y.lo:g} to {y.hi:g}")
+    return (f"{m.loss_name} takes class indices 0..{m.units - 1} for {m.units} output units, "
+            f"but these are {what}.",
+            "On CPU, TensorFlow stops fit with an InvalidArgumentError; on GPU and under XLA "
+            "(jit_compile=True) the out-of-range rows silently give a NaN loss and training "
+            "goes on with NaN weights. Check label ranges before training.", fix, recipe)
+
+
+def _check_target_range(ctx):
+    m, y = ctx.model, ctx.labels
+    if m.loss not in LOSSES or m.loss in SPARSE_LOSSES or not y.numeric:
+        return None
+    if ctx.is_class and y.form == "index" and m.units > 1:
+        return None        # the labels need one-hot encoding first: sparse-labels-dense-loss
+    needs = LOSSES[m.loss].needs
+    if needs == "probability" and (y.lo < 0 or y.hi > 1):
+        recipe, fix = ctx.fix("encode the classes as 0/1 (recipe.encode(y))", {"loss": m.loss}, {})
+        return (f"{m.loss_name} needs targets within [0, 1], but the labels range from "
+                f"{y.lo:g} to {y.hi:g}.",
+                "Cross-entropy with a target above 1 or below 0 is unbounded below: the loss "
+                "goes negative and keeps rewarding extreme outputs instead of the right ones.",
+                fix, recipe)
+    if needs == "positive" and y.lo < 0:
+        recipe, fix = ctx.fix("a loss for signed values", {})
+        return (f"{m.loss_name} models non-negative counts, but the targets go down to "
+                f"{y.lo:g}.", "A Poisson rate cannot fit negative targets.", fix, recipe)
+    return None
+
+
+def _check_bce_on_softmax(ctx):
+    m = ctx.model
+    if not (m.loss in BINARY_LOSSES and m.activation == "softmax" and m.units > 1):
+        return None
+    recipe, fix = ctx.fix("softmax with categorical cross-entropy (or independent sigmoids "
+                          "if the outputs really are separate yes/no labels)",
+                          {"activation": "softmax", "loss": "categorical_crossentropy"},
+                          {"activation": "sigmoid", "loss": "binary_crossentropy"}, {})
+    k = m.units
+    return (f"{m.loss_name} on a {k}-unit softmax: the loss scores each unit as an independent "
+            f"yes/no label, but softmax units compete for one unit of probability mass.",
+            f"Keras averages the per-unit binary cross-entropy over the {k} units, and binary "
+            f"accuracy (named explicitly, or plain 'accuracy' in tf.keras 2, which resolved it "
+            f"from the loss) counts every unit separately: predicting 'no' for every unit "
+            f"already scores {(k - 1) / k:.0%} with {k} classes, so the reported accuracy looks "
+            f"far too high. On the TensorFlow backend, Keras 3 also takes the logits a Keras "
+            f"softmax caches on its output and applies a sigmoid to them, so it trains "
+            f"one-vs-rest sigmoids while predict() returns softmax probabilities.", fix, recipe)
+
+
+def _check_multilabel_softmax(ctx):
+    m, y = ctx.model, ctx.labels
+    if ctx.target != "labels" or m.link != "softmax":
+        return None
+    recipe, fix = ctx.fix("one sigmoid per label with binary cross-entropy, each label "
+                          "decoded with its own threshold",
+                          {"activation": "sigmoid", "loss": "binary_crossentropy"}, {})
+    per_row = (f" (up to {y.ones_per_row[1]} true labels per row, {y.ones_per_row[0]:.2f} on "
+               "average)" if y.ones_per_row else "")
+    return (f"The labels are multi-label{per_row} but the output is a softmax over "
+            f"{m.units} units.",
+            "Softmax makes the labels compete for one unit of probability mass: two true "
+            "labels can each reach at most 0.5, and a softmax output is decoded with argmax, "
+            "which returns one label per example.", fix, recipe)
+
+
+def _check_output_range(ctx):
+    m, y = ctx.model, ctx.labels
+    if not ctx.is_value or not y.numeric or m.activation == "unknown":
+        return None
+    lo, hi = m.prediction_range
+    if lo <= y.lo and y.hi <= hi:
+        return None
+    recipe, fix = ctx.fix("an output whose range covers the targets (or rescale the targets "
+                          "into the output's range)", {})
+    return (f"The targets range from {y.lo:g} to {y.hi:g}, but the {m.link} output can only "
+            f"produce values in {_range_text(lo, hi)}.",
+            "Targets outside the output's range can never be reached: the loss pushes the "
+            "output into saturation, where its gradient vanishes, and predictions pile up at "
+            "the bound.", fix, recipe)
+
+
+# Metric rules: (kind, test(ctx, metric), what is wrong). The first match wins.
+def _class_one_of_n(ctx):
+    """Outputs are one-of-n class scores (not independent labels or thresholds)."""
+    m, y = ctx.model, ctx.labels
+    return ctx.is_class and m.units > 1 and not (y.problem == "ordinal" and m.units < y.n)
+
+
+METRIC_RULES = (
+    (("binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "per_unit"),
+     lambda ctx, mt: ctx.is_value,
+     "an accuracy-type metric on {problem} targets: it thresholds or argmaxes real values and "
+     "counts exact matches, which means nothing for a regression"),
+    (("binary_accuracy",),
+     lambda ctx, mt: _class_one_of_n(ctx),
+     "binary accuracy on {units} one-of-{n} class outputs counts each unit separately: "
+     "predicting 'no' for every unit already scores {floor:.0%}, so it looks far too high"),
+    (("categorical_accuracy", "sparse_categorical_accuracy"),
+     lambda ctx, mt: ctx.target == "labels",
+     "{name} on multi-label targets compares only the top-scored label (argmax) with one true "
+     "label; the other labels are ignored"),
+    (("categorical_accuracy", "sparse_categorical_accuracy"),
+     lambda ctx, mt: ctx.model.units == 1,
+     "{name} takes the argmax over a single output unit, which is always 0: it reports the "
+     "share of class 0, whatever the model predicts"),
+    (("categorical_accuracy",),
+     lambda ctx, mt: len(ctx.labels.shape) == 1 and ctx.labels.numeric,
+     "{name} needs one-hot label rows, but the labels are 1-D integers: use sparse "
+     "categorical accuracy"),
+    (("sparse_categorical_accuracy",),
+     lambda ctx, mt: len(ctx.labels.shape) == 2,
+     "{name} needs integer labels, but the labels are {form}: use categorical accuracy"),
+)
+
+
+def _check_metrics(ctx):
+    m, y = ctx.model, ctx.labels
+    found = []
+    good = ctx.recipes[0]
+    for mt in m.metrics:
+        rule = next((r for r in METRIC_RULES if mt.kind in r[0] and r[1](ctx, mt)), None)
+        resolved = (f" (plain {mt.declared!r}, which Keras 3 resolves from the shapes to "
+                    f"{mt.name})" if mt.by_shape else "")
+        if rule is not None:
+            what = rule[2].format(problem=y.problem, units=m.units, n=y.n, name=mt.name,
+                                  form=FORMS[y.form], floor=(m.units - 1) / m.units)
+            found.append(("error", f"Metric {mt.declared!r}{resolved}: {what}.",
+                          "A metric that does not fit the task reports numbers that look "
+                          "meaningful but are not; model selection and early stopping on it "
+                          "go wrong.",
+                          f"recipe {good.name} reports {', '.join(good.metrics)}", good))
+            continue
+        if mt.kind in ("binary_accuracy", "per_unit") and m.from_logits and not mt.reads_logits:
+            logits_recipe = ctx.fix("", {"from_logits": True})[0]
+            at = (f"at {mt.threshold:g}" if mt.threshold is not None
+                  else "as probabilities in 0..1")
+            found.append(("warning", f"Metric {mt.declared!r}{resolved} reads the outputs {at}, "
+                                     "but the outputs are logits (from_logits=True).",
+                          "A logit of 0.5 is a probability of 0.62, and AUC's thresholds "
+                          "spread over 0..1 miss most logits.",
+                          "BinaryAccuracy(threshold=0.0), AUC(from_logits=True), "
+                          f"Precision(thresholds=0.0), as recipe {logits_recipe.name} does",
+                          logits_recipe))
+            continue
+        if mt.by_shape:
+            fixed = ", ".join(good.metrics)
+            found.append(Finding(
+                "info", "plain-accuracy", f"Metric {mt.declared!r} is resolved by Keras 3 from "
+                f"the shapes of labels and outputs; here to {mt.name}, which fits.",
+                "tf.keras 2 resolved it from the loss instead (binary accuracy under "
+                "binary_crossentropy), so the same code reports different numbers across "
+                "versions.", f"name the metric explicitly, e.g. {fixed} (recipe {good.name})",
+                good.name))
+    return found
+
+
+def _matching_recipe(ctx):
+    m = ctx.model
+    for r in ctx.recipes:
+        if (r.activation, r.loss, r.from_logits) == (m.activation, m.loss, m.from_logits) \
+                and ctx.units_of(r) == m.units:
+            return r
+    return None
+
+
+def _cumulative_note(ctx):
+    return (" The label rows are cumulative (1s, then 0s): if they encode ordered levels, this "
+            "is the ordinal recipe with cumulative targets." if ctx.labels.cumulative else "")
+
+
+def _check_anti_pattern(ctx):
+    r = _matching_recipe(ctx)
+    if r is None or r.role != "anti-pattern":
+        return None
+    best = ctx.recipes[0]
+    others = any(f.severity in ("error", "warning") for f in ctx.findings)
+    return ("info" if others else "warning",
+            f"The model is catalog recipe {r.name}, an anti-pattern for {r.problem!r}.",
+            r.rationale, f"recipe {best.name} ({_code(best, ctx.units_of(best))})", best)
+
+
+def _check_recipe(ctx):
+    m = ctx.model
+    r = _matching_recipe(ctx)
+    best = ctx.recipes[0]
+    if r is None:
+        return (f"No catalog recipe for {ctx.labels.problem!r} uses a {m.units}-unit "
+                f"{m.activation} output with {m.loss_name}"
+                f"{' (from_logits)' if m.from_logits else ''}.", "",
+                f"the recommended recipe is {best.name} ({_code(best, ctx.units_of(best))})", best)
+    if r.role != "anti-pattern":
+        return (f"The model is catalog recipe {r.name} ({r.role}).",
+                r.rationale + _cumulative_note(ctx), "", r)
+    return None
+
+
+# code -> (default severity, check). A check returns None, or a tuple
+# (message, explanation, fix, recipe) / (severity, message, explanation, fix, recipe),
+# or a Finding (for a code of its own: the metric check's 'plain-accuracy' info), or a
+# list of those. Run in this order; _check_anti_pattern reads what came before.
+CHECKS = {
+    "unreadable": ("info", _check_readable),
+    "softmax-one-unit": ("error", _check_softmax_one_unit),
+    "units-mismatch": ("error", _check_units),
+    "logits-twice": ("error", _check_logits_twice),
+    "missing-from-logits": ("error", _check_missing_from_logits),
+    "poisson-negative": ("error", _check_poisson_negative),
+    "sparse-labels-dense-loss": ("error", _check_sparse_labels_dense_loss),
+    "onehot-labels-sparse-loss": ("error", _check_onehot_labels_sparse_loss),
+    "sparse-label-range": ("error", _check_sparse_label_range),
+    "target-range": ("error", _check_target_range),
+    "bce-on-softmax": ("error", _check_bce_on_softmax),
+    "multilabel-softmax": ("error", _check_multilabel_softmax),
+    "output-range": ("error", _check_output_range),
+    "metric-mismatch": ("error", _check_metrics),
+    "anti-pattern": ("warning", _check_anti_pattern),
+    "recipe": ("info", _check_recipe),
+}
+
+
+def _as_finding(code, severity, result):
+    if isinstance(result, Finding):
+        return result
+    if len(result) == 5:
+        severity, *result = result
+    message, explanation, fix, recipe = result
+    return Finding(severity, code, message, explanation, fix,
+                   recipe.name if isinstance(recipe, Recipe) else recipe)
+
+
+def check_model(model, y, catalog=None, problem=None):
+    """Check a compiled Keras model against the labels it trains on.
+
+    ``model``: a compiled ``keras.Model`` or a path to a saved ``.keras`` file.
+    ``y``: the labels, in any form ``infer_problem`` accepts (class labels,
+    integer indices, one-hot or multi-hot rows, values). ``problem``: the
+    catalog problem type, to override inference. Where the labels allow
+    several problem types (``Inference.alternatives``), the one whose recipes
+    use the model's loss is checked.
+
+    Returns a ``Check``: ``.findings`` (``Finding`` objects), ``.ok`` (no
+    errors), ``str(check)`` for printing. Raises ValueError (or
+    FileNotFoundError) for input that cannot be read.
+    """
+    catalog = _catalog(catalog)
+    shaped = _label_shape(y) if not _is_categorical(y) else np.asarray(y, dtype=object)
+    rank, width = shaped.ndim, (1 if shaped.ndim == 1 else shaped.shape[1])
+    facts = read_model(model, rank, width)
+    labels = read_labels_facts(y, facts, catalog, problem)
+    ctx = _Context(facts, labels, catalog)
+    for code, (severity, check) in CHECKS.items():
+        result = check(ctx)
+        if result is None:
+            continue
+        for item in (result if isinstance(result, list) else [result]):
+            ctx.findings.append(_as_finding(code, severity, item))
+    return Check(facts, labels, catalog.select(labels.problem), _matching_recipe(ctx),
+                 ctx.findings)
+
+
+# =============================================================================
+# 2. Gradients at the output pre-activation
+# =============================================================================
+
+@dataclass(frozen=True)
+class Formula:
+    """A closed form of dL/dz for an (activation or link, loss) pair.
+
+    ``grad(z, p, y, K, config)``: the whole gradient vector, arrays of shape
+    (B, K): ``z`` pre-activations, ``p`` predictions, ``y`` dense targets,
+    ``K`` output units, ``config`` the Keras loss's config (gamma, delta).
+    ``simplified``: optional (words, fn(p_t, K)) of a textbook simplification.
+    """
+
+    words: str
+    grad: Callable | None
+    simplified: tuple | None = None
+    note: str = ""
+
+
+def _softmax_mse(z, p, y, K, cfg):
+    e = p - y
+    return (2.0 / K) * p * (e - (e * p).sum(axis=-1, keepdims=True))
+
+
+def _softmax_bce(z, p, y, K, cfg):
+    w = (p - y) / (1.0 - p)
+    return (w - p * w.sum(axis=-1, keepdims=True)) / K
+
+
+def _sigmoid_focal(z, p, y, K, cfg):
+    gamma = cfg.get("gamma", 2.0)
+    q = np.where(y == 1, p, 1.0 - p)
+    sign = np.where(y == 1, 1.0, -1.0)
+    return sign * (1.0 - q) ** gamma * (gamma * q * np.log(q) + q - 1.0) / K
+
+
+# (activation or link, catalog loss) -> closed form. Keras' reductions: BCE,
+# MSE, MAE, Huber, Poisson average over the last axis (hence 1/K); the
+# categorical cross-entropies sum over classes (no 1/K).
+FORMULAS = {
+    ("sigmoid", "binary_crossentropy"): Formula(
+        "(p - y) / units: prediction minus target (canonical Bernoulli pair; Keras averages "
+        "BCE over the units)", lambda z, p, y, K, c: (p - y) / K),
+    ("softmax", "categorical_crossentropy"): Formula(
+        "p * sum(y) - y, i.e. p - y for one-hot y (canonical categorical pair; Keras sums "
+        "cross-entropy over the classes, so no 1/units)",
+        lambda z, p, y, K, c: p * y.sum(axis=-1, keepdims=True) - y),
+    ("softmax", "sparse_categorical_crossentropy"): Formula(
+        "p - onehot(y) (canonical categorical pair, integer labels)",
+        lambda z, p, y, K, c: p * y.sum(axis=-1, keepdims=True) - y),
+    ("linear", "mse"): Formula(
+        "2 (prediction - target) / units (canonical Gaussian pair; Keras' MSE has no 1/2)",
+        lambda z, p, y, K, c: 2.0 * (p - y) / K),
+    ("linear", "mae"): Formula(
+        "sign(prediction - target) / units: constant size", lambda z, p, y, K, c: np.sign(p - y) / K),
+    ("linear", "huber"): Formula(
+        "clip(prediction - target, -delta, delta) / units (delta = 1)",
+        lambda z, p, y, K, c: np.clip(p - y, -c.get("delta", 1.0), c.get("delta", 1.0)) / K),
+    ("linear", "log_cosh"): Formula(
+        "tanh(prediction - target) / units", lambda z, p, y, K, c: np.tanh(p - y) / K),
+    ("exponential", "poisson"): Formula(
+        "(rate - count) / units with rate = exp(z): prediction minus target (canonical "
+        "Poisson pair)", lambda z, p, y, K, c: (p - y) / K,
+        note="Keras' Poisson adds eps=1e-7 inside the log (exact gradient "
+             "(rate - count*rate/(rate+eps))/units): near zero error the relative gap to the "
+             "canonical form exceeds 1e-5; the logits form (LogPoisson) has no eps."),
+    ("softplus", "poisson"): Formula(
+        "(1 - count/rate) sigmoid(z) / units with rate = softplus(z)",
+        lambda z, p, y, K, c: (1.0 - y / p) * codec.sigmoid(z) / K,
+        note="Not the canonical link: the error is scaled by sigmoid(z)/rate."),
+    ("sigmoid", "mse"): Formula(
+        "2 (p - y) p (1 - p) / units: the error times the sigmoid's slope, which vanishes "
+        "when the output saturates",
+        lambda z, p, y, K, c: 2.0 * (p - y) * p * (1.0 - p) / K),
+    ("softmax", "mse"): Formula(
+        "(2/units) p_i [(p_i - y_i) - sum_j (p_j - y_j) p_j] (exact, every class's term)",
+        _softmax_mse,
+        simplified=("C3: -2 p_t (1 - p_t)^2",
+                    lambda pt, K: -2.0 * pt * (1.0 - pt) ** 2),
+        note="C3's -2 p_t (1 - p_t)^2 is the derivative of the true class's own term "
+             "(1 - p_t)^2 alone: squared errors summed (not averaged) over classes and the "
+             "other classes' terms dropped. Keras averages over the K classes and keeps every "
+             "term: for one-hot y the true-class component is -(2/K) p_t [(1 - p_t)^2 + "
+             "sum_{j!=t} p_j^2], which with the other classes sharing 1 - p_t equally is "
+             "-2 p_t (1 - p_t)^2 / (K - 1): exactly C3 for K = 2, C3/2 for K = 3. Both vanish "
+             "as p_t -> 0."),
+    ("softmax", "binary_crossentropy"): Formula(
+        "(1/units) sum_j (p_j - y_j)/(1 - p_j) (delta_ij - p_i) (BCE on softmax probabilities)",
+        _softmax_bce),
+    ("sigmoid", "binary_focal_crossentropy"): Formula(
+        "s (1 - q)^gamma (gamma q log q + q - 1) / units with q = p if y = 1 else 1 - p, "
+        "s = +1 if y = 1 else -1 (0/1 targets, gamma = 2, no class balancing)",
+        _sigmoid_focal,
+        note="The modulating factor (1 - q)^gamma shrinks the gradient of easy examples."),
+}
+
+# (activation or link, loss) -> why the TensorFlow backend trains another gradient
+# than the textbook composition, where it does (``tf_same`` false).
+TF_NOTES = {
+    ("softmax", "binary_crossentropy"):
+        "The TensorFlow backend trains something else: binary_crossentropy takes the logits "
+        "a Keras softmax caches on its output and applies a sigmoid to them, so the gradient "
+        "is (sigmoid(z) - y)/units, one-vs-rest sigmoids (autodiff_tf).",
+    ("softmax", "categorical_crossentropy"):
+        "The TensorFlow backend trains something else: its fused "
+        "softmax_cross_entropy_with_logits back-propagates p - y, the gradient only when each "
+        "target row sums to 1 (TensorFlow documents that the gradient is incorrect "
+        "otherwise); with multi-hot targets the loss reported is -sum y log p but the "
+        "gradient trained is p - y (autodiff_tf).",
+}
+
+# What each target encoding sweeps: 'p_t' (the true unit's predicted probability,
+# others at z = 0) or 'error' (prediction - target of unit 0, others exact).
+SWEEP_BY_ENCODING = {
+    "binary": "p_t", "onehot": "p_t", "index": "p_t", "multihot": "p_t",
+    "cumulative": "p_t", "number": "error", "value": "error",
+}
+# Dense target rows for the p_t sweeps (the swept unit 0 is a true class/label).
+TARGET_ROWS = {
+    "binary": lambda K: np.ones(K),
+    "onehot": lambda K: np.eye(K)[0],
+    "index": lambda K: np.eye(K)[0],
+    "multihot": lambda K: np.r_[1.0, 1.0, np.zeros(K - 2)] if K >= 2 else np.ones(K),
+    "cumulative": lambda K: (np.arange(K) < 2).astype(float),
+}
+# Target values of the error sweeps, by catalog target.
+SWEEP_TARGETS = {"values": 2.0, "unit": 0.7, "counts": 3.0, "classes": 1.0, "ordered": 1.0}
+# Default problem size n of a sweep.
+SIZE_BY_PROBLEM = {"binary": 2}
+SIZE_BY_TARGET = {"classes": 3, "ordered": 4, "labels": 3, "values": 1, "unit": 1, "counts": 1}
+
+P_POINTS = np.unique(np.r_[np.logspace(-4, -1, 13), np.linspace(0.1, 0.99, 30), 0.999])
+ERROR_POINTS = {
+    "values": np.r_[np.linspace(-3, -0.25, 12), np.linspace(0.25, 3, 12)],
+    "unit": np.r_[np.linspace(-0.69, -0.1, 8), np.linspace(0.1, 0.29, 5)],
+    "counts": np.r_[np.linspace(-2.9, -0.25, 12), np.linspace(0.25, 3, 12)],
+    "classes": np.r_[np.linspace(-2, -0.25, 8), np.linspace(0.25, 2, 8)],
+    "ordered": np.r_[np.linspace(-2, -0.25, 8), np.linspace(0.25, 2, 8)],
+}
+
+# Inverse of each scoring function: prediction -> pre-activation (others at 0 for softmax).
+INVERSES = {
+    "linear": lambda s, K: s,
+    "sigmoid": lambda s, K: np.log(s) - np.log1p(-s),
+    "softmax": lambda s, K: np.log(s * (K - 1)) - np.log1p(-s),
+    "exponential": lambda s, K: np.log(s),
+    "softplus": lambda s, K: np.log(np.expm1(s)),
+    "tanh": lambda s, K: np.arctanh(s),
+}
+
+RTOL = 1e-5
+
+
+@contextlib.contextmanager
+def _float64():
+    import keras
+
+    old = keras.config.floatx()
+    keras.config.set_floatx("float64")
+    try:
+        yield
+    finally:
+        keras.config.set_floatx(old)
+
+
+def _scoring(recipe):
+    """The function from z to the prediction: the link for from_logits recipes."""
+    return recipe.link if recipe.from_logits else recipe.activation
+
+
+def _autodiff(recipe, Z, Y, fused):
+    """dL/dz per example: the recipe's Keras loss through its Keras activation.
+
+    ``fused=False`` hands the loss a plain copy of the activation's output (no
+    cached logits), as the JAX and PyTorch backends see it.
+    """
+    import keras
+    import tensorflow as tf
+
+    from .models import make_loss
+
+    with _float64():
+        loss = make_loss(recipe)
+        activation = keras.activations.get(recipe.activation)
+        z = tf.constant(Z, dtype=tf.float64)
+        sparse = recipe.loss in SPARSE_LOSSES
+        y = tf.constant(Y.argmax(axis=-1).astype("int32")) if sparse else tf.constant(Y)
+        with tf.GradientTape() as tape:
+            tape.watch(z)
+            out = activation(z)
+            if not fused:
+                out = tf.identity(out)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                value = loss(y, out)
+        grad = tape.gradient(value, z).numpy()
+    return grad * len(Z)   # undo the mean over the batch
+
+
+def _sweep_points(recipe, sweep, points):
+    if points is not None:
+        return np.atleast_1d(np.asarray(points, dtype=np.float64))
+    return P_POINTS if sweep == "p_t" else ERROR_POINTS[recipe.target]
+
+
+def _close(a, b):
+    return np.isclose(a, b, rtol=RTOL, atol=1e-12)
+
+
+def gradients(recipe, points=None, n=None, catalog=None):
+    """dL/dz of a recipe's Keras loss at the output pre-activation, by autodiff.
+
+    Classification recipes sweep ``p_t``, the predicted probability of a true
+    class (or label) on output unit 0, with the other units' pre-activations at
+    0 (so for a softmax the other classes share ``1 - p_t`` equally);
+    regression and count recipes sweep the ``error`` prediction - target of
+    unit 0. ``points``: the values swept (default ``P_POINTS`` or
+    ``ERROR_POINTS``). ``n``: the problem size (default: 2 classes for binary,
+    3 classes or labels, 4 ordinal levels, 1 target).
+
+    Columns: recipe, problem, role, activation, loss, from_logits, units,
+    sweep, x (the swept value), p_t (prediction of unit 0), target, z (its
+    pre-activation), ``autodiff`` (dL/dz_0 of the loss fed the activation's
+    output as a plain tensor: the textbook composition, what the JAX and
+    PyTorch backends compute), ``autodiff_tf`` (the same as a Keras model
+    trains on the TensorFlow backend, which recovers cached logits), ``formula``
+    (from ``FORMULAS``, NaN where there is none), ``agree`` (formula vs
+    autodiff within relative 1e-5; NA without formula), ``tf_same`` (autodiff_tf
+    vs autodiff), ``simplified`` (a textbook simplification, e.g. C3), ``form``
+    and ``note``.
+    """
+    import pandas as pd
+
+    from .models import make_loss
+
+    recipe = recipe if isinstance(recipe, Recipe) else _catalog(catalog).get(recipe)
+    sweep = SWEEP_BY_ENCODING[recipe.encoding]
+    n = n if n is not None else SIZE_BY_PROBLEM.get(recipe.problem, SIZE_BY_TARGET[recipe.target])
+    K = recipe.n_units(n)
+    f = _scoring(recipe)
+    inverse = INVERSES[f]
+    x = _sweep_points(recipe, sweep, points)
+    B = len(x)
+    if sweep == "p_t":
+        if not ((x > 0) & (x < 1)).all():
+            raise ValueError(f"Expected points (p_t values) strictly between 0 and 1. "
+                             f"Received: {x[(x <= 0) | (x >= 1)][:5].tolist()}")
+        Y = np.tile(TARGET_ROWS[recipe.encoding](K), (B, 1))
+        Z = np.zeros((B, K))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            Z[:, 0] = inverse(x, K)
+    else:
+        target = SWEEP_TARGETS[recipe.target]
+        Y = np.full((B, K), target)
+        Z = np.tile(inverse(np.array([target]), K), (B, K))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            Z[:, 0] = inverse(target + x, K)
+    if not np.isfinite(Z).all():
+        raise ValueError(f"Recipe {recipe.name!r}: some points give predictions its {f} output "
+                         f"cannot produce. Received: {x[~np.isfinite(Z[:, 0])][:5].tolist()}")
+    P = codec.ACTIVATIONS[f](Z)
+    auto = _autodiff(recipe, Z, Y, fused=False)[:, 0]
+    auto_tf = _autodiff(recipe, Z, Y, fused=True)[:, 0]
+    formula = FORMULAS.get((f, recipe.loss))
+    config = make_loss(recipe).get_config()
+    if formula is not None and formula.grad is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            exact = formula.grad(Z, P, Y, K, config)[:, 0]
+        agree = pd.array(_close(auto, exact), dtype="boolean")
+    else:
+        exact = np.full(B, np.nan)
+        agree = pd.array([pd.NA] * B, dtype="boolean")
+    simplified = (formula.simplified[1](P[:, 0], K) if formula is not None and
+                  formula.simplified else np.full(B, np.nan))
+    note = formula.note if formula is not None else \
+        f"No closed form in FORMULAS for ({f}, {recipe.loss}): autodiff only."
+    tf_same = _close(auto_tf, auto)
+    if not tf_same.all():
+        note = " ".join(filter(None, [note, TF_NOTES.get(
+            (f, recipe.loss), "The TensorFlow backend trains another gradient (autodiff_tf).")]))
+    return pd.DataFrame({
+        "recipe": recipe.name, "problem": recipe.problem, "role": recipe.role,
+        "activation": recipe.activation, "loss": recipe.loss, "from_logits": recipe.from_logits,
+        "units": K, "sweep": sweep, "x": x, "p_t": P[:, 0], "target": Y[:, 0], "z": Z[:, 0],
+        "autodiff": auto, "autodiff_tf": auto_tf, "formula": exact, "agree": agree,
+        "tf_same": tf_same, "simplified": simplified,
+        "form": formula.words if formula is not None else "",
+        "simplified_form": formula.simplified[0] if formula is not None and formula.simplified
+        else "", "note": note,
+    })
+
+
+def problem_gradients(problem, catalog=None, **kwargs):
+    """``gradients`` of every recipe of a problem, concatenated."""
+    import pandas as pd
+
+    catalog = _catalog(catalog)
+    return pd.concat([gradients(r, **kwargs) for r in catalog.of(problem)], ignore_index=True)
+
+
+ROLE_STYLES = {"recommended": ("-", 2.6), "alternative": ("--", 1.6),
+               "anti-pattern": (":", 2.0)}
+SWEEP_LABELS = {"p_t": "p_t, predicted probability of the true class (log scale)",
+                "error": "error = prediction - target"}
+
+
+def _gapped(x, g):
+    """Break the line where x changes sign (error sweeps skip zero), hide zeros on log axes."""
+    g = np.where(g > 0, g, np.nan)
+    cut = np.flatnonzero(np.diff(np.sign(x)) != 0) + 1
+    return np.insert(x.astype(float), cut, np.nan), np.insert(g, cut, np.nan)
+
+
+def gradient_figure(table, highlight=None, title=None):
+    """|dL/dz| of the true unit against p_t (log-log) or the error, one line per recipe.
+
+    ``table``: the output of ``gradients``/``problem_gradients`` (one problem
+    or several). One panel per sweep kind present. Where the TensorFlow
+    backend trains a different gradient (``tf_same`` false), that is drawn
+    thin and grey-dotted beside the recipe's line.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sweeps = list(dict.fromkeys(table["sweep"]))
+    fig, axes = plt.subplots(1, len(sweeps), figsize=(6.2 * len(sweeps), 4.4), squeeze=False)
+    for ax, sweep in zip(axes[0], sweeps):
+        part = table[table["sweep"] == sweep]
+        for name, rows in part.groupby("recipe", sort=False):
+            style, width = ROLE_STYLES.get(rows["role"].iloc[0], ("-", 1.5))
+            if highlight is not None:
+                width = width * (1.6 if name == highlight else 0.7)
+            x, g = _gapped(rows["x"].to_numpy(), rows["autodiff"].abs().to_numpy())
+            line, = ax.plot(x, g, style, lw=width, label=f"{name} ({rows['role'].iloc[0]})")
+            if not rows["tf_same"].all():
+                x, g = _gapped(rows["x"].to_numpy(), rows["autodiff_tf"].abs().to_numpy())
+                ax.plot(x, g, ":", lw=1.0, color=line.get_color(), alpha=0.7,
+                        label=f"{name}, as the TensorFlow backend trains it")
+        if sweep == "p_t":
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+        ax.set_xlabel(SWEEP_LABELS[sweep])
+        ax.set_ylabel("|dL/dz| at the true unit" + (" (log scale)" if sweep == "p_t" else ""))
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    problems = ", ".join(dict.fromkeys(table["problem"]))
+    fig.suptitle(title or f"Gradient of the loss at the output pre-activation: {problems}")
+    fig.tight_layout()
+    return fig
+
+
+def gradient_figures(catalog=None):
+    """One ``(title, Figure)`` per problem type of the catalog."""
+    catalog = _catalog(catalog)
+    out = []
+    for problem in catalog.problems:
+        title = f"Gradients at the output pre-activation: {problem}"
+        out.append((title, gradient_figure(problem_gradients(problem, catalog), title=title)))
+    return out
+
+
+EXPLAIN_P = (0.001, 0.01, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99)
+
+
+def explain(recipe, catalog=None):
+    """A recipe's gradient in words and a short autodiff-vs-formula table (text)."""
+    catalog = _catalog(catalog)
+    recipe = catalog.get(recipe)
+    sweep = SWEEP_BY_ENCODING[recipe.encoding]
+    points = EXPLAIN_P if sweep == "p_t" else ERROR_POINTS[recipe.target][::3]
+    t = gradients(recipe, points=points, catalog=catalog)
+    f = _scoring(recipe)
+    formula = FORMULAS.get((f, recipe.loss))
+    lines = [f"Gradient of the loss at the output pre-activation z ({t['units'].iloc[0]} unit(s); "
+             f"{'z is the output itself: the loss applies ' + f if recipe.from_logits else 'through the ' + f + ' output'}):",
+             f"  formula: {formula.words if formula else 'none in FORMULAS (autodiff only)'}"]
+    if formula is not None and formula.simplified:
+        lines.append(f"  simplified: {formula.simplified[0]}")
+    note = t["note"].iloc[0]
+    if note:
+        lines.append(f"  note: {note}")
+    cols = ["x", "autodiff", "formula", "agree"] + \
+        (["simplified"] if formula is not None and formula.simplified else []) + \
+        ([] if t["tf_same"].all() else ["autodiff_tf"])
+    header = {"x": "p_t" if sweep == "p_t" else "error"}
+    rows = [[header.get(c, c) for c in cols]]
+    for _, r in t.iterrows():
+        rows.append([_fmt(r[c]) for c in cols])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(cols))]
+    lines.append("")
+    lines += ["  " + "  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in rows]
+    if not t["tf_same"].all():
+        lines.append("  autodiff_tf: the gradient a Keras model trains on the TensorFlow backend.")
+    return "\n".join(lines)
+
+
+def _fmt(v):
+    import pandas as pd
+
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return "-"
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "NO"
+    return f"{v:.6g}"
+
+
+# =============================================================================
+# 3. Loss surfaces (C2) and the C6 example
+# =============================================================================
+
+def loss_surface(n=61, span=6.0):
+    """Softmax + CCE and softmax + MSE over two logits (C2).
+
+    Three classes, true class 0: ``z1`` is the true class's logit, ``z2`` an
+    other class's, ``z3 = 0``. ``cce`` = -log p_true, ``mse`` = Keras' MSE (mean
+    over the 3 classes) against the one-hot row; ``grad_cce``/``grad_mse`` are
+    the norms of their gradients with respect to (z1, z2) (from ``FORMULAS``).
+    """
+    import pandas as pd
+
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"Expected an integer n >= 2 grid points. Received: n={n!r}")
+    if not span > 0:
+        raise ValueError(f"Expected a positive span. Received: span={span!r}")
+    grid = np.linspace(-span, span, n)
+    z1, z2 = np.meshgrid(grid, grid, indexing="ij")
+    Z = np.stack([z1.ravel(), z2.ravel(), np.zeros(z1.size)], axis=1)
+    P = codec.softmax(Z)
+    Y = np.tile(np.eye(3)[0], (len(Z), 1))
+    cce = np.logaddexp.reduce(Z, axis=1) - Z[:, 0]
+    mse = ((P - Y) ** 2).mean(axis=1)
+    g_cce = FORMULAS[("softmax", "categorical_crossentropy")].grad(Z, P, Y, 3, {})[:, :2]
+    g_mse = FORMULAS[("softmax", "mse")].grad(Z, P, Y, 3, {})[:, :2]
+    return pd.DataFrame({"z1": Z[:, 0], "z2": Z[:, 1], "z3": 0.0, "p_true": P[:, 0],
+                         "cce": cce, "mse": mse, "grad_cce": np.linalg.norm(g_cce, axis=1),
+                         "grad_mse": np.linalg.norm(g_mse, axis=1)})
+
+
+def surface_figure(df):
+    """The two loss surfaces of ``loss_surface`` side by side (filled contours)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    z1 = np.unique(df["z1"])
+    z2 = np.unique(df["z2"])
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.6))
+    panels = (("cce", "softmax + categorical cross-entropy"),
+              ("mse", "softmax + MSE (mean over 3 classes)"))
+    for ax, (col, title) in zip(axes, panels):
+        grid = df.pivot(index="z2", columns="z1", values=col).loc[z2, z1].to_numpy()
+        cs = ax.contourf(z1, z2, grid, levels=20, cmap="viridis")
+        ax.contour(z1, z2, grid, levels=10, colors="white", linewidths=0.4, alpha=0.6)
+        fig.colorbar(cs, ax=ax, label="loss")
+        ax.set_title(title)
+        ax.set_xlabel("z1: logit of the true class")
+        ax.set_ylabel("z2: logit of another class (z3 = 0)")
+    fig.suptitle("C2: where the loss is large (z1 low), MSE's surface is flat; "
+                 "cross-entropy's keeps its slope")
+    fig.tight_layout()
+    return fig
+
+
+C6_LABEL = (1.0, 0.0, 0.0)
+C6_PREDICTIONS = ((0.8, 0.1, 0.1), (0.8, 0.15, 0.05))
+
+
+def c6_table():
+    """C6: label [1, 0, 0] against [0.8, 0.1, 0.1] and [0.8, 0.15, 0.05].
+
+    ``mse``: Keras' MSE (mean over the 3 classes); ``sse``: the sum of squared
+    errors (the Brier score); ``cce``: categorical cross-entropy, -log 0.8 for
+    both. MSE prefers the first (0.06/3 = 0.02 < 0.065/3 = 0.021667);
+    cross-entropy sees only the true class's probability.
+    """
+    import pandas as pd
+
+    y = np.array(C6_LABEL)
+    rows = []
+    for pred in C6_PREDICTIONS:
+        p = np.array(pred)
+        rows.append({"label": str(list(C6_LABEL)), "prediction": str(list(pred)),
+                     "p_true": float(p[0]), "mse": float(((p - y) ** 2).mean()),
+                     "sse": float(((p - y) ** 2).sum()), "cce": float(-np.log(p[y == 1][0]))})
+    return pd.DataFrame(rows)
+
+
+def _markdown(df, digits=6):
+    cols = list(df.columns)
+    fmt = lambda v: f"{v:.{digits}g}" if isinstance(v, (float, np.floating)) else str(v)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+C3_TEXT = (
+    "For softmax + cross-entropy the gradient at the logits is p - y (p_t - 1 for the true "
+    "class), which tends to -1 as p_t -> 0. For softmax + MSE the true-class component "
+    "vanishes as p_t -> 0. C3's -2 p_t (1 - p_t)^2 is the derivative of the true class's own "
+    "squared error (1 - p_t)^2 with errors summed over classes and the other classes' terms "
+    "dropped; Keras' MSE averages over the K classes and keeps every term, giving "
+    "-2 p_t (1 - p_t)^2 / (K - 1) when the other classes share 1 - p_t equally (exactly C3 "
+    "for K = 2).\n\n"
+    "Backend notes (TensorFlow backend, measured): Keras 3's cross-entropies take the logits "
+    "a Keras softmax/sigmoid caches on its output, whatever the loss, so binary_crossentropy "
+    "on a softmax output trains one-vs-rest sigmoids on the softmax's logits; and the fused "
+    "softmax cross-entropy back-propagates p - y even when a target row does not sum to 1 "
+    "(multi-hot targets), which is not the gradient of the loss it reports. The gradient "
+    "figures draw those as thin dotted lines where they differ from the textbook composition."
+)
+
+
+def appendix(catalog=None):
+    """``[(title, Figure or markdown str)]`` for the report: C2 surfaces, C6 table, C3, gradients."""
+    table = c6_table()
+    c6 = (_markdown(table) + "\n\nMSE prefers the first prediction ("
+          f"{table['mse'][0]:.6g} < {table['mse'][1]:.6g}, Keras' mean over classes; sums "
+          f"{table['sse'][0]:.6g} < {table['sse'][1]:.6g}); cross-entropy is the same for both "
+          f"({table['cce'][0]:.6g}): it depends only on the true class's probability.")
+    return [
+        ("C2: loss surfaces of softmax + cross-entropy and softmax + MSE",
+         surface_figure(loss_surface())),
+        ("C6: MSE ranks predictions by how the wrong mass is spread", c6),
+        ("C3: the gradient at the true class's logit", C3_TEXT),
+        *gradient_figures(catalog),
+    ]
