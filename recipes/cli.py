@@ -8,12 +8,16 @@ import what they need inside their ``run`` function.
 from __future__ import annotations
 
 import argparse
+import os
 import difflib
 import importlib.util
 import sys
 from pathlib import Path
 
 from .catalog import ACTIVATIONS, Catalog, CatalogError, load_catalog
+
+# TensorFlow is imported only by the commands that train or build models; keep its C++ logs quiet.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def _table(rows, columns):
@@ -155,6 +159,13 @@ def _add_run_options(p):
                    help="where to write the report (default: OUT/report)")
     p.add_argument("--no-report", action="store_true", help="train only")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--executor", default="local", choices=["local", "ray"],
+                   help="local: train in this process (default); ray: one Ray task per chunk "
+                        "(pip install 'keras-loss-recipes[ray]')")
+    p.add_argument("--address", default=None,
+                   help="with --executor ray: the Ray cluster to use (e.g. auto, ray://HOST:10001); "
+                        "default: start a local Ray instance. Across machines, --out must be on a "
+                        "filesystem every node shares")
 
 
 def _add_run(p):
@@ -167,7 +178,8 @@ def _train(experiments, args, catalog):
 
     for exp in experiments:
         exp = exp.with_options(seeds=args.seeds, epochs=args.epochs)
-        run(exp, args.out, args.trainer or DEFAULT_TRAINER, catalog, progress=not args.quiet)
+        run(exp, args.out, args.trainer or DEFAULT_TRAINER, catalog, progress=not args.quiet,
+            executor=args.executor, address=args.address)
     if not args.no_report:
         out = write(args.out, args.report or Path(args.out) / "report")
         print(f"report: {out}")
@@ -258,6 +270,73 @@ def _run_explain(args, catalog: Catalog):
     return 0
 
 
+# --- export and export-model (recipes.export) -----------------------------------
+
+def _add_export(p):
+    p.add_argument("results", help="a results directory (from 'recipes run')")
+    p.add_argument("--to", nargs="+", required=True, metavar=("KIND", "DIR"),
+                   help="'mlflow', or 'tensorboard DIR' (event files under DIR)")
+    p.add_argument("--tracking-uri", metavar="URI",
+                   help="MLflow tracking URI (default: sqlite:///RESULTS/mlflow.db, no server)")
+    p.add_argument("--experiment", metavar="NAME",
+                   help="MLflow experiment for every run (default: one per results experiment)")
+
+
+def _run_export(args, catalog: Catalog):
+    from .export import to_mlflow, to_tensorboard
+
+    kind, rest = args.to[0], args.to[1:]
+    if kind == "mlflow" and not rest:
+        done = to_mlflow(args.results, tracking_uri=args.tracking_uri, experiment=args.experiment)
+        print(f"mlflow: {done['exported']} runs exported, {done['skipped']} already there; "
+              f"experiments {sorted(done['experiments'])} at {done['tracking_uri']}")
+        if args.tracking_uri is None:
+            print(f"  browse: mlflow ui --backend-store-uri {done['tracking_uri']}")
+    elif kind == "tensorboard" and len(rest) == 1:
+        if args.tracking_uri or args.experiment:
+            raise ValueError("--tracking-uri and --experiment are MLflow options; "
+                             "use them with --to mlflow")
+        done = to_tensorboard(args.results, rest[0])
+        print(f"tensorboard: {done['written']} runs written, {done['skipped']} already there, "
+              f"under {done['logdir']}")
+        print(f"  browse: tensorboard --logdir {done['logdir']}")
+    else:
+        raise ValueError(f"Expected --to mlflow or --to tensorboard DIR. "
+                         f"Received: --to {' '.join(args.to)}")
+    return 0
+
+
+def _add_export_model(p):
+    p.add_argument("name", help="a recipe name (see 'recipes list')")
+    p.add_argument("--input-shape", type=int, required=True, metavar="D", help="number of input features")
+    p.add_argument("--n", type=int, required=True,
+                   help="problem size: classes (2 for binary), labels, targets or levels")
+    p.add_argument("--out", required=True, metavar="FILE.keras", help="where to save the model")
+    p.add_argument("--hidden", type=int, nargs="+", default=[32], metavar="UNITS",
+                   help="hidden layer widths (default: 32)")
+    p.add_argument("--seed", type=int, default=0, help="weight initialization seed (default: 0)")
+    p.add_argument("--optimizer", default="adam", help="optimizer (default: adam)")
+    p.add_argument("--learning-rate", type=float, default=1e-3, help="learning rate (default: 0.001)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--compiled", dest="compiled", action="store_const", const=True,
+                      help="compile even when the loss is this project's own class "
+                           "(then load it after `import recipes.models`)")
+    mode.add_argument("--uncompiled", dest="compiled", action="store_const", const=False,
+                      help="save the architecture and weights only")
+
+
+def _run_export_model(args, catalog: Catalog):
+    from .export import export_model
+
+    done = export_model(catalog.get(args.name), args.input_shape, args.n, args.out,
+                        hidden=args.hidden, seed=args.seed, optimizer=args.optimizer,
+                        learning_rate=args.learning_rate, compiled=args.compiled)
+    print(f"model: {done.path}  ({done.recipe}, {'compiled' if done.compiled else 'uncompiled'}, "
+          f"untrained)")
+    print(f"  {done.note}")
+    return 0
+
+
 COMMANDS = {
     "list": ("list the catalog's recipes", _add_list, _run_list),
     "show": ("show a recipe (or a problem's recommended recipe), its code and alternatives",
@@ -270,6 +349,9 @@ COMMANDS = {
               _add_check, _run_check),
     "explain": ("show a recipe's gradient at the output pre-activation, autodiff vs formula",
                 _add_explain, _run_explain),
+    "export": ("export a results store's runs to MLflow or TensorBoard", _add_export, _run_export),
+    "export-model": ("save a recipe's generated (untrained) model as a .keras file",
+                     _add_export_model, _run_export_model),
 }
 
 

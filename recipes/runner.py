@@ -163,28 +163,51 @@ def chunks(todo):
     return list(groups.values())
 
 
-def run(experiment, out="results", trainer=DEFAULT_TRAINER, catalog=None, progress=True,
-        data=None):
-    """Train the grid's missing runs into the store at ``out``; return the experiment's tidy results.
+def train_chunk(experiment, dataset, split, chunk, trainer, out, env=None, done=None):
+    """Train one chunk (setups of one recipe on one dataset's split) and write each run to
+    the store at ``out`` as soon as the trainer returns; the unit an executor runs.
 
-    ``data``: Dataset objects to use instead of loading ``experiment.datasets``
-    (how ``compare`` passes a user's arrays).
+    Runs the store already holds are left out first, so a retried chunk (a Ray task whose
+    worker died) never trains or writes a run twice. ``env``: the ``versions()`` to record
+    (computed here when None, i.e. in the process that trains). ``done(1)`` is called after
+    each write. Returns the number of runs written.
     """
     fit = trainer_function(trainer)
     store = Store(out)
+    finished = store.finished()
+    chunk = [s for s in chunk if run_id(run_config(experiment, dataset, s, trainer)) not in finished]
+    if not chunk:
+        return 0
+    env = versions() if env is None else env
+    for setup, trace in zip(chunk, fit(chunk, split)):
+        store.write(*_record(experiment, dataset, split, setup, trace, trainer, env))
+        if done is not None:
+            done(1)
+    return len(chunk)
+
+
+def run(experiment, out="results", trainer=DEFAULT_TRAINER, catalog=None, progress=True,
+        data=None, executor="local", address=None):
+    """Train the grid's missing runs into the store at ``out``; return the experiment's tidy results.
+
+    ``data``: Dataset objects to use instead of loading ``experiment.datasets``
+    (how ``compare`` passes a user's arrays). ``executor``: where the chunks are
+    trained, a name in ``recipes.executors.EXECUTORS`` ("local": in this process;
+    "ray": one Ray task per chunk, on the Ray cluster at ``address`` or on a
+    local Ray instance started for this call).
+    """
+    from .executors import executor_function, tasks
+
+    trainer_function(trainer)  # fail on an unknown trainer (or executor) before any work
+    execute = executor_function(executor)
     work = pending(experiment, out, trainer, catalog, data)
-    total = sum(len(todo) for _, _, todo in work)
-    env = versions() if total else {}
-    bar = _bar(total, experiment.name, progress)
+    todo = tasks(experiment, work, out, trainer)
+    bar = _bar(sum(len(t.setups) for t in todo), experiment.name, progress)
     try:
-        for ds, split, todo in work:
-            for chunk in chunks(todo):
-                for setup, trace in zip(chunk, fit(chunk, split)):
-                    store.write(*_record(experiment, ds, split, setup, trace, trainer, env))
-                    bar.update(1)
+        execute(todo, bar.update, address=address)
     finally:
         bar.close()
-    return store.history(experiment=experiment.name)
+    return Store(out).history(experiment=experiment.name)
 
 
 def _bar(total, name, enabled):
@@ -195,13 +218,15 @@ def _bar(total, name, enabled):
 
 
 def compare(X, y, recipes=None, problem=None, seeds=5, epochs=20, out="results",
-            trainer=DEFAULT_TRAINER, catalog=None, name="compare", progress=True, **settings):
+            trainer=DEFAULT_TRAINER, catalog=None, name="compare", progress=True,
+            executor="local", address=None, **settings):
     """Train recipes side by side on your own data and return the tidy results.
 
     ``problem`` is inferred from ``y`` when not given; ``recipes=None`` takes
     the recommended recipe and its catalog alternatives. ``settings`` are
     other ``Experiment`` fields (batch_size, optimizer, learning_rate, hidden,
-    output_scale, goal). Write a report with ``recipes.report.write_report``.
+    output_scale, goal). ``executor``/``address``: as for ``run``. Write a report
+    with ``recipes.report.write_report``.
     """
     from .infer import infer_problem
 
@@ -211,4 +236,5 @@ def compare(X, y, recipes=None, problem=None, seeds=5, epochs=20, out="results",
     experiment = Experiment(name=name, datasets=(ds.name,),
                             recipes=tuple(recipes) if recipes else None, seeds=seeds,
                             epochs=epochs, **settings)
-    return run(experiment, out, trainer, catalog, progress, data=[ds])
+    return run(experiment, out, trainer, catalog, progress, data=[ds], executor=executor,
+               address=address)

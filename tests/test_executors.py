@@ -1,0 +1,90 @@
+"""Executors: the Ray executor trains the same histories as the local one, into the same
+kind of store, with the same resume guarantees (real Ray, a small local instance)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import ray  # the [ray] extra is part of [test]: no skipping
+
+from recipes import data
+from recipes.cli import parser
+from recipes.executors import EXECUTORS, Task, executor_function, ray_executor, tasks
+from recipes.runner import Experiment, pending, run, train_chunk
+from recipes.store import Store, StoreError
+
+TINY = Experiment(name="tiny-ray", datasets=("breast_cancer",),
+                  recipes=("binary_sigmoid_bce", "binary_sigmoid_mse"), seeds=2, epochs=2)
+TRAINER = "keras"
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    """One small local Ray instance for the module; the executor uses it as it is."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def without_clock(df):
+    return df[df.metric != "seconds"].sort_values(["run", "epoch", "split", "metric"],
+                                                  ignore_index=True)
+
+
+def test_ray_trains_the_same_histories_as_local_and_resumes(tmp_path, ray_session):
+    by_ray = run(TINY, tmp_path / "ray", trainer=TRAINER, executor="ray", progress=False)
+    local = run(TINY, tmp_path / "local", trainer=TRAINER, progress=False)
+    a, b = without_clock(by_ray), without_clock(local)
+    assert len(a) and a.drop(columns="value").equals(b.drop(columns="value"))
+    np.testing.assert_array_equal(a.value.to_numpy(), b.value.to_numpy())
+    runs = Store(tmp_path / "ray").runs()
+    assert len(runs) == 4 and set(runs.status) == {"ok"}
+    assert {"tensorflow", "keras"} <= set(runs.versions.iloc[0])  # recorded by the worker
+
+    before = runs.set_index("run").finished_at
+    assert pending(TINY, tmp_path / "ray", TRAINER) == []
+    again = run(TINY, tmp_path / "ray", trainer=TRAINER, executor="ray", progress=False)
+    assert Store(tmp_path / "ray").runs().set_index("run").finished_at.equals(before)
+    assert without_clock(again).equals(a)
+
+
+def test_one_task_per_chunk_and_progress_as_tasks_finish(tmp_path, ray_session):
+    exp = TINY.with_options(name="tiny-progress", epochs=1, seeds=1)
+    todo = tasks(exp, pending(exp, tmp_path, TRAINER), tmp_path, TRAINER)
+    assert [[s.recipe.name for s in t.setups] for t in todo] == [[r] for r in TINY.recipes]
+    assert all(Path(t.out).is_absolute() for t in todo)
+    done = []
+    ray_executor(todo, done.append)
+    assert done == [1, 1]
+    assert len(Store(tmp_path).finished("ok")) == 2
+
+
+def test_a_retried_chunk_trains_only_its_missing_runs(tmp_path):
+    exp = TINY.with_options(name="tiny-retry", epochs=1, recipes=("binary_sigmoid_bce",))
+    [(ds, split, chunk)] = pending(exp, tmp_path, TRAINER)
+    assert train_chunk(exp, ds, split, chunk[:1], TRAINER, tmp_path) == 1
+    written = []
+    assert train_chunk(exp, ds, split, chunk, TRAINER, tmp_path, done=written.append) == 1
+    assert written == [1] and len(Store(tmp_path).finished()) == 2
+    assert train_chunk(exp, ds, split, chunk, TRAINER, tmp_path) == 0
+
+
+def test_a_failing_task_raises_its_error_in_the_driver(tmp_path, ray_session):
+    not_a_store = tmp_path / "notes.sqlite"
+    not_a_store.write_text("not a database, but long enough to be read as one " * 20)
+    ds = data.load("breast_cancer")
+    task = Task(TINY, ds, data.split(ds), (), TRAINER, str(not_a_store))
+    with pytest.raises(StoreError, match="not a results store"):
+        ray_executor([task], lambda n: None)
+
+
+def test_executor_choice():
+    assert set(EXECUTORS) == {"local", "ray"}
+    with pytest.raises(ValueError, match="executor='dask'"):
+        executor_function("dask")
+    with pytest.raises(ValueError, match="takes no address"):
+        EXECUTORS["local"]([], print, address="auto")
+    args = parser().parse_args(["run", "binary", "--executor", "ray", "--address", "auto"])
+    assert (args.executor, args.address) == ("ray", "auto")
+    args = parser().parse_args(["run", "binary"])
+    assert (args.executor, args.address) == ("local", None)
