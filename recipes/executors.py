@@ -51,12 +51,13 @@ class Task:
         return len(self.setups)
 
 
-def tasks(experiment, work, out, trainer):
-    """One ``Task`` per chunk of ``runner.pending``'s work; ``out`` as an absolute store path
-    (a task may run in another process, with another working directory)."""
+def tasks(experiment, work, out, trainer, by="recipe"):
+    """One ``Task`` per chunk of ``runner.pending``'s work (``by``: see ``runner.CHUNKING``);
+    ``out`` as an absolute store path (a task may run in another process, with another
+    working directory)."""
     path = str(Store(out).path.resolve())
     return [Task(experiment, ds, split, tuple(chunk), trainer, path)
-            for ds, split, todo in work for chunk in chunks(todo)]
+            for ds, split, todo in work for chunk in chunks(todo, by)]
 
 
 # --- local ------------------------------------------------------------------
@@ -128,6 +129,11 @@ def ray_executor(tasks, done, address=None, num_cpus=None):
 
 
 EXECUTORS = {"local": local, "ray": ray_executor}
+
+# Executor -> the chunking of its tasks (runner.CHUNKING). Locally one task per
+# dataset lets the stacked trainer keep both cores busy (a run in flight is then
+# any pending run of that dataset); on Ray, one task per recipe spreads the work.
+CHUNKING = {"local": "dataset", "ray": "recipe"}
 
 
 def executor_function(name):

@@ -155,11 +155,19 @@ def pending(experiment, out, trainer=DEFAULT_TRAINER, catalog=None, data=None):
     return work
 
 
-def chunks(todo):
-    """Setups grouped by recipe: the unit handed to a trainer (and to one Ray task)."""
+# How a dataset's pending setups are cut into the units handed to a trainer.
+# "dataset": all at once (the stacked trainer then runs two graphs side by
+# side on two cores); "recipe": one unit per recipe (one Ray task each).
+CHUNKING = {"dataset": lambda s: None, "recipe": lambda s: s.recipe.name}
+
+
+def chunks(todo, by="recipe"):
+    """Setups grouped by recipe (or not at all): the units handed to a trainer."""
+    if by not in CHUNKING:
+        raise ValueError(f"Expected one of {set(CHUNKING)}. Received: by={by!r}")
     groups = {}
     for s in todo:
-        groups.setdefault(s.recipe.name, []).append(s)
+        groups.setdefault(CHUNKING[by](s), []).append(s)
     return list(groups.values())
 
 
@@ -196,12 +204,12 @@ def run(experiment, out="results", trainer=DEFAULT_TRAINER, catalog=None, progre
     "ray": one Ray task per chunk, on the Ray cluster at ``address`` or on a
     local Ray instance started for this call).
     """
-    from .executors import executor_function, tasks
+    from .executors import CHUNKING, executor_function, tasks
 
     trainer_function(trainer)  # fail on an unknown trainer (or executor) before any work
     execute = executor_function(executor)
     work = pending(experiment, out, trainer, catalog, data)
-    todo = tasks(experiment, work, out, trainer)
+    todo = tasks(experiment, work, out, trainer, by=CHUNKING.get(executor, "recipe"))
     bar = _bar(sum(len(t.setups) for t in todo), experiment.name, progress)
     try:
         execute(todo, bar.update, address=address)

@@ -128,12 +128,14 @@ def _fit_one(setup, split):
 
     class Record(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            out = {"train": model(split.X_train, training=False).numpy(),
-                   "val": model(split.X_val, training=False).numpy()}
+            # tensors, so the loss sees the activation and uses its stable logits form
+            tensors = {"train": model(split.X_train, training=False),
+                       "val": model(split.X_val, training=False)}
+            out = {s: t.numpy() for s, t in tensors.items()}
             for s in SPLITS:
                 trace.outputs[s].append(out[s])
             trace.loss["train"].append(float(logs["loss"]))
-            trace.loss["val"].append(float(loss_fn(y_val, out["val"])))
+            trace.loss["val"].append(float(loss_fn(y_val, tensors["val"])))
             grads.append(_grad_norm(model, loss_fn, split.X_train, y_train))
             seconds.append(time.perf_counter() - start)
             if not finite(logs["loss"], out["train"], out["val"]):

@@ -1,0 +1,267 @@
+"""Time the stacked trainer against plain Keras and scikit-learn on one grid.
+
+    python benchmarks/grid.py [--seeds 10] [--keras-seeds 3] [--memory-runs 1000]
+                              [--xla-cache DIR] [--suite]
+
+The grid: scikit-learn's digits (standardized 75/25 split), a 64-32-10 MLP
+(``hidden=(32,)``), 20 epochs, batches of 32, Adam at 1e-3, recipe
+``multiclass_softmax_cce``, one run per seed. Contenders, per model:
+
+* keras:   ``recipes.train.fit_keras`` (one ``model.fit`` per run; on
+           ``--keras-seeds`` seeds to keep it short);
+* stacked: ``recipes.stacked.fit_stacked`` on all ``--seeds`` seeds; first call
+           (tracing + XLA compilation + training) and later calls with fresh
+           seeds of the same shapes (compiled function reused; median of 3);
+* sklearn: ``MLPClassifier(hidden_layer_sizes=(32,), max_iter=20, batch_size=32,
+           solver="adam", learning_rate_init=1e-3)``, the same work.
+
+Each contender runs in its own subprocess (TensorFlow fixes its thread pools at
+start-up, and peak RSS is per process), as does the memory check: a grid of
+``--memory-runs`` digits runs through ``fit_stacked`` with its peak RSS
+(``resource.getrusage``). ``--suite`` also times the default experiment suite end
+to end (``time_suite``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import warnings
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+RECIPE, HIDDEN, EPOCHS, BATCH, LR = "multiclass_softmax_cce", (32,), 20, 32, 1e-3
+
+
+def _split():
+    from recipes import data
+
+    return data.split(data.load("digits"))
+
+
+def _setups(seeds):
+    from recipes import catalog
+    from recipes.train import Setup
+
+    recipe = catalog.get(RECIPE)
+    return [Setup(recipe, int(s), epochs=EPOCHS, batch_size=BATCH, optimizer="adam",
+                  learning_rate=LR, hidden=HIDDEN) for s in seeds]
+
+
+def _rss_mb():
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # Linux: KiB
+
+
+def _accuracy(traces, split):
+    from recipes import catalog
+
+    recipe = catalog.get(RECIPE)
+    accs = [float((recipe.decode(t.outputs["val"][-1], split.classes) == split.y_val).mean())
+            for t in traces if t.status == "ok"]
+    return sum(accs) / max(len(accs), 1)
+
+
+# --- parts (each runs in its own process) ----------------------------------------------
+
+def part_keras(args):
+    from recipes.train import fit_keras
+
+    split = _split()
+    setups = _setups(range(args.keras_seeds))
+    fit_keras(_setups([999])[:1], split)        # warm-up: TensorFlow start-up not counted
+    start = time.perf_counter()
+    traces = fit_keras(setups, split)
+    total = time.perf_counter() - start
+    return {"per_model": total / len(setups), "models": len(setups),
+            "accuracy": _accuracy(traces, split)}
+
+
+def part_stacked(args):
+    from recipes import stacked
+
+    if args.xla_cache:
+        stacked.persistent_cache(args.xla_cache)
+    stacked.configure_threads()   # before anything starts TensorFlow's runtime
+    split = _split()
+    stacked.JIT = "auto"      # what "auto" would choose for this grid, before any compiling
+    auto = [k.jit for k, _, _ in stacked._group(_setups(range(args.seeds)), split)]
+    stacked.JIT = {"xla": True, "plain": False, "auto": "auto"}[args.graph]
+    import tensorflow as tf  # noqa: F401  (start-up not counted)
+
+    n = args.seeds
+    start = time.perf_counter()
+    traces = stacked.fit_stacked(_setups(range(n)), split)
+    first = time.perf_counter() - start
+    traces_before = stacked.TRACE_COUNT
+    runs = []
+    for rep in range(1, 4):     # fresh seeds, same shapes: no tracing, no compilation
+        start = time.perf_counter()
+        stacked.fit_stacked(_setups(range(rep * 10000, rep * 10000 + n)), split)
+        runs.append(time.perf_counter() - start)
+    runs.sort()
+    assert stacked.TRACE_COUNT == traces_before, "the compiled function was not reused"
+    return {"first": first, "per_model": runs[1] / n, "per_model_first": first / n,
+            "compile": max(first - runs[1], 0.0), "models": n,
+            "chunks": [len(m) for _, m, _ in stacked._group(_setups(range(n)), split)],
+            "statuses": sorted({t.status for t in traces}), "accuracy": _accuracy(traces, split),
+            "threads": {"intra": tf.config.threading.get_intra_op_parallelism_threads(),
+                        "inter": tf.config.threading.get_inter_op_parallelism_threads()},
+            "workers": stacked.WORKERS, "xla_flags": os.environ.get("XLA_FLAGS", ""),
+            "xla": auto}
+
+
+def part_sklearn(args):
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    split = _split()
+    seeds = range(args.seeds)
+    accs = []
+    start = time.perf_counter()
+    for seed in seeds:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)   # max_iter=20 on purpose
+            clf = MLPClassifier(hidden_layer_sizes=HIDDEN, max_iter=EPOCHS, batch_size=BATCH,
+                                solver="adam", learning_rate_init=LR, random_state=seed)
+            clf.fit(split.X_train, split.y_train)
+        accs.append(float((clf.predict(split.X_val) == split.y_val).mean()))
+    total = time.perf_counter() - start
+    return {"per_model": total / len(seeds), "models": len(seeds),
+            "accuracy": sum(accs) / len(accs)}
+
+
+def part_memory(args):
+    from recipes import stacked
+
+    if args.xla_cache:
+        stacked.persistent_cache(args.xla_cache)
+    stacked.configure_threads()
+    split = _split()
+    import tensorflow as tf  # noqa: F401
+
+    before = _rss_mb()
+    setups = _setups(range(args.memory_runs))
+    start = time.perf_counter()
+    traces = stacked.fit_stacked(setups, split)
+    total = time.perf_counter() - start
+    kept = sum(t.outputs[s].nbytes for t in traces if t.status == "ok" for s in ("train", "val"))
+    return {"runs": len(traces), "seconds": total, "per_model": total / len(traces),
+            "rss_before_mb": before, "peak_rss_mb": _rss_mb(), "trace_outputs_mb": kept / 2**20,
+            "chunks": len(stacked._group(setups, split)),
+            "statuses": sorted({t.status for t in traces})}
+
+
+PARTS = {"keras": part_keras, "stacked": part_stacked, "sklearn": part_sklearn,
+         "memory": part_memory}
+
+
+def time_suite(args):
+    """``--suite``: the README's main job end to end, start-up included.
+
+    ``python -m recipes run all`` (every experiment, 5 seeds, stacked trainer) into a
+    fresh results directory, then ``python -m recipes report`` on it; each as its own
+    process, timed from outside. Returns ``{step: seconds}``.
+    """
+    import tempfile
+
+    times = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        steps = {"train: recipes run all --no-report": ["run", "all", "--out", tmp, "--no-report",
+                                                        "--quiet"],
+                 "report: recipes report": ["report", tmp, "--out", os.path.join(tmp, "report")]}
+        for name, cmd in steps.items():
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "recipes", *cmd], cwd=ROOT, check=True,
+                           stdout=subprocess.DEVNULL)
+            times[name] = time.perf_counter() - start
+    times["total (README main command, without pip install)"] = sum(times.values())
+    return times
+
+
+# --- driver ------------------------------------------------------------------------------
+
+def _run_part(name, args):
+    name, _, graph = name.partition(":")
+    cmd = [sys.executable, os.path.abspath(__file__), "--part", name,
+           "--seeds", str(args.seeds), "--keras-seeds", str(args.keras_seeds),
+           "--memory-runs", str(args.memory_runs), "--graph", graph or "auto"]
+    if args.xla_cache:
+        cmd += ["--xla-cache", args.xla_cache]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+    if out.returncode != 0 or not lines:
+        sys.stderr.write(out.stderr[-3000:])
+        raise SystemExit(f"part {name!r} failed (exit {out.returncode})")
+    return json.loads(lines[-1])
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seeds", type=int, default=10, help="runs in the stacked grid (default 10)")
+    p.add_argument("--keras-seeds", type=int, default=3,
+                   help="runs timed with plain fit (default 3)")
+    p.add_argument("--memory-runs", type=int, default=1000,
+                   help="runs in the memory check (0 to skip; default 1000)")
+    p.add_argument("--xla-cache", default=None, help="persistent XLA cache directory (optional)")
+    p.add_argument("--suite", action="store_true", help="also time the default experiment suite")
+    p.add_argument("--part", choices=sorted(PARTS), help=argparse.SUPPRESS)
+    p.add_argument("--graph", choices=("xla", "plain", "auto"), default="auto",
+                   help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+
+    if args.part:   # child process: one measurement, printed as JSON
+        print(json.dumps(PARTS[args.part](args)))
+        return
+
+    cpu = os.cpu_count()
+    print(f"digits, 64-32-10 MLP, {EPOCHS} epochs, batch {BATCH}, adam {LR}, {RECIPE}; "
+          f"{cpu} CPU cores; load average {os.getloadavg()[0]:.2f}", flush=True)
+    res = {name: _run_part(name, args)
+           for name in ("stacked:xla", "stacked:plain", "keras", "sklearn")}
+    st, pl, ke, sk = res["stacked:xla"], res["stacked:plain"], res["keras"], res["sklearn"]
+    rows = [
+        ("keras fit_keras", ke["models"], ke["per_model"], ke["accuracy"]),
+        ("sklearn MLPClassifier", sk["models"], sk["per_model"], sk["accuracy"]),
+        ("stacked XLA, incl. compile", st["models"], st["per_model_first"], st["accuracy"]),
+        ("stacked XLA, compiled", st["models"], st["per_model"], st["accuracy"]),
+        ("stacked plain, incl. trace", pl["models"], pl["per_model_first"], pl["accuracy"]),
+        ("stacked plain, traced", pl["models"], pl["per_model"], pl["accuracy"]),
+    ]
+    print(f"\n{'trainer':26s} {'models':>6s} {'ms/model':>10s} {'val acc':>8s}")
+    for name, n, per, acc in rows:
+        print(f"{name:26s} {n:6d} {1000 * per:10.1f} {acc:8.3f}")
+    print(f"\nstacked: chunks {st['chunks']}, threads {st['threads']}, workers {st['workers']}, "
+          f"XLA_FLAGS '{st['xla_flags']}'")
+    print(f"first call (start-up, tracing, compiling, training) minus a compiled call: XLA "
+          f"{st['compile']:.2f} s, plain graph {pl['compile']:.2f} s; JIT='auto' would pick "
+          f"{'XLA' if all(st['xla']) else 'the plain graph'} for {st['models']} runs")
+    for other, r in (("keras", ke), ("sklearn", sk)):
+        print(f"{other}/stacked: {r['per_model'] / st['per_model']:6.1f}x compiled, "
+              f"{r['per_model'] / st['per_model_first']:6.1f}x incl. compile")
+    targets = {"<= 25 ms/model (compiled)": 1000 * st["per_model"] <= 25,
+               ">= 80x faster than plain fit": ke["per_model"] / st["per_model"] >= 80,
+               ">= 6x faster than sklearn": sk["per_model"] / st["per_model"] >= 6}
+    print("targets: " + ", ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in targets.items()))
+
+    if args.memory_runs:
+        m = _run_part("memory", args)
+        print(f"\nmemory: {m['runs']} digits runs in {m['chunks']} chunks, {m['seconds']:.1f} s "
+              f"({1000 * m['per_model']:.1f} ms/model incl. compile), peak RSS "
+              f"{m['peak_rss_mb']:.0f} MB (after start-up {m['rss_before_mb']:.0f} MB; "
+              f"outputs kept in traces {m['trace_outputs_mb']:.0f} MB), statuses {m['statuses']}")
+    if args.suite:
+        for name, seconds in time_suite(args).items():
+            print(f"suite: {name:40s} {seconds:8.1f} s")
+
+
+if __name__ == "__main__":
+    main()

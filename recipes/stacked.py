@@ -1,0 +1,774 @@
+"""Train many runs at once: weights stacked on a leading member axis, one compiled graph.
+
+``fit_stacked(setups, split)`` has the contract of ``recipes.train.fit_keras``
+(one ``Trace`` per setup, in order) and matches it run for run: every member
+starts from ``models.initial_weights`` for its own seed (what ``build_model``
+starts from), sees its examples in the order ``train.batch_order`` gives for its
+seed (a per-member index tensor gathered inside the graph), and is updated by
+the same Adam/SGD arithmetic Keras uses. What differs is only how the work is
+laid out:
+
+* **Chunks.** Setups that can share one graph (same hidden widths, head units
+  and activation, loss spec, target encoding, optimizer class and
+  hyperparameters, batch size, epochs) are grouped; a group is cut into chunks
+  of at most ``max_members(...)`` members. Learning rate and ``output_scale``
+  are per member (a learning-rate argument and the initial weights), so they do
+  not split groups, and different recipes with the same head/loss/encoding share
+  a chunk.
+* **Weights** are tensors with a leading member axis ``K``: kernels ``(K, in,
+  out)``, biases ``(K, out)``; layers are batched matmuls.
+* **Loss.** Per member: the recipe's Keras loss (``make_loss(recipe)`` rebuilt
+  with ``reduction="none"``) averaged over that member's batch exactly as Keras'
+  ``sum_over_batch_size`` does; the objective is the SUM over members. Members
+  share no parameters, so the gradient of the sum with respect to member ``k``'s
+  weights is member ``k``'s own gradient (averaging instead would divide every
+  member's gradient, hence SGD's learning rate, by ``K``).
+* **Optimizer.** Adam and SGD (with or without momentum/Nesterov) are written
+  out elementwise with Keras' own formulas and float32 casts, so each member's
+  update equals the Keras optimizer's. Anything that would couple members or
+  that is not written out is refused with ``ValueError`` before training:
+  ``clipnorm`` (the norm would be taken over all members' slices of a stacked
+  tensor), ``global_clipnorm`` (over all members' gradients), ``clipvalue``
+  (refused too: the stacked trainer keeps one rule, no clipping), weight decay,
+  EMA, AMSGrad, loss scaling, gradient accumulation, learning-rate schedules,
+  other optimizer classes. Use ``fit_keras`` for those; ``stackable(setup)``
+  tells beforehand. (Invalid values, e.g. a negative learning rate or seed, are
+  "failed" runs, as in ``fit_keras``.)
+* **One compiled function per chunk runs the whole training, all epochs**
+  (a ``tf.function``, XLA-compiled or not, see ``JIT`` and ``use_xla``), and
+  records per epoch, inside the graph:
+  raw outputs on train and val (inference, after the epoch), the train loss as
+  Keras logs it (the batch-size-weighted mean of the batch losses), the val loss
+  (the loss on the val outputs), and the global norm of the head's gradient on
+  the full training split. Data, index tensors, initial weights and learning
+  rates are arguments, never captured constants, so one compiled function
+  serves every chunk with the same configuration and shapes (``_FUNCTIONS``
+  caches them across calls; ``TRACE_COUNT`` counts traces).
+
+Loss paths, matched to the reference: the training loss and the gradient norm
+see the activation's output directly, so Keras' TensorFlow backend computes
+cross-entropies from the cached logits (as it does in ``model.fit`` and in an
+eager ``model(x)``); the val loss is computed from the outputs as plain values
+(``fit_keras`` passes numpy outputs), i.e. the clipped-probability form.
+
+Divergence: a member whose epoch train loss or outputs (train or val) are not
+finite gets status ``"diverged"`` and its history up to and including the first
+non-finite epoch, exactly as ``fit_keras`` records it (its callback appends that
+epoch, then stops). The other members are unaffected: nothing is shared across
+members (a NaN member's loss enters the summed objective, but the derivative of a
+sum with respect to each term is 1, so no NaN reaches another member's weights).
+
+Failures: an exception while preparing or training a chunk gives ``"failed"``
+traces for that chunk's setups; other chunks carry on. Configuration the
+stacked trainer cannot reproduce (see Optimizer) raises ``ValueError`` up front.
+
+Seconds: a chunk's wall time (from its data preparation to its traces, so
+including tracing/compilation when this chunk caused it) is shared equally by
+its members and spread evenly over epochs: member seconds at epoch ``e``
+(1-based) are ``wall * scale / members * e / epochs``, where ``scale`` (<= 1)
+makes the chunk times of one call add up to the call's elapsed time (chunks run
+side by side on ``WORKERS`` threads). So the seconds of all runs of a call sum
+to its wall time. ``fit_keras`` likewise counts its own tracing in the first
+epoch.
+
+XLA or not (``JIT = "auto"``): XLA-compiled chunks train ~2x faster (digits:
+~10-14 ms vs ~23-30 ms per run on 2 cores) but compile ~0.85 s longer per
+configuration and shapes; "auto" compiles with XLA only when the saved time
+should exceed that (``use_xla``; ~100 digits runs of one configuration), when
+this process already compiled it, or when a persistent XLA cache is set
+(``persistent_cache``). ``configure_xla`` sets cheaper XLA compiler options.
+
+Memory (``max_members``): per member the graph returns
+``4 * E * (N_train + N_val) * units`` bytes of outputs (E epochs) and holds them
+twice for a moment (the graph's buffer and the transposed result), plus the
+index tensor ``4 * E * N_train`` and small weight/optimizer state. ``K`` is
+capped so that ``2 * K * 4 * E * (N_train + N_val) * units <= MAX_CHUNK_BYTES``
+and ``K <= MAX_MEMBERS`` (16: digits chunks hold 46 MB of outputs). The traces
+themselves keep the outputs (the contract),
+``4 * E * (N_train + N_val) * units`` bytes per run: 1.44 MB for a 20-epoch
+digits run, 1.44 GB for 1000 runs; per-member arrays are views into their
+chunk's result (no copy). Measured: a 1000-run digits grid peaks at 2.4 GB RSS
+(0.7 GB of it TensorFlow's start-up, 1.37 GiB the outputs kept in the traces).
+
+Threads: see ``configure_threads``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+
+import numpy as np
+
+from .train import Trace, batch_order, failed, targets
+
+__all__ = [
+    "AUTO_COST", "JIT", "MAX_CHUNK_BYTES", "MAX_MEMBERS", "MIN_SPLIT", "NotStackable",
+    "StackedResult", "TRACE_COUNT", "WORKERS", "XLA_FLAGS", "configure_threads",
+    "configure_xla", "export_member", "fit_stacked", "flops_per_run", "max_members",
+    "persistent_cache", "stackable", "train_stacked", "use_xla",
+]
+
+# Compile the whole training loop with XLA: True, False, or "auto" (``use_xla``).
+JIT = "auto"
+# "auto" cost model, measured on 2 cores (digits 64-32-10, 20 epochs, WORKERS=2):
+# XLA compiles ~0.85 s longer than the plain graph (tracing is common to both),
+# then trains ~1.16e-11 s faster per FLOP (about 12 vs 21 ms per digits run) and
+# saves ~0.04 s of per-step overhead per call.
+AUTO_COST = {"compile_s": 0.85, "per_flop_s": 1.16e-11, "per_call_s": 0.04}
+# Largest chunk. With two workers, chunks of 8-16 are fastest per model on digits
+# (11.8 ms) and 64 slowest (13.3 ms); tiny sets do not care.
+MAX_MEMBERS = 16
+# Budget for a chunk's recorded outputs (see the module docstring).
+MAX_CHUNK_BYTES = 512 * 2**20
+# Chunks trained at the same time (threads); a group is split into WORKERS chunks
+# when each gets at least MIN_SPLIT members.
+WORKERS = 2
+MIN_SPLIT = 4
+
+# Number of times a compiled training function has been traced (incremented in
+# the Python body of the traced function, so it counts traces, not calls).
+TRACE_COUNT = 0
+
+# config -> tf.function; tf.function keeps one concrete (compiled) function per
+# input shapes, so a cache hit with the same shapes neither retraces nor recompiles.
+_FUNCTIONS = {}
+
+_THREADS = {"configured": None}
+_LOCK = threading.Lock()
+
+# XLA compiler options for the CPU backend: LLVM's cheaper pipeline. Measured on
+# 2 cores: compiling a digits chunk takes ~1.35 s instead of ~1.8 s, the compiled
+# code runs as fast, and outputs are unchanged within float32 rounding. XLA
+# reads XLA_FLAGS once, at its first compilation in the process, so
+# ``configure_xla`` only helps if it runs before any XLA compilation.
+XLA_FLAGS = ("--xla_backend_optimization_level=1", "--xla_llvm_disable_expensive_passes=true")
+
+
+def configure_xla(flags=XLA_FLAGS):
+    """Add ``flags`` to the XLA_FLAGS environment variable (those not already there,
+    by name, so a user's own setting wins). Called by ``fit_stacked`` on first use."""
+    current = os.environ.get("XLA_FLAGS", "")
+    names = {f.split("=")[0] for f in current.split()}
+    extra = [f for f in flags if f.split("=")[0] not in names]
+    if extra:
+        os.environ["XLA_FLAGS"] = " ".join([current] + extra).strip()
+
+
+def persistent_cache(directory):
+    """Keep XLA's compiled chunk functions on disk in ``directory`` across processes.
+
+    TensorFlow's persistent XLA cache (``TF_XLA_FLAGS=--tf_xla_persistent_cache_
+    directory``): a later process with the same graph and shapes loads the
+    compiled code instead of compiling it (measured: ~1.8 s -> ~0.1 s per
+    configuration). Must be called before the process's first XLA compilation.
+    Entries are keyed by a fingerprint of the graph, so a stale entry is never
+    used for a different graph. TensorFlow may log a harmless "Error parsing
+    text-format tensorflow.XlaSerializedCacheEntry" when it reads an entry.
+    """
+    os.makedirs(directory, exist_ok=True)
+    flag = f"--tf_xla_persistent_cache_directory={os.path.abspath(directory)}"
+    current = os.environ.get("TF_XLA_FLAGS", "")
+    if "--tf_xla_persistent_cache_directory" not in current:
+        os.environ["TF_XLA_FLAGS"] = f"{current} {flag}".strip()
+
+
+def configure_threads(intra=None, inter=None):
+    """Set TensorFlow's thread pools once, before TensorFlow starts its runtime.
+
+    Chosen: both pools as large as the cores this process may use (2 here).
+    ``fit_stacked`` runs ``WORKERS`` (2) chunks at once on Python threads; measured
+    on 2 cores (digits, 16 runs): XLA chunks overlap only with an intra-op pool of 2
+    (intra=1: 18-22 ms per run instead of 10), and plain-graph chunks overlap only
+    with an inter-op pool of 2 (inter=1: 41 ms per run instead of 23); larger pools
+    would only oversubscribe the cores. TensorFlow's own default is the same on this
+    machine, so a process that started TensorFlow before (e.g. built a Keras model
+    or optimizer) keeps equivalent pools: then this returns False and changes nothing.
+    Called by ``fit_stacked`` on first use.
+    """
+    import tensorflow as tf
+
+    if _THREADS["configured"] is not None:
+        return _THREADS["configured"]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(int(intra or cores))
+        tf.config.threading.set_inter_op_parallelism_threads(int(inter or cores))
+        ok = True
+    except RuntimeError:   # the runtime is already initialized: keep its pools
+        ok = False
+    _THREADS["configured"] = ok
+    return ok
+
+
+# --- what a member needs, and what members must share -------------------------------
+
+_OPTIMIZER_OFF = {   # config key -> value meaning "off"
+    "weight_decay": (None, 0, 0.0),
+    "use_ema": (False,),
+    "loss_scale_factor": (None, 1, 1.0),
+    "gradient_accumulation_steps": (None, 1),
+    "amsgrad": (False,),
+}
+
+
+def _optimizer_spec(setup):
+    """``(kind, hyperparameters, learning_rate)`` from the Keras optimizer the setup names.
+
+    Raises ValueError for configurations the stacked trainer cannot reproduce
+    member by member. Building a Keras optimizer costs milliseconds, so specs of
+    named optimizers are cached.
+    """
+    if isinstance(setup.optimizer, str):
+        try:
+            return _named_optimizer_spec(setup.optimizer, setup.learning_rate)
+        except TypeError:      # an unhashable learning rate: make_optimizer will say why
+            pass
+    return _spec_of(setup.optimizer, setup.learning_rate)
+
+
+@functools.lru_cache(maxsize=256)
+def _named_optimizer_spec(name, learning_rate):
+    return _spec_of(name, learning_rate)
+
+
+class NotStackable(ValueError):
+    """A setup the stacked trainer refuses: it would couple members, or is not implemented."""
+
+
+def _spec_of(optimizer, learning_rate):
+    import keras
+
+    from .models import make_optimizer
+
+    opt = make_optimizer(optimizer, learning_rate)
+    cfg = opt.get_config()
+    clip = {k: cfg.get(k) for k in ("clipnorm", "global_clipnorm", "clipvalue")
+            if cfg.get(k) is not None}
+    if clip:
+        raise NotStackable(
+            "The stacked trainer does not clip gradients: it trains many runs as slices of "
+            "shared stacked tensors, so clipnorm would take one norm over every run's slice "
+            "of a tensor and global_clipnorm one norm over all runs' gradients, coupling runs "
+            "that must be independent (clipvalue is refused too, to keep one rule). Train "
+            f"this setup with recipes.train.fit_keras instead. Received: {clip}")
+    for key, off in _OPTIMIZER_OFF.items():
+        if key in cfg and cfg[key] not in off:
+            raise NotStackable(f"The stacked trainer does not implement {key}={cfg[key]!r} "
+                             f"({type(opt).__name__}); use recipes.train.fit_keras.")
+    lr = cfg.get("learning_rate")
+    if not isinstance(lr, (int, float, np.floating)):
+        raise NotStackable("The stacked trainer needs a constant learning rate; use "
+                         f"recipes.train.fit_keras. Received: learning_rate={lr!r}")
+    if type(opt) is keras.optimizers.Adam:
+        hyper = (float(cfg["beta_1"]), float(cfg["beta_2"]), float(cfg["epsilon"]))
+        return "adam", hyper, float(lr)
+    if type(opt) is keras.optimizers.SGD:
+        return "sgd", (float(cfg["momentum"]), bool(cfg["nesterov"])), float(lr)
+    raise NotStackable(f"The stacked trainer implements keras.optimizers.Adam and SGD. "
+                     f"Received: {type(opt).__name__}; use recipes.train.fit_keras.")
+
+
+def stackable(setup):
+    """None if ``fit_stacked`` can train ``setup``, else the reason (a string).
+
+    Only what the stacked trainer refuses counts (``NotStackable``); a setup that is
+    invalid for any trainer (e.g. a negative learning rate) is None here and a
+    "failed" run in both trainers.
+    """
+    try:
+        _optimizer_spec(setup)
+    except NotStackable as err:
+        return str(err)
+    except Exception:
+        return None
+    return None
+
+
+@dataclass(frozen=True)
+class _Config:
+    """What members of one compiled graph must share (the cache key)."""
+
+    hidden: tuple
+    units: int
+    activation: str
+    loss: tuple          # (namespace, class, sorted kwargs) from recipes.spec.loss_spec
+    encoding: str        # same encoding + same split -> same targets for every member
+    optimizer: str
+    hyper: tuple
+    batch_size: int
+    epochs: int
+    jit: bool | None     # None until the group's size decides (use_xla)
+
+
+def _config(setup, split):
+    from .spec import loss_spec
+
+    recipe = setup.recipe
+    kind, hyper, _ = _optimizer_spec(setup)
+    ns, cls, kwargs = loss_spec(recipe)
+    if isinstance(setup.batch_size, bool) or int(setup.batch_size) != setup.batch_size \
+            or setup.batch_size < 1:
+        raise ValueError(f"Expected a positive integer batch_size. Received: {setup.batch_size!r}")
+    if isinstance(setup.epochs, bool) or int(setup.epochs) != setup.epochs or setup.epochs < 1:
+        raise ValueError(f"Expected a positive integer epochs. Received: {setup.epochs!r}")
+    hidden = tuple(setup.hidden)
+    if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
+        raise ValueError(f"Expected hidden to be a sequence of positive layer widths such as "
+                         f"(32,). Received: hidden={setup.hidden!r}")
+    hidden = tuple(int(h) for h in hidden)
+    # validates seed, output_scale and the head size now, so a bad value fails this run
+    # alone (the weights are cached for training)
+    _initial_weights(recipe, split.X_train.shape[1], split.n, hidden, setup.seed,
+                     setup.output_scale)
+    return _Config(hidden=hidden, units=recipe.n_units(split.n),
+                   activation=recipe.activation, loss=(ns, cls, tuple(sorted(kwargs.items()))),
+                   encoding=recipe.encoding, optimizer=kind, hyper=hyper,
+                   batch_size=int(setup.batch_size), epochs=int(setup.epochs), jit=None)
+
+
+# (config with jit=True, K, n_train, n_val, features) compiled in this process
+_COMPILED = set()
+
+
+def flops_per_run(config, n_features, n_train, n_val):
+    """Rough FLOPs of one run: 6 per weight per training example (forward and
+    backward), 2 per weight per example for each epoch-end pass (outputs on train
+    and val, the head-gradient pass on train)."""
+    widths = (n_features,) + tuple(config.hidden) + (config.units,)
+    weights = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+    padded = -(-n_train // config.batch_size) * config.batch_size
+    return config.epochs * weights * (6 * padded + 4 * n_train + 2 * n_val)
+
+
+def use_xla(config, members, k, n_features, n_train, n_val):
+    """Whether a group of ``members`` runs (chunks of ``k``) is compiled with XLA.
+
+    ``JIT`` True/False decides. Under "auto": XLA when this process already
+    compiled the function for these shapes, when a persistent XLA cache is set
+    (``persistent_cache``: compiling once pays off over processes), or when the
+    estimated training time saved (``AUTO_COST``) exceeds XLA's extra compile time.
+    On digits (64-32-10, 20 epochs) the break-even is ~100 runs of one configuration;
+    below that the plain TensorFlow graph finishes first.
+    """
+    from dataclasses import replace
+
+    if JIT != "auto":
+        return bool(JIT)
+    if (replace(config, jit=True), k, n_train, n_val, n_features) in _COMPILED:
+        return True
+    if "--tf_xla_persistent_cache_directory" in os.environ.get("TF_XLA_FLAGS", ""):
+        return True
+    saved = AUTO_COST["per_call_s"] + members * flops_per_run(
+        config, n_features, n_train, n_val) * AUTO_COST["per_flop_s"]
+    return saved > AUTO_COST["compile_s"]
+
+
+def max_members(config, n_train, n_val):
+    """Chunk size cap for a configuration and split sizes (see the module docstring)."""
+    per_member = 2 * 4 * config.epochs * (n_train + n_val) * config.units
+    return int(max(1, min(MAX_MEMBERS, MAX_CHUNK_BYTES // max(per_member, 1))))
+
+
+# --- the compiled training function ----------------------------------------------------
+
+def _loss_none(recipe):
+    """The recipe's loss object (``make_loss``) with reduction "none" (per-sample losses)."""
+    from .models import make_loss
+
+    loss = make_loss(recipe)
+    cfg = loss.get_config()
+    cfg["reduction"] = "none"
+    return type(loss).from_config(cfg)
+
+
+class _QuietRetracing:
+    """Drops TensorFlow's "triggered tf.function retracing" warning for this module's
+    functions: each configuration is a new tf.function of the same Python code, which
+    TensorFlow's heuristic reports as excessive retracing (TRACE_COUNT counts them)."""
+
+    def filter(self, record):
+        msg = record.getMessage()
+        return not ("triggered tf.function retracing" in msg and "_build.<locals>.train" in msg)
+
+
+def _build(config, recipe):
+    """A tf.function training a chunk of members for ``config.epochs`` epochs.
+
+    ``recipe``: any recipe with this config (they share activation and loss spec).
+    """
+    import keras
+    import tensorflow as tf
+
+    logger = tf.get_logger()
+    if not any(isinstance(f, _QuietRetracing) for f in logger.filters):
+        logger.addFilter(_QuietRetracing())
+    loss_fn = _loss_none(recipe)
+    head_act = keras.activations.get(config.activation)
+    relu = keras.activations.get("relu")
+    n_layers = len(config.hidden) + 1
+    B, E = config.batch_size, config.epochs
+    kind, hyper = config.optimizer, config.hyper
+
+    def forward(ws, x):
+        """Pre-activations of the head, (K, n, units); x is (K, n, d) or shared (n, d)."""
+        h = x
+        for i in range(n_layers):
+            kernel, bias = ws[2 * i], ws[2 * i + 1]
+            h = tf.matmul(h, kernel) if h.shape.rank == 3 else tf.einsum("nd,kdh->knh", h, kernel)
+            h = h + bias[:, None, :]
+            if i < n_layers - 1:
+                h = relu(h)
+        return h
+
+    def per_sample(y, z):
+        """Per-sample losses (K, n); the loss sees the activation op, so it takes the
+        stable logits path exactly as Keras does on a model's output tensor."""
+        K, n, u = z.shape
+        out = head_act(tf.reshape(z, (K * n, u)))
+        y = tf.reshape(y, (K * n,) + tuple(y.shape[2:]))
+        return tf.reshape(loss_fn(y, out), (K, n))
+
+    def member_mean(losses):
+        # Keras "sum_over_batch_size": sum, then divide by the number of values.
+        return tf.reduce_sum(losses, axis=1) / tf.cast(losses.shape[1], losses.dtype)
+
+    def expand(v, like):       # (K,) -> broadcastable against a (K, ...) tensor
+        return tf.reshape(v, (-1,) + (1,) * (like.shape.rank - 1))
+
+    def update(ws, grads, slots, step, lr):
+        """One optimizer step for every member, Keras' arithmetic elementwise."""
+        if kind == "adam":
+            beta_1, beta_2, eps = hyper
+            ms, vs = slots
+            local_step = tf.cast(step + 1, tf.float32)
+            b1p = tf.pow(tf.constant(beta_1, tf.float32), local_step)
+            b2p = tf.pow(tf.constant(beta_2, tf.float32), local_step)
+            alpha = lr * tf.sqrt(1 - b2p) / (1 - b1p)           # (K,)
+            c1, c2 = tf.constant(1 - beta_1, tf.float32), tf.constant(1 - beta_2, tf.float32)
+            epsilon = tf.constant(eps, tf.float32)
+            new_w, new_m, new_v = [], [], []
+            for w, g, m, v in zip(ws, grads, ms, vs):
+                m = m + (g - m) * c1
+                v = v + (tf.square(g) - v) * c2
+                new_w.append(w - (m * expand(alpha, m)) / (tf.sqrt(v) + epsilon))
+                new_m.append(m)
+                new_v.append(v)
+            return new_w, [new_m, new_v]
+        momentum, nesterov = hyper
+        if momentum == 0:
+            return [w - g * expand(lr, g) for w, g in zip(ws, grads)], slots
+        mom = tf.constant(momentum, tf.float32)
+        new_w, new_m = [], []
+        for w, g, m in zip(ws, grads, slots[0]):
+            glr = g * expand(lr, g)
+            m = m * mom - glr
+            new_w.append(w + (m * mom - glr) if nesterov else w + m)
+            new_m.append(m)
+        return new_w, [new_m]
+
+    def train(x_train, y_train, x_val, y_val, order, valid, lr, ws):
+        """``order``: (K, E, S*B) per-member example indices, each epoch padded to S full
+        batches; ``valid``: (S*B,) True for real positions (the last batch may be short)."""
+        global TRACE_COUNT
+        TRACE_COUNT += 1
+        K, _, padded = order.shape
+        S = padded // B
+        n_train = x_train.shape[0]
+        # The loop carries every member's parameters as one flat (K, P) tensor (and
+        # the optimizer slots likewise): XLA's CPU code updates 2-D loop-carried
+        # buffers several times faster than 3-D ones.
+        shapes = [tuple(w.shape[1:]) for w in ws]
+        sizes = [int(np.prod(sh)) for sh in shapes]
+        bounds = np.cumsum([0] + sizes)
+
+        def unpack(flat):
+            return [tf.reshape(flat[:, a:b], (K,) + sh)
+                    for a, b, sh in zip(bounds[:-1], bounds[1:], shapes)]
+
+        def pack(tensors):
+            return tf.concat([tf.reshape(t, (K, -1)) for t in tensors], axis=1)
+
+        flat = pack(ws)
+        if kind == "adam":
+            slots = [[tf.zeros_like(flat)], [tf.zeros_like(flat)]]
+        elif hyper[0] != 0:
+            slots = [[tf.zeros_like(flat)]]
+        else:
+            slots = []
+        y_train_k = tf.broadcast_to(y_train[None], (K,) + tuple(y_train.shape))
+        y_val_k = tf.broadcast_to(y_val[None], (K,) + tuple(y_val.shape))
+
+        def step(s, flat, slots, it, total, order_e):
+            idx = tf.slice(order_e, [0, s * B], [K, B])
+            ok = tf.slice(valid, [s * B], [B])                      # (B,)
+            b = tf.reduce_sum(tf.cast(ok, tf.float32))              # real batch size
+            xb, yb = tf.gather(x_train, idx), tf.gather(y_train, idx)
+            ws = unpack(flat)
+            with tf.GradientTape() as tape:
+                tape.watch(ws)
+                losses = per_sample(yb, forward(ws, xb))
+                losses = tf.where(ok[None, :], losses, tf.zeros_like(losses))
+                # Keras "sum_over_batch_size" over the real batch; padding adds exact zeros.
+                batch_loss = tf.reduce_sum(losses, axis=1) / b
+                objective = tf.reduce_sum(batch_loss)   # SUM over members, never the mean
+            grads = pack(tape.gradient(objective, ws))
+            (flat,), slots = update([flat], [grads], slots, it, lr)
+            # Keras' loss tracker: a Mean weighted by the batch size.
+            return flat, slots, it + 1, total + batch_loss * b
+
+        def epoch_body(e, flat, slots, it, tas):
+            order_e = order[:, e, :]
+
+            def body(s, flat, slots, it, total):
+                flat, slots, it, total = step(s, flat, slots, it, total, order_e)
+                return s + 1, flat, slots, it, total
+
+            _, flat, slots, it, total = tf.while_loop(
+                lambda s, *_: s < S, body,
+                (tf.constant(0), flat, slots, it, tf.zeros((K,), tf.float32)))
+            train_loss = total / tf.constant(float(n_train), tf.float32)
+            ws = unpack(flat)
+
+            # Epoch-end records, inference mode (the MLP has no dropout/batchnorm).
+            head = ws[-2:]
+            with tf.GradientTape() as tape:
+                tape.watch(head)
+                z_train = forward(ws[:-2] + head, x_train)
+                objective = tf.reduce_sum(member_mean(per_sample(y_train_k, z_train)))
+            gk, gb = tape.gradient(objective, head)
+            grad_norm = tf.sqrt(tf.reduce_sum(tf.square(gk), axis=[1, 2])
+                                + tf.reduce_sum(tf.square(gb), axis=1))
+            z_val = forward(ws, x_val)
+            val_loss = member_mean(per_sample(y_val_k, z_val))
+            records = (head_act(z_train), head_act(z_val), train_loss, val_loss, grad_norm)
+            tas = [ta.write(e, r) for ta, r in zip(tas, records)]
+            return e + 1, flat, slots, it, tas
+
+        tas = [tf.TensorArray(tf.float32, size=E, element_shape=s) for s in (
+            (K, n_train, config.units), (K, x_val.shape[0], config.units), (K,), (K,), (K,))]
+        _, flat, _, _, tas = tf.while_loop(
+            lambda e, *_: e < E, epoch_body,
+            (tf.constant(0), flat, slots, tf.constant(0, tf.int64), tas))
+        out_train, out_val, train_loss, val_loss, grad_norm = [ta.stack() for ta in tas]
+        return {
+            "out_train": tf.transpose(out_train, (1, 0, 2, 3)),   # (K, E, N, units)
+            "out_val": tf.transpose(out_val, (1, 0, 2, 3)),
+            "loss_train": tf.transpose(train_loss),               # (K, E)
+            "loss_val": tf.transpose(val_loss),
+            "grad_norm": tf.transpose(grad_norm),
+            "weights": unpack(flat),
+        }
+
+    return tf.function(train, jit_compile=config.jit, reduce_retracing=False,
+                       autograph=False)
+
+
+def _function(config, recipe):
+    with _LOCK:     # chunks of one group start together on the worker threads
+        fn = _FUNCTIONS.get(config)
+        if fn is None:
+            fn = _FUNCTIONS[config] = _build(config, recipe)
+    return fn
+
+
+# --- chunks -> traces ------------------------------------------------------------------
+
+@dataclass
+class StackedResult:
+    """``traces`` as ``fit_stacked`` returns them, and each run's final weights
+    (``model.get_weights()`` order; None for failed runs)."""
+
+    traces: list
+    weights: list
+
+
+def _split(n, cap, workers):
+    """``(sizes, K)``: how a group of ``n`` members is cut into chunks.
+
+    As few chunks as the cap allows (at least ``workers`` when each would get
+    ``MIN_SPLIT`` members), sizes as even as possible; all chunks are compiled at
+    the largest size ``K`` so they share one compiled function, smaller ones padded
+    with one dummy member (results discarded).
+    """
+    m = -(-n // cap)
+    if m < workers and n >= workers * MIN_SPLIT:
+        m = workers
+    sizes = [n // m + (1 if j < n % m else 0) for j in range(m)]
+    return sizes, sizes[0]
+
+
+def _group(setups, split):
+    """Chunks: [(config, [setup index, ...], K), ...], groups in first-appearance order.
+
+    ``K`` is the compiled chunk size (members + dummies). An invalid setup is a
+    chunk of its own with an error-message key instead of a config.
+    """
+    from dataclasses import replace
+
+    groups = {}
+    for i, setup in enumerate(setups):
+        try:
+            key = _config(setup, split)
+        except NotStackable:   # refused up front: the caller should use fit_keras
+            raise
+        except Exception as err:   # an invalid run fails alone, like in fit_keras
+            key = ("invalid", i, f"{type(err).__name__}: {err}")
+        groups.setdefault(key, []).append(i)
+    n_train, n_val = len(split.X_train), len(split.X_val)
+    chunks = []
+    for key, members in groups.items():
+        if not isinstance(key, _Config):
+            chunks.append((key, members, 1))
+            continue
+        sizes, k = _split(len(members), max_members(key, n_train, n_val), WORKERS)
+        key = replace(key, jit=use_xla(key, len(members), k, split.X_train.shape[1],
+                                       n_train, n_val))
+        start = 0
+        for size in sizes:
+            chunks.append((key, members[start:start + size], k))
+            start += size
+    return chunks
+
+
+_INITIAL = {}
+
+
+def _initial_weights(recipe, d, n, hidden, seed, output_scale):
+    """``models.initial_weights``, cached: the weights depend only on the layer widths,
+    the seed and output_scale (seeded stateless initializers), not on the recipe's
+    loss, so runs of different recipes with one architecture share them."""
+    from .models import initial_weights
+
+    key = (d, hidden, recipe.n_units(n), seed, output_scale)
+    if key not in _INITIAL:
+        if len(_INITIAL) >= 8192:
+            _INITIAL.clear()
+        _INITIAL[key] = initial_weights(recipe, d, n, hidden=hidden, seed=seed,
+                                        output_scale=output_scale)
+    return _INITIAL[key]
+
+
+def _stack_inputs(config, setups, split):
+    first = setups[0]
+    y_train, y_val = targets(first.recipe, split)
+    n_train = len(y_train)
+    d = split.X_train.shape[1]
+    per_member = [_initial_weights(s.recipe, d, split.n, config.hidden, s.seed, s.output_scale)
+                  for s in setups]
+    ws = [np.stack(layer) for layer in zip(*per_member)]
+    B = config.batch_size
+    padded = -(-n_train // B) * B
+    order = np.zeros((len(setups), config.epochs, padded), dtype=np.int32)
+    for k, s in enumerate(setups):
+        order[k, :, :n_train] = batch_order(s.seed, config.epochs, n_train)
+    valid = np.arange(padded) < n_train
+    lr = np.asarray([_optimizer_spec(s)[2] for s in setups], dtype=np.float32)
+    return (np.asarray(split.X_train, np.float32), y_train, np.asarray(split.X_val, np.float32),
+            y_val, order, valid, lr, ws)
+
+
+def _run_chunk(config, setups, split, k=None):
+    """Train one chunk: (traces without seconds, final weights, wall seconds).
+
+    ``k``: the compiled chunk size; the chunk is padded to it with copies of its
+    first member, whose results are dropped.
+    """
+    import tensorflow as tf
+
+    start = time.perf_counter()
+    padded = list(setups) + [setups[0]] * ((k or len(setups)) - len(setups))
+    *arrays, ws = _stack_inputs(config, padded, split)
+    fn = _function(config, setups[0].recipe)
+    out = fn(*[tf.constant(a) for a in arrays], [tf.constant(w) for w in ws])
+    if config.jit:
+        _COMPILED.add((config, len(padded), arrays[0].shape[0], arrays[2].shape[0],
+                       arrays[0].shape[1]))
+    res = {key: ([w.numpy() for w in v] if key == "weights" else v.numpy())
+           for key, v in out.items()}
+    # An epoch is finite when its train loss and all its outputs are (as fit_keras checks).
+    ok = (np.isfinite(res["loss_train"]) & np.isfinite(res["out_train"]).all(axis=(2, 3))
+          & np.isfinite(res["out_val"]).all(axis=(2, 3)))
+    traces, weights = [], []
+    for m in range(len(setups)):
+        bad = np.flatnonzero(~ok[m])
+        epochs = config.epochs if bad.size == 0 else int(bad[0]) + 1
+        trace = Trace(
+            outputs={"train": res["out_train"][m, :epochs], "val": res["out_val"][m, :epochs]},
+            loss={"train": res["loss_train"][m, :epochs].astype(np.float64),
+                  "val": res["loss_val"][m, :epochs].astype(np.float64)},
+            grad_norm=res["grad_norm"][m, :epochs].astype(np.float64))
+        if bad.size:
+            trace.status = "diverged"
+            trace.error = f"non-finite loss or outputs at epoch {epochs}"
+        traces.append(trace)
+        weights.append([w[m] for w in res["weights"]])
+    return traces, weights, time.perf_counter() - start
+
+
+def _train_chunk(key, chunk, k, split):
+    start = time.perf_counter()
+    if not isinstance(key, _Config):    # a setup whose configuration is invalid
+        return [failed(key[2])], [None], 0.0
+    try:
+        return _run_chunk(key, chunk, split, k)
+    except Exception as err:   # recorded as failed runs; the grid carries on
+        msg = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}"
+        return [failed(msg) for _ in chunk], [None] * len(chunk), time.perf_counter() - start
+
+
+def train_stacked(setups, split):
+    """Train ``setups`` on ``split`` in stacked chunks; traces and final weights, in order.
+
+    Chunks run on ``WORKERS`` threads (TensorFlow releases the GIL while a
+    compiled function runs, so two chunks can use two cores).
+    """
+    setups = list(setups)
+    configure_threads()
+    configure_xla()
+    start = time.perf_counter()
+    traces, weights = [None] * len(setups), [None] * len(setups)
+    chunks = _group(setups, split)
+    jobs = [(key, [setups[i] for i in members], k, split) for key, members, k in chunks]
+    if WORKERS > 1 and len(jobs) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            results = list(pool.map(lambda job: _train_chunk(*job), jobs))
+    else:
+        results = [_train_chunk(*job) for job in jobs]
+    # Seconds: a chunk's wall time shared by its members, spread evenly over epochs;
+    # chunk times are scaled so that they add up to this call's elapsed time (chunks
+    # that ran side by side on WORKERS threads would otherwise count twice).
+    elapsed = time.perf_counter() - start
+    busy = sum(wall for _, _, wall in results)
+    scale = elapsed / busy if busy > 0 else 0.0
+    for (key, members, _), (got_t, got_w, wall) in zip(chunks, results):
+        for i, t, w in zip(members, got_t, got_w):
+            if t.status != "failed":
+                E = key.epochs
+                per_epoch = wall * scale / len(members) / E
+                t.seconds = per_epoch * np.arange(1, len(t.loss["train"]) + 1)
+            traces[i], weights[i] = t, w
+    return StackedResult(traces=traces, weights=weights)
+
+
+def fit_stacked(setups, split):
+    """Like ``recipes.train.fit_keras``: one Trace per setup, in order, many runs per graph."""
+    return train_stacked(setups, split).traces
+
+
+def export_member(setup, split, weights):
+    """A plain compiled ``keras.Model`` (``build_model``) holding a member's weights."""
+    from .models import build_model
+
+    model = build_model(setup.recipe, split.X_train.shape[1:], split.n, hidden=setup.hidden,
+                        seed=setup.seed, optimizer=setup.optimizer,
+                        learning_rate=setup.learning_rate, output_scale=setup.output_scale)
+    model.set_weights([np.asarray(w) for w in weights])
+    return model
+
