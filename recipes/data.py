@@ -63,6 +63,10 @@ class Split:
     classes for class problems (2 for binary), of labels for multi-label, of
     targets for regression (1 for 1-D targets). ``mean``/``std``: the train
     statistics used (apply them to new data as ``(X - mean) / std``).
+    ``y_mean``/``y_std``: for unbounded real targets (``SCALED_TARGETS``), the
+    train statistics the targets were standardized with, so an MSE of 1.0 means
+    "no better than predicting the mean"; None for every other target, whose
+    values carry meaning (classes, 0..1 proportions, counts).
     """
 
     X_train: np.ndarray
@@ -75,6 +79,8 @@ class Split:
     name: str
     mean: np.ndarray = field(repr=False, default=None)
     std: np.ndarray = field(repr=False, default=None)
+    y_mean: np.ndarray = field(repr=False, default=None)
+    y_std: np.ndarray = field(repr=False, default=None)
 
     def __repr__(self):
         return (f"Split(name={self.name!r}, problem={self.problem!r}, n={self.n}, "
@@ -326,13 +332,18 @@ def problem_size(dataset):
     return 1 if y.ndim == 1 else y.shape[1]
 
 
+# Targets standardized by split(): unbounded real values only.
+SCALED_TARGETS = {"values"}
+
+
 def split(dataset, val_fraction=0.25, seed=0):
     """Split ``dataset`` into train and validation parts, deterministic for a seed.
 
     Class problems (binary, multiclass, ordinal) are stratified on the label; a
     class with fewer than 2 examples makes stratification impossible and falls
     back to a plain random split, with a warning. Features become float32,
-    standardized with the train mean and std (constant train columns: std 1).
+    standardized with the train mean and std (constant train columns: std 1);
+    so do regression targets (``SCALED_TARGETS``).
     """
     from sklearn.model_selection import train_test_split
 
@@ -356,10 +367,17 @@ def split(dataset, val_fraction=0.25, seed=0):
     except ValueError as e:  # too few rows for a stratified split of this size
         raise ValueError(f"Cannot split dataset {dataset.name!r} ({len(X)} rows) with "
                          f"val_fraction={val_fraction}: {e}") from None
-    mean = X[train].mean(axis=0)
-    std = X[train].std(axis=0)
-    std = np.where(np.ptp(X[train], axis=0) == 0, 1.0, std)
+    mean, std = _moments(X[train])
     scale = lambda part: ((X[part] - mean) / std).astype(np.float32)  # noqa: E731
-    return Split(X_train=scale(train), X_val=scale(val), y_train=y[train], y_val=y[val],
+    y_mean, y_std = _moments(y[train]) if target in SCALED_TARGETS else (None, None)
+    scale_y = (lambda part: y[part]) if y_mean is None else (lambda part: (y[part] - y_mean) / y_std)
+    return Split(X_train=scale(train), X_val=scale(val), y_train=scale_y(train), y_val=scale_y(val),
                  classes=dataset.classes, n=problem_size(dataset), problem=dataset.problem,
-                 name=dataset.name, mean=mean, std=std)
+                 name=dataset.name, mean=mean, std=std, y_mean=y_mean, y_std=y_std)
+
+
+def _moments(a):
+    """Mean and std over rows; constant columns get std 1."""
+    a = np.asarray(a, dtype=np.float64)
+    std = a.std(axis=0)
+    return a.mean(axis=0), np.where(np.ptp(a, axis=0) == 0, 1.0, std)

@@ -119,7 +119,8 @@ def test_standardization_uses_train_statistics_only():
     np.testing.assert_allclose(s.X_train[:, :2].std(axis=0), 1.0, atol=1e-5)
     assert s.std[2] == 1.0 and (s.X_train[:, 2] == 0).all() and (s.X_val[:, 2] == 0).all()
     # validation rows are scaled with the train mean/std, not their own
-    val_rows = np.isin(ds.y, s.y_val)
+    y_val = s.y_val * s.y_std + s.y_mean
+    val_rows = np.isclose(ds.y[:, None], y_val[None]).any(1)
     train = X[~val_rows]
     np.testing.assert_allclose(s.mean, train.mean(axis=0))
     expected = (X[val_rows][:, :2] - train[:, :2].mean(axis=0)) / train[:, :2].std(axis=0)
@@ -127,6 +128,18 @@ def test_standardization_uses_train_statistics_only():
     np.testing.assert_allclose(s.X_val[np.argsort(s.y_val), :2], expected[order], rtol=1e-5,
                                atol=1e-5)
     assert abs(s.X_val[:, :2].mean()) > 1e-6  # not re-centred on itself
+    # regression targets too: train statistics, so MSE 1.0 = predicting the train mean
+    np.testing.assert_allclose([s.y_train.mean(), s.y_train.std()], [0.0, 1.0], atol=1e-9)
+    np.testing.assert_allclose(s.y_mean, ds.y[~val_rows].mean())
+    assert abs(s.y_val.mean()) > 1e-6
+
+
+@pytest.mark.parametrize("name", ["breast_cancer", "star98", "randhie", "digit_attributes"])
+def test_targets_with_meaning_are_not_rescaled(name):
+    ds = data.load(name)
+    s = data.split(ds)
+    assert s.y_mean is None and s.y_std is None
+    assert set(np.unique(s.y_train)) <= set(np.unique(ds.y))
 
 
 def test_split_bad_fraction():
