@@ -27,8 +27,9 @@ from .catalog import load_catalog
 from .store import Store
 from .train import SPLITS, Setup
 
-# trainer name -> "module:function"; imported on first use
-TRAINERS = {"stacked": "recipes.stacked:fit_stacked", "keras": "recipes.train:fit_keras"}
+# trainer name -> "module:function"; imported on first use. A trainer returns (or
+# yields) one Trace per setup, in order; each is stored as soon as it arrives.
+TRAINERS = {"stacked": "recipes.stacked:fit_stacked", "keras": "recipes.train:iter_keras"}
 DEFAULT_TRAINER = "stacked"
 
 

@@ -7,7 +7,8 @@ output layer's gradient norm and the wall time; the common metrics are
 computed from the outputs afterwards, by one function for every trainer
 (``recipes.metrics``), so no trainer can score a recipe differently.
 
-``fit_keras`` is the reference path: one plain ``model.fit`` per run. The
+``fit_keras`` is the reference path: one plain ``model.fit`` per run
+(``iter_keras`` yields each trace as soon as its run ends). The
 stacked trainer (``recipes.stacked``) trains many runs in one compiled graph
 and must match it.
 """
@@ -156,14 +157,18 @@ def failed(error):
     return Trace(status="failed", error=error)
 
 
-def fit_keras(setups, split):
-    """Train each setup with its own ``model.fit``; a failing run does not stop the others."""
-    traces = []
+def iter_keras(setups, split):
+    """Train each setup with its own ``model.fit``, yielding its trace as soon as it is
+    done (so a runner can store it at once); a failing run does not stop the others."""
     for setup in setups:
         try:
-            traces.append(_fit_one(setup, split))
+            yield _fit_one(setup, split)
         except KeyboardInterrupt:
             raise
         except Exception as err:  # recorded as a failed run; the grid carries on
-            traces.append(failed(f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}"))
-    return traces
+            yield failed(f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}")
+
+
+def fit_keras(setups, split):
+    """The traces of ``iter_keras`` as a list, in the order of ``setups``."""
+    return list(iter_keras(setups, split))

@@ -76,13 +76,17 @@ def test_a_diverging_run_is_recorded_and_the_grid_finishes(tmp_path, trainer):
     assert runs.loc["regression_linear_mae", "epochs"] == 3
 
 
-def test_resume_after_kill(tmp_path):
-    out = tmp_path / "res"
-    exp = "Experiment(name='killed', datasets=('breast_cancer',), recipes=('binary_sigmoid_bce', " \
-          "'binary_sigmoid_mse', 'binary_logits_bce'), seeds=2, epochs=4)"
+KILLED = ("Experiment(name='killed', datasets=('breast_cancer', 'wine', 'iris'), recipes=("
+          "'binary_sigmoid_bce', 'binary_sigmoid_mse', 'multiclass_softmax_cce'), seeds=2, epochs=4)")
+
+
+@pytest.mark.parametrize("trainer", TRAINERS)
+def test_resume_after_kill(tmp_path, trainer):
+    """kill -9 mid-grid: every stored run is complete, none is redone, none duplicated."""
+    out, total = tmp_path / "res", 8
     code = textwrap.dedent(f"""
         from recipes.runner import Experiment, run
-        run({exp}, {str(out)!r}, trainer='keras', progress=False)
+        run({KILLED}, {str(out)!r}, trainer={trainer!r}, progress=False)
     """)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env)
@@ -90,22 +94,22 @@ def test_resume_after_kill(tmp_path):
     while time.time() < deadline and proc.poll() is None:
         if (out / "results.sqlite").exists() and len(Store(out).finished()) >= 2:
             break
-        time.sleep(0.05)
+        time.sleep(0.02)
     assert proc.poll() is None, "the grid finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     survived = Store(out).runs()
-    assert 2 <= len(survived) < 6
-    rows = Store(out).history().groupby("run").size()
-    assert rows.nunique() == 1  # every stored run is complete
+    assert 2 <= len(survived) < total
+    rows = Store(out).history().groupby(["dataset", "run"]).size()
+    assert all(g.nunique() == 1 for _, g in rows.groupby(level=0))  # every stored run complete
     first = survived.set_index("run").finished_at
 
-    from recipes.runner import Experiment as E  # noqa: F401 (used by eval below)
-    run(eval(exp), out, trainer="keras", progress=False)
+    run(eval(KILLED), out, trainer=trainer, progress=False)
     runs = Store(out).runs()
-    assert len(runs) == 6 and runs.run.is_unique
+    assert len(runs) == total and runs.run.is_unique
     assert runs.set_index("run").finished_at.loc[first.index].equals(first)  # not redone
-    assert Store(out).history().groupby("run").size().nunique() == 1
+    rows = Store(out).history().groupby(["dataset", "run"]).size()
+    assert all(g.nunique() == 1 for _, g in rows.groupby(level=0))
 
 
 def test_compare_on_users_arrays(tmp_path):
