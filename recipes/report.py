@@ -967,6 +967,24 @@ def _legend(fig, recipes, df, colors, splits=()):
                fontsize=8, frameon=False)
 
 
+def _dot(ax, value, y, lo, hi, scale, color):
+    """A point with its CI as a horizontal error bar (a bare point when the CI is unknown)."""
+    if np.isfinite(lo):
+        ax.errorbar(value * scale, y, xerr=[[(value - lo) * scale], [(hi - value) * scale]],
+                    fmt="o", color=color, capsize=3)
+    else:
+        ax.plot(value * scale, y, "o", color=color)
+
+
+def _rows(ax, labels, title):
+    """One row per label, top to bottom, under a panel title."""
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.set_ylim(-0.6, len(labels) - 0.4)
+    ax.invert_yaxis()
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, axis="x")
+
+
 def plot_final(summary_df, *, comparison=None, metrics=None):
     """Final validation value per recipe: mean (dot) and 95% bootstrap CI (bar);
     one panel per metric."""
@@ -979,25 +997,13 @@ def plot_final(summary_df, *, comparison=None, metrics=None):
     fig, axes = _grid(len(metrics), width=4.2, height=0.45 * len(recipes) + 1.4)
     for ax, metric in zip(axes, metrics):
         d = s[s["metric"] == metric].set_index("recipe")
+        scale = 100 if metric in PERCENT_METRICS else 1
         for y, recipe in enumerate(recipes):
-            if recipe not in d.index or not np.isfinite(d.loc[recipe, "mean"]):
-                continue
-            r = d.loc[recipe]
-            scale = 100 if metric in PERCENT_METRICS else 1
-            lo, hi = r["ci_low"], r["ci_high"]
-            if np.isfinite(lo):
-                ax.errorbar(r["mean"] * scale, y, xerr=[[(r["mean"] - lo) * scale],
-                                                        [(hi - r["mean"]) * scale]],
-                            fmt="o", color=colors[recipe], capsize=3)
-            else:
-                ax.plot(r["mean"] * scale, y, "o", color=colors[recipe])
-        ax.set_yticks(range(len(recipes)), recipes, fontsize=8)
-        ax.set_ylim(-0.6, len(recipes) - 0.4)
-        ax.invert_yaxis()
+            if recipe in d.index and np.isfinite(d.loc[recipe, "mean"]):
+                r = d.loc[recipe]
+                _dot(ax, r["mean"], y, r["ci_low"], r["ci_high"], scale, colors[recipe])
         unit = " (%)" if metric in PERCENT_METRICS else ""
-        ax.set_title(f"{metric}{unit} ({'higher' if _higher(metric) else 'lower'} is better)",
-                     fontsize=10)
-        ax.grid(alpha=0.3, axis="x")
+        _rows(ax, recipes, f"{metric}{unit} ({'higher' if _higher(metric) else 'lower'} is better)")
     fig.suptitle(f"Final validation value, mean and 95% bootstrap CI: {_title(s)}", fontsize=11)
     return fig
 
@@ -1017,22 +1023,11 @@ def plot_paired(paired_df, *, comparison=None, metrics=None):
         scale = 100 if metric in PERCENT_METRICS else 1
         for _, r in d.iterrows():
             y = labels.index(f"{r['recipe']} - {r['baseline']}")
-            color = colors.get(r["outcome"], "0.4")
-            if np.isfinite(r["ci_low"]):
-                ax.errorbar(r["mean_diff"] * scale, y,
-                            xerr=[[(r["mean_diff"] - r["ci_low"]) * scale],
-                                  [(r["ci_high"] - r["mean_diff"]) * scale]],
-                            fmt="o", color=color, capsize=3)
-            else:
-                ax.plot(r["mean_diff"] * scale, y, "o", color=color)
+            _dot(ax, r["mean_diff"], y, r["ci_low"], r["ci_high"], scale,
+                 colors.get(r["outcome"], "0.4"))
         ax.axvline(0, color="k", lw=0.8)
-        ax.set_yticks(range(len(labels)), labels, fontsize=8)
-        ax.set_ylim(-0.6, len(labels) - 0.4)
-        ax.invert_yaxis()
         unit = " (pp)" if metric in PERCENT_METRICS else ""
-        ax.set_title(f"{metric}{unit}: {'higher' if _higher(metric) else 'lower'} is better",
-                     fontsize=10)
-        ax.grid(alpha=0.3, axis="x")
+        _rows(ax, labels, f"{metric}{unit}: {'higher' if _higher(metric) else 'lower'} is better")
     fig.suptitle(f"Paired difference vs recommended (green better, red worse): {_title(p)}",
                  fontsize=11)
     return fig
