@@ -501,7 +501,8 @@ def load_catalog(path=None):
     return catalog
 
 
-def _catalog(catalog):
+def as_catalog(catalog=None):
+    """A Catalog from ``catalog``: None (the bundled one), a path, or a Catalog as is."""
     if catalog is None or isinstance(catalog, (str, Path)):
         return load_catalog(catalog)
     return catalog
@@ -509,9 +510,9 @@ def _catalog(catalog):
 
 def select(problem, catalog=None):
     """The recommended recipe for ``problem`` (from ``catalog``, a path or a Catalog)."""
-    return _catalog(catalog).select(problem)
+    return as_catalog(catalog).select(problem)
 
 
 def get(name, catalog=None):
     """The recipe called ``name``."""
-    return _catalog(catalog).get(name)
+    return as_catalog(catalog).get(name)

@@ -45,7 +45,7 @@ from typing import Callable
 import numpy as np
 
 from . import codec
-from .catalog import ACTIVATIONS, LOSSES, Recipe, load_catalog
+from .catalog import ACTIVATIONS, LOSSES, Recipe, as_catalog
 from .infer import infer_problem
 from .spec import LOGITS_CLASSES, LOSS_CLASSES, loss_spec
 
@@ -57,10 +57,6 @@ __all__ = [
 
 SEVERITIES = ("error", "warning", "info")
 EPSILON = 1e-7          # keras.config.epsilon(): Keras clips probabilities to [eps, 1 - eps]
-
-
-def _catalog(catalog):
-    return load_catalog(catalog) if catalog is None or isinstance(catalog, (str, Path)) else catalog
 
 
 # =============================================================================
@@ -509,7 +505,7 @@ def _choose_problem(inference, loss, catalog):
 
 def read_labels_facts(y, model_facts=None, catalog=None, problem=None):
     """``LabelFacts`` of the labels ``y`` (for a model, whose loss settles ambiguous cases)."""
-    catalog = _catalog(catalog)
+    catalog = as_catalog(catalog)
     classification = model_facts is not None and model_facts.loss in LOSSES and \
         LOSSES[model_facts.loss].needs == "probability"
     max_classes = max(20, model_facts.units) if classification else 20
@@ -1022,7 +1018,7 @@ def check_model(model, y, catalog=None, problem=None):
     errors), ``str(check)`` for printing. Raises ValueError (or
     FileNotFoundError) for input that cannot be read.
     """
-    catalog = _catalog(catalog)
+    catalog = as_catalog(catalog)
     shaped = _label_shape(y) if not _is_categorical(y) else np.asarray(y, dtype=object)
     rank, width = shaped.ndim, (1 if shaped.ndim == 1 else shaped.shape[1])
     facts = read_model(model, rank, width)
@@ -1274,7 +1270,7 @@ def gradients(recipe, points=None, n=None, catalog=None):
 
     from .models import make_loss
 
-    recipe = recipe if isinstance(recipe, Recipe) else _catalog(catalog).get(recipe)
+    recipe = as_catalog(catalog).get(recipe)  # a Recipe passes through
     sweep = SWEEP_BY_ENCODING[recipe.encoding]
     n = n if n is not None else SIZE_BY_PROBLEM.get(recipe.problem, SIZE_BY_TARGET[recipe.target])
     K = recipe.n_units(n)
@@ -1335,7 +1331,7 @@ def problem_gradients(problem, catalog=None, **kwargs):
     """``gradients`` of every recipe of a problem, concatenated."""
     import pandas as pd
 
-    catalog = _catalog(catalog)
+    catalog = as_catalog(catalog)
     return pd.concat([gradients(r, **kwargs) for r in catalog.of(problem)], ignore_index=True)
 
 
@@ -1394,7 +1390,7 @@ def gradient_figure(table, highlight=None, title=None):
 
 def gradient_figures(catalog=None):
     """One ``(title, Figure)`` per problem type of the catalog."""
-    catalog = _catalog(catalog)
+    catalog = as_catalog(catalog)
     out = []
     for problem in catalog.problems:
         title = f"Gradients at the output pre-activation: {problem}"
@@ -1407,7 +1403,7 @@ EXPLAIN_P = (0.001, 0.01, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99)
 
 def explain(recipe, catalog=None):
     """A recipe's gradient in words and a short autodiff-vs-formula table (text)."""
-    catalog = _catalog(catalog)
+    catalog = as_catalog(catalog)
     recipe = catalog.get(recipe)
     sweep = SWEEP_BY_ENCODING[recipe.encoding]
     points = EXPLAIN_P if sweep == "p_t" else ERROR_POINTS[recipe.target][::3]

@@ -23,7 +23,7 @@ import pandas as pd
 
 from . import data as datasets
 from . import metrics
-from .catalog import load_catalog
+from .catalog import as_catalog
 from .store import Store
 from .train import SPLITS, Setup
 
@@ -145,7 +145,7 @@ def trainer_function(name):
 
 def pending(experiment, out, trainer=DEFAULT_TRAINER, catalog=None, data=None):
     """The runs of the grid not yet in the store: [(dataset, split, [setups])]."""
-    catalog = load_catalog(catalog) if not hasattr(catalog, "of") else catalog
+    catalog = as_catalog(catalog)
     done = Store(out).finished()
     work = []
     for ds in (data or [datasets.load(n) for n in experiment.datasets]):
