@@ -102,6 +102,12 @@ def _make(name, problem, X, y, classes, description, source, derived=False):
                    description=description, source=source, derived=derived)
 
 
+def _bundled(X, y, classes, description, source, derived=False):
+    """A loader's arrays and text; ``_load`` adds the name and problem from DATASETS."""
+    return dict(X=X, y=y, classes=classes, description=description, source=source,
+                derived=derived)
+
+
 def _sklearn(fn_name):
     import sklearn.datasets
 
@@ -111,37 +117,37 @@ def _sklearn(fn_name):
 def _breast_cancer():
     b = _sklearn("load_breast_cancer")
     X, y = b.data, b.target.astype(np.int64)
-    return _make("breast_cancer", "binary", X, y, (0, 1),
-                 f"Breast Cancer Wisconsin (diagnostic) from scikit-learn: {X.shape[0]} tumours "
-                 f"x {X.shape[1]} cell-nucleus features, label 0 = malignant, 1 = benign.",
-                 "sklearn.datasets.load_breast_cancer")
+    return _bundled(X, y, (0, 1),
+                    f"Breast Cancer Wisconsin (diagnostic) from scikit-learn: {X.shape[0]} tumours "
+                    f"x {X.shape[1]} cell-nucleus features, label 0 = malignant, 1 = benign.",
+                    "sklearn.datasets.load_breast_cancer")
 
 
 def _digits():
     b = _sklearn("load_digits")
     X, y = b.data, b.target.astype(np.int64)
-    return _make("digits", "multiclass", X, y, range(10),
-                 f"Handwritten digits from scikit-learn (UCI optdigits test part): {X.shape[0]} "
-                 f"8x8 images ({X.shape[1]} pixel features, 0..16), 10 classes 0..9.",
-                 "sklearn.datasets.load_digits")
+    return _bundled(X, y, range(10),
+                    f"Handwritten digits from scikit-learn (UCI optdigits test part): {X.shape[0]} "
+                    f"8x8 images ({X.shape[1]} pixel features, 0..16), 10 classes 0..9.",
+                    "sklearn.datasets.load_digits")
 
 
 def _wine():
     b = _sklearn("load_wine")
     X, y = b.data, b.target.astype(np.int64)
-    return _make("wine", "multiclass", X, y, (0, 1, 2),
-                 f"Wine recognition data from scikit-learn (UCI): {X.shape[0]} wines x "
-                 f"{X.shape[1]} chemical measurements, 3 cultivars 0..2.",
-                 "sklearn.datasets.load_wine")
+    return _bundled(X, y, (0, 1, 2),
+                    f"Wine recognition data from scikit-learn (UCI): {X.shape[0]} wines x "
+                    f"{X.shape[1]} chemical measurements, 3 cultivars 0..2.",
+                    "sklearn.datasets.load_wine")
 
 
 def _iris():
     b = _sklearn("load_iris")
     X, y = b.data, b.target.astype(np.int64)
-    return _make("iris", "multiclass", X, y, (0, 1, 2),
-                 f"Fisher's iris data from scikit-learn: {X.shape[0]} flowers x {X.shape[1]} "
-                 f"measurements, 3 species 0..2 (setosa, versicolor, virginica).",
-                 "sklearn.datasets.load_iris")
+    return _bundled(X, y, (0, 1, 2),
+                    f"Fisher's iris data from scikit-learn: {X.shape[0]} flowers x {X.shape[1]} "
+                    f"measurements, 3 species 0..2 (setosa, versicolor, virginica).",
+                    "sklearn.datasets.load_iris")
 
 
 # Attributes of a digit 0..9, one column each: (name, rule).
@@ -156,21 +162,21 @@ def _digit_attributes():
     b = _sklearn("load_digits")
     X, d = b.data, b.target
     y = np.stack([rule(d) for _, rule in DIGIT_ATTRIBUTES], axis=1).astype(np.int64)
-    return _make("digit_attributes", "multilabel", X, y, (n for n, _ in DIGIT_ATTRIBUTES),
-                 f"Multi-label set derived from scikit-learn's digits: {X.shape[0]} 8x8 images "
-                 f"({X.shape[1]} pixel features), 3 labels per image: the digit is even, "
-                 f"greater than 4, prime.",
-                 "sklearn.datasets.load_digits", derived=True)
+    return _bundled(X, y, (n for n, _ in DIGIT_ATTRIBUTES),
+                    f"Multi-label set derived from scikit-learn's digits: {X.shape[0]} 8x8 images "
+                    f"({X.shape[1]} pixel features), 3 labels per image: the digit is even, "
+                    f"greater than 4, prime.",
+                    "sklearn.datasets.load_digits", derived=True)
 
 
 def _diabetes():
     b = _sklearn("load_diabetes")
     X, y = b.data, b.target.astype(np.float64)
-    return _make("diabetes", "regression", X, y, None,
-                 f"Diabetes data (Efron et al. 2004) from scikit-learn: {X.shape[0]} patients x "
-                 f"{X.shape[1]} baseline variables (centred and scaled by scikit-learn), target a disease-progression score "
-                 f"({y.min():g}..{y.max():g}) one year later.",
-                 "sklearn.datasets.load_diabetes")
+    return _bundled(X, y, None,
+                    f"Diabetes data (Efron et al. 2004) from scikit-learn: {X.shape[0]} patients x "
+                    f"{X.shape[1]} baseline variables (centred and scaled by scikit-learn), target a disease-progression score "
+                    f"({y.min():g}..{y.max():g}) one year later.",
+                    "sklearn.datasets.load_diabetes")
 
 
 def _star98():
@@ -179,11 +185,11 @@ def _star98():
     d = star98.load_pandas()
     above, below = d.data["NABOVE"].to_numpy(float), d.data["NBELOW"].to_numpy(float)
     X, y = d.exog.to_numpy(np.float64), above / (above + below)
-    return _make("star98", "bounded_regression", X, y, None,
-                 f"California STAR 1998 test results from statsmodels: {X.shape[0]} school "
-                 f"districts x {X.shape[1]} covariates, target the proportion of students "
-                 f"scoring above the national math median, NABOVE / (NABOVE + NBELOW).",
-                 "statsmodels.datasets.star98")
+    return _bundled(X, y, None,
+                    f"California STAR 1998 test results from statsmodels: {X.shape[0]} school "
+                    f"districts x {X.shape[1]} covariates, target the proportion of students "
+                    f"scoring above the national math median, NABOVE / (NABOVE + NBELOW).",
+                    "statsmodels.datasets.star98")
 
 
 RANDHIE_ROWS = 4000
@@ -199,12 +205,12 @@ def _randhie():
     visits = d.data["mdvis"].to_numpy()[rows]
     y = np.rint(visits).astype(np.int64)
     assert np.array_equal(y, visits), "randhie mdvis is expected to hold whole numbers"
-    return _make("randhie", "count", X, y, None,
-                 f"RAND Health Insurance Experiment from statsmodels: {RANDHIE_ROWS} of {total} "
-                 f"person-years (subsampled with RandomState(0) to keep runs fast) x {X.shape[1]} "
-                 f"covariates, target the number of outpatient doctor visits (mdvis, "
-                 f"{y.min()}..{y.max()}).",
-                 "statsmodels.datasets.randhie")
+    return _bundled(X, y, None,
+                    f"RAND Health Insurance Experiment from statsmodels: {RANDHIE_ROWS} of {total} "
+                    f"person-years (subsampled with RandomState(0) to keep runs fast) x "
+                    f"{X.shape[1]} covariates, target the number of outpatient doctor visits (mdvis, "
+                    f"{y.min()}..{y.max()}).",
+                    "statsmodels.datasets.randhie")
 
 
 def _fair():
@@ -214,11 +220,11 @@ def _fair():
     cols = [c for c in d.columns if c not in ("rate_marriage", "affairs")]
     X = d[cols].to_numpy(np.float64)
     y = d["rate_marriage"].to_numpy().astype(np.int64)
-    return _make("fair", "ordinal", X, y, (1, 2, 3, 4, 5),
-                 f"Fair's 1978 affairs survey (Redbook, 1974) from statsmodels: {X.shape[0]} "
-                 f"women x {X.shape[1]} variables ({', '.join(cols)}), target the self-rated "
-                 f"marriage, 1 (very poor) .. 5 (very good).",
-                 "statsmodels.datasets.fair")
+    return _bundled(X, y, (1, 2, 3, 4, 5),
+                    f"Fair's 1978 affairs survey (Redbook, 1974) from statsmodels: {X.shape[0]} "
+                    f"women x {X.shape[1]} variables ({', '.join(cols)}), target the self-rated "
+                    f"marriage, 1 (very poor) .. 5 (very good).",
+                    "statsmodels.datasets.fair")
 
 
 # name -> (loader, catalog problem type)
@@ -243,9 +249,7 @@ def names():
 @functools.lru_cache(maxsize=None)
 def _load(name):
     loader, problem = DATASETS[name]
-    ds = loader()
-    assert ds.problem == problem and ds.name == name, (name, ds.problem)
-    return ds
+    return _make(name, problem, **loader())
 
 
 def load(name):
