@@ -52,7 +52,7 @@ class Task:
 
 
 def tasks(experiment, work, out, trainer, by="recipe"):
-    """One ``Task`` per chunk of ``runner.pending``'s work (``by``: see ``runner.CHUNKING``);
+    """One ``Task`` per chunk of ``runner.pending``'s work (``by``: a key of ``runner.GROUP_BY``);
     ``out`` as an absolute store path (a task may run in another process, with another
     working directory)."""
     path = str(Store(out).path.resolve())
@@ -130,7 +130,7 @@ def ray_executor(tasks, done, address=None, num_cpus=None):
 
 EXECUTORS = {"local": local, "ray": ray_executor}
 
-# Executor -> the chunking of its tasks (runner.CHUNKING). Locally one task per
+# Executor -> how its tasks group setups (a key of runner.GROUP_BY). Locally one task per
 # dataset lets the stacked trainer keep both cores busy (a run in flight is then
 # any pending run of that dataset); on Ray, one task per recipe spreads the work.
 CHUNKING = {"local": "dataset", "ray": "recipe"}

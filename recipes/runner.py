@@ -159,16 +159,16 @@ def pending(experiment, out, trainer=DEFAULT_TRAINER, catalog=None, data=None):
 # How a dataset's pending setups are cut into the units handed to a trainer.
 # "dataset": all at once (the stacked trainer then runs two graphs side by
 # side on two cores); "recipe": one unit per recipe (one Ray task each).
-CHUNKING = {"dataset": lambda s: None, "recipe": lambda s: s.recipe.name}
+GROUP_BY = {"dataset": lambda s: None, "recipe": lambda s: s.recipe.name}
 
 
 def chunks(todo, by="recipe"):
     """Setups grouped by recipe (or not at all): the units handed to a trainer."""
-    if by not in CHUNKING:
-        raise ValueError(f"Expected one of {set(CHUNKING)}. Received: by={by!r}")
+    if by not in GROUP_BY:
+        raise ValueError(f"Expected one of {set(GROUP_BY)}. Received: by={by!r}")
     groups = {}
     for s in todo:
-        groups.setdefault(CHUNKING[by](s), []).append(s)
+        groups.setdefault(GROUP_BY[by](s), []).append(s)
     return list(groups.values())
 
 
