@@ -7,9 +7,9 @@ The grid: scikit-learn's digits (standardized 75/25 split), a 64-32-10 MLP
 (``hidden=(32,)``), 20 epochs, batches of 32, Adam at 1e-3, recipe
 ``multiclass_softmax_cce``, one run per seed. Contenders, per model:
 
-* keras:   ``recipes.train.fit_keras`` (one ``model.fit`` per run; on
+* keras:   ``recipes.training.keras_fit.fit_keras`` (one ``model.fit`` per run; on
            ``--keras-seeds`` seeds to keep it short);
-* stacked: ``recipes.stacked.fit_stacked`` on all ``--seeds`` seeds; first call
+* stacked: ``recipes.training.stacked.fit_stacked`` on all ``--seeds`` seeds; first call
            (tracing + XLA compilation + training) and later calls with fresh
            seeds of the same shapes (compiled function reused; median of 3);
 * sklearn: ``MLPClassifier(hidden_layer_sizes=(32,), max_iter=20, batch_size=32,
@@ -41,14 +41,13 @@ RECIPE, HIDDEN, EPOCHS, BATCH, LR = "multiclass_softmax_cce", (32,), 20, 32, 1e-
 
 
 def _split():
-    from recipes import data
-
+    from recipes.training import data
     return data.split(data.load("digits"))
 
 
 def _setups(seeds):
-    from recipes import catalog
-    from recipes.train import Setup
+    from recipes.catalog import table as catalog
+    from recipes.training.keras_fit import Setup
 
     recipe = catalog.get(RECIPE)
     return [Setup(recipe, int(s), epochs=EPOCHS, batch_size=BATCH, optimizer="adam",
@@ -62,8 +61,7 @@ def _rss_mb():
 
 
 def _accuracy(traces, split):
-    from recipes import catalog
-
+    from recipes.catalog import table as catalog
     recipe = catalog.get(RECIPE)
     accs = [float((recipe.decode(t.outputs["val"][-1], split.classes) == split.y_val).mean())
             for t in traces if t.status == "ok"]
@@ -73,7 +71,7 @@ def _accuracy(traces, split):
 # --- parts (each runs in its own process) ----------------------------------------------
 
 def part_keras(args):
-    from recipes.train import fit_keras
+    from recipes.training.keras_fit import fit_keras
 
     split = _split()
     setups = _setups(range(args.keras_seeds))
@@ -86,8 +84,7 @@ def part_keras(args):
 
 
 def part_stacked(args):
-    from recipes import stacked
-
+    from recipes.training import stacked
     if args.xla_cache:
         stacked.persistent_cache(args.xla_cache)
     stacked.configure_threads()   # before anything starts TensorFlow's runtime
@@ -140,8 +137,7 @@ def part_sklearn(args):
 
 
 def part_memory(args):
-    from recipes import stacked
-
+    from recipes.training import stacked
     if args.xla_cache:
         stacked.persistent_cache(args.xla_cache)
     stacked.configure_threads()

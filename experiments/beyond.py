@@ -11,7 +11,7 @@ cumulative sigmoids against softmax and the level regressed as a number.
 """
 
 from recipes.cli import script
-from recipes.runner import Experiment
+from recipes.results.runner import Experiment
 
 EXPERIMENT = Experiment(
     name="beyond",

@@ -9,7 +9,7 @@ form and a two-unit softmax (C5: the same model as one sigmoid unit).
 """
 
 from recipes.cli import script
-from recipes.runner import Experiment
+from recipes.results.runner import Experiment
 
 EXPERIMENT = Experiment(
     name="binary",

@@ -10,7 +10,7 @@ cross-entropy (labels compete for one unit of mass) and sigmoid + MSE.
 """
 
 from recipes.cli import script
-from recipes.runner import Experiment
+from recipes.results.runner import Experiment
 
 EXPERIMENT = Experiment(
     name="multilabel",

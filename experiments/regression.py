@@ -11,7 +11,7 @@ output.
 """
 
 from recipes.cli import script
-from recipes.runner import Experiment
+from recipes.results.runner import Experiment
 
 EXPERIMENT = Experiment(
     name="regression",

@@ -5,6 +5,6 @@ Keras-facing functions (``build_model``, ``build_head``, ...) are imported on
 first use.
 """
 
-from .catalog import Catalog, CatalogError, Recipe, get, load_catalog, select
+from .catalog.table import Catalog, CatalogError, Recipe, get, load_catalog, select
 
 __all__ = ["Catalog", "CatalogError", "Recipe", "get", "load_catalog", "select"]

@@ -14,7 +14,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from .catalog import ACTIVATIONS, Catalog, CatalogError, load_catalog
+from .catalog.table import ACTIVATIONS, Catalog, CatalogError, load_catalog
 
 # TensorFlow is imported only by the commands that train or build models; keep its C++ logs quiet.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -60,7 +60,7 @@ def _describe(recipe):
 
 
 def _run_show(args, catalog: Catalog):
-    from .spec import keras_code
+    from .models.spec import keras_code
 
     if args.what in catalog.problems:
         recipe = catalog.select(args.what)
@@ -95,7 +95,7 @@ def _add_infer(p):
 
 
 def _run_infer(args, catalog: Catalog):
-    from .infer import infer_problem, read_labels
+    from .catalog.infer import infer_problem, read_labels
 
     found = infer_problem(read_labels(args.file, args.target), max_classes=args.max_classes)
     print(f"problem: {found.problem}")
@@ -174,7 +174,7 @@ def _add_run(p):
 
 
 def _train(experiments, args, catalog):
-    from .runner import DEFAULT_TRAINER, run
+    from .results.runner import DEFAULT_TRAINER, run
 
     for exp in experiments:
         exp = exp.with_options(seeds=args.seeds, epochs=args.epochs)
@@ -193,15 +193,15 @@ def _run_run(args, catalog: Catalog):
 
 def _appendix():
     """The report's appendix: loss surfaces (C2), the C6 table, gradient figures (C3)."""
-    from .diagnostics import appendix
+    from .diagnostics.all import appendix
 
     return appendix()
 
 
 def write(results, out):
     """Write the report of a results directory; returns the HTML path."""
-    from .report import write_report
-    from .store import Store
+    from .reporting.report_all import write_report
+    from .results.store import Store
 
     store = Store(results)
     return write_report(store.history(), store.runs(), out,
@@ -239,8 +239,8 @@ def _add_check(p):
 
 
 def _run_check(args, catalog: Catalog):
-    from .diagnostics import check_model
-    from .infer import read_labels
+    from .diagnostics.all import check_model
+    from .catalog.infer import read_labels
 
     target = args.target[0] if args.target and len(args.target) == 1 else args.target
     result = check_model(args.model, read_labels(args.labels, target), catalog=catalog,
@@ -256,7 +256,7 @@ def _add_explain(p):
 
 
 def _run_explain(args, catalog: Catalog):
-    from .diagnostics import explain, gradient_figure, problem_gradients
+    from .diagnostics.all import explain, gradient_figure, problem_gradients
 
     recipe = catalog.get(args.name)
     print(_describe(recipe))
@@ -283,7 +283,7 @@ def _add_export(p):
 
 
 def _run_export(args, catalog: Catalog):
-    from .export import to_mlflow, to_tensorboard
+    from .export.tracking import to_mlflow, to_tensorboard
 
     kind, rest = args.to[0], args.to[1:]
     if kind == "mlflow" and not rest:
@@ -320,13 +320,13 @@ def _add_export_model(p):
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--compiled", dest="compiled", action="store_const", const=True,
                       help="compile even when the loss is this project's own class "
-                           "(then load it after `import recipes.models`)")
+                           "(then load it after `import recipes.models.build`)")
     mode.add_argument("--uncompiled", dest="compiled", action="store_const", const=False,
                       help="save the architecture and weights only")
 
 
 def _run_export_model(args, catalog: Catalog):
-    from .export import export_model
+    from .export.tracking import export_model
 
     done = export_model(catalog.get(args.name), args.input_shape, args.n, args.out,
                         hidden=args.hidden, seed=args.seed, optimizer=args.optimizer,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from recipes import CatalogError, get, load_catalog, select
-from recipes.catalog import COLUMNS, CONTRADICTIONS, ROLES
+from recipes.catalog.table import COLUMNS, CONTRADICTIONS, ROLES
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = load_catalog(ROOT / "catalog.csv")
@@ -75,7 +75,7 @@ def test_every_row_is_complete(recipe):
 
 
 def test_bundled_catalog_is_the_root_file():
-    from recipes.catalog import default_path
+    from recipes.catalog.table import default_path
 
     assert Path(str(default_path())).read_bytes() == (ROOT / "catalog.csv").read_bytes()
 

@@ -5,8 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from recipes import data
-from recipes.catalog import load_catalog
+from recipes.training import data
+from recipes.catalog.table import load_catalog
 
 CATALOG = load_catalog()
 REQUIRED = {

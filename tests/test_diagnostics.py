@@ -1,4 +1,4 @@
-"""recipes.diagnostics: model checks, gradient formulas, loss surfaces, C3 and C6.
+"""recipes.diagnostics.all: model checks, gradient formulas, loss surfaces, C3 and C6.
 
 One deliberately broken model per finding (``CASES``); every recommended
 recipe, built by ``build_model`` and given labels from a real data set, passes
@@ -14,13 +14,16 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from recipes import cli, data, diagnostics  # noqa: E402
-from recipes.catalog import load_catalog  # noqa: E402
-from recipes.diagnostics import (  # noqa: E402
+from recipes import cli
+from recipes.training import data
+
+from recipes.diagnostics import all as diagnostics  # noqa: E402
+from recipes.catalog.table import load_catalog  # noqa: E402
+from recipes.diagnostics.all import (  # noqa: E402
     CHECKS, FORMULAS, Check, appendix, c6_table, check_model, gradient_figure, gradients,
     loss_surface, surface_figure,
 )
-from recipes.models import LogPoisson, build_model  # noqa: E402
+from recipes.models.build import LogPoisson, build_model  # noqa: E402
 
 CATALOG = load_catalog()
 RNG = np.random.default_rng(0)

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import ray  # the [ray] extra is part of [test]: no skipping
 
-from recipes import data
+from recipes.training import data
 from recipes.cli import parser
-from recipes.executors import EXECUTORS, Task, executor_function, ray_executor, tasks
-from recipes.runner import Experiment, pending, run, train_chunk
-from recipes.store import Store, StoreError
+from recipes.results.executors import EXECUTORS, Task, executor_function, ray_executor, tasks
+from recipes.results.runner import Experiment, pending, run, train_chunk
+from recipes.results.store import Store, StoreError
 
 TINY = Experiment(name="tiny-ray", datasets=("breast_cancer",),
                   recipes=("binary_sigmoid_bce", "binary_sigmoid_mse"), seeds=2, epochs=2)

@@ -13,13 +13,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from recipes import catalog as catalog_module
+from recipes.catalog import table as catalog_module
 from recipes.cli import main
-from recipes.export import export_model, params, run_dirs, to_mlflow, to_tensorboard
-from recipes.runner import run_config
-from recipes.spec import loss_spec
-from recipes.store import Store
-from recipes.train import Setup
+from recipes.export.tracking import export_model, params, run_dirs, to_mlflow, to_tensorboard
+from recipes.results.runner import run_config
+from recipes.models.spec import loss_spec
+from recipes.results.store import Store
+from recipes.training.keras_fit import Setup
 
 import mlflow  # noqa: E402  (the [mlflow] extra is part of [test]: no skipping)
 
@@ -264,8 +264,8 @@ def test_missing_extras_say_what_to_install(results, tmp_path):
         for name in ("mlflow", "tensorboard", "ray"):
             sys.modules[name] = None
         from recipes.cli import main
-        from recipes.export import MissingExtra, to_mlflow, to_tensorboard
-        from recipes.runner import Experiment, run
+        from recipes.export.tracking import MissingExtra, to_mlflow, to_tensorboard
+        from recipes.results.runner import Experiment, run
         for call in (lambda: to_mlflow({str(results.path)!r}),
                      lambda: to_tensorboard({str(results.path)!r}, {str(tmp_path / 'tb')!r}),
                      lambda: run(Experiment(name="x", datasets=("iris",)), {str(tmp_path / 'r')!r},
@@ -297,7 +297,7 @@ LOADER = textwrap.dedent("""
     import numpy as np
     import keras
     if sys.argv[1] == "import-recipes":
-        import recipes.models
+        import recipes.models.build
     report = {}
     for arg in sys.argv[2:]:
         path, _, how = arg.partition(":")
@@ -335,7 +335,7 @@ def saved_weights(path):
 
 
 def test_custom_loss_recipes_export_models_that_load_plainly(tmp_path, capsys):
-    from recipes.models import initial_weights
+    from recipes.models.build import initial_weights
 
     assert CUSTOM_LOSS == ["count_log_poisson"]  # update N below if the catalog grows
     plain, compiled = [], []
@@ -345,11 +345,11 @@ def test_custom_loss_recipes_export_models_that_load_plainly(tmp_path, capsys):
         assert main(["export-model", name, "--input-shape", "30", "--n", str(n), "--out", str(out),
                      "--hidden", "16", "8", "--seed", "4"]) == 0
         said = capsys.readouterr().out
-        assert "uncompiled" in said and "import recipes.models" in said and name in said
+        assert "uncompiled" in said and "import recipes.models.build" in said and name in said
         plain.append(out)
         forced = export_model(name, 30, n, tmp_path / f"{name}-compiled.keras", hidden=(16, 8),
                               seed=4, compiled=True)
-        assert forced.compiled and not forced.portable and "import recipes.models" in forced.note
+        assert forced.compiled and not forced.portable and "import recipes.models.build" in forced.note
         compiled.append(forced.path)
 
     nocompile = [f"{c}:nocompile" for c in compiled]
@@ -366,14 +366,14 @@ def test_custom_loss_recipes_export_models_that_load_plainly(tmp_path, capsys):
         # compile=False ...
         assert "LogPoisson" in report[str(c)]["error"]
         assert report[nc]["compiled"] is False and report[nc]["units"] == 3
-    # ... and after `import recipes.models` it loads compiled
+    # ... and after `import recipes.models.build` it loads compiled
     report, _ = load_elsewhere(tmp_path, *compiled, import_recipes=True)
     for c in compiled:
         assert report[str(c)]["compiled"] is True and report[str(c)]["loss"] == "LogPoisson"
 
 
 def test_builtin_loss_recipe_exports_a_compiled_model_that_loads_plainly(tmp_path, capsys):
-    from recipes.models import initial_weights
+    from recipes.models.build import initial_weights
 
     out = tmp_path / "bce.keras"
     assert main(["export-model", BUILTIN, "--input-shape", "30", "--n", "2", "--out", str(out)]) == 0

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recipes.catalog import load_catalog
-from recipes.infer import PROBLEMS, Inference, InferenceError, infer_problem, read_labels
+from recipes.catalog.table import load_catalog
+from recipes.catalog.infer import PROBLEMS, Inference, InferenceError, infer_problem, read_labels
 
 RNG = np.random.default_rng(0)
 
@@ -344,7 +344,7 @@ def test_read_missing_file(tmp_path):
 # --- speed: no TensorFlow, no scikit-learn ---------------------------------------
 
 def test_imports_stay_light():
-    code = ("import sys, recipes.infer as m; m.infer_problem([0, 1]); "
+    code = ("import sys, recipes.catalog.infer as m; m.infer_problem([0, 1]); "
             "heavy = ('tensorflow', 'keras', 'sklearn', 'pandas'); "
             "print(sorted(k for k in heavy if k in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -14,9 +14,9 @@ from sklearn.metrics import (
     mean_squared_error,
 )
 
-from recipes import codec
-from recipes import metrics as M
-from recipes.catalog import get, load_catalog
+from recipes.catalog import codec
+from recipes.training import metrics as M
+from recipes.catalog.table import get, load_catalog
 
 N = 200
 RECIPES = list(load_catalog())

@@ -1,4 +1,4 @@
-"""recipes.models: every catalog row builds, really trains on real data, decodes and saves.
+"""recipes.models.build: every catalog row builds, really trains on real data, decodes and saves.
 
 The per-recipe tests are parametrized over ``load_catalog()`` so a new CSV row
 is tested automatically; its data set is chosen from its ``target`` column
@@ -17,13 +17,13 @@ import tensorflow as tf  # noqa: E402
 from sklearn import datasets as skdata  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-from recipes import codec  # noqa: E402
-from recipes.catalog import CatalogError, load_catalog  # noqa: E402
-from recipes.models import (  # noqa: E402
+from recipes.catalog import codec  # noqa: E402
+from recipes.catalog.table import CatalogError, load_catalog  # noqa: E402
+from recipes.models.build import (  # noqa: E402
     OPTIMIZERS, LogPoisson, build_head, build_model, initial_weights, initializers,
     make_loss, make_metrics, make_optimizer,
 )
-from recipes.spec import keras_code, loss_spec, metric_specs  # noqa: E402
+from recipes.models.spec import keras_code, loss_spec, metric_specs  # noqa: E402
 
 CATALOG = load_catalog()
 by_recipe = pytest.mark.parametrize("recipe", list(load_catalog()), ids=lambda r: r.name)

@@ -1,4 +1,4 @@
-"""Tests of recipes.report on tables built by hand with known numbers."""
+"""Tests of recipes.reporting.report_all on tables built by hand with known numbers."""
 
 import json
 import re
@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from recipes import report
-
+from recipes.reporting import report_all as report
 EXP, DS = "exp1", "toy"
 KEY = (EXP, DS)
 

@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recipes import data, metrics
-from recipes.runner import Experiment, compare, pending, run
-from recipes.store import Store
+from recipes.training import data
+
+from recipes.training import metrics
+from recipes.results.runner import Experiment, compare, pending, run
+from recipes.results.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAINERS = ["keras", "stacked"]
@@ -85,7 +87,7 @@ def test_resume_after_kill(tmp_path, trainer):
     """kill -9 mid-grid: every stored run is complete, none is redone, none duplicated."""
     out, total = tmp_path / "res", 8
     code = textwrap.dedent(f"""
-        from recipes.runner import Experiment, run
+        from recipes.results.runner import Experiment, run
         run({KILLED}, {str(out)!r}, trainer={trainer!r}, progress=False)
     """)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")

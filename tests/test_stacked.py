@@ -18,10 +18,14 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from recipes import catalog, data, stacked  # noqa: E402
-from recipes.models import build_model  # noqa: E402
-from recipes.stacked import export_member, fit_stacked, stackable, train_stacked  # noqa: E402
-from recipes.train import Setup, _epoch_batches, batch_order, fit_keras, targets  # noqa: E402
+from recipes.catalog import table as catalog
+
+from recipes.training import data
+
+from recipes.training import stacked  # noqa: E402
+from recipes.models.build import build_model  # noqa: E402
+from recipes.training.stacked import export_member, fit_stacked, stackable, train_stacked  # noqa: E402
+from recipes.training.keras_fit import Setup, _epoch_batches, batch_order, fit_keras, targets  # noqa: E402
 
 EPOCHS, HIDDEN, SEEDS = 3, (16,), (0, 1, 2)
 OPTIMIZERS = {"sgd": 0.05, "adam": 1e-3}

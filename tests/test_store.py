@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from recipes.store import (KEY_COLUMNS, RUN_COLUMNS, TIDY_COLUMNS, Store, StoreError,
+from recipes.results.store import (KEY_COLUMNS, RUN_COLUMNS, TIDY_COLUMNS, Store, StoreError,
                            from_keras, load)
 
 ROOT = Path(__file__).resolve().parents[1]

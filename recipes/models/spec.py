@@ -3,13 +3,13 @@
 ``recipes.models`` instantiates these specs and ``keras_code`` prints them, so
 the code ``recipes show`` prints is exactly what ``build_model`` builds.
 A spec is ``(namespace, class name, keyword arguments)``; ``namespace`` is
-``"keras.losses"``, ``"keras.metrics"`` or ``"recipes.models"`` (for the few
+``"keras.losses"``, ``"keras.metrics"`` or ``"recipes.models.build"`` (for the few
 pieces the project registers itself).
 """
 
 from __future__ import annotations
 
-from .catalog import Recipe
+from ..catalog.table import Recipe
 
 # catalog loss -> (namespace, class) ; from_logits is passed when the class takes it
 LOSS_CLASSES = {
@@ -27,7 +27,7 @@ LOSS_CLASSES = {
 
 # Losses whose logits form Keras lacks: the project registers its own class.
 LOGITS_CLASSES = {
-    "poisson": ("recipes.models", "LogPoisson"),
+    "poisson": ("recipes.models.build", "LogPoisson"),
 }
 
 # catalog metric -> (class, kwargs when the output is probabilities, kwargs when logits)
@@ -115,5 +115,5 @@ def keras_code(recipe: Recipe, input_shape=(20,), n=None, hidden=(32,)):
         f"pred = {_DECODE_CODE[recipe.decoding]}",
     ]
     if recipe.loss in LOGITS_CLASSES and recipe.from_logits:
-        lines.insert(0, "import recipes.models  # registers " + loss_spec(recipe)[1])
+        lines.insert(0, "import recipes.models.build  # registers " + loss_spec(recipe)[1])
     return "\n".join(lines)

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .catalog import Recipe
-from .data import Split
+from ..catalog.table import Recipe
+from ..training.data import Split
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def _grad_norm(model, loss_fn, x, y):
 def _fit_one(setup, split):
     import keras
 
-    from .models import build_model, make_loss
+    from ..models.build import build_model, make_loss
 
     recipe = setup.recipe
     y_train, y_val = targets(recipe, split)

@@ -104,7 +104,7 @@ def infer_problem(y, max_classes=20):
 
     Examples
     --------
-    >>> from recipes.infer import infer_problem
+    >>> from recipes.catalog.infer import infer_problem
     >>> infer_problem([1, 0, 1, 1]).problem
     'binary'
     >>> infer_problem(['cat', 'dog', 'bird', 'dog']).classes
@@ -128,7 +128,7 @@ def infer_problem(y, max_classes=20):
     >>> infer_problem([1, float('nan'), 0])
     Traceback (most recent call last):
     ...
-    recipes.infer.InferenceError: Expected labels without missing values (NaN, None or NA). Received: 1 missing value, the first at row 1.
+    recipes.catalog.infer.InferenceError: Expected labels without missing values (NaN, None or NA). Received: 1 missing value, the first at row 1.
     """
     _check_max_classes(max_classes)
     labels = _labels(y)
@@ -634,7 +634,7 @@ def read_labels(path, target=None):
     >>> read_labels('labels.txt')
     Traceback (most recent call last):
     ...
-    recipes.infer.InferenceError: Expected a file ending in one of ['.csv', '.npy']. Received: path='labels.txt'
+    recipes.catalog.infer.InferenceError: Expected a file ending in one of ['.csv', '.npy']. Received: path='labels.txt'
     """
     path = Path(path)
     reader = READERS.get(path.suffix.lower())

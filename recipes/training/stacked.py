@@ -1,6 +1,6 @@
 """Train many runs at once: weights stacked on a leading member axis, one compiled graph.
 
-``fit_stacked(setups, split)`` has the contract of ``recipes.train.fit_keras``
+``fit_stacked(setups, split)`` has the contract of ``recipes.training.keras_fit.fit_keras``
 (one ``Trace`` per setup, in order) and matches it run for run: every member
 starts from ``models.initial_weights`` for its own seed (what ``build_model``
 starts from), sees its examples in the order ``train.batch_order`` gives for its
@@ -104,7 +104,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .train import Trace, batch_order, failed, targets
+from .keras_fit import Trace, batch_order, failed, targets
 
 __all__ = [
     "AUTO_COST", "JIT", "MAX_CHUNK_BYTES", "MAX_MEMBERS", "MIN_SPLIT", "NotStackable",
@@ -243,7 +243,7 @@ class NotStackable(ValueError):
 def _spec_of(optimizer, learning_rate):
     import keras
 
-    from .models import make_optimizer
+    from ..models.build import make_optimizer
 
     opt = make_optimizer(optimizer, learning_rate)
     cfg = opt.get_config()
@@ -255,22 +255,22 @@ def _spec_of(optimizer, learning_rate):
             "shared stacked tensors, so clipnorm would take one norm over every run's slice "
             "of a tensor and global_clipnorm one norm over all runs' gradients, coupling runs "
             "that must be independent (clipvalue is refused too, to keep one rule). Train "
-            f"this setup with recipes.train.fit_keras instead. Received: {clip}")
+            f"this setup with recipes.training.keras_fit.fit_keras instead. Received: {clip}")
     for key, off in _OPTIMIZER_OFF.items():
         if key in cfg and cfg[key] not in off:
             raise NotStackable(f"The stacked trainer does not implement {key}={cfg[key]!r} "
-                             f"({type(opt).__name__}); use recipes.train.fit_keras.")
+                             f"({type(opt).__name__}); use recipes.training.keras_fit.fit_keras.")
     lr = cfg.get("learning_rate")
     if not isinstance(lr, (int, float, np.floating)):
         raise NotStackable("The stacked trainer needs a constant learning rate; use "
-                         f"recipes.train.fit_keras. Received: learning_rate={lr!r}")
+                         f"recipes.training.keras_fit.fit_keras. Received: learning_rate={lr!r}")
     if type(opt) is keras.optimizers.Adam:
         hyper = (float(cfg["beta_1"]), float(cfg["beta_2"]), float(cfg["epsilon"]))
         return "adam", hyper, float(lr)
     if type(opt) is keras.optimizers.SGD:
         return "sgd", (float(cfg["momentum"]), bool(cfg["nesterov"])), float(lr)
     raise NotStackable(f"The stacked trainer implements keras.optimizers.Adam and SGD. "
-                     f"Received: {type(opt).__name__}; use recipes.train.fit_keras.")
+                     f"Received: {type(opt).__name__}; use recipes.training.keras_fit.fit_keras.")
 
 
 def stackable(setup):
@@ -296,7 +296,7 @@ class _Config:
     hidden: tuple
     units: int
     activation: str
-    loss: tuple          # (namespace, class, sorted kwargs) from recipes.spec.loss_spec
+    loss: tuple          # (namespace, class, sorted kwargs) from recipes.models.spec.loss_spec
     encoding: str        # same encoding + same split -> same targets for every member
     optimizer: str
     hyper: tuple
@@ -306,7 +306,7 @@ class _Config:
 
 
 def _config(setup, split):
-    from .spec import loss_spec
+    from ..models.spec import loss_spec
 
     recipe = setup.recipe
     kind, hyper, _ = _optimizer_spec(setup)
@@ -378,7 +378,7 @@ def max_members(config, n_train, n_val):
 
 def _loss_none(recipe):
     """The recipe's loss object (``make_loss``) with reduction "none" (per-sample losses)."""
-    from .models import make_loss
+    from ..models.build import make_loss
 
     loss = make_loss(recipe)
     cfg = loss.get_config()
@@ -642,7 +642,7 @@ def _initial_weights(recipe, d, n, hidden, seed, output_scale):
     """``models.initial_weights``, cached: the weights depend only on the layer widths,
     the seed and output_scale (seeded stateless initializers), not on the recipe's
     loss, so runs of different recipes with one architecture share them."""
-    from .models import initial_weights
+    from ..models.build import initial_weights
 
     key = (d, hidden, recipe.n_units(n), seed, output_scale)
     if key not in _INITIAL:
@@ -758,13 +758,13 @@ def train_stacked(setups, split):
 
 
 def fit_stacked(setups, split):
-    """Like ``recipes.train.fit_keras``: one Trace per setup, in order, many runs per graph."""
+    """Like ``recipes.training.keras_fit.fit_keras``: one Trace per setup, in order, many runs per graph."""
     return train_stacked(setups, split).traces
 
 
 def export_member(setup, split, weights):
     """A plain compiled ``keras.Model`` (``build_model``) holding a member's weights."""
-    from .models import build_model
+    from ..models.build import build_model
 
     model = build_model(setup.recipe, split.X_train.shape[1:], split.n, hidden=setup.hidden,
                         seed=setup.seed, optimizer=setup.optimizer,

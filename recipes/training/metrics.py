@@ -52,7 +52,7 @@ for the metrics in ``NEEDS_PROBABILITIES`` (log_loss, brier, ece, and
 out_of_range, whose scores are then class index numbers, not would-be
 probabilities). Reports should show NaN as "n/a", not as a bad value.
 
->>> from recipes.catalog import get
+>>> from recipes.catalog.table import get
 >>> r = get("binary_sigmoid_bce")
 >>> t = truth(r, [0, 1, 1], classes=(0, 1))
 >>> m = common_metrics(r, t, [[-2.0], [3.0], [-1.0]])
@@ -64,7 +64,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import codec
+from ..catalog import codec
 
 # catalog target -> the common metrics of its recipes, in report order
 COMMON = {

@@ -21,15 +21,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import data as datasets
-from . import metrics
-from .catalog import as_catalog
-from .store import Store
-from .train import SPLITS, Setup
+from ..training import data as datasets
+from ..training import metrics
+from ..catalog.table import as_catalog
+from ..results.store import Store
+from ..training.keras_fit import SPLITS, Setup
 
 # trainer name -> "module:function"; imported on first use. A trainer returns (or
 # yields) one Trace per setup, in order; each is stored as soon as it arrives.
-TRAINERS = {"stacked": "recipes.stacked:fit_stacked", "keras": "recipes.train:iter_keras"}
+TRAINERS = {"stacked": "recipes.training.stacked:fit_stacked", "keras": "recipes.training.keras_fit:iter_keras"}
 DEFAULT_TRAINER = "stacked"
 
 
@@ -201,11 +201,11 @@ def run(experiment, out="results", trainer=DEFAULT_TRAINER, catalog=None, progre
 
     ``data``: Dataset objects to use instead of loading ``experiment.datasets``
     (how ``compare`` passes a user's arrays). ``executor``: where the chunks are
-    trained, a name in ``recipes.executors.EXECUTORS`` ("local": in this process;
+    trained, a name in ``recipes.results.executors.EXECUTORS`` ("local": in this process;
     "ray": one Ray task per chunk, on the Ray cluster at ``address`` or on a
     local Ray instance started for this call).
     """
-    from .executors import CHUNKING, executor_function, tasks
+    from ..results.executors import CHUNKING, executor_function, tasks
 
     trainer_function(trainer)  # fail on an unknown trainer (or executor) before any work
     execute = executor_function(executor)
@@ -235,9 +235,9 @@ def compare(X, y, recipes=None, problem=None, seeds=5, epochs=20, out="results",
     the recommended recipe and its catalog alternatives. ``settings`` are
     other ``Experiment`` fields (batch_size, optimizer, learning_rate, hidden,
     output_scale, goal). ``executor``/``address``: as for ``run``. Write a report
-    with ``recipes.report.write_report``.
+    with ``recipes.reporting.report_all.write_report``.
     """
-    from .infer import infer_problem
+    from ..catalog.infer import infer_problem
 
     if problem is None:
         problem = infer_problem(y).problem

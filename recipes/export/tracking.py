@@ -23,8 +23,6 @@ functions raise ``MissingExtra`` saying what to install.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import math
 from contextlib import contextmanager
@@ -34,31 +32,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .store import TIDY_COLUMNS, Store
+from ..extras import MissingExtra, require  # noqa: F401  (MissingExtra: re-exported)
+from ..results.store import TIDY_COLUMNS, Store
 
 __all__ = ["MissingExtra", "ModelExport", "export_model", "params", "require", "to_mlflow",
            "to_tensorboard"]
-
-
-class MissingExtra(ImportError, ValueError):
-    """An optional dependency is not installed; the message names the pip extra."""
-
-
-def require(module, extra, purpose):
-    """Import ``module`` or raise ``MissingExtra`` naming ``pip install 'keras-loss-recipes[extra]'``."""
-    top = module.split(".")[0]
-    try:
-        missing = importlib.util.find_spec(top) is None
-    except ValueError:  # a module set to None in sys.modules
-        missing = True
-    if not missing:
-        try:
-            return importlib.import_module(module)
-        except ImportError as err:
-            raise MissingExtra(f"{purpose} needs {module!r}, which failed to import ({err}). "
-                               f"Reinstall it with: pip install 'keras-loss-recipes[{extra}]'") from err
-    raise MissingExtra(f"{purpose} needs the {top!r} package, which is not installed. "
-                       f"Install it with: pip install 'keras-loss-recipes[{extra}]'")
 
 
 # --- what a run is, flattened -------------------------------------------------------
@@ -355,13 +333,13 @@ def export_model(recipe, input_shape, n_outputs, out, hidden=(32,), seed=0, opti
     plain ``keras.models.load_model`` in any process. A recipe whose loss is
     the project's own (``LogPoisson``, the logits form of Poisson) is saved
     uncompiled: Keras rebuilds a custom class only once it is registered,
-    i.e. after ``import recipes.models``, so a compiled file would not load
+    i.e. after ``import recipes.models.build``, so a compiled file would not load
     plainly; the returned note gives the compile call. ``compiled=True``
-    saves it compiled anyway (load it after ``import recipes.models``);
+    saves it compiled anyway (load it after ``import recipes.models.build``);
     ``compiled=False`` never compiles.
     """
-    from .models import _recipe, build_model
-    from .spec import _call, loss_spec
+    from ..models.build import _recipe, build_model
+    from ..models.spec import _call, loss_spec
 
     recipe = _recipe(recipe, catalog)
     out = Path(out)
@@ -383,13 +361,13 @@ def export_model(recipe, input_shape, n_outputs, out, hidden=(32,), seed=0, opti
     if compile_it and portable_loss:
         note = "Compiled with the recipe's loss, metrics and optimizer; loads with plain keras.models.load_model."
     elif compile_it:
-        note = (f"Compiled with {loss}, a class of this project: run `import recipes.models` "
+        note = (f"Compiled with {loss}, a class of this project: run `import recipes.models.build` "
                 f"before keras.models.load_model, or pass compile=False to it.")
     elif portable_loss:
         note = f"Saved uncompiled; compile it with loss={loss}."
     else:
         note = (f"Saved uncompiled so that plain keras.models.load_model loads it ({loss} is a "
                 f"class of this project, which Keras cannot rebuild unless `recipes.models` is "
-                f"imported). To train it: import recipes.models, then compile as "
+                f"imported). To train it: import recipes.models.build, then compile as "
                 f"`recipes show {recipe.name}` prints (loss={loss}).")
     return ModelExport(out, recipe.name, compile_it, portable, loss, note)

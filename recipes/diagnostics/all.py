@@ -44,10 +44,10 @@ from typing import Callable
 
 import numpy as np
 
-from . import codec
-from .catalog import ACTIVATIONS, LOSSES, Recipe, as_catalog
-from .infer import infer_problem
-from .spec import LOGITS_CLASSES, LOSS_CLASSES, loss_spec
+from ..catalog import codec
+from ..catalog.table import ACTIVATIONS, LOSSES, Recipe, as_catalog
+from ..catalog.infer import infer_problem
+from ..models.spec import LOGITS_CLASSES, LOSS_CLASSES, loss_spec
 
 __all__ = [
     "CHECKS", "Check", "Finding", "FORMULAS", "LabelFacts", "ModelFacts", "appendix",
@@ -322,7 +322,7 @@ def _plural(n, noun):
 def _load(model):
     import keras
 
-    from . import models  # noqa: F401  (registers LogPoisson for loading)
+    from ..models import build as models  # noqa: F401  (registers LogPoisson for loading)
 
     if isinstance(model, keras.Model):
         return model
@@ -1214,7 +1214,7 @@ def _autodiff(recipe, Z, Y, fused):
     import keras
     import tensorflow as tf
 
-    from .models import make_loss
+    from ..models.build import make_loss
 
     with _float64():
         loss = make_loss(recipe)
@@ -1268,7 +1268,7 @@ def gradients(recipe, points=None, n=None, catalog=None):
     """
     import pandas as pd
 
-    from .models import make_loss
+    from ..models.build import make_loss
 
     recipe = as_catalog(catalog).get(recipe)  # a Recipe passes through
     sweep = SWEEP_BY_ENCODING[recipe.encoding]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import codec
+from ..catalog import codec
 
 COLUMNS = (
     "problem", "name", "role", "activation", "loss", "from_logits", "encoding",

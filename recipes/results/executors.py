@@ -31,9 +31,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .export import MissingExtra, require  # noqa: F401  (MissingExtra: re-exported)
-from .runner import chunks, train_chunk, versions
-from .store import Store
+from ..export.tracking import MissingExtra, require  # noqa: F401  (MissingExtra: re-exported)
+from ..results.runner import chunks, train_chunk, versions
+from ..results.store import Store
 
 
 @dataclass(frozen=True, eq=False)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .catalog import load_catalog
+from ..catalog.table import load_catalog
 
 # Catalog targets whose labels are classes (split stratifies on them).
 CLASS_TARGETS = ("classes", "ordered")

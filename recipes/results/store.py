@@ -21,14 +21,14 @@ same store and a ``Store`` pickles to worker processes as a plain path.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import tempfile
 from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
+
+from ..files import atomic_write
 
 FILENAME = "results.sqlite"
 TIMEOUT = 60.0  # seconds a writer waits for another process's lock
@@ -271,18 +271,9 @@ class Store:
         if path.suffix not in EXPORTS:
             raise ValueError(_expected(EXPORTS, repr(str(path))))
         df = self.history(**filters)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            if path.suffix == ".csv":
-                df.to_csv(tmp, index=False)
-            else:
-                df.to_parquet(tmp, index=False)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        write = (lambda p: df.to_csv(p, index=False)) if path.suffix == ".csv" \
+            else (lambda p: df.to_parquet(p, index=False))
+        atomic_write(path, write)
         return path
 
 

@@ -68,7 +68,6 @@ import json
 import math
 import os
 import re
-import tempfile
 import zlib
 from pathlib import Path
 
@@ -77,9 +76,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .catalog import ROLES
-from .metrics import COMMON as COMMON_METRICS
-from .metrics import HIGHER_IS_BETTER, PRIMARY
+from ..catalog.table import ROLES
+from ..files import atomic_write
+from ..training.metrics import COMMON as COMMON_METRICS
+from ..training.metrics import HIGHER_IS_BETTER, PRIMARY
 
 # Recorded per epoch but never a common metric.
 NOT_COMMON = {"loss", "grad_norm", "seconds"}
@@ -1070,23 +1070,6 @@ def _slug(text):
     return re.sub(r"[^A-Za-z0-9]+", "-", str(text)).strip("-").lower() or "x"
 
 
-def _atomic_write(path, data):
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def _md_cell(x):
     s = "" if x is None or (isinstance(x, float) and math.isnan(x)) else str(x)
     return " ".join(s.split()).replace("|", "\\|")
@@ -1495,7 +1478,7 @@ def write_report(results, runs=None, out="report", *, extras=None, appendix=None
     # Everything is rendered; now write, each file atomically.
     (out / "figures").mkdir(parents=True, exist_ok=True)
     for rel, data in doc.files.items():
-        _atomic_write(out / rel, data)
-    _atomic_write(out / "report.html", page)
-    _atomic_write(out / "report.md", md)
+        atomic_write(out / rel, data)
+    atomic_write(out / "report.html", page)
+    atomic_write(out / "report.md", md)
     return out / "report.md"

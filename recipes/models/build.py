@@ -24,10 +24,10 @@ import keras
 import numpy as np
 from keras import ops
 
-from . import catalog as _catalog
-from . import codec
-from .catalog import Recipe
-from .spec import loss_spec, metric_specs
+from ..catalog import table as _catalog
+from ..catalog import codec
+from ..catalog.table import Recipe
+from ..models.spec import loss_spec, metric_specs
 
 __all__ = [
     "LogPoisson", "OPTIMIZERS", "build_head", "build_model", "initial_weights",
@@ -60,7 +60,7 @@ class LogPoisson(keras.losses.Loss):
 NAMESPACES = {
     "keras.losses": keras.losses,
     "keras.metrics": keras.metrics,
-    "recipes.models": sys.modules[__name__],
+    "recipes.models.build": sys.modules[__name__],
 }
 
 
@@ -75,12 +75,12 @@ def _recipe(recipe, catalog=None):
 
 
 def make_loss(recipe, catalog=None):
-    """The recipe's Keras loss object (from ``recipes.spec.loss_spec``)."""
+    """The recipe's Keras loss object (from ``recipes.models.spec.loss_spec``)."""
     return _instantiate(*loss_spec(_recipe(recipe, catalog)))
 
 
 def make_metrics(recipe, catalog=None):
-    """The recipe's Keras metric objects (from ``recipes.spec.metric_specs``)."""
+    """The recipe's Keras metric objects (from ``recipes.models.spec.metric_specs``)."""
     return [_instantiate(*spec) for spec in metric_specs(_recipe(recipe, catalog))]
 
 

@@ -1,0 +1,1 @@
+"""Beside the flow: check a user's model, analyse gradients, draw loss surfaces."""

@@ -1,0 +1,1 @@
+"""Beside the flow: hand results to MLflow or TensorBoard, save a recipe's model."""

@@ -1,0 +1,27 @@
+"""Optional dependencies (pip extras): import one, or say which extra installs it."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+
+class MissingExtra(ImportError, ValueError):
+    """An optional dependency is not installed; the message names the pip extra."""
+
+
+def require(module, extra, purpose):
+    """Import ``module`` or raise ``MissingExtra`` naming ``pip install 'keras-loss-recipes[extra]'``."""
+    top = module.split(".")[0]
+    try:
+        missing = importlib.util.find_spec(top) is None
+    except ValueError:  # a module set to None in sys.modules
+        missing = True
+    if not missing:
+        try:
+            return importlib.import_module(module)
+        except ImportError as err:
+            raise MissingExtra(f"{purpose} needs {module!r}, which failed to import ({err}). "
+                               f"Reinstall it with: pip install 'keras-loss-recipes[{extra}]'") from err
+    raise MissingExtra(f"{purpose} needs the {top!r} package, which is not installed. "
+                       f"Install it with: pip install 'keras-loss-recipes[{extra}]'")
