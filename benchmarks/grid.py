@@ -47,7 +47,7 @@ def _split():
 
 def _setups(seeds):
     from recipes.catalog import table as catalog
-    from recipes.training.keras_fit import Setup
+    from recipes.training.settings import Setup
 
     recipe = catalog.get(RECIPE)
     return [Setup(recipe, int(s), epochs=EPOCHS, batch_size=BATCH, optimizer="adam",

@@ -6,12 +6,10 @@ logits form, softplus + Poisson and linear + MSE.
 Ordinal: self-rated marriage happiness 1..5 (statsmodels fair, 6366 women):
 cumulative sigmoids against softmax and the level regressed as a number.
 
-    python experiments/beyond.py --seeds 5 --epochs 20 --out results
-    recipes run beyond
+    recipes run beyond [--seeds N] [--epochs N] [--out DIR]
 """
 
-from recipes.cli import script
-from recipes.results.runner import Experiment
+from recipes import Experiment
 
 EXPERIMENT = Experiment(
     name="beyond",
@@ -19,6 +17,3 @@ EXPERIMENT = Experiment(
     claim="Counts: the canonical log link (exponential + Poisson) never predicts a negative "
           "count. Ordinal: cumulative sigmoids use the order of the levels.",
 )
-
-if __name__ == "__main__":
-    script(EXPERIMENT)

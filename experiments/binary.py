@@ -4,12 +4,10 @@ Sigmoid + binary cross-entropy against sigmoid + MSE (C1: cross-entropy learns
 faster), a linear output + MSE (C7: "probabilities" outside 0..1), the logits
 form and a two-unit softmax (C5: the same model as one sigmoid unit).
 
-    python experiments/binary.py --seeds 5 --epochs 20 --out results
-    recipes run binary
+    recipes run binary [--seeds N] [--epochs N] [--out DIR]
 """
 
-from recipes.cli import script
-from recipes.results.runner import Experiment
+from recipes import Experiment
 
 EXPERIMENT = Experiment(
     name="binary",
@@ -20,6 +18,3 @@ EXPERIMENT = Experiment(
     claim="C1: with a sigmoid output, cross-entropy learns faster than MSE. "
           "C5: a 2-unit softmax matches one sigmoid unit. C7: a linear output + MSE leaves 0..1.",
 )
-
-if __name__ == "__main__":
-    script(EXPERIMENT)

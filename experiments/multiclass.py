@@ -6,12 +6,10 @@ surface where the loss is large), the class index regressed as a number (C4:
 an invented order), one-vs-rest sigmoids, a linear output + MSE (C7) and
 binary cross-entropy on a softmax.
 
-    python experiments/multiclass.py --seeds 5 --epochs 20 --out results
-    recipes run multiclass
+    recipes run multiclass [--seeds N] [--epochs N] [--out DIR]
 """
 
-from recipes.cli import script
-from recipes.results.runner import Experiment
+from recipes import Experiment
 
 EXPERIMENT = Experiment(
     name="multiclass",
@@ -22,6 +20,3 @@ EXPERIMENT = Experiment(
     claim="C2: softmax + MSE learns slower than softmax + cross-entropy. "
           "C4: a class index regressed as a number does worse than one-hot targets.",
 )
-
-if __name__ == "__main__":
-    script(EXPERIMENT)

@@ -5,12 +5,10 @@ from a real one: each digits image gets three 0/1 labels computed from its
 digit. Sigmoid + per-label binary cross-entropy against softmax + categorical
 cross-entropy (labels compete for one unit of mass) and sigmoid + MSE.
 
-    python experiments/multilabel.py --seeds 5 --epochs 20 --out results
-    recipes run multilabel
+    recipes run multilabel [--seeds N] [--epochs N] [--out DIR]
 """
 
-from recipes.cli import script
-from recipes.results.runner import Experiment
+from recipes import Experiment
 
 EXPERIMENT = Experiment(
     name="multilabel",
@@ -23,6 +21,3 @@ EXPERIMENT = Experiment(
     claim="Independent sigmoids fit independent labels; a softmax cannot make two labels "
           "confident at once.",
 )
-
-if __name__ == "__main__":
-    script(EXPERIMENT)

@@ -6,12 +6,10 @@ Linear + MSE against MAE and Huber; for proportions sigmoid + binary
 cross-entropy (fractional logit) against sigmoid + MSE and an unbounded linear
 output.
 
-    python experiments/regression.py --seeds 5 --epochs 30 --out results
-    recipes run regression
+    recipes run regression [--seeds N] [--epochs N] [--out DIR]
 """
 
-from recipes.cli import script
-from recipes.results.runner import Experiment
+from recipes import Experiment
 
 EXPERIMENT = Experiment(
     name="regression",
@@ -22,6 +20,3 @@ EXPERIMENT = Experiment(
     claim="Regression to any value: a linear output. Values in 0..1: a sigmoid output with "
           "MSE or binary cross-entropy.",
 )
-
-if __name__ == "__main__":
-    script(EXPERIMENT)

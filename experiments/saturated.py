@@ -6,12 +6,10 @@ wrong. With MSE the gradient carries a sigmoid'(z) or p(1-p) factor that is
 nearly zero there; with cross-entropy it is p - y. Does MSE stall where
 cross-entropy recovers?
 
-    python experiments/saturated.py --seeds 5 --epochs 20 --out results
-    recipes run saturated
+    recipes run saturated [--seeds N] [--epochs N] [--out DIR]
 """
 
-from recipes.cli import script
-from recipes.results.runner import Experiment
+from recipes import Experiment
 
 EXPERIMENT = Experiment(
     name="saturated",
@@ -23,6 +21,3 @@ EXPERIMENT = Experiment(
     claim="C1/C3: from a saturated start, MSE's gradient vanishes on confidently wrong "
           "outputs while cross-entropy's stays p - y.",
 )
-
-if __name__ == "__main__":
-    script(EXPERIMENT)

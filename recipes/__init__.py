@@ -1,10 +1,56 @@
 """Pair a network's output layer with its loss: a catalog of recipes for Keras.
 
-Catalog functions are imported eagerly and never import TensorFlow; the
-Keras-facing functions (``build_model``, ``build_head``, ...) are imported on
-first use.
+``import recipes`` is the one front door; every public function is here by name:
+
+- the catalog: ``load_catalog``, ``select``, ``get``, ``infer_problem``;
+- models: ``build_model``, ``build_head``;
+- experiments: ``Settings``, ``Experiment``, ``compare``, ``run``, ``load_results``;
+- the report: ``report``;
+- diagnostics: ``check_model``, ``gradients``.
+
+The catalog names are imported with the package and never import TensorFlow
+or matplotlib. The others are imported on first use (``recipes.build_model``
+imports Keras the first time it is looked up), so ``import recipes`` stays fast.
+
+>>> import recipes
+>>> recipes.select("binary").name
+'binary_sigmoid_bce'
+>>> recipes.infer_problem(["cat", "dog", "cat"]).problem
+'binary'
 """
 
-from .catalog.table import Catalog, CatalogError, Recipe, get, load_catalog, select
+from __future__ import annotations
 
-__all__ = ["Catalog", "CatalogError", "Recipe", "get", "load_catalog", "select"]
+import importlib
+
+from .catalog import Catalog, CatalogError, Recipe, get, load_catalog, select
+from .catalog.infer import Inference, InferenceError, infer_problem
+
+# name -> the module that defines it, imported on first use (TensorFlow, matplotlib)
+_LAZY = {
+    "Settings": "recipes.training.settings",
+    "Experiment": "recipes.results.grid",
+    "build_model": "recipes.models.build",
+    "build_head": "recipes.models.build",
+    "compare": "recipes.results.runner",
+    "run": "recipes.results.runner",
+    "load_results": "recipes.results.runner",
+    "report": "recipes.reporting.writer",
+    "check_model": "recipes.diagnostics.check",
+    "gradients": "recipes.diagnostics.gradient",
+}
+
+__all__ = ["Catalog", "CatalogError", "Inference", "InferenceError", "Recipe", "get",
+           "infer_problem", "load_catalog", "select", *_LAZY]
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'recipes' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

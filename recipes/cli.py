@@ -174,7 +174,8 @@ def _add_run(p):
 
 
 def _train(experiments, args, catalog):
-    from .results.runner import DEFAULT_TRAINER, run
+    from .results.runner import run
+    from .training.trainers import DEFAULT_TRAINER
 
     for exp in experiments:
         exp = exp.with_options(seeds=args.seeds, epochs=args.epochs)
@@ -216,15 +217,6 @@ def _add_report(p):
 def _run_report(args, catalog: Catalog):
     print(f"report: {write(args.results, args.out)}")
     return 0
-
-
-def script(experiment, argv=None):
-    """Entry point of an experiment script: ``python experiments/NAME.py [--seeds ...]``."""
-    p = argparse.ArgumentParser(description=experiment.claim or experiment.name)
-    p.add_argument("--catalog", metavar="PATH", help="a catalog CSV to use instead of the bundled one")
-    _add_run_options(p)
-    args = p.parse_args(argv)
-    sys.exit(_guard("run", lambda: _train([experiment], args, load_catalog(args.catalog))))
 
 
 # --- check and explain (recipes.diagnostics) -----------------------------------

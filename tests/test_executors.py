@@ -9,8 +9,9 @@ import ray  # the [ray] extra is part of [test]: no skipping
 
 from recipes.training import data
 from recipes.cli import parser
-from recipes.results.executors import EXECUTORS, Task, executor_function, ray_executor, tasks
-from recipes.results.runner import Experiment, pending, run, train_chunk
+from recipes.results.executors import EXECUTORS, Task, executor_function, ray_executor, tasks, train_group
+from recipes.results.grid import Experiment, pending
+from recipes.results.runner import run
 from recipes.results.store import Store, StoreError
 
 TINY = Experiment(name="tiny-ray", datasets=("breast_cancer",),
@@ -62,11 +63,11 @@ def test_one_task_per_chunk_and_progress_as_tasks_finish(tmp_path, ray_session):
 def test_a_retried_chunk_trains_only_its_missing_runs(tmp_path):
     exp = TINY.with_options(name="tiny-retry", epochs=1, recipes=("binary_sigmoid_bce",))
     [(ds, split, chunk)] = pending(exp, tmp_path, TRAINER)
-    assert train_chunk(exp, ds, split, chunk[:1], TRAINER, tmp_path) == 1
+    assert train_group(exp, ds, split, chunk[:1], TRAINER, tmp_path) == 1
     written = []
-    assert train_chunk(exp, ds, split, chunk, TRAINER, tmp_path, done=written.append) == 1
+    assert train_group(exp, ds, split, chunk, TRAINER, tmp_path, done=written.append) == 1
     assert written == [1] and len(Store(tmp_path).finished()) == 2
-    assert train_chunk(exp, ds, split, chunk, TRAINER, tmp_path) == 0
+    assert train_group(exp, ds, split, chunk, TRAINER, tmp_path) == 0
 
 
 def test_a_failing_task_raises_its_error_in_the_driver(tmp_path, ray_session):

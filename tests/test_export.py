@@ -16,10 +16,10 @@ import pytest
 from recipes.catalog import table as catalog_module
 from recipes.cli import main
 from recipes.export.tracking import export_model, params, run_dirs, to_mlflow, to_tensorboard
-from recipes.results.runner import run_config
+from recipes.results.grid import run_config
 from recipes.models.spec import loss_spec
 from recipes.results.store import Store
-from recipes.training.keras_fit import Setup
+from recipes.training.settings import Setup
 
 import mlflow  # noqa: E402  (the [mlflow] extra is part of [test]: no skipping)
 
@@ -265,7 +265,7 @@ def test_missing_extras_say_what_to_install(results, tmp_path):
             sys.modules[name] = None
         from recipes.cli import main
         from recipes.export.tracking import MissingExtra, to_mlflow, to_tensorboard
-        from recipes.results.runner import Experiment, run
+        from recipes import Experiment, run
         for call in (lambda: to_mlflow({str(results.path)!r}),
                      lambda: to_tensorboard({str(results.path)!r}, {str(tmp_path / 'tb')!r}),
                      lambda: run(Experiment(name="x", datasets=("iris",)), {str(tmp_path / 'r')!r},

@@ -14,7 +14,8 @@ import pytest
 from recipes.training import data
 
 from recipes.training import metrics
-from recipes.results.runner import Experiment, compare, pending, run
+from recipes.results.grid import Experiment, pending
+from recipes.results.runner import compare, run
 from recipes.results.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,7 +88,7 @@ def test_resume_after_kill(tmp_path, trainer):
     """kill -9 mid-grid: every stored run is complete, none is redone, none duplicated."""
     out, total = tmp_path / "res", 8
     code = textwrap.dedent(f"""
-        from recipes.results.runner import Experiment, run
+        from recipes import Experiment, run
         run({KILLED}, {str(out)!r}, trainer={trainer!r}, progress=False)
     """)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")

@@ -25,7 +25,9 @@ from recipes.training import data
 from recipes.training import stacked  # noqa: E402
 from recipes.models.build import build_model  # noqa: E402
 from recipes.training.stacked import export_member, fit_stacked, stackable, train_stacked  # noqa: E402
-from recipes.training.keras_fit import Setup, _epoch_batches, batch_order, fit_keras, targets  # noqa: E402
+from recipes.training.keras_fit import _epoch_batches, fit_keras  # noqa: E402
+from recipes.training.settings import Setup  # noqa: E402
+from recipes.training.trace import batch_order, targets  # noqa: E402
 
 EPOCHS, HIDDEN, SEEDS = 3, (16,), (0, 1, 2)
 OPTIMIZERS = {"sgd": 0.05, "adam": 1e-3}
@@ -100,13 +102,14 @@ def test_each_member_matches_fit_keras(splits, monkeypatch, dataset, recipe, opt
 def reference_model(setup, split):
     """The model fit_keras trains for ``setup`` (same build, data order and batches)."""
     y_train, _ = targets(setup.recipe, split)
-    model = build_model(setup.recipe, split.X_train.shape[1:], split.n, hidden=setup.hidden,
-                        seed=setup.seed, optimizer=setup.optimizer,
-                        learning_rate=setup.learning_rate, output_scale=setup.output_scale)
-    order = batch_order(setup.seed, setup.epochs, len(y_train))
-    steps = -(-len(y_train) // setup.batch_size)
-    model.fit(_epoch_batches(split.X_train, y_train, order, setup.batch_size),
-              epochs=setup.epochs, steps_per_epoch=steps, verbose=0, shuffle=False)
+    s = setup.settings
+    model = build_model(setup.recipe, split.X_train.shape[1:], split.n, hidden=s.hidden,
+                        seed=setup.seed, optimizer=s.optimizer,
+                        learning_rate=s.learning_rate, output_scale=s.output_scale)
+    order = batch_order(setup.seed, s.epochs, len(y_train))
+    steps = -(-len(y_train) // s.batch_size)
+    model.fit(_epoch_batches(split.X_train, y_train, order, s.batch_size),
+              epochs=s.epochs, steps_per_epoch=steps, verbose=0, shuffle=False)
     return model
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from recipes.results.store import (KEY_COLUMNS, RUN_COLUMNS, TIDY_COLUMNS, Store, StoreError,
-                           from_keras, load)
+from recipes import load_results as load
+from recipes.results.store import KEY_COLUMNS, RUN_COLUMNS, TIDY_COLUMNS, Store, StoreError
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCHS, METRICS = 50, ("loss", "accuracy", "auc", "mse")
@@ -117,16 +117,10 @@ def test_all_nan_history_is_still_float(tmp_path):
     assert store.history().value.dtype == "float64"
 
 
-def test_history_from_dataframe_or_keras_logs(tmp_path):
+def test_history_from_dataframe(tmp_path):
     store = Store(tmp_path)
     frame = pd.DataFrame(make_history(), columns=["epoch", "split", "metric", "value"])
     store.write(make_run(0), frame)  # numpy ints and floats are fine
-    logs = {"loss": [0.9, 0.5], "val_loss": [1.0, 0.7], "val_auc": [0.6, 0.8]}
-    assert from_keras(logs)[:3] == [(1, "train", "loss", 0.9), (2, "train", "loss", 0.5),
-                                    (1, "val", "loss", 1.0)]
-    store.write(make_run(1), from_keras(logs))
-    df = store.history(run="r1")
-    assert set(zip(df.split, df.metric)) == {("train", "loss"), ("val", "loss"), ("val", "auc")}
     assert len(store.history(run="r0")) == ROWS
 
 

@@ -476,10 +476,29 @@ _cache = {}
 
 
 def load_catalog(path=None):
-    """Read and validate a catalog; ``path=None`` loads the bundled one.
+    """Read and validate a catalog.
 
-    Raises CatalogError listing every problem found, each with its file, line,
-    column, the bad value and what is allowed.
+    Parameters
+    ----------
+    path : str or Path, optional
+        A catalog CSV file; None loads the one bundled with the package.
+
+    Returns
+    -------
+    Catalog
+        The recipes, by name and by problem type (cached until the file changes).
+
+    Raises
+    ------
+    CatalogError
+        Listing every problem found, each with its file, line, column, the bad
+        value and what is allowed.
+
+    Examples
+    --------
+    >>> catalog = load_catalog()
+    >>> catalog.select("multiclass").loss
+    'categorical_crossentropy'
     """
     path = Path(str(default_path())) if path is None else Path(path)
     if not path.is_file():
@@ -509,10 +528,46 @@ def as_catalog(catalog=None):
 
 
 def select(problem, catalog=None):
-    """The recommended recipe for ``problem`` (from ``catalog``, a path or a Catalog)."""
+    """The recommended recipe of a problem type.
+
+    Parameters
+    ----------
+    problem : str
+        A problem type of the catalog (``"binary"``, ``"multiclass"``, ...).
+    catalog : Catalog, str, Path or None
+        The catalog, a path to one, or None for the bundled one.
+
+    Returns
+    -------
+    Recipe
+        The problem's row with role ``recommended``.
+
+    Examples
+    --------
+    >>> select("binary").name
+    'binary_sigmoid_bce'
+    """
     return as_catalog(catalog).select(problem)
 
 
 def get(name, catalog=None):
-    """The recipe called ``name``."""
+    """The recipe called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A recipe name (``recipes list`` shows them all).
+    catalog : Catalog, str, Path or None
+        The catalog, a path to one, or None for the bundled one.
+
+    Returns
+    -------
+    Recipe
+        That row of the catalog.
+
+    Examples
+    --------
+    >>> get("multiclass_softmax_mse").role
+    'anti-pattern'
+    """
     return as_catalog(catalog).get(name)

@@ -218,13 +218,45 @@ def build_model(recipe, input_shape, n_outputs, hidden=(32,), seed=0, optimizer=
                 learning_rate=1e-3, output_scale=1.0, compile=True, catalog=None):
     """A compiled MLP ending in the recipe's output layer.
 
-    ``recipe``: a Recipe or a recipe name. ``input_shape``: number of features
-    (an int or ``(d,)``). ``n_outputs``: the problem size n (classes, incl. 2
-    for binary; labels; targets; levels); the head has ``recipe.n_units(n)``
-    units. Layers: ``Input -> Dense(h, relu) for h in hidden -> Dense(units,
+    Layers: ``Input -> Dense(h, relu) for h in hidden -> Dense(units,
     recipe.activation, name="head")``, initialized by ``initializers(seed, ...)``.
-    ``optimizer``: a name in ``OPTIMIZERS`` (or an Optimizer instance, which
-    then ignores ``learning_rate``).
+
+    Parameters
+    ----------
+    recipe : Recipe or str
+        The recipe, or its name in ``catalog``.
+    input_shape : int or tuple of one int
+        The number of input features, ``d`` or ``(d,)``.
+    n_outputs : int
+        The problem size n: classes (2 for binary), labels, targets or levels;
+        the head has ``recipe.n_units(n)`` units.
+    hidden : tuple of int, default=(32,)
+        Widths of the hidden ReLU layers.
+    seed : int, default=0
+        Seeds every layer's initializer, so the same seed gives the same weights.
+    optimizer : str or keras.optimizers.Optimizer, default="adam"
+        A name in ``OPTIMIZERS``, or an optimizer instance (which then ignores
+        ``learning_rate``).
+    learning_rate : float, default=1e-3
+        The optimizer's learning rate.
+    output_scale : float, default=1.0
+        Factor on the output layer's initial weights (10: a saturated start).
+    compile : bool, default=True
+        Compile with the recipe's loss and metrics; False returns the bare model.
+    catalog : Catalog, str, Path or None
+        Where a recipe name is looked up (None: the bundled catalog).
+
+    Returns
+    -------
+    keras.Model
+        The model, compiled unless ``compile=False``.
+
+    Examples
+    --------
+    >>> import recipes
+    >>> model = recipes.build_model("multiclass_softmax_cce", input_shape=4, n_outputs=3)
+    >>> model.output_shape, model.get_layer("head").activation.__name__
+    ((None, 3), 'softmax')
     """
     recipe = _recipe(recipe, catalog)
     dim = _input_dim(input_shape)
@@ -248,8 +280,33 @@ def build_head(recipe, backbone, n_outputs, seed=0, output_scale=1.0, optimizer=
     """Put the recipe's output layer on a Keras backbone model (one output tensor).
 
     A backbone output with more than two dimensions (e.g. conv feature maps) is
-    flattened first. The head is seeded as the output layer of
-    ``initializers(seed, 1, output_scale)``; the backbone keeps its weights.
+    flattened first. The backbone keeps its weights.
+
+    Parameters
+    ----------
+    recipe : Recipe or str
+        The recipe, or its name in ``catalog``.
+    backbone : keras.Model
+        Any Keras model with one output tensor.
+    n_outputs : int
+        The problem size n (classes, labels, targets or levels).
+    seed : int, default=0
+        Seeds the head as the output layer of ``initializers(seed, 1, output_scale)``.
+    output_scale : float, default=1.0
+        Factor on the head's initial weights.
+    optimizer : str or keras.optimizers.Optimizer, default="adam"
+        As for ``build_model``.
+    learning_rate : float, default=1e-3
+        The optimizer's learning rate.
+    compile : bool, default=True
+        Compile with the recipe's loss and metrics.
+    catalog : Catalog, str, Path or None
+        Where a recipe name is looked up.
+
+    Returns
+    -------
+    keras.Model
+        ``backbone``'s inputs to the recipe's head, named ``"head"``.
     """
     recipe = _recipe(recipe, catalog)
     if not isinstance(backbone, keras.Model):

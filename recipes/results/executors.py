@@ -1,21 +1,20 @@
-"""Where a grid's chunks are trained: in this process, or as Ray tasks.
+"""Where a grid's groups of runs are trained: in this process, or as Ray tasks.
 
-``runner.run`` turns the runs a store lacks into ``Task``s, one per chunk
-(``runner.chunks``: setups of one recipe on one dataset, which the stacked
-trainer trains in one graph), and hands them to an executor, a function of
-``EXECUTORS``::
+``runner.run`` turns the runs a store lacks into ``Task``s, one per group
+(``grid.groups``: setups of one dataset, or of one recipe on one dataset), and
+hands them to an executor, a function of ``EXECUTORS``::
 
     executor(tasks, done, address=None)
 
-It trains every task with ``runner.train_chunk``, which writes each run to the
-results store as soon as its chunk is trained, and calls ``done(n)`` as ``n``
-runs are written (the progress bar). Every executor keeps the store's resume
-guarantees: a run is written in one transaction once its training finished,
-so a chunk that finished is never redone, and a run killed midway is not
-stored and is trained again by the next ``run``.
+It trains every task with ``train_group``, which writes each run to the
+results store as soon as its trainer returns it, and calls ``done(n)`` as
+``n`` runs are written (the progress bar). Every executor keeps the store's
+resume guarantees: a run is written in one transaction once its training
+finished, so a run that finished is never redone, and a run killed midway is
+not stored and is trained again by the next ``run``.
 
-- ``local``: the chunks one after the other in this process (the default).
-- ``ray``: one Ray task per chunk. Each task trains its chunk and writes its
+- ``local``: the tasks one after the other in this process (the default).
+- ``ray``: one Ray task per group. Each task trains its group and writes its
   runs to the *same* store itself: the store is just a path (an SQLite file in
   WAL mode with a busy timeout, each write one short transaction), so tasks on
   one machine share it safely. Across machines, the results directory must be
@@ -31,14 +30,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ..export.tracking import MissingExtra, require  # noqa: F401  (MissingExtra: re-exported)
-from ..results.runner import chunks, train_chunk, versions
-from ..results.store import Store
+from ..extras import require
+from ..messages import expected
+from ..training.trainers import trainer as trainer_function
+from .grid import groups, run_config, run_id
+from .records import record, versions
+from .store import Store
 
 
 @dataclass(frozen=True, eq=False)
 class Task:
-    """One chunk of a grid: what ``runner.train_chunk`` takes."""
+    """One group of a grid: what ``train_group`` takes."""
 
     experiment: object
     dataset: object
@@ -52,12 +54,36 @@ class Task:
 
 
 def tasks(experiment, work, out, trainer, by="recipe"):
-    """One ``Task`` per chunk of ``runner.pending``'s work (``by``: a key of ``runner.GROUP_BY``);
+    """One ``Task`` per group of ``grid.pending``'s work (``by``: a key of ``grid.GROUP_BY``);
     ``out`` as an absolute store path (a task may run in another process, with another
     working directory)."""
     path = str(Store(out).path.resolve())
-    return [Task(experiment, ds, split, tuple(chunk), trainer, path)
-            for ds, split, todo in work for chunk in chunks(todo, by)]
+    return [Task(experiment, ds, split, tuple(group), trainer, path)
+            for ds, split, todo in work for group in groups(todo, by)]
+
+
+def train_group(experiment, dataset, split, setups, trainer, out, env=None, done=None):
+    """Train one group of setups on one dataset's split and write each run to the store
+    at ``out`` as soon as the trainer returns it; the unit an executor runs.
+
+    Runs the store already holds are left out first, so a retried group (a Ray task whose
+    worker died) never trains or writes a run twice. ``env``: the ``versions()`` to record
+    (computed here when None, i.e. in the process that trains). ``done(1)`` is called after
+    each write. Returns the number of runs written.
+    """
+    fit = trainer_function(trainer)
+    store = Store(out)
+    finished = store.finished()
+    setups = [s for s in setups
+              if run_id(run_config(experiment, dataset, s, trainer)) not in finished]
+    if not setups:
+        return 0
+    env = versions() if env is None else env
+    for setup, trace in zip(setups, fit(setups, split)):
+        store.write(*record(experiment, dataset, split, setup, trace, trainer, env))
+        if done is not None:
+            done(1)
+    return len(setups)
 
 
 # --- local ------------------------------------------------------------------
@@ -69,18 +95,18 @@ def local(tasks, done, address=None):
                          f"(did you mean --executor ray?)")
     env = versions() if tasks else {}
     for t in tasks:
-        train_chunk(t.experiment, t.dataset, t.split, list(t.setups), t.trainer, t.out, env, done)
+        train_group(t.experiment, t.dataset, t.split, list(t.setups), t.trainer, t.out, env, done)
 
 
 # --- ray ----------------------------------------------------------------------
 
 def _train_task(experiment, dataset, split, setups, trainer, out):
     """The body of a Ray task (module-level, so workers import it by name)."""
-    return train_chunk(experiment, dataset, split, list(setups), trainer, out)
+    return train_group(experiment, dataset, split, list(setups), trainer, out)
 
 
 def ray_executor(tasks, done, address=None, num_cpus=None):
-    """One Ray task per chunk; ``done(len(chunk))`` as each task finishes.
+    """One Ray task per group; ``done(len(group))`` as each task finishes.
 
     ``num_cpus``: CPUs of the local instance started when no Ray session is
     running and no ``address`` is given (default: all of this machine's).
@@ -130,10 +156,10 @@ def ray_executor(tasks, done, address=None, num_cpus=None):
 
 EXECUTORS = {"local": local, "ray": ray_executor}
 
-# Executor -> how its tasks group setups (a key of runner.GROUP_BY). Locally one task per
+# Executor -> how its tasks group setups (a key of grid.GROUP_BY). Locally one task per
 # dataset lets the stacked trainer keep both cores busy (a run in flight is then
 # any pending run of that dataset); on Ray, one task per recipe spreads the work.
-CHUNKING = {"local": "dataset", "ray": "recipe"}
+GROUPING = {"local": "dataset", "ray": "recipe"}
 
 
 def executor_function(name):
@@ -141,7 +167,7 @@ def executor_function(name):
     if callable(name):
         return name
     if name not in EXECUTORS:
-        raise ValueError(f"Expected one of {set(EXECUTORS)}. Received: executor={name!r}")
+        raise ValueError(expected(EXECUTORS, "executor", name))
     if name == "ray":
         require("ray", "ray", "The ray executor")
     return EXECUTORS[name]

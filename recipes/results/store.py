@@ -135,18 +135,6 @@ def _history_rows(run_id, history):
         yield run_id, int(epoch), split, str(metric), _value(value)
 
 
-def from_keras(logs, first_epoch=1):
-    """Keras ``History.history`` (``{"loss": [...], "val_loss": [...]}``) -> history rows.
-
-    ``val_x`` becomes (split "val", metric "x"); epochs count from ``first_epoch``.
-    """
-    rows = []
-    for name, values in logs.items():
-        split, metric = ("val", name[4:]) if name.startswith("val_") else ("train", name)
-        rows += [(first_epoch + i, split, metric, v) for i, v in enumerate(values)]
-    return rows
-
-
 def _where(filters, allowed):
     """``col=value`` or ``col=[values]`` -> (SQL ``WHERE`` clause, parameters)."""
     clauses, params = [], []
@@ -282,7 +270,3 @@ def _delete(con, ids):
     con.execute(f"DELETE FROM history WHERE run IN ({marks})", ids)
     return con.execute(f"DELETE FROM runs WHERE run IN ({marks})", ids).rowcount
 
-
-def load(path, **filters):
-    """The tidy long table of a results directory (or ``.sqlite`` file)."""
-    return Store(path, create=False).history(**filters)

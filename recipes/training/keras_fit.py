@@ -1,15 +1,9 @@
-"""Train recipes and record what happened, epoch by epoch.
+"""The reference trainer: one plain Keras ``model.fit`` per run.
 
-A trainer takes a list of ``Setup`` (one per run: recipe, seed, optimizer ...)
-that share one data ``Split`` and returns one ``Trace`` per setup. A trace
-holds raw outputs on both splits after every epoch, the recipe's own loss, the
-output layer's gradient norm and the wall time; the common metrics are
-computed from the outputs afterwards, by one function for every trainer
-(``recipes.metrics``), so no trainer can score a recipe differently.
-
-``fit_keras`` is the reference path: one plain ``model.fit`` per run
+Takes ``Setup``s sharing one data ``Split`` and returns one ``Trace`` per
+setup (``recipes.training.trace``). ``fit_keras`` is the reference path: one plain ``model.fit`` per run
 (``iter_keras`` yields each trace as soon as its run ends). The
-stacked trainer (``recipes.stacked``) trains many runs in one compiled graph
+stacked trainer (``recipes.training.stacked``) trains many runs in one compiled graph
 and must match it.
 """
 
@@ -17,73 +11,10 @@ from __future__ import annotations
 
 import time
 import traceback
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..catalog.table import Recipe
-from ..training.data import Split
-
-
-@dataclass(frozen=True)
-class Setup:
-    """Everything that defines one training run besides the data."""
-
-    recipe: Recipe
-    seed: int
-    epochs: int = 20
-    batch_size: int = 32
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    hidden: tuple = (32,)
-    output_scale: float = 1.0
-
-    def config(self):
-        """JSON-ready description (the recipe by its full row, so a user's edit is a new run)."""
-        return {
-            "recipe": self.recipe.describe(), "seed": self.seed, "epochs": self.epochs,
-            "batch_size": self.batch_size, "optimizer": self.optimizer,
-            "learning_rate": self.learning_rate, "hidden": list(self.hidden),
-            "output_scale": self.output_scale,
-        }
-
-
-SPLITS = ("train", "val")
-
-
-@dataclass
-class Trace:
-    """What one run produced; arrays have one entry per finished epoch."""
-
-    outputs: dict = field(default_factory=dict)   # split -> (epochs, N, units) raw outputs
-    loss: dict = field(default_factory=dict)      # split -> (epochs,) the recipe's own loss
-    grad_norm: np.ndarray = None                  # (epochs,) output-layer gradient norm
-    seconds: np.ndarray = None                    # (epochs,) cumulative wall seconds
-    status: str = "ok"                            # ok | diverged | failed
-    error: str | None = None
-
-    @property
-    def epochs(self):
-        return 0 if self.seconds is None else len(self.seconds)
-
-
-def batch_order(seed, epochs, n):
-    """Per-epoch shuffles of ``n`` examples, shape (epochs, n); one stream per seed.
-
-    Every trainer uses this, so a run sees its examples in the same order
-    whichever trainer runs it.
-    """
-    rng = np.random.default_rng([seed, 0x5EED])
-    return np.stack([rng.permutation(n) for _ in range(epochs)])
-
-
-def targets(recipe, split):
-    """Encoded training and validation targets for a recipe."""
-    return (recipe.encode(split.y_train, split.classes), recipe.encode(split.y_val, split.classes))
-
-
-def finite(*arrays):
-    return all(np.isfinite(np.asarray(a, dtype=np.float64)).all() for a in arrays)
+from .trace import SPLITS, Trace, batch_order, failed, finite, targets
 
 
 # --- the reference trainer: plain Keras ----------------------------------------
@@ -111,18 +42,17 @@ def _grad_norm(model, loss_fn, x, y):
 def _fit_one(setup, split):
     import keras
 
-    from ..models.build import build_model, make_loss
+    from ..models.build import make_loss
 
     recipe = setup.recipe
     y_train, y_val = targets(recipe, split)
     keras.utils.set_random_seed(setup.seed)
-    model = build_model(recipe, split.X_train.shape[1:], split.n, hidden=setup.hidden,
-                        seed=setup.seed, optimizer=setup.optimizer,
-                        learning_rate=setup.learning_rate, output_scale=setup.output_scale)
+    model = setup.build_model(split)
     loss_fn = make_loss(recipe)
-    order = batch_order(setup.seed, setup.epochs, len(y_train))
-    steps = int(np.ceil(len(y_train) / setup.batch_size))
-    data = _epoch_batches(split.X_train, y_train, order, setup.batch_size)
+    epochs, batch_size = setup.settings.epochs, setup.settings.batch_size
+    order = batch_order(setup.seed, epochs, len(y_train))
+    steps = int(np.ceil(len(y_train) / batch_size))
+    data = _epoch_batches(split.X_train, y_train, order, batch_size)
     trace = Trace(outputs={s: [] for s in SPLITS}, loss={s: [] for s in SPLITS})
     grads, seconds = [], []
     start = time.perf_counter()
@@ -144,17 +74,12 @@ def _fit_one(setup, split):
                 trace.error = f"non-finite loss or outputs at epoch {epoch + 1}"
                 model.stop_training = True
 
-    model.fit(data, epochs=setup.epochs, steps_per_epoch=steps, shuffle=False, verbose=0,
+    model.fit(data, epochs=epochs, steps_per_epoch=steps, shuffle=False, verbose=0,
               callbacks=[Record()])
     trace.outputs = {s: np.stack(v) for s, v in trace.outputs.items()}
     trace.loss = {s: np.asarray(v) for s, v in trace.loss.items()}
     trace.grad_norm, trace.seconds = np.asarray(grads), np.asarray(seconds)
     return trace
-
-
-def failed(error):
-    """A trace for a run that raised before finishing."""
-    return Trace(status="failed", error=error)
 
 
 def iter_keras(setups, split):

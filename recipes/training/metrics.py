@@ -88,18 +88,6 @@ PRIMARY = {
     "counts": "mse",
 }
 
-LABELS = {
-    "accuracy": "Accuracy",
-    "log_loss": "Log-loss",
-    "brier": "Brier score",
-    "ece": "Expected calibration error (15 bins)",
-    "out_of_range": "Fraction of scores outside 0..1",
-    "mae": "Mean absolute error",
-    "mse": "Mean squared error",
-    "f1": "Macro F1",
-    "poisson_deviance": "Mean Poisson deviance",
-}
-
 # metrics that are NaN (not applicable) for class recipes without probabilities
 NEEDS_PROBABILITIES = frozenset({"log_loss", "brier", "ece", "out_of_range"})
 

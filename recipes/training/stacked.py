@@ -104,7 +104,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .keras_fit import Trace, batch_order, failed, targets
+from .trace import Trace, batch_order, failed, targets
 
 __all__ = [
     "AUTO_COST", "JIT", "MAX_CHUNK_BYTES", "MAX_MEMBERS", "MIN_SPLIT", "NotStackable",
@@ -223,12 +223,13 @@ def _optimizer_spec(setup):
     member by member. Building a Keras optimizer costs milliseconds, so specs of
     named optimizers are cached.
     """
-    if isinstance(setup.optimizer, str):
+    optimizer, learning_rate = setup.settings.optimizer, setup.settings.learning_rate
+    if isinstance(optimizer, str):
         try:
-            return _named_optimizer_spec(setup.optimizer, setup.learning_rate)
+            return _named_optimizer_spec(optimizer, learning_rate)
         except TypeError:      # an unhashable learning rate: make_optimizer will say why
             pass
-    return _spec_of(setup.optimizer, setup.learning_rate)
+    return _spec_of(optimizer, learning_rate)
 
 
 @functools.lru_cache(maxsize=256)
@@ -308,27 +309,26 @@ class _Config:
 def _config(setup, split):
     from ..models.spec import loss_spec
 
-    recipe = setup.recipe
+    recipe, s = setup.recipe, setup.settings
     kind, hyper, _ = _optimizer_spec(setup)
     ns, cls, kwargs = loss_spec(recipe)
-    if isinstance(setup.batch_size, bool) or int(setup.batch_size) != setup.batch_size \
-            or setup.batch_size < 1:
-        raise ValueError(f"Expected a positive integer batch_size. Received: {setup.batch_size!r}")
-    if isinstance(setup.epochs, bool) or int(setup.epochs) != setup.epochs or setup.epochs < 1:
-        raise ValueError(f"Expected a positive integer epochs. Received: {setup.epochs!r}")
-    hidden = tuple(setup.hidden)
+    if isinstance(s.batch_size, bool) or int(s.batch_size) != s.batch_size or s.batch_size < 1:
+        raise ValueError(f"Expected a positive integer batch_size. Received: {s.batch_size!r}")
+    if isinstance(s.epochs, bool) or int(s.epochs) != s.epochs or s.epochs < 1:
+        raise ValueError(f"Expected a positive integer epochs. Received: {s.epochs!r}")
+    hidden = tuple(s.hidden)
     if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in hidden):
         raise ValueError(f"Expected hidden to be a sequence of positive layer widths such as "
-                         f"(32,). Received: hidden={setup.hidden!r}")
+                         f"(32,). Received: hidden={s.hidden!r}")
     hidden = tuple(int(h) for h in hidden)
     # validates seed, output_scale and the head size now, so a bad value fails this run
     # alone (the weights are cached for training)
     _initial_weights(recipe, split.X_train.shape[1], split.n, hidden, setup.seed,
-                     setup.output_scale)
+                     s.output_scale)
     return _Config(hidden=hidden, units=recipe.n_units(split.n),
                    activation=recipe.activation, loss=(ns, cls, tuple(sorted(kwargs.items()))),
                    encoding=recipe.encoding, optimizer=kind, hyper=hyper,
-                   batch_size=int(setup.batch_size), epochs=int(setup.epochs), jit=None)
+                   batch_size=int(s.batch_size), epochs=int(s.epochs), jit=None)
 
 
 # (config with jit=True, K, n_train, n_val, features) compiled in this process
@@ -658,8 +658,8 @@ def _stack_inputs(config, setups, split):
     y_train, y_val = targets(first.recipe, split)
     n_train = len(y_train)
     d = split.X_train.shape[1]
-    per_member = [_initial_weights(s.recipe, d, split.n, config.hidden, s.seed, s.output_scale)
-                  for s in setups]
+    per_member = [_initial_weights(s.recipe, d, split.n, config.hidden, s.seed,
+                                   s.settings.output_scale) for s in setups]
     ws = [np.stack(layer) for layer in zip(*per_member)]
     B = config.batch_size
     padded = -(-n_train // B) * B
@@ -764,11 +764,7 @@ def fit_stacked(setups, split):
 
 def export_member(setup, split, weights):
     """A plain compiled ``keras.Model`` (``build_model``) holding a member's weights."""
-    from ..models.build import build_model
-
-    model = build_model(setup.recipe, split.X_train.shape[1:], split.n, hidden=setup.hidden,
-                        seed=setup.seed, optimizer=setup.optimizer,
-                        learning_rate=setup.learning_rate, output_scale=setup.output_scale)
+    model = setup.build_model(split)
     model.set_weights([np.asarray(w) for w in weights])
     return model
 

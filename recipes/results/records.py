@@ -1,0 +1,66 @@
+"""A finished run as the store keeps it: one ``runs`` row and its tidy history.
+
+The common metrics are computed here from the trace's raw outputs, by one
+function for every trainer (``recipes.training.metrics``).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+
+from ..training import metrics
+from ..training.trace import SPLITS
+from .grid import run_config, run_id
+
+
+def versions():
+    """The library versions a run is recorded with."""
+    import keras
+    import tensorflow as tf
+
+    return {"python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": np.__version__, "pandas": pd.__version__}
+
+
+def history(setup, split, trace):
+    """A trace as tidy rows: epoch, split, metric, value."""
+    recipe, rows = setup.recipe, []
+    epochs = np.arange(1, trace.epochs + 1)
+
+    def add(split_name, metric, values):
+        rows.append(pd.DataFrame({"epoch": epochs, "split": split_name, "metric": metric,
+                                  "value": np.asarray(values, dtype=float)[: len(epochs)]}))
+
+    ys = {"train": split.y_train, "val": split.y_val}
+    for s in SPLITS:
+        add(s, "loss", trace.loss[s])
+        truth = metrics.truth(recipe, ys[s], split.classes)
+        with np.errstate(all="ignore"):
+            scores = metrics.common_metrics(recipe, truth, trace.outputs[s], n=split.n)
+        for name, values in scores.items():
+            add(s, name, values)
+    add("train", "grad_norm", trace.grad_norm)
+    add("train", "seconds", trace.seconds)
+    return pd.concat(rows, ignore_index=True)
+
+
+def record(experiment, dataset, split, setup, trace, trainer, env):
+    """``(run row, history rows)`` for ``Store.write``."""
+    config = run_config(experiment, dataset, setup, trainer)
+    run = {
+        "run": run_id(config), "experiment": experiment.name, "dataset": dataset.name,
+        "problem": dataset.problem, "target": setup.recipe.target, "recipe": setup.recipe.name,
+        "role": setup.recipe.role, "seed": setup.seed, "trainer": trainer,
+        "status": trace.status, "error": trace.error, "epochs": trace.epochs,
+        "seconds": float(trace.seconds[-1]) if trace.epochs else 0.0,
+        "config": json.dumps(config, default=str), "versions": json.dumps(env),
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    rows = history(setup, split, trace) if trace.epochs else pd.DataFrame(
+        columns=["epoch", "split", "metric", "value"])
+    return run, rows

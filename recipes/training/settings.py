@@ -1,0 +1,117 @@
+"""What defines a training run: the settings shared by a grid and a single run.
+
+``Settings`` is the one description of *how* a model is trained (epochs, batch
+size, optimizer, learning rate, hidden widths, initial output scale). An
+``Experiment`` grid, ``compare``, the command line and a single ``Setup`` all
+use it, so a new training setting is added here and nowhere else: its default
+is the field's default, it becomes part of every run's config (and so of its
+run id), and ``Experiment``/``compare`` accept it by name.
+
+``Setup`` is one run: a recipe, a seed, and the settings.
+
+>>> s = Settings(epochs=5)
+>>> s.epochs, s.optimizer
+(5, 'adam')
+>>> Settings.names()
+('epochs', 'batch_size', 'optimizer', 'learning_rate', 'hidden', 'output_scale')
+>>> Settings.of({"epoch": 3})
+Traceback (most recent call last):
+...
+ValueError: Expected one of {'epochs', 'batch_size', 'optimizer', 'learning_rate', 'hidden', 'output_scale'}. Received: setting='epoch'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from ..catalog.table import Recipe
+from ..messages import expected
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a model is trained; every field is a setting a grid can vary.
+
+    Parameters
+    ----------
+    epochs : int, default=20
+        Passes over the training split.
+    batch_size : int, default=32
+        Examples per gradient step.
+    optimizer : str or keras.optimizers.Optimizer, default="adam"
+        A name from ``recipes.models.build.OPTIMIZERS`` or an optimizer instance.
+    learning_rate : float, default=1e-3
+        Step size of the optimizer.
+    hidden : tuple of int, default=(32,)
+        Widths of the hidden ReLU layers.
+    output_scale : float, default=1.0
+        Factor on the output layer's initial weights; 10 starts the outputs
+        saturated (the "loss is large" condition of claims C1 and C3).
+    """
+
+    epochs: int = 20
+    batch_size: int = 32
+    optimizer: object = "adam"
+    learning_rate: float = 1e-3
+    hidden: tuple = (32,)
+    output_scale: float = 1.0
+
+    @classmethod
+    def names(cls):
+        """The settings' names, in field order."""
+        return tuple(f.name for f in fields(cls))
+
+    @classmethod
+    def of(cls, options=None, base=None):
+        """Settings from a mapping of names to values (``base``'s values for the rest).
+
+        Unknown names raise ``ValueError`` naming the allowed ones; ``None``
+        values keep the base value.
+        """
+        options = {k: v for k, v in (options or {}).items() if v is not None}
+        for name in options:
+            if name not in cls.names():
+                raise ValueError(expected(cls.names(), "setting", name))
+        if "hidden" in options:
+            options["hidden"] = tuple(options["hidden"])
+        return replace(base or cls(), **options)
+
+    def config(self):
+        """JSON-ready description: one key per setting (``hidden`` as a list)."""
+        return {name: (list(v) if name == "hidden" else v)
+                for name, v in ((n, getattr(self, n)) for n in self.names())}
+
+
+def set_fields(obj, **values):
+    """Set the fields of a frozen dataclass from its own ``__init__``."""
+    for name, value in values.items():
+        object.__setattr__(obj, name, value)
+
+
+@dataclass(frozen=True, init=False)
+class Setup:
+    """One training run besides the data: a recipe, a seed and the training settings.
+
+    Settings are given as a ``Settings`` or by name:
+    ``Setup(recipe, 0, epochs=5)`` equals ``Setup(recipe, 0, Settings(epochs=5))``.
+    """
+
+    recipe: Recipe
+    seed: int
+    settings: Settings
+
+    def __init__(self, recipe, seed, settings=None, **options):
+        set_fields(self, recipe=recipe, seed=seed, settings=Settings.of(options, settings))
+
+    def config(self):
+        """JSON-ready description (the recipe by its full row, so a user's edit is a new run)."""
+        return {"recipe": self.recipe.describe(), "seed": self.seed, **self.settings.config()}
+
+    def build_model(self, split):
+        """The compiled Keras model this run starts from (``recipes.models.build.build_model``)."""
+        from ..models.build import build_model
+
+        s = self.settings
+        return build_model(self.recipe, split.X_train.shape[1:], split.n, hidden=s.hidden,
+                           seed=self.seed, optimizer=s.optimizer,
+                           learning_rate=s.learning_rate, output_scale=s.output_scale)

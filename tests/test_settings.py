@@ -1,0 +1,107 @@
+"""One description of a run: every training setting lives in Settings and flows everywhere."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+
+import recipes
+from recipes.results.grid import Experiment, run_config, run_id, setups
+from recipes.results.store import Store
+from recipes.training import data
+from recipes.training.settings import Settings, Setup
+
+# A value different from the default, for every setting.
+CHANGED = {"epochs": 2, "batch_size": 16, "optimizer": "sgd", "learning_rate": 0.05,
+           "hidden": (8,), "output_scale": 2.0}
+
+
+def test_every_setting_has_a_changed_value_here():
+    # A new Settings field must get a value in CHANGED, so every test below covers it.
+    assert set(CHANGED) == set(Settings.names())
+
+
+@pytest.mark.parametrize("name", Settings.names())
+def test_a_setting_given_by_name_reaches_experiment_setup_and_run_config(name):
+    value = CHANGED[name]
+    exp = Experiment("e", ("iris",), recipes=("multiclass_softmax_cce",), seeds=1,
+                     **{name: value})
+    assert getattr(exp.settings, name) == value
+    [setup] = setups(exp, data.load("iris"), recipes.load_catalog())
+    assert getattr(setup.settings, name) == value
+    assert setup == Setup(setup.recipe, 0, **{name: value})
+    config = run_config(exp, data.load("iris"), setup, "keras")
+    assert config[name] == (list(value) if isinstance(value, tuple) else value)
+
+
+@pytest.mark.parametrize("name", Settings.names())
+def test_changing_a_setting_changes_the_run_id(name):
+    ds, catalog = data.load("iris"), recipes.load_catalog()
+
+    def the_id(**options):
+        exp = Experiment("e", ("iris",), recipes=("multiclass_softmax_cce",), seeds=1, **options)
+        return run_id(run_config(exp, ds, setups(exp, ds, catalog)[0], "keras"))
+
+    assert the_id() != the_id(**{name: CHANGED[name]})
+
+
+@pytest.mark.parametrize("name", Settings.names())
+def test_with_options_changes_a_setting(name):
+    exp = Experiment("e", ("iris",)).with_options(**{name: CHANGED[name]}, seeds=None)
+    assert getattr(exp.settings, name) == CHANGED[name] and exp.seeds == 5
+
+
+def test_compare_accepts_every_setting_and_records_it(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    X, y = X[::3], y[::3]
+    options = dict(CHANGED, epochs=1)
+    recipes.compare(X, y, recipes=["multiclass_softmax_cce"], seeds=1, out=tmp_path,
+                    progress=False, trainer="keras", **options)
+    [config] = Store(tmp_path).runs()["config"]
+    for name, value in options.items():
+        assert config[name] == (list(value) if isinstance(value, tuple) else value)
+
+
+def test_experiment_has_no_field_that_repeats_a_setting():
+    fields = {f.name for f in dataclasses.fields(Experiment)}
+    assert not fields & set(Settings.names())
+    assert "settings" in fields
+
+
+@pytest.mark.parametrize("where", [
+    lambda: Settings.of({"epoch": 3}),
+    lambda: Experiment("e", ("iris",), epoch=3),
+    lambda: recipes.compare(np.zeros((8, 2)), [0, 1] * 4, epoch=3),
+])
+def test_an_unknown_setting_names_the_allowed_ones(where):
+    with pytest.raises(ValueError, match=r"Expected one of \{'epochs', 'batch_size'.*"
+                                         r"Received: setting='epoch'"):
+        where()
+
+
+# Ids computed before Settings existed: an existing results store still resumes.
+KNOWN_IDS = [
+    (dict(name="saturated", datasets=("breast_cancer",), recipes=("binary_sigmoid_bce",),
+          output_scale=10.0, goal={"metric": "accuracy", "value": 0.9}, claim="C1"),
+     "stacked", ["ec4115d12b0b3eb0", "6bba32f243efcaed"]),
+    (dict(name="e", datasets=("iris",), recipes=("multiclass_softmax_cce",), seeds=1, epochs=3,
+          batch_size=16, optimizer="sgd", learning_rate=0.1, hidden=(8, 4)),
+     "keras", ["ff601913152b351b"]),
+]
+
+
+@pytest.mark.parametrize("spec, trainer, ids", KNOWN_IDS)
+def test_run_ids_are_those_of_earlier_versions(spec, trainer, ids):
+    exp = Experiment(**spec)
+    ds = data.load(exp.datasets[0])
+    got = [run_id(run_config(exp, ds, s, trainer))
+           for s in setups(exp, ds, recipes.load_catalog())]
+    assert got[: len(ids)] == ids
+
+
+def test_settings_config_is_json_ready():
+    assert json.loads(json.dumps(Settings().config())) == {
+        "epochs": 20, "batch_size": 32, "optimizer": "adam", "learning_rate": 0.001,
+        "hidden": [32], "output_scale": 1.0}
