@@ -38,6 +38,9 @@ TARGETS = {
     "counts": "non-negative integer counts; n = number of targets",
 }
 
+# Targets whose labels are classes (one per example), not values or label sets.
+CLASS_TARGETS = ("classes", "ordered")
+
 # Output activation -> the range of its values.
 ACTIVATIONS = {
     "linear": (-np.inf, np.inf),

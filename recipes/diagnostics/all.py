@@ -45,7 +45,7 @@ from typing import Callable
 import numpy as np
 
 from ..catalog import codec
-from ..catalog.table import ACTIVATIONS, LOSSES, Recipe, as_catalog
+from ..catalog.table import ACTIVATIONS, CLASS_TARGETS, LOSSES, Recipe, as_catalog
 from ..catalog.infer import infer_problem
 from ..models.spec import LOGITS_CLASSES, LOSS_CLASSES, loss_spec
 
@@ -149,8 +149,7 @@ FORMS = {
     "labels": "class labels that still have to be encoded (strings, booleans or categories)",
 }
 
-# Catalog targets whose labels are classes, and those that are values.
-CLASS_TARGETS = ("classes", "ordered")
+# Catalog targets whose labels are values.
 VALUE_TARGETS = ("values", "unit", "counts")
 
 
