@@ -14,7 +14,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from .catalog.table import ACTIVATIONS, Catalog, CatalogError, load_catalog
+from .catalog.table import OUTPUT_RANGES, Catalog, CatalogError, load_catalog
 
 # TensorFlow is imported only by the commands that train or build models; keep its C++ logs quiet.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -52,7 +52,7 @@ def _describe(recipe):
     row = recipe.describe()
     keys = ["problem", "role", "activation", "loss", "from_logits", "encoding", "units",
             "metrics", "decoding", "target", "reference"]
-    lo, hi = ACTIVATIONS[recipe.activation]
+    lo, hi = OUTPUT_RANGES[recipe.activation]
     lines = [f"{recipe.name}  ({recipe.role})", ""]
     lines += [f"  {k:<12} {row[k]}" for k in keys]
     lines += [f"  {'range':<12} outputs in [{lo:g}, {hi:g}]", "", f"  Why: {recipe.rationale}"]

@@ -45,7 +45,7 @@ from typing import Callable
 import numpy as np
 
 from ..catalog import codec
-from ..catalog.table import ACTIVATIONS, CLASS_TARGETS, LOSSES, Recipe, as_catalog
+from ..catalog.table import CLASS_TARGETS, LOSSES, OUTPUT_RANGES, Recipe, as_catalog
 from ..catalog.infer import infer_problem
 from ..models.spec import LOGITS_CLASSES, LOSS_CLASSES, loss_spec
 
@@ -66,7 +66,7 @@ EPSILON = 1e-7          # keras.config.epsilon(): Keras clips probabilities to [
 # Output activations and the range of their values; the catalog's table plus
 # activations users put on output layers that the catalog never uses.
 RANGES = {
-    **ACTIVATIONS,
+    **OUTPUT_RANGES,
     "relu": (0.0, np.inf),
     "relu6": (0.0, 6.0),
     "elu": (-1.0, np.inf),
@@ -1294,7 +1294,7 @@ def gradients(recipe, points=None, n=None, catalog=None):
     if not np.isfinite(Z).all():
         raise ValueError(f"Recipe {recipe.name!r}: some points give predictions its {f} output "
                          f"cannot produce. Received: {x[~np.isfinite(Z[:, 0])][:5].tolist()}")
-    P = codec.ACTIVATIONS[f](Z)
+    P = codec.NUMPY_ACTIVATIONS[f](Z)
     auto = _autodiff(recipe, Z, Y, fused=False)[:, 0]
     auto_tf = _autodiff(recipe, Z, Y, fused=True)[:, 0]
     formula = FORMULAS.get((f, recipe.loss))
