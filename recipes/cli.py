@@ -193,7 +193,7 @@ def _run_run(args, catalog: Catalog):
 
 def _appendix():
     """The report's appendix: loss surfaces (C2), the C6 table, gradient figures (C3)."""
-    from .diagnostics.all import appendix
+    from .diagnostics.appendix import appendix
 
     return appendix()
 
@@ -239,7 +239,7 @@ def _add_check(p):
 
 
 def _run_check(args, catalog: Catalog):
-    from .diagnostics.all import check_model
+    from .diagnostics.check import check_model
     from .catalog.infer import read_labels
 
     target = args.target[0] if args.target and len(args.target) == 1 else args.target
@@ -256,7 +256,8 @@ def _add_explain(p):
 
 
 def _run_explain(args, catalog: Catalog):
-    from .diagnostics.all import explain, gradient_figure, problem_gradients
+    from .diagnostics.figures import gradient_figure
+    from .diagnostics.gradient import explain, problem_gradients
 
     recipe = catalog.get(args.name)
     print(_describe(recipe))

@@ -1,4 +1,4 @@
-"""recipes.diagnostics.all: model checks, gradient formulas, loss surfaces, C3 and C6.
+"""recipes.diagnostics: model checks, gradient formulas, loss surfaces, C3 and C6.
 
 One deliberately broken model per finding (``CASES``); every recommended
 recipe, built by ``build_model`` and given labels from a real data set, passes
@@ -17,12 +17,13 @@ import pytest  # noqa: E402
 from recipes import cli
 from recipes.training import data
 
-from recipes.diagnostics import all as diagnostics  # noqa: E402
 from recipes.catalog.table import load_catalog  # noqa: E402
-from recipes.diagnostics.all import (  # noqa: E402
-    CHECKS, FORMULAS, Check, appendix, c6_table, check_model, gradient_figure, gradients,
-    loss_surface, surface_figure,
-)
+from recipes.diagnostics import figures, gradient  # noqa: E402
+from recipes.diagnostics.appendix import appendix  # noqa: E402
+from recipes.diagnostics.check import CHECKS, Check, check_model  # noqa: E402
+from recipes.diagnostics.figures import gradient_figure, surface_figure  # noqa: E402
+from recipes.diagnostics.gradient import FORMULAS, gradients  # noqa: E402
+from recipes.diagnostics.surface import c6_table, loss_surface  # noqa: E402
 from recipes.models.build import LogPoisson, build_model  # noqa: E402
 
 CATALOG = load_catalog()
@@ -265,7 +266,7 @@ def test_cli_explain(tmp_path, capsys):
 def test_formula_agrees_with_autodiff(recipe):
     t = gradients(recipe)
     assert len(t) > 10 and np.isfinite(t["autodiff"]).all()
-    has_formula = (diagnostics._scoring(recipe), recipe.loss) in FORMULAS
+    has_formula = (gradient._scoring(recipe), recipe.loss) in FORMULAS
     if has_formula:
         assert t["agree"].all(), t[["x", "autodiff", "formula"]].to_string()
     else:
@@ -329,10 +330,10 @@ def test_gradient_points_are_checked():
 
 
 def test_gradient_figure():
-    t = diagnostics.problem_gradients("multiclass")
+    t = gradient.problem_gradients("multiclass")
     fig = gradient_figure(t, highlight="multiclass_softmax_mse")
     assert len(fig.axes) == 2      # a p_t panel and an error panel (index regression)
-    assert len(diagnostics.gradient_figures()) == len(CATALOG.problems)
+    assert len(figures.gradient_figures()) == len(CATALOG.problems)
 
 
 # --- surfaces and C6 ---------------------------------------------------------------------
