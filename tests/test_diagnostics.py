@@ -6,6 +6,9 @@ clean; the gradient formulas agree with autodiff for every catalog recipe.
 """
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -379,3 +382,33 @@ def test_check_str_and_types():
     assert isinstance(result, Check)
     text = str(result)
     assert text.startswith("Model ") and "ERROR" in text and "fix:" in text
+
+
+# --- layout: one job per module, each as light as its job ---------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def in_fresh_python(code):
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split()
+
+
+@pytest.mark.parametrize("module", ["recipes.diagnostics", "recipes.diagnostics.check",
+                                    "recipes.diagnostics.gradient",
+                                    "recipes.diagnostics.surface"])
+def test_import_loads_neither_tensorflow_nor_matplotlib(module):
+    heavy = ("tensorflow", "keras", "matplotlib")
+    assert in_fresh_python(f"import sys, {module}; "
+                           f"print(*[m for m in {heavy!r} if m in sys.modules])") == []
+
+
+def test_figures_without_pyplot():
+    assert in_fresh_python(
+        "import sys\n"
+        "from recipes.diagnostics.figures import surface_figure\n"
+        "from recipes.diagnostics.surface import loss_surface\n"
+        "fig = surface_figure(loss_surface(n=5))\n"
+        "print(type(fig).__name__, 'matplotlib.pyplot' in sys.modules)") == ["Figure", "False"]
