@@ -14,7 +14,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from .catalog.table import ACTIVATIONS, Catalog, CatalogError, load_catalog
+from .catalog.table import OUTPUT_RANGES, Catalog, CatalogError, load_catalog
 
 # TensorFlow is imported only by the commands that train or build models; keep its C++ logs quiet.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -52,7 +52,7 @@ def _describe(recipe):
     row = recipe.describe()
     keys = ["problem", "role", "activation", "loss", "from_logits", "encoding", "units",
             "metrics", "decoding", "target", "reference"]
-    lo, hi = ACTIVATIONS[recipe.activation]
+    lo, hi = OUTPUT_RANGES[recipe.activation]
     lines = [f"{recipe.name}  ({recipe.role})", ""]
     lines += [f"  {k:<12} {row[k]}" for k in keys]
     lines += [f"  {'range':<12} outputs in [{lo:g}, {hi:g}]", "", f"  Why: {recipe.rationale}"]
@@ -194,7 +194,7 @@ def _run_run(args, catalog: Catalog):
 
 def _appendix():
     """The report's appendix: loss surfaces (C2), the C6 table, gradient figures (C3)."""
-    from .diagnostics.all import appendix
+    from .diagnostics.appendix import appendix
 
     return appendix()
 
@@ -231,7 +231,7 @@ def _add_check(p):
 
 
 def _run_check(args, catalog: Catalog):
-    from .diagnostics.all import check_model
+    from .diagnostics.check import check_model
     from .catalog.infer import read_labels
 
     target = args.target[0] if args.target and len(args.target) == 1 else args.target
@@ -248,7 +248,8 @@ def _add_explain(p):
 
 
 def _run_explain(args, catalog: Catalog):
-    from .diagnostics.all import explain, gradient_figure, problem_gradients
+    from .diagnostics.figures import gradient_figure
+    from .diagnostics.gradient import explain, problem_gradients
 
     recipe = catalog.get(args.name)
     print(_describe(recipe))

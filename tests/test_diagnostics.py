@@ -1,4 +1,4 @@
-"""recipes.diagnostics.all: model checks, gradient formulas, loss surfaces, C3 and C6.
+"""recipes.diagnostics: model checks, gradient formulas, loss surfaces, C3 and C6.
 
 One deliberately broken model per finding (``CASES``); every recommended
 recipe, built by ``build_model`` and given labels from a real data set, passes
@@ -6,6 +6,9 @@ clean; the gradient formulas agree with autodiff for every catalog recipe.
 """
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -17,12 +20,13 @@ import pytest  # noqa: E402
 from recipes import cli
 from recipes.training import data
 
-from recipes.diagnostics import all as diagnostics  # noqa: E402
 from recipes.catalog.table import load_catalog  # noqa: E402
-from recipes.diagnostics.all import (  # noqa: E402
-    CHECKS, FORMULAS, Check, appendix, c6_table, check_model, gradient_figure, gradients,
-    loss_surface, surface_figure,
-)
+from recipes.diagnostics import figures, gradient  # noqa: E402
+from recipes.diagnostics.appendix import appendix  # noqa: E402
+from recipes.diagnostics.check import CHECKS, Check, check_model  # noqa: E402
+from recipes.diagnostics.figures import gradient_figure, surface_figure  # noqa: E402
+from recipes.diagnostics.gradient import FORMULAS, gradients  # noqa: E402
+from recipes.diagnostics.surface import c6_table, loss_surface  # noqa: E402
 from recipes.models.build import LogPoisson, build_model  # noqa: E402
 
 CATALOG = load_catalog()
@@ -265,7 +269,7 @@ def test_cli_explain(tmp_path, capsys):
 def test_formula_agrees_with_autodiff(recipe):
     t = gradients(recipe)
     assert len(t) > 10 and np.isfinite(t["autodiff"]).all()
-    has_formula = (diagnostics._scoring(recipe), recipe.loss) in FORMULAS
+    has_formula = (gradient._scoring(recipe), recipe.loss) in FORMULAS
     if has_formula:
         assert t["agree"].all(), t[["x", "autodiff", "formula"]].to_string()
     else:
@@ -329,10 +333,10 @@ def test_gradient_points_are_checked():
 
 
 def test_gradient_figure():
-    t = diagnostics.problem_gradients("multiclass")
+    t = gradient.problem_gradients("multiclass")
     fig = gradient_figure(t, highlight="multiclass_softmax_mse")
     assert len(fig.axes) == 2      # a p_t panel and an error panel (index regression)
-    assert len(diagnostics.gradient_figures()) == len(CATALOG.problems)
+    assert len(figures.gradient_figures()) == len(CATALOG.problems)
 
 
 # --- surfaces and C6 ---------------------------------------------------------------------
@@ -378,3 +382,33 @@ def test_check_str_and_types():
     assert isinstance(result, Check)
     text = str(result)
     assert text.startswith("Model ") and "ERROR" in text and "fix:" in text
+
+
+# --- layout: one job per module, each as light as its job ---------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def in_fresh_python(code):
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split()
+
+
+@pytest.mark.parametrize("module", ["recipes.diagnostics", "recipes.diagnostics.check",
+                                    "recipes.diagnostics.gradient",
+                                    "recipes.diagnostics.surface"])
+def test_import_loads_neither_tensorflow_nor_matplotlib(module):
+    heavy = ("tensorflow", "keras", "matplotlib")
+    assert in_fresh_python(f"import sys, {module}; "
+                           f"print(*[m for m in {heavy!r} if m in sys.modules])") == []
+
+
+def test_figures_without_pyplot():
+    assert in_fresh_python(
+        "import sys\n"
+        "from recipes.diagnostics.figures import surface_figure\n"
+        "from recipes.diagnostics.surface import loss_surface\n"
+        "fig = surface_figure(loss_surface(n=5))\n"
+        "print(type(fig).__name__, 'matplotlib.pyplot' in sys.modules)") == ["Figure", "False"]

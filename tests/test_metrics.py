@@ -45,7 +45,7 @@ def _labels(recipe, rng, n, rows=N):
 def _outputs(recipe, rng, n, lead=(), rows=N):
     """Random raw model outputs: the recipe's activation applied to logits."""
     z = rng.normal(scale=2.0, size=lead + (rows, recipe.n_units(n)))
-    return codec.ACTIVATIONS[recipe.activation](z)
+    return codec.NUMPY_ACTIVATIONS[recipe.activation](z)
 
 
 # --- agreement with scikit-learn on one run -------------------------------------

@@ -38,7 +38,7 @@ def softplus(z):
 
 # Output activations as numpy functions: used to apply a link at decode time
 # (from_logits recipes) and by tests that check output ranges.
-ACTIVATIONS = {
+NUMPY_ACTIVATIONS = {
     "linear": lambda z: np.asarray(z, dtype=np.float64),
     "sigmoid": sigmoid,
     "softmax": softmax,

@@ -2,8 +2,8 @@
 
 No TensorFlow here: listing, selecting and validating recipes must stay fast.
 
-The rules a row must obey are tables below (``ACTIVATIONS``, ``LOSSES``,
-``ENCODINGS``, ``METRICS``, ...). Validation reads those tables, so adding a
+The rules a row must obey are tables below (``OUTPUT_RANGES``, ``LOSSES``,
+``ENCODINGS``, ``KERAS_METRICS``, ...). Validation reads those tables, so adding a
 recipe that uses known pieces needs only a new CSV row, and adding a new
 piece means adding one table entry.
 """
@@ -38,8 +38,11 @@ TARGETS = {
     "counts": "non-negative integer counts; n = number of targets",
 }
 
+# Targets whose labels are classes (one per example), not values or label sets.
+CLASS_TARGETS = ("classes", "ordered")
+
 # Output activation -> the range of its values.
-ACTIVATIONS = {
+OUTPUT_RANGES = {
     "linear": (-np.inf, np.inf),
     "sigmoid": (0.0, 1.0),
     "softmax": (0.0, 1.0),
@@ -106,7 +109,7 @@ UNITS = {"1": lambda n: 1, "n": lambda n: n, "n-1": lambda n: n - 1}
 # deliberately absent: Keras guesses which accuracy it means (Keras 3 from the
 # output and label shapes, tf.keras 2 from the loss), and a guess can be wrong.
 _PER_UNIT = ("binary", "cumulative", "multihot")
-METRICS = {
+KERAS_METRICS = {
     "binary_accuracy": _PER_UNIT,
     "categorical_accuracy": ("onehot",),
     "sparse_categorical_accuracy": ("index",),
@@ -154,7 +157,7 @@ class Recipe:
     @property
     def output_range(self):
         """Range of the decoded scores (after the link)."""
-        return ACTIVATIONS[self.link if self.from_logits else self.activation]
+        return OUTPUT_RANGES[self.link if self.from_logits else self.activation]
 
     def n_units(self, n):
         """Output units for a problem of size ``n`` (classes, labels or targets)."""
@@ -190,7 +193,7 @@ class Recipe:
         """Raw outputs -> probabilities or values (applies the link if from_logits)."""
         out = np.asarray(outputs, dtype=np.float64)
         out = out.reshape(-1, 1) if out.ndim == 1 else out
-        return codec.ACTIVATIONS[self.link](out)
+        return codec.NUMPY_ACTIVATIONS[self.link](out)
 
     def decode(self, outputs, classes=None, threshold=0.5):
         """Raw outputs -> predicted labels (or values).
@@ -253,7 +256,7 @@ def _expected(allowed, col, value):
 def _check_cells(row):
     """Errors of single cells: (column, message) pairs."""
     vocab = {
-        "role": ROLES, "activation": ACTIVATIONS, "loss": LOSSES, "from_logits": BOOLEANS,
+        "role": ROLES, "activation": OUTPUT_RANGES, "loss": LOSSES, "from_logits": BOOLEANS,
         "encoding": ENCODINGS, "units": UNITS, "decoding": codec.DECODERS, "target": TARGETS,
     }
     errors = [(c, "is empty") for c in COLUMNS if not row[c].strip()]
@@ -265,11 +268,11 @@ def _check_cells(row):
             errors.append((col, f"Expected lowercase letters, digits and '_' starting with a "
                                 f"letter. Received: {col}={row[col]!r}"))
     for m in filter(None, row["metrics"].split(";")):
-        if m not in METRICS:
+        if m not in KERAS_METRICS:
             hint = (" ('accuracy' is resolved by Keras, from the output shapes in Keras 3 and "
                     "from the loss in tf.keras 2; name the accuracy explicitly)"
                     if m == "accuracy" else "")
-            errors.append(("metrics", _expected(METRICS, "metrics", m) + hint))
+            errors.append(("metrics", _expected(KERAS_METRICS, "metrics", m) + hint))
     return errors
 
 
@@ -277,7 +280,7 @@ def _check_cells(row):
 # test gets a row whose cells are all known values and returns True when the
 # row is contradictory.
 def _range(r):
-    return ACTIVATIONS[r["activation"]]
+    return OUTPUT_RANGES[r["activation"]]
 
 
 CONTRADICTIONS = [
@@ -319,7 +322,8 @@ CONTRADICTIONS = [
      lambda r: r["decoding"] not in ENCODINGS[r["encoding"]].decodings,
      "this decoding cannot read outputs trained on this encoding"),
     (("metrics", "encoding"),
-     lambda r: any(r["encoding"] not in METRICS[m] for m in filter(None, r["metrics"].split(";"))),
+     lambda r: any(r["encoding"] not in KERAS_METRICS[m]
+                   for m in filter(None, r["metrics"].split(";"))),
      "a metric does not read targets in this encoding correctly"),
 ]
 
@@ -333,7 +337,7 @@ def _allowed_for(cols, row):
     if cols == ("encoding", "decoding"):
         return f"; allowed: {list(ENCODINGS[row['encoding']].decodings)}"
     if cols == ("metrics", "encoding"):
-        ok = [m for m, enc in METRICS.items() if row["encoding"] in enc]
+        ok = [m for m, enc in KERAS_METRICS.items() if row["encoding"] in enc]
         return f"; metrics that fit {row['encoding']!r}: {ok}"
     return ""
 

@@ -23,10 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..catalog.table import load_catalog
-
-# Catalog targets whose labels are classes (split stratifies on them).
-CLASS_TARGETS = ("classes", "ordered")
+from ..catalog.table import CLASS_TARGETS, load_catalog
 
 
 @dataclass(frozen=True, eq=False)

@@ -65,6 +65,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..catalog import codec
+from ..catalog.table import CLASS_TARGETS
 
 # catalog target -> the common metrics of its recipes, in report order
 COMMON = {
@@ -93,7 +94,6 @@ NEEDS_PROBABILITIES = frozenset({"log_loss", "brier", "ece", "out_of_range"})
 
 EPSILON = 1e-7
 ECE_BINS = 15
-_CLASS_TARGETS = ("classes", "ordered")
 
 
 def higher_is_better(metric):
@@ -109,7 +109,7 @@ def truth(recipe, y, classes=None):
     int64 matrix (N, L). Value targets: float64 (N, k) (a 1-D ``y`` is one
     column).
     """
-    if recipe.target in _CLASS_TARGETS:
+    if recipe.target in CLASS_TARGETS:
         classes = codec.classes_of(y) if classes is None else classes
         return codec.to_indices(y, classes)
     y = np.asarray(y)
@@ -245,7 +245,7 @@ def common_metrics(recipe, truth, outputs, *, n=None, threshold=0.5):
     """
     t = np.asarray(truth)
     out = _check(recipe, t, outputs)
-    if recipe.target in _CLASS_TARGETS:
+    if recipe.target in CLASS_TARGETS:
         res = _classes(recipe, t.astype(np.int64).ravel(), out, n, threshold)
     elif recipe.target == "labels":
         res = _labels(recipe, t.astype(np.int64), out, threshold)

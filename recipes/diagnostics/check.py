@@ -1,24 +1,14 @@
-"""Diagnostics: check a compiled Keras model against its labels, and show why
-the catalog's pairings train well.
+"""The model check: a compiled Keras model against the labels it trains on.
 
-Three parts, each driven by tables rather than branches on recipe names:
+``check_model`` reads a compiled model's output layer (units, activation), its
+loss (class, ``from_logits``) and its metrics (``read_model``), infers the
+problem type of the labels it trains on (``recipes.catalog.infer``), and runs
+every rule of ``CHECKS`` against both. Each finding cites the actual values,
+says why it matters, and names the catalog recipe that fixes it. The rules are
+tables rather than branches on recipe names.
 
-1. **Model check** (``check_model``). Reads a compiled model's output layer
-   (units, activation), its loss (class, ``from_logits``) and its metrics,
-   infers the problem type of the labels it trains on (``recipes.infer``), and
-   runs every rule of ``CHECKS`` against both. Each finding cites the actual
-   values, says why it matters, and names the catalog recipe that fixes it.
-
-2. **Gradients** (``gradients``). The gradient of a recipe's Keras loss with
-   respect to the output pre-activation ``z``, by autodiff through the output
-   activation, tabulated against the predicted probability of the true class
-   (or the error, for regressions and counts), beside the closed form from
-   ``FORMULAS`` (keyed by (activation or link, loss)).
-
-3. **Loss surfaces and C6** (``loss_surface``, ``c6_table``): softmax +
-   cross-entropy against softmax + MSE over two logits, and the C6 example.
-
-TensorFlow is imported only by the functions that need it.
+Keras is imported only by the functions that read a model; nothing here
+imports matplotlib.
 
 Keras 3 facts the checks rely on (TensorFlow backend, measured with Keras 3.15):
 
@@ -35,38 +25,28 @@ Keras 3 facts the checks rely on (TensorFlow backend, measured with Keras 3.15):
 
 from __future__ import annotations
 
-import contextlib
 import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from ..catalog import codec
-from ..catalog.table import ACTIVATIONS, LOSSES, Recipe, as_catalog
 from ..catalog.infer import infer_problem
+from ..catalog.table import CLASS_TARGETS, LOSSES, OUTPUT_RANGES, Recipe, as_catalog
+from ..messages import expected, plural
 from ..models.spec import LOGITS_CLASSES, LOSS_CLASSES, loss_spec
 
-__all__ = [
-    "CHECKS", "Check", "Finding", "FORMULAS", "LabelFacts", "ModelFacts", "appendix",
-    "c6_table", "check_model", "explain", "gradient_figure", "gradient_figures", "gradients",
-    "loss_surface", "surface_figure",
-]
+__all__ = ["CHECKS", "Check", "Finding", "LabelFacts", "ModelFacts", "check_model", "read_model"]
 
 SEVERITIES = ("error", "warning", "info")
 EPSILON = 1e-7          # keras.config.epsilon(): Keras clips probabilities to [eps, 1 - eps]
 
 
-# =============================================================================
-# 1. Model check
-# =============================================================================
-
 # Output activations and the range of their values; the catalog's table plus
 # activations users put on output layers that the catalog never uses.
 RANGES = {
-    **ACTIVATIONS,
+    **OUTPUT_RANGES,
     "relu": (0.0, np.inf),
     "relu6": (0.0, 6.0),
     "elu": (-1.0, np.inf),
@@ -149,8 +129,7 @@ FORMS = {
     "labels": "class labels that still have to be encoded (strings, booleans or categories)",
 }
 
-# Catalog targets whose labels are classes, and those that are values.
-CLASS_TARGETS = ("classes", "ordered")
+# Catalog targets whose labels are values.
 VALUE_TARGETS = ("values", "unit", "counts")
 
 
@@ -299,7 +278,7 @@ class Check:
                     if self.matched else f"the recommended recipe is {self.recommended.name}")
             return (f"No problems found: a {self.model.units}-unit {self.model.activation} output "
                     f"with {self.model.loss_name} fits these {self.labels.problem} labels; {what}.")
-        return (f"{_plural(len(self.errors), 'error')}, {_plural(len(self.warnings), 'warning')}. "
+        return (f"{plural(len(self.errors), 'error')}, {plural(len(self.warnings), 'warning')}. "
                 f"Recommended recipe for {self.labels.problem!r}: {self.recommended.name} "
                 f"(see: recipes show {self.recommended.name}).")
 
@@ -311,10 +290,6 @@ class Check:
             lines += [str(f), ""]
         lines.append(self.summary())
         return "\n".join(lines)
-
-
-def _plural(n, noun):
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 # --- reading the model ----------------------------------------------------------
@@ -513,8 +488,7 @@ def read_labels_facts(y, model_facts=None, catalog=None, problem=None):
     chosen = problem or (_choose_problem(inference, model_facts.loss, catalog)
                          if model_facts is not None else inference.problem)
     if chosen not in catalog.problems:
-        raise ValueError(f"Expected a problem type of the catalog {list(catalog.problems)}. "
-                         f"Received: problem={chosen!r}")
+        raise ValueError(expected(catalog.problems, "problem", chosen))
     target = catalog.select(chosen).target
     values = np.asarray(y, dtype=object) if _is_categorical(y) else _label_shape(y)
     if values.dtype == object and not _is_categorical(y):
@@ -1032,535 +1006,3 @@ def check_model(model, y, catalog=None, problem=None):
             ctx.findings.append(_as_finding(code, severity, item))
     return Check(facts, labels, catalog.select(labels.problem), _matching_recipe(ctx),
                  ctx.findings)
-
-
-# =============================================================================
-# 2. Gradients at the output pre-activation
-# =============================================================================
-
-@dataclass(frozen=True)
-class Formula:
-    """A closed form of dL/dz for an (activation or link, loss) pair.
-
-    ``grad(z, p, y, K, config)``: the whole gradient vector, arrays of shape
-    (B, K): ``z`` pre-activations, ``p`` predictions, ``y`` dense targets,
-    ``K`` output units, ``config`` the Keras loss's config (gamma, delta).
-    ``simplified``: optional (words, fn(p_t, K)) of a textbook simplification.
-    """
-
-    words: str
-    grad: Callable | None
-    simplified: tuple | None = None
-    note: str = ""
-
-
-def _softmax_mse(z, p, y, K, cfg):
-    e = p - y
-    return (2.0 / K) * p * (e - (e * p).sum(axis=-1, keepdims=True))
-
-
-def _softmax_bce(z, p, y, K, cfg):
-    w = (p - y) / (1.0 - p)
-    return (w - p * w.sum(axis=-1, keepdims=True)) / K
-
-
-def _sigmoid_focal(z, p, y, K, cfg):
-    gamma = cfg.get("gamma", 2.0)
-    q = np.where(y == 1, p, 1.0 - p)
-    sign = np.where(y == 1, 1.0, -1.0)
-    return sign * (1.0 - q) ** gamma * (gamma * q * np.log(q) + q - 1.0) / K
-
-
-# (activation or link, catalog loss) -> closed form. Keras' reductions: BCE,
-# MSE, MAE, Huber, Poisson average over the last axis (hence 1/K); the
-# categorical cross-entropies sum over classes (no 1/K).
-FORMULAS = {
-    ("sigmoid", "binary_crossentropy"): Formula(
-        "(p - y) / units: prediction minus target (canonical Bernoulli pair; Keras averages "
-        "BCE over the units)", lambda z, p, y, K, c: (p - y) / K),
-    ("softmax", "categorical_crossentropy"): Formula(
-        "p * sum(y) - y, i.e. p - y for one-hot y (canonical categorical pair; Keras sums "
-        "cross-entropy over the classes, so no 1/units)",
-        lambda z, p, y, K, c: p * y.sum(axis=-1, keepdims=True) - y),
-    ("softmax", "sparse_categorical_crossentropy"): Formula(
-        "p - onehot(y) (canonical categorical pair, integer labels)",
-        lambda z, p, y, K, c: p * y.sum(axis=-1, keepdims=True) - y),
-    ("linear", "mse"): Formula(
-        "2 (prediction - target) / units (canonical Gaussian pair; Keras' MSE has no 1/2)",
-        lambda z, p, y, K, c: 2.0 * (p - y) / K),
-    ("linear", "mae"): Formula(
-        "sign(prediction - target) / units: constant size", lambda z, p, y, K, c: np.sign(p - y) / K),
-    ("linear", "huber"): Formula(
-        "clip(prediction - target, -delta, delta) / units (delta = 1)",
-        lambda z, p, y, K, c: np.clip(p - y, -c.get("delta", 1.0), c.get("delta", 1.0)) / K),
-    ("linear", "log_cosh"): Formula(
-        "tanh(prediction - target) / units", lambda z, p, y, K, c: np.tanh(p - y) / K),
-    ("exponential", "poisson"): Formula(
-        "(rate - count) / units with rate = exp(z): prediction minus target (canonical "
-        "Poisson pair)", lambda z, p, y, K, c: (p - y) / K,
-        note="Keras' Poisson adds eps=1e-7 inside the log (exact gradient "
-             "(rate - count*rate/(rate+eps))/units): near zero error the relative gap to the "
-             "canonical form exceeds 1e-5; the logits form (LogPoisson) has no eps."),
-    ("softplus", "poisson"): Formula(
-        "(1 - count/rate) sigmoid(z) / units with rate = softplus(z)",
-        lambda z, p, y, K, c: (1.0 - y / p) * codec.sigmoid(z) / K,
-        note="Not the canonical link: the error is scaled by sigmoid(z)/rate."),
-    ("sigmoid", "mse"): Formula(
-        "2 (p - y) p (1 - p) / units: the error times the sigmoid's slope, which vanishes "
-        "when the output saturates",
-        lambda z, p, y, K, c: 2.0 * (p - y) * p * (1.0 - p) / K),
-    ("softmax", "mse"): Formula(
-        "(2/units) p_i [(p_i - y_i) - sum_j (p_j - y_j) p_j] (exact, every class's term)",
-        _softmax_mse,
-        simplified=("C3: -2 p_t (1 - p_t)^2",
-                    lambda pt, K: -2.0 * pt * (1.0 - pt) ** 2),
-        note="C3's -2 p_t (1 - p_t)^2 is the derivative of the true class's own term "
-             "(1 - p_t)^2 alone: squared errors summed (not averaged) over classes and the "
-             "other classes' terms dropped. Keras averages over the K classes and keeps every "
-             "term: for one-hot y the true-class component is -(2/K) p_t [(1 - p_t)^2 + "
-             "sum_{j!=t} p_j^2], which with the other classes sharing 1 - p_t equally is "
-             "-2 p_t (1 - p_t)^2 / (K - 1): exactly C3 for K = 2, C3/2 for K = 3. Both vanish "
-             "as p_t -> 0."),
-    ("softmax", "binary_crossentropy"): Formula(
-        "(1/units) sum_j (p_j - y_j)/(1 - p_j) (delta_ij - p_i) (BCE on softmax probabilities)",
-        _softmax_bce),
-    ("sigmoid", "binary_focal_crossentropy"): Formula(
-        "s (1 - q)^gamma (gamma q log q + q - 1) / units with q = p if y = 1 else 1 - p, "
-        "s = +1 if y = 1 else -1 (0/1 targets, gamma = 2, no class balancing)",
-        _sigmoid_focal,
-        note="The modulating factor (1 - q)^gamma shrinks the gradient of easy examples."),
-}
-
-# (activation or link, loss) -> why the TensorFlow backend trains another gradient
-# than the textbook composition, where it does (``tf_same`` false).
-TF_NOTES = {
-    ("softmax", "binary_crossentropy"):
-        "The TensorFlow backend trains something else: binary_crossentropy takes the logits "
-        "a Keras softmax caches on its output and applies a sigmoid to them, so the gradient "
-        "is (sigmoid(z) - y)/units, one-vs-rest sigmoids (autodiff_tf).",
-    ("softmax", "categorical_crossentropy"):
-        "The TensorFlow backend trains something else: its fused "
-        "softmax_cross_entropy_with_logits back-propagates p - y, the gradient only when each "
-        "target row sums to 1 (TensorFlow documents that the gradient is incorrect "
-        "otherwise); with multi-hot targets the loss reported is -sum y log p but the "
-        "gradient trained is p - y (autodiff_tf).",
-}
-
-# What each target encoding sweeps: 'p_t' (the true unit's predicted probability,
-# others at z = 0) or 'error' (prediction - target of unit 0, others exact).
-SWEEP_BY_ENCODING = {
-    "binary": "p_t", "onehot": "p_t", "index": "p_t", "multihot": "p_t",
-    "cumulative": "p_t", "number": "error", "value": "error",
-}
-# Dense target rows for the p_t sweeps (the swept unit 0 is a true class/label).
-TARGET_ROWS = {
-    "binary": lambda K: np.ones(K),
-    "onehot": lambda K: np.eye(K)[0],
-    "index": lambda K: np.eye(K)[0],
-    "multihot": lambda K: np.r_[1.0, 1.0, np.zeros(K - 2)] if K >= 2 else np.ones(K),
-    "cumulative": lambda K: (np.arange(K) < 2).astype(float),
-}
-# Target values of the error sweeps, by catalog target.
-SWEEP_TARGETS = {"values": 2.0, "unit": 0.7, "counts": 3.0, "classes": 1.0, "ordered": 1.0}
-# Default problem size n of a sweep.
-SIZE_BY_PROBLEM = {"binary": 2}
-SIZE_BY_TARGET = {"classes": 3, "ordered": 4, "labels": 3, "values": 1, "unit": 1, "counts": 1}
-
-P_POINTS = np.unique(np.r_[np.logspace(-4, -1, 13), np.linspace(0.1, 0.99, 30), 0.999])
-ERROR_POINTS = {
-    "values": np.r_[np.linspace(-3, -0.25, 12), np.linspace(0.25, 3, 12)],
-    "unit": np.r_[np.linspace(-0.69, -0.1, 8), np.linspace(0.1, 0.29, 5)],
-    "counts": np.r_[np.linspace(-2.9, -0.25, 12), np.linspace(0.25, 3, 12)],
-    "classes": np.r_[np.linspace(-2, -0.25, 8), np.linspace(0.25, 2, 8)],
-    "ordered": np.r_[np.linspace(-2, -0.25, 8), np.linspace(0.25, 2, 8)],
-}
-
-# Inverse of each scoring function: prediction -> pre-activation (others at 0 for softmax).
-INVERSES = {
-    "linear": lambda s, K: s,
-    "sigmoid": lambda s, K: np.log(s) - np.log1p(-s),
-    "softmax": lambda s, K: np.log(s * (K - 1)) - np.log1p(-s),
-    "exponential": lambda s, K: np.log(s),
-    "softplus": lambda s, K: np.log(np.expm1(s)),
-    "tanh": lambda s, K: np.arctanh(s),
-}
-
-RTOL = 1e-5
-
-
-@contextlib.contextmanager
-def _float64():
-    import keras
-
-    old = keras.config.floatx()
-    keras.config.set_floatx("float64")
-    try:
-        yield
-    finally:
-        keras.config.set_floatx(old)
-
-
-def _scoring(recipe):
-    """The function from z to the prediction: the link for from_logits recipes."""
-    return recipe.link if recipe.from_logits else recipe.activation
-
-
-def _autodiff(recipe, Z, Y, fused):
-    """dL/dz per example: the recipe's Keras loss through its Keras activation.
-
-    ``fused=False`` hands the loss a plain copy of the activation's output (no
-    cached logits), as the JAX and PyTorch backends see it.
-    """
-    import keras
-    import tensorflow as tf
-
-    from ..models.build import make_loss
-
-    with _float64():
-        loss = make_loss(recipe)
-        activation = keras.activations.get(recipe.activation)
-        z = tf.constant(Z, dtype=tf.float64)
-        sparse = recipe.loss in SPARSE_LOSSES
-        y = tf.constant(Y.argmax(axis=-1).astype("int32")) if sparse else tf.constant(Y)
-        with tf.GradientTape() as tape:
-            tape.watch(z)
-            out = activation(z)
-            if not fused:
-                out = tf.identity(out)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                value = loss(y, out)
-        grad = tape.gradient(value, z).numpy()
-    return grad * len(Z)   # undo the mean over the batch
-
-
-def _sweep_points(recipe, sweep, points):
-    if points is not None:
-        return np.atleast_1d(np.asarray(points, dtype=np.float64))
-    return P_POINTS if sweep == "p_t" else ERROR_POINTS[recipe.target]
-
-
-def _close(a, b):
-    return np.isclose(a, b, rtol=RTOL, atol=1e-12)
-
-
-def gradients(recipe, points=None, n=None, catalog=None):
-    """dL/dz of a recipe's Keras loss at the output pre-activation, by autodiff.
-
-    Classification recipes sweep ``p_t``, the predicted probability of a true
-    class (or label) on output unit 0, with the other units' pre-activations at
-    0 (so for a softmax the other classes share ``1 - p_t`` equally);
-    regression and count recipes sweep the ``error`` prediction - target of
-    unit 0. ``points``: the values swept (default ``P_POINTS`` or
-    ``ERROR_POINTS``). ``n``: the problem size (default: 2 classes for binary,
-    3 classes or labels, 4 ordinal levels, 1 target).
-
-    Columns: recipe, problem, role, activation, loss, from_logits, units,
-    sweep, x (the swept value), p_t (prediction of unit 0), target, z (its
-    pre-activation), ``autodiff`` (dL/dz_0 of the loss fed the activation's
-    output as a plain tensor: the textbook composition, what the JAX and
-    PyTorch backends compute), ``autodiff_tf`` (the same as a Keras model
-    trains on the TensorFlow backend, which recovers cached logits), ``formula``
-    (from ``FORMULAS``, NaN where there is none), ``agree`` (formula vs
-    autodiff within relative 1e-5; NA without formula), ``tf_same`` (autodiff_tf
-    vs autodiff), ``simplified`` (a textbook simplification, e.g. C3), ``form``
-    and ``note``.
-    """
-    import pandas as pd
-
-    from ..models.build import make_loss
-
-    recipe = as_catalog(catalog).get(recipe)  # a Recipe passes through
-    sweep = SWEEP_BY_ENCODING[recipe.encoding]
-    n = n if n is not None else SIZE_BY_PROBLEM.get(recipe.problem, SIZE_BY_TARGET[recipe.target])
-    K = recipe.n_units(n)
-    f = _scoring(recipe)
-    inverse = INVERSES[f]
-    x = _sweep_points(recipe, sweep, points)
-    B = len(x)
-    if sweep == "p_t":
-        if not ((x > 0) & (x < 1)).all():
-            raise ValueError(f"Expected points (p_t values) strictly between 0 and 1. "
-                             f"Received: {x[(x <= 0) | (x >= 1)][:5].tolist()}")
-        Y = np.tile(TARGET_ROWS[recipe.encoding](K), (B, 1))
-        Z = np.zeros((B, K))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            Z[:, 0] = inverse(x, K)
-    else:
-        target = SWEEP_TARGETS[recipe.target]
-        Y = np.full((B, K), target)
-        Z = np.tile(inverse(np.array([target]), K), (B, K))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            Z[:, 0] = inverse(target + x, K)
-    if not np.isfinite(Z).all():
-        raise ValueError(f"Recipe {recipe.name!r}: some points give predictions its {f} output "
-                         f"cannot produce. Received: {x[~np.isfinite(Z[:, 0])][:5].tolist()}")
-    P = codec.ACTIVATIONS[f](Z)
-    auto = _autodiff(recipe, Z, Y, fused=False)[:, 0]
-    auto_tf = _autodiff(recipe, Z, Y, fused=True)[:, 0]
-    formula = FORMULAS.get((f, recipe.loss))
-    config = make_loss(recipe).get_config()
-    if formula is not None and formula.grad is not None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            exact = formula.grad(Z, P, Y, K, config)[:, 0]
-        agree = pd.array(_close(auto, exact), dtype="boolean")
-    else:
-        exact = np.full(B, np.nan)
-        agree = pd.array([pd.NA] * B, dtype="boolean")
-    simplified = (formula.simplified[1](P[:, 0], K) if formula is not None and
-                  formula.simplified else np.full(B, np.nan))
-    note = formula.note if formula is not None else \
-        f"No closed form in FORMULAS for ({f}, {recipe.loss}): autodiff only."
-    tf_same = _close(auto_tf, auto)
-    if not tf_same.all():
-        note = " ".join(filter(None, [note, TF_NOTES.get(
-            (f, recipe.loss), "The TensorFlow backend trains another gradient (autodiff_tf).")]))
-    return pd.DataFrame({
-        "recipe": recipe.name, "problem": recipe.problem, "role": recipe.role,
-        "activation": recipe.activation, "loss": recipe.loss, "from_logits": recipe.from_logits,
-        "units": K, "sweep": sweep, "x": x, "p_t": P[:, 0], "target": Y[:, 0], "z": Z[:, 0],
-        "autodiff": auto, "autodiff_tf": auto_tf, "formula": exact, "agree": agree,
-        "tf_same": tf_same, "simplified": simplified,
-        "form": formula.words if formula is not None else "",
-        "simplified_form": formula.simplified[0] if formula is not None and formula.simplified
-        else "", "note": note,
-    })
-
-
-def problem_gradients(problem, catalog=None, **kwargs):
-    """``gradients`` of every recipe of a problem, concatenated."""
-    import pandas as pd
-
-    catalog = as_catalog(catalog)
-    return pd.concat([gradients(r, **kwargs) for r in catalog.of(problem)], ignore_index=True)
-
-
-ROLE_STYLES = {"recommended": ("-", 2.6), "alternative": ("--", 1.6),
-               "anti-pattern": (":", 2.0)}
-SWEEP_LABELS = {"p_t": "p_t, predicted probability of the true class (log scale)",
-                "error": "error = prediction - target"}
-
-
-def _gapped(x, g):
-    """Break the line where x changes sign (error sweeps skip zero), hide zeros on log axes."""
-    g = np.where(g > 0, g, np.nan)
-    cut = np.flatnonzero(np.diff(np.sign(x)) != 0) + 1
-    return np.insert(x.astype(float), cut, np.nan), np.insert(g, cut, np.nan)
-
-
-def gradient_figure(table, highlight=None, title=None):
-    """|dL/dz| of the true unit against p_t (log-log) or the error, one line per recipe.
-
-    ``table``: the output of ``gradients``/``problem_gradients`` (one problem
-    or several). One panel per sweep kind present. Where the TensorFlow
-    backend trains a different gradient (``tf_same`` false), that is drawn
-    thin and grey-dotted beside the recipe's line.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    sweeps = list(dict.fromkeys(table["sweep"]))
-    fig, axes = plt.subplots(1, len(sweeps), figsize=(6.2 * len(sweeps), 4.4), squeeze=False)
-    for ax, sweep in zip(axes[0], sweeps):
-        part = table[table["sweep"] == sweep]
-        for name, rows in part.groupby("recipe", sort=False):
-            style, width = ROLE_STYLES.get(rows["role"].iloc[0], ("-", 1.5))
-            if highlight is not None:
-                width = width * (1.6 if name == highlight else 0.7)
-            x, g = _gapped(rows["x"].to_numpy(), rows["autodiff"].abs().to_numpy())
-            line, = ax.plot(x, g, style, lw=width, label=f"{name} ({rows['role'].iloc[0]})")
-            if not rows["tf_same"].all():
-                x, g = _gapped(rows["x"].to_numpy(), rows["autodiff_tf"].abs().to_numpy())
-                ax.plot(x, g, ":", lw=1.0, color=line.get_color(), alpha=0.7,
-                        label=f"{name}, as the TensorFlow backend trains it")
-        if sweep == "p_t":
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-        ax.set_xlabel(SWEEP_LABELS[sweep])
-        ax.set_ylabel("|dL/dz| at the true unit" + (" (log scale)" if sweep == "p_t" else ""))
-        ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
-    problems = ", ".join(dict.fromkeys(table["problem"]))
-    fig.suptitle(title or f"Gradient of the loss at the output pre-activation: {problems}")
-    fig.tight_layout()
-    return fig
-
-
-def gradient_figures(catalog=None):
-    """One ``(title, Figure)`` per problem type of the catalog."""
-    catalog = as_catalog(catalog)
-    out = []
-    for problem in catalog.problems:
-        title = f"Gradients at the output pre-activation: {problem}"
-        out.append((title, gradient_figure(problem_gradients(problem, catalog), title=title)))
-    return out
-
-
-EXPLAIN_P = (0.001, 0.01, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99)
-
-
-def explain(recipe, catalog=None):
-    """A recipe's gradient in words and a short autodiff-vs-formula table (text)."""
-    catalog = as_catalog(catalog)
-    recipe = catalog.get(recipe)
-    sweep = SWEEP_BY_ENCODING[recipe.encoding]
-    points = EXPLAIN_P if sweep == "p_t" else ERROR_POINTS[recipe.target][::3]
-    t = gradients(recipe, points=points, catalog=catalog)
-    f = _scoring(recipe)
-    formula = FORMULAS.get((f, recipe.loss))
-    lines = [f"Gradient of the loss at the output pre-activation z ({t['units'].iloc[0]} unit(s); "
-             f"{'z is the output itself: the loss applies ' + f if recipe.from_logits else 'through the ' + f + ' output'}):",
-             f"  formula: {formula.words if formula else 'none in FORMULAS (autodiff only)'}"]
-    if formula is not None and formula.simplified:
-        lines.append(f"  simplified: {formula.simplified[0]}")
-    note = t["note"].iloc[0]
-    if note:
-        lines.append(f"  note: {note}")
-    cols = ["x", "autodiff", "formula", "agree"] + \
-        (["simplified"] if formula is not None and formula.simplified else []) + \
-        ([] if t["tf_same"].all() else ["autodiff_tf"])
-    header = {"x": "p_t" if sweep == "p_t" else "error"}
-    rows = [[header.get(c, c) for c in cols]]
-    for _, r in t.iterrows():
-        rows.append([_fmt(r[c]) for c in cols])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(cols))]
-    lines.append("")
-    lines += ["  " + "  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in rows]
-    if not t["tf_same"].all():
-        lines.append("  autodiff_tf: the gradient a Keras model trains on the TensorFlow backend.")
-    return "\n".join(lines)
-
-
-def _fmt(v):
-    import pandas as pd
-
-    if v is None or (not isinstance(v, str) and pd.isna(v)):
-        return "-"
-    if isinstance(v, (bool, np.bool_)):
-        return "yes" if v else "NO"
-    return f"{v:.6g}"
-
-
-# =============================================================================
-# 3. Loss surfaces (C2) and the C6 example
-# =============================================================================
-
-def loss_surface(n=61, span=6.0):
-    """Softmax + CCE and softmax + MSE over two logits (C2).
-
-    Three classes, true class 0: ``z1`` is the true class's logit, ``z2`` an
-    other class's, ``z3 = 0``. ``cce`` = -log p_true, ``mse`` = Keras' MSE (mean
-    over the 3 classes) against the one-hot row; ``grad_cce``/``grad_mse`` are
-    the norms of their gradients with respect to (z1, z2) (from ``FORMULAS``).
-    """
-    import pandas as pd
-
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ValueError(f"Expected an integer n >= 2 grid points. Received: n={n!r}")
-    if not span > 0:
-        raise ValueError(f"Expected a positive span. Received: span={span!r}")
-    grid = np.linspace(-span, span, n)
-    z1, z2 = np.meshgrid(grid, grid, indexing="ij")
-    Z = np.stack([z1.ravel(), z2.ravel(), np.zeros(z1.size)], axis=1)
-    P = codec.softmax(Z)
-    Y = np.tile(np.eye(3)[0], (len(Z), 1))
-    cce = np.logaddexp.reduce(Z, axis=1) - Z[:, 0]
-    mse = ((P - Y) ** 2).mean(axis=1)
-    g_cce = FORMULAS[("softmax", "categorical_crossentropy")].grad(Z, P, Y, 3, {})[:, :2]
-    g_mse = FORMULAS[("softmax", "mse")].grad(Z, P, Y, 3, {})[:, :2]
-    return pd.DataFrame({"z1": Z[:, 0], "z2": Z[:, 1], "z3": 0.0, "p_true": P[:, 0],
-                         "cce": cce, "mse": mse, "grad_cce": np.linalg.norm(g_cce, axis=1),
-                         "grad_mse": np.linalg.norm(g_mse, axis=1)})
-
-
-def surface_figure(df):
-    """The two loss surfaces of ``loss_surface`` side by side (filled contours)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    z1 = np.unique(df["z1"])
-    z2 = np.unique(df["z2"])
-    fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.6))
-    panels = (("cce", "softmax + categorical cross-entropy"),
-              ("mse", "softmax + MSE (mean over 3 classes)"))
-    for ax, (col, title) in zip(axes, panels):
-        grid = df.pivot(index="z2", columns="z1", values=col).loc[z2, z1].to_numpy()
-        cs = ax.contourf(z1, z2, grid, levels=20, cmap="viridis")
-        ax.contour(z1, z2, grid, levels=10, colors="white", linewidths=0.4, alpha=0.6)
-        fig.colorbar(cs, ax=ax, label="loss")
-        ax.set_title(title)
-        ax.set_xlabel("z1: logit of the true class")
-        ax.set_ylabel("z2: logit of another class (z3 = 0)")
-    fig.suptitle("C2: where the loss is large (z1 low), MSE's surface is flat; "
-                 "cross-entropy's keeps its slope")
-    fig.tight_layout()
-    return fig
-
-
-C6_LABEL = (1.0, 0.0, 0.0)
-C6_PREDICTIONS = ((0.8, 0.1, 0.1), (0.8, 0.15, 0.05))
-
-
-def c6_table():
-    """C6: label [1, 0, 0] against [0.8, 0.1, 0.1] and [0.8, 0.15, 0.05].
-
-    ``mse``: Keras' MSE (mean over the 3 classes); ``sse``: the sum of squared
-    errors (the Brier score); ``cce``: categorical cross-entropy, -log 0.8 for
-    both. MSE prefers the first (0.06/3 = 0.02 < 0.065/3 = 0.021667);
-    cross-entropy sees only the true class's probability.
-    """
-    import pandas as pd
-
-    y = np.array(C6_LABEL)
-    rows = []
-    for pred in C6_PREDICTIONS:
-        p = np.array(pred)
-        rows.append({"label": str(list(C6_LABEL)), "prediction": str(list(pred)),
-                     "p_true": float(p[0]), "mse": float(((p - y) ** 2).mean()),
-                     "sse": float(((p - y) ** 2).sum()), "cce": float(-np.log(p[y == 1][0]))})
-    return pd.DataFrame(rows)
-
-
-def _markdown(df, digits=6):
-    cols = list(df.columns)
-    fmt = lambda v: f"{v:.{digits}g}" if isinstance(v, (float, np.floating)) else str(v)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join(lines)
-
-
-C3_TEXT = (
-    "For softmax + cross-entropy the gradient at the logits is p - y (p_t - 1 for the true "
-    "class), which tends to -1 as p_t -> 0. For softmax + MSE the true-class component "
-    "vanishes as p_t -> 0. C3's -2 p_t (1 - p_t)^2 is the derivative of the true class's own "
-    "squared error (1 - p_t)^2 with errors summed over classes and the other classes' terms "
-    "dropped; Keras' MSE averages over the K classes and keeps every term, giving "
-    "-2 p_t (1 - p_t)^2 / (K - 1) when the other classes share 1 - p_t equally (exactly C3 "
-    "for K = 2).\n\n"
-    "Backend notes (TensorFlow backend, measured): Keras 3's cross-entropies take the logits "
-    "a Keras softmax/sigmoid caches on its output, whatever the loss, so binary_crossentropy "
-    "on a softmax output trains one-vs-rest sigmoids on the softmax's logits; and the fused "
-    "softmax cross-entropy back-propagates p - y even when a target row does not sum to 1 "
-    "(multi-hot targets), which is not the gradient of the loss it reports. The gradient "
-    "figures draw those as thin dotted lines where they differ from the textbook composition."
-)
-
-
-def appendix(catalog=None):
-    """``[(title, Figure or markdown str)]`` for the report: C2 surfaces, C6 table, C3, gradients."""
-    table = c6_table()
-    c6 = (_markdown(table) + "\n\nMSE prefers the first prediction ("
-          f"{table['mse'][0]:.6g} < {table['mse'][1]:.6g}, Keras' mean over classes; sums "
-          f"{table['sse'][0]:.6g} < {table['sse'][1]:.6g}); cross-entropy is the same for both "
-          f"({table['cce'][0]:.6g}): it depends only on the true class's probability.")
-    return [
-        ("C2: loss surfaces of softmax + cross-entropy and softmax + MSE",
-         surface_figure(loss_surface())),
-        ("C6: MSE ranks predictions by how the wrong mass is spread", c6),
-        ("C3: the gradient at the true class's logit", C3_TEXT),
-        *gradient_figures(catalog),
-    ]
