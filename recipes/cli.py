@@ -200,7 +200,7 @@ def _appendix():
 
 def write(results, out):
     """Write the report of a results directory; returns the HTML path."""
-    from .reporting.report_all import write_report
+    from .reporting.writer import write_report
     from .results.store import Store
 
     store = Store(results)

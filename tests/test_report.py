@@ -1,14 +1,24 @@
-"""Tests of recipes.reporting.report_all on tables built by hand with known numbers."""
+"""Tests of recipes.reporting on tables built by hand with known numbers."""
 
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from recipes.reporting import report_all as report
+import recipes
+from recipes.reporting import figures, stats, words, writer
+
+# every public name of the report in one namespace, as the tests read them
+report = SimpleNamespace(**{n: getattr(m, n) for m in (stats, words, figures, writer)
+                            for n in m.__all__})
+
 EXP, DS = "exp1", "toy"
 KEY = (EXP, DS)
 
@@ -325,3 +335,11 @@ def test_write_report_failure_keeps_old_report(tmp_path, tables):
     assert path.read_text() == before
     assert (tmp_path / "report.html").read_text() == html_before
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_stats_and_words_import_without_matplotlib():
+    code = ("import sys, recipes.reporting, recipes.reporting.stats, recipes.reporting.words; "
+            "print(sorted(m for m in ('matplotlib', 'tensorflow') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(recipes.__file__).parents[1], check=True)
+    assert done.stdout.strip() == "[]"
