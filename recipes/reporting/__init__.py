@@ -18,13 +18,14 @@ The package is a pipeline; each module imports only those before it:
     A renderer that knows nothing about recipes: headings, paragraphs,
     tables, figures... to Markdown and to one self-contained HTML page.
 ``writer``
-    The composition and the files: ``write_report``.
+    The composition and the files: ``report`` (the front door, used by the
+    ``recipes report`` and ``recipes run`` commands) and ``write_report``.
 
 Importing this package, ``stats`` or ``words`` does not import matplotlib;
-``write_report`` is loaded from ``writer`` on first use.
+``report`` and ``write_report`` are loaded from ``writer`` on first use.
 """
 
-_LAZY = {"write_report": "writer"}
+_LAZY = {"report": "writer", "write_report": "writer"}
 
 
 def __getattr__(name):

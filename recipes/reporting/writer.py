@@ -1,13 +1,22 @@
-"""Compose the report and write it: statistics, words and figures into one document."""
+"""Compose the report and write it: statistics, words and figures into one document.
+
+``report`` is the front door: a results directory (or the tidy DataFrame that
+``recipes.results.runner.compare`` and ``run`` return) in, ``report.md``,
+a self-contained ``report.html`` and ``figures/*.png`` out; the ``recipes
+report`` and ``recipes run`` commands call it too. ``write_report`` does the
+composition from the two tables.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..files import atomic_write
+from ..results.store import Store
 from .document import Document, slugify
 from .figures import plot_curves, plot_final, plot_grad_norm, plot_paired
 from .formatting import fmt_value
@@ -15,7 +24,7 @@ from .stats import comparisons, curves, goals, paired, parse_config, prepare_run
 from .words import (FAIRNESS_NOTE, METHODS_NOTE, paired_table, short, summary_table, verdict,
                     what_was_run)
 
-__all__ = ["write_report"]
+__all__ = ["report", "write_report"]
 
 
 def _versions(runs):
@@ -167,3 +176,86 @@ def write_report(results, runs=None, out="report", *, extras=None, appendix=None
     atomic_write(out / "report.html", page)
     atomic_write(out / "report.md", md)
     return out / "report.md"
+
+
+def _appendix(catalog=None):
+    """The appendix: loss surfaces (C2), the C6 table, gradient figures (C3). Needs TensorFlow."""
+    from ..diagnostics.all import appendix
+
+    return appendix(catalog)
+
+
+def _runs_of(results):
+    """The runs table of a tidy frame read from a store (``attrs["store"]``), else None."""
+    source = getattr(results, "attrs", {}).get("store")
+    if source is None:
+        return None
+    runs = Store(source, create=False).runs()
+    ids = set(results["run"].dropna()) if "run" in results.columns else set()
+    return runs[runs["run"].isin(ids)].reset_index(drop=True)
+
+
+def report(results, out="report", *, runs=None, appendix=True, catalog=None):
+    """Write the comparison report of a results directory or of a tidy results table.
+
+    Writes ``out/report.md``, a self-contained ``out/report.html`` and
+    ``out/figures/*.png``: the report the ``recipes report`` command writes.
+
+    Parameters
+    ----------
+    results : str, Path or DataFrame
+        A results directory (or its ``.sqlite`` file), read without ever
+        creating a store; or the tidy DataFrame that
+        ``recipes.results.runner.compare`` or ``run`` return.
+    out : str or Path, default "report"
+        The report directory; created when the report is written.
+    runs : DataFrame, optional
+        The runs table (``Store(...).runs()``). By default it is read from the
+        results directory, or, for a DataFrame, from the store the frame came
+        from (``results.attrs["store"]``), restricted to the frame's runs.
+    appendix : bool, default True
+        Add the appendix (loss surfaces, the C6 table, gradient figures); it
+        imports TensorFlow.
+    catalog : Catalog or path, optional
+        The catalog the appendix's gradient figures are drawn for (default:
+        the bundled one).
+
+    Returns
+    -------
+    Path
+        The path of ``report.html``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``results`` is a path that holds no results store.
+    ValueError
+        When ``results`` is a DataFrame that came from no store and ``runs``
+        is not given.
+
+    Examples
+    --------
+    >>> from recipes.results.runner import compare  # doctest: +SKIP
+    >>> results = compare(X, y, seeds=5, epochs=20, out="my_results")  # doctest: +SKIP
+    >>> report(results, "my_report")  # doctest: +SKIP
+    PosixPath('my_report/report.html')
+
+    Nothing is created when there is nothing to read:
+
+    >>> report("no-such-results")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: No results store at no-such-results/results.sqlite
+    """
+    if isinstance(results, (str, os.PathLike)):
+        store = Store(results, create=False)
+        results = store.history()
+        if runs is None:
+            runs = store.runs()
+    elif runs is None:
+        runs = _runs_of(results)
+        if runs is None:
+            raise ValueError("No runs table for these results: pass the results directory "
+                             "instead of the DataFrame, or runs=Store(directory).runs()")
+    extra = _appendix(catalog) if appendix else None
+    return write_report(results, runs, out, appendix=extra).with_name("report.html")
