@@ -182,7 +182,9 @@ def _train(experiments, args, catalog):
         run(exp, args.out, args.trainer or DEFAULT_TRAINER, catalog, progress=not args.quiet,
             executor=args.executor, address=args.address)
     if not args.no_report:
-        out = write(args.out, args.report or Path(args.out) / "report")
+        from .reporting.writer import report
+
+        out = report(args.out, args.report or Path(args.out) / "report")
         print(f"report: {out}")
     return 0
 
@@ -192,30 +194,15 @@ def _run_run(args, catalog: Catalog):
     return _train(experiments, args, catalog)
 
 
-def _appendix():
-    """The report's appendix: loss surfaces (C2), the C6 table, gradient figures (C3)."""
-    from .diagnostics.appendix import appendix
-
-    return appendix()
-
-
-def write(results, out):
-    """Write the report of a results directory; returns the HTML path."""
-    from .reporting.report_all import write_report
-    from .results.store import Store
-
-    store = Store(results)
-    return write_report(store.history(), store.runs(), out,
-                        appendix=_appendix()).with_name("report.html")
-
-
 def _add_report(p):
     p.add_argument("results", help="a results directory (from 'recipes run')")
     p.add_argument("--out", default="report", help="report directory (default: report)")
 
 
 def _run_report(args, catalog: Catalog):
-    print(f"report: {write(args.results, args.out)}")
+    from .reporting.writer import report
+
+    print(f"report: {report(args.results, args.out)}")
     return 0
 
 

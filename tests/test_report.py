@@ -1,14 +1,24 @@
-"""Tests of recipes.reporting.report_all on tables built by hand with known numbers."""
+"""Tests of recipes.reporting on tables built by hand with known numbers."""
 
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from recipes.reporting import report_all as report
+import recipes
+from recipes.reporting import figures, stats, words, writer
+
+# every public name of the report in one namespace, as the tests read them
+report = SimpleNamespace(**{n: getattr(m, n) for m in (stats, words, figures, writer)
+                            for n in m.__all__})
+
 EXP, DS = "exp1", "toy"
 KEY = (EXP, DS)
 
@@ -325,3 +335,73 @@ def test_write_report_failure_keeps_old_report(tmp_path, tables):
     assert path.read_text() == before
     assert (tmp_path / "report.html").read_text() == html_before
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_stats_and_words_import_without_matplotlib():
+    code = ("import sys, recipes.reporting, recipes.reporting.stats, recipes.reporting.words; "
+            "print(sorted(m for m in ('matplotlib', 'tensorflow') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(recipes.__file__).parents[1], check=True)
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """A tiny real comparison: 2 recipes x 2 seeds x 2 epochs on a third of iris."""
+    from recipes.results.runner import compare
+    from recipes.training import data
+
+    out = tmp_path_factory.mktemp("compared") / "results"
+    ds = data.load("iris")
+    results = compare(ds.X[::3], ds.y[::3], seeds=2, epochs=2, out=out, progress=False,
+                      recipes=["multiclass_softmax_cce", "multiclass_softmax_mse"])
+    return out, results
+
+
+def _files(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def test_report_from_directory_and_from_compare_frame_are_the_same(tmp_path, compared):
+    results_dir, results = compared
+    assert results.attrs["store"] == str(results_dir)
+    from_dir = writer.report(results_dir, tmp_path / "from-dir")
+    from_frame = writer.report(results, tmp_path / "from-frame")
+    assert from_dir == tmp_path / "from-dir" / "report.html"
+    assert from_frame == tmp_path / "from-frame" / "report.html"
+    a, b = _files(tmp_path / "from-dir"), _files(tmp_path / "from-frame")
+    assert a.keys() == b.keys() and a == b
+    md = a[Path("report.md")].decode()
+    for title in ("## Appendix", "C2: loss surfaces", "C6: MSE ranks predictions",
+                  "C3: the gradient at the true class's logit",
+                  "Gradients at the output pre-activation: multiclass"):
+        assert title in md
+    assert "multiclass_softmax_mse" in md and "compare / compare" in md
+
+
+def test_report_of_a_frame_reads_only_its_runs(tmp_path, compared):
+    results_dir, results = compared
+    one = results[results["recipe"] == "multiclass_softmax_cce"]
+    writer.report(one, tmp_path / "one", appendix=False)
+    md = (tmp_path / "one" / "report.md").read_text()
+    assert "multiclass_softmax_cce" in md and "multiclass_softmax_mse" not in md
+    assert "Appendix" not in md
+
+
+def test_report_of_a_frame_without_a_store_needs_runs(tmp_path, tables):
+    res, runs = tables
+    with pytest.raises(ValueError, match="pass the results directory"):
+        writer.report(res, tmp_path / "rep", appendix=False)
+    assert not (tmp_path / "rep").exists()
+    path = writer.report(res, tmp_path / "rep", runs=runs, appendix=False)
+    assert path.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_report_on_a_missing_directory_raises_and_creates_nothing(tmp_path):
+    from recipes import cli
+
+    with pytest.raises(FileNotFoundError, match="No results store"):
+        writer.report(tmp_path / "missing", tmp_path / "out")
+    assert cli.main(["report", str(tmp_path / "missing"), "--out", str(tmp_path / "out")]) == 2
+    assert not list(tmp_path.iterdir())

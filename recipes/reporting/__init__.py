@@ -1,1 +1,36 @@
-"""Stage 5, the report: statistics, words, figures, a document renderer and the writer."""
+"""Stage 5, the report: from tidy training histories to a report people can read.
+
+The package is a pipeline; each module imports only those before it:
+
+``formatting``
+    How a metric's value is written (percentages, the same decimals side by side).
+``stats``
+    The statistics: learning curves, final values, goals, the summary, the
+    paired comparison against the recommended recipe (bootstrap CIs, sign-flip
+    p-values). numpy and pandas only, no plotting.
+``words``
+    Tables as text (``summary_table``, ``paired_table``) and verdict
+    sentences (``verdict``), the fairness and methods notes.
+``figures``
+    The statistics' DataFrames drawn as matplotlib Figures (``plot_curves``,
+    ``plot_final``, ``plot_paired``, ``plot_grad_norm``).
+``document``
+    A renderer that knows nothing about recipes: headings, paragraphs,
+    tables, figures... to Markdown and to one self-contained HTML page.
+``writer``
+    The composition and the files: ``report`` (the front door, used by the
+    ``recipes report`` and ``recipes run`` commands) and ``write_report``.
+
+Importing this package, ``stats`` or ``words`` does not import matplotlib;
+``report`` and ``write_report`` are loaded from ``writer`` on first use.
+"""
+
+_LAZY = {"report": "writer", "write_report": "writer"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

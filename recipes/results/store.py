@@ -248,10 +248,13 @@ class Store:
 
     def history(self, **filters):
         """The tidy long table (``TIDY_COLUMNS``), filtered by ``column=value`` or
-        ``column=[values]``, e.g. ``history(experiment="e1", split="val")``."""
+        ``column=[values]``, e.g. ``history(experiment="e1", split="val")``.
+        ``df.attrs["store"]`` names the store it came from (for ``Store(...).runs()``)."""
         where, params = _where(filters, TIDY_COLUMNS)
         df = self._query(f"SELECT * FROM tidy{where} ORDER BY run, epoch, split, metric", params)
-        return df.astype({"value": "float64"})
+        df = df.astype({"value": "float64"})
+        df.attrs["store"] = str(self.path.parent if self.path.name == FILENAME else self.path)
+        return df
 
     def export(self, path, **filters):
         """Write the tidy table to ``.csv`` or ``.parquet`` atomically; returns the path."""
@@ -259,6 +262,7 @@ class Store:
         if path.suffix not in EXPORTS:
             raise ValueError(_expected(EXPORTS, repr(str(path))))
         df = self.history(**filters)
+        df.attrs.clear()  # parquet would keep attrs: no local path in an exported file
         write = (lambda p: df.to_csv(p, index=False)) if path.suffix == ".csv" \
             else (lambda p: df.to_parquet(p, index=False))
         atomic_write(path, write)

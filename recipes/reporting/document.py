@@ -1,0 +1,261 @@
+"""A document renderer: blocks in, Markdown and self-contained HTML out.
+
+It knows nothing about recipes. A :class:`Document` is a list of blocks
+(headings, paragraphs, bullet lists, tables, Markdown text, figures); each
+block kind has one entry in ``FORMS`` giving its Markdown form and its HTML
+form, so both renderings come from the same table. Figures are matplotlib
+Figures, drawn to PNG files for the Markdown and embedded as ``data:`` URIs in
+the HTML, so the page needs nothing beside it.
+
+>>> doc = Document()
+>>> doc.heading(1, "Title")
+>>> doc.para("Some **bold** text.")
+>>> print(doc.to_markdown(), end="")
+# Title
+<BLANKLINE>
+Some **bold** text.
+>>> doc.to_html("t").splitlines()[-3:-1]
+['<h1>Title</h1>', '<p>Some <b>bold</b> text.</p>']
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import os
+import re
+from typing import Callable, NamedTuple
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+__all__ = ["Document", "FORMS", "slugify"]
+
+def _png(fig):
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return buf.getvalue()
+
+
+def slugify(text):
+    """An anchor or file name: ``'exp / toy'`` -> ``'exp-toy'``."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", str(text)).strip("-").lower() or "x"
+
+
+def _md_cell(x):
+    s = "" if x is None or (isinstance(x, float) and math.isnan(x)) else str(x)
+    return " ".join(s.split()).replace("|", "\\|")
+
+
+def _markdown_table(df):
+    if df is None or not len(df):
+        return "_(none)_"
+    cols = [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(_md_cell(c) for c in cols) + " |",
+             "|" + "|".join("---" for _ in cols) + "|"]
+    for row in df.itertuples(index=False):
+        lines.append("| " + " | ".join(_md_cell(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def _inline_html(text):
+    t = html.escape(text)
+    t = re.sub(r"`([^`]+)`", r"<code>\1</code>", t)
+    t = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", t)
+    t = re.sub(r"\[([^\]]+)\]\((#[^)\s]*|https?://[^)\s]+)\)", r'<a href="\2">\1</a>', t)
+    return t
+
+
+def _markdown_to_html(md):
+    """A tiny Markdown subset for injected text: headings, lists, code, paragraphs."""
+    out, para, items, code = [], [], [], None
+
+    def flush():
+        if para:
+            out.append(f"<p>{_inline_html(' '.join(para))}</p>")
+            para.clear()
+        if items:
+            out.append("<ul>" + "".join(f"<li>{_inline_html(i)}</li>" for i in items) + "</ul>")
+            items.clear()
+
+    for line in str(md).splitlines():
+        if code is not None:
+            if line.strip().startswith("```"):
+                out.append(f"<pre>{html.escape(chr(10).join(code))}</pre>")
+                code = None
+            else:
+                code.append(line)
+            continue
+        s = line.strip()
+        if s.startswith("```"):
+            flush()
+            code = []
+        elif not s:
+            flush()
+        elif m := re.match(r"(#{1,6})\s+(.*)", s):
+            flush()
+            level = min(6, len(m.group(1)) + 2)
+            out.append(f"<h{level}>{_inline_html(m.group(2))}</h{level}>")
+        elif s.startswith(("- ", "* ")):
+            if para:
+                flush()
+            items.append(s[2:])
+        elif s.startswith("|"):
+            flush()
+            out.append(f"<pre>{html.escape(s)}</pre>")
+        else:
+            para.append(s)
+    if code is not None:
+        out.append(f"<pre>{html.escape(chr(10).join(code))}</pre>")
+    flush()
+    return "\n".join(out)
+
+
+def _demote_headings(md, by=3):
+    """Injected Markdown sits under level-3 headings: shift its headings down."""
+    out, fence = [], False
+    for line in str(md).splitlines():
+        if line.strip().startswith("```"):
+            fence = not fence
+        elif not fence and (m := re.match(r"(#{1,6})(\s.*)", line)):
+            line = "#" * min(6, len(m.group(1)) + by) + m.group(2)
+        out.append(line)
+    return "\n".join(out)
+
+
+def _table_html(df, caption):
+    cap = f"<p class='caption'>{_inline_html(caption)}</p>" if caption else ""
+    tab = (df.to_html(index=False, escape=True, na_rep="", border=0, classes="tab")
+           if df is not None and len(df) else "<p><i>(none)</i></p>")
+    return cap + tab
+
+
+def _figure_html(title, png):
+    data = base64.b64encode(png).decode("ascii")
+    return (f"<figure><img alt=\"{html.escape(title)}\" src=\"data:image/png;base64,{data}\">"
+            f"<figcaption>{html.escape(title)}</figcaption></figure>")
+
+
+class Form(NamedTuple):
+    """How one block kind is written: each function takes the block and the document's files."""
+
+    markdown: Callable[[dict, dict], str]
+    html: Callable[[dict, dict], str]
+
+
+# block kind -> its Markdown form and its HTML form
+FORMS = {
+    "heading": Form(
+        lambda b, files: "#" * b["level"] + " " + b["text"],
+        lambda b, files: (f"<h{b['level']}{_anchor(b['anchor'])}>{_inline_html(b['text'])}"
+                          f"</h{b['level']}>")),
+    "paragraph": Form(
+        lambda b, files: b["text"],
+        lambda b, files: f"<p>{_inline_html(b['text'])}</p>"),
+    "bullets": Form(
+        lambda b, files: "\n".join(f"- {i}" for i in b["items"]),
+        lambda b, files: "<ul>" + "".join(f"<li>{_inline_html(i)}</li>" for i in b["items"])
+        + "</ul>"),
+    "table": Form(
+        lambda b, files: (f"{b['caption']}\n\n" if b["caption"] else "")
+        + _markdown_table(b["df"]),
+        lambda b, files: _table_html(b["df"], b["caption"])),
+    "markdown": Form(
+        lambda b, files: _demote_headings(b["text"]),
+        lambda b, files: _markdown_to_html(b["text"])),
+    "figure": Form(
+        lambda b, files: f"**{b['title']}**\n\n![{b['title']}]({b['path']})",
+        lambda b, files: _figure_html(b["title"], files[b["path"]])),
+}
+
+
+def _anchor(anchor):
+    return f' id="{html.escape(anchor)}"' if anchor else ""
+
+
+class Document:
+    """Blocks rendered to both Markdown (``to_markdown``) and HTML (``to_html``)."""
+
+    def __init__(self):
+        self.blocks = []  # dicts with a "kind" (a key of FORMS) and that kind's fields
+        self.files = {}  # relative path -> bytes (a Figure until render())
+
+    def _add(self, kind, **fields):
+        self.blocks.append({"kind": kind, **fields})
+
+    def heading(self, level, text, anchor=None):
+        self._add("heading", level=level, text=text, anchor=anchor)
+
+    def para(self, text):
+        self._add("paragraph", text=text)
+
+    def bullets(self, items):
+        self._add("bullets", items=list(items))
+
+    def table(self, df, caption=None):
+        self._add("table", df=df, caption=caption)
+
+    def markdown(self, text):
+        """Markdown text placed under a level-3 heading: its own headings are demoted."""
+        self._add("markdown", text=text)
+
+    def figure(self, title, fig, name):
+        if not isinstance(fig, Figure):
+            raise TypeError(f"figure {title!r} is a {type(fig).__name__}, not a matplotlib Figure")
+        path = f"figures/{name}.png"
+        self.files[path] = fig  # drawn to PNG bytes by render()
+        self._add("figure", title=title, path=path)
+
+    def item(self, title, thing, name):
+        """An injected section: Figure, Markdown text or a DataFrame."""
+        if isinstance(thing, Figure):
+            self.figure(title, thing, name)
+        elif isinstance(thing, str):
+            self.heading(4, title)
+            self.markdown(thing)
+        elif isinstance(thing, pd.DataFrame):
+            self.heading(4, title)
+            self.table(thing)
+        else:
+            raise TypeError(f"section {title!r}: expected a Figure, a Markdown string or a "
+                            f"DataFrame, got {type(thing).__name__}")
+
+    def render(self):
+        """Draw every figure to PNG, on all cores: drawing dominates a report's time."""
+        pending = {path: f for path, f in self.files.items() if isinstance(f, Figure)}
+        workers = min(len(pending), os.cpu_count() or 1)
+        if workers > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                pngs = list(pool.map(_png, pending.values(), chunksize=2))
+        else:
+            pngs = [_png(f) for f in pending.values()]
+        self.files.update(zip(pending, pngs))
+
+    def to_markdown(self):
+        return "\n\n".join(FORMS[b["kind"]].markdown(b, self.files) for b in self.blocks) + "\n"
+
+    def to_html(self, title):
+        """A self-contained page: the CSS inline, every figure embedded (call ``render`` first)."""
+        body = [FORMS[b["kind"]].html(b, self.files) for b in self.blocks]
+        return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                f"<title>{html.escape(title)}</title><style>{CSS}</style></head>\n<body>\n"
+                + "\n".join(body) + "\n</body></html>\n")
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1200px;
+margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+h1{border-bottom:2px solid #444}h2{border-bottom:1px solid #bbb;margin-top:2em}
+table.tab{border-collapse:collapse;font-size:0.85em;margin:0.5em 0 1em}
+table.tab th,table.tab td{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
+table.tab th{background:#f0f0f0}table.tab tr:nth-child(even) td{background:#fafafa}
+figure{margin:1em 0}figure img{max-width:100%;height:auto}figcaption{font-size:0.85em;color:#555}
+pre{background:#f6f6f6;padding:0.6em;overflow-x:auto;font-size:0.85em}
+.caption{font-size:0.85em;color:#555;margin-bottom:0.2em}code{background:#f3f3f3;padding:0 3px}
+"""

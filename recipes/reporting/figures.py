@@ -1,0 +1,209 @@
+"""Figures: computed numbers (the DataFrames of ``recipes.reporting.stats``) in,
+a matplotlib :class:`~matplotlib.figure.Figure` out.
+
+Figures are built without ``pyplot``, so no GUI backend or global figure state
+is involved; nothing here computes a statistic.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from .formatting import PERCENT_METRICS
+from .stats import (COMMON_METRICS, CURVE_BAND, KEY, NOT_COMMON, is_higher_better, role_rank,
+                    select)
+
+__all__ = ["plot_curves", "plot_final", "plot_paired", "plot_grad_norm"]
+
+def _colors(recipes):
+    from matplotlib import colormaps
+    cmap = colormaps["tab10"]
+    return {r: cmap(i % 10) for i, r in enumerate(recipes)}
+
+
+def _recipe_order(df):
+    pairs = df[["recipe", "role"]].drop_duplicates("recipe")
+    return [r for r, _ in sorted(zip(pairs["recipe"], pairs["role"]),
+                                 key=lambda t: (role_rank(t[1]), str(t[0])))]
+
+
+def _grid(n, width=4.2, height=3.2):
+    ncols = min(3, max(1, n))
+    nrows = max(1, math.ceil(n / ncols))
+    fig = Figure(figsize=(width * ncols, height * nrows + 0.9), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    return fig, axes[:n]
+
+
+def _empty(text):
+    fig = Figure(figsize=(5, 2))
+    ax = fig.subplots()
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    return fig
+
+
+def _title(df):
+    keys = df[KEY].drop_duplicates()
+    return f"{keys.iloc[0, 0]} / {keys.iloc[0, 1]}" if len(keys) == 1 else ""
+
+
+def plot_curves(curves_df, goals_df=None, *, comparison=None, metrics=None,
+                splits=("val", "train")):
+    """Learning curves: one panel per metric; validation solid, train dashed;
+    a band across seeds (``lower``..``upper``) per recipe; the goal as a
+    horizontal line. ``metrics`` defaults to the common metrics of the target."""
+    c = select(curves_df, comparison)
+    if not len(c):
+        return _empty("no curves")
+    if metrics is None:
+        target = c["target"].dropna()
+        target = target.iloc[0] if len(target) else None
+        present = list(dict.fromkeys(c.loc[~c["metric"].isin(NOT_COMMON), "metric"]))
+        order = [m for m in COMMON_METRICS.get(target, ()) if m in present]
+        metrics = order + sorted(m for m in present if m not in order)
+    if not metrics:
+        return _empty("no common metrics")
+    recipes = _recipe_order(c)
+    colors = _colors(recipes)
+    g = select(goals_df, comparison) if goals_df is not None and len(goals_df) else None
+    fig, axes = _grid(len(metrics))
+    for ax, metric in zip(axes, metrics):
+        for recipe in recipes:
+            for split in splits:
+                d = c[(c["recipe"] == recipe) & (c["split"] == split) & (c["metric"] == metric)]
+                d = d.sort_values("epoch")
+                if not len(d):
+                    continue
+                ls = "-" if split == "val" else "--"
+                ax.plot(d["epoch"], d["mean"], ls=ls, color=colors[recipe],
+                        lw=1.8 if split == "val" else 1.1)
+                ax.fill_between(d["epoch"], d["lower"], d["upper"], color=colors[recipe],
+                                alpha=0.18 if split == "val" else 0.07, lw=0)
+        if g is not None and len(g):
+            for _, row in g[g["metric"] == metric].iterrows():
+                ax.axhline(row["value"], color="0.3", lw=1, ls=":")
+                ax.annotate(f"goal ({row['source']})", (0.01, row["value"]),
+                            xycoords=("axes fraction", "data"), fontsize=7, color="0.3",
+                            va="bottom")
+        ax.set_title(f"{metric} ({'higher' if is_higher_better(metric) else 'lower'} is better)",
+                     fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    _legend(fig, recipes, c, colors, splits=splits)
+    fig.suptitle(f"Learning curves, mean and {CURVE_BAND}: {_title(c)}", fontsize=11)
+    return fig
+
+
+def _legend(fig, recipes, df, colors, splits=()):
+    from matplotlib.lines import Line2D
+    roles = dict(zip(df["recipe"], df["role"]))
+    handles = [Line2D([], [], color=colors[r], lw=2, label=f"{r} ({roles.get(r) or '?'})")
+               for r in recipes]
+    if "val" in splits:
+        handles.append(Line2D([], [], color="k", ls="-", label="validation"))
+    if "train" in splits:
+        handles.append(Line2D([], [], color="k", ls="--", label="train"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)),
+               fontsize=8, frameon=False)
+
+
+def _dot(ax, value, y, lo, hi, scale, color):
+    """A point with its CI as a horizontal error bar (a bare point when the CI is unknown)."""
+    if np.isfinite(lo):
+        ax.errorbar(value * scale, y, xerr=[[(value - lo) * scale], [(hi - value) * scale]],
+                    fmt="o", color=color, capsize=3)
+    else:
+        ax.plot(value * scale, y, "o", color=color)
+
+
+def _rows(ax, labels, title):
+    """One row per label, top to bottom, under a panel title."""
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.set_ylim(-0.6, len(labels) - 0.4)
+    ax.invert_yaxis()
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, axis="x")
+
+
+def plot_final(summary_df, *, comparison=None, metrics=None):
+    """Final validation value per recipe: mean (dot) and 95% bootstrap CI (bar);
+    one panel per metric."""
+    s = select(summary_df, comparison)
+    if not len(s):
+        return _empty("no summary")
+    metrics = metrics or list(dict.fromkeys(s["metric"]))
+    recipes = _recipe_order(s)
+    colors = _colors(recipes)
+    fig, axes = _grid(len(metrics), width=4.2, height=0.45 * len(recipes) + 1.4)
+    for ax, metric in zip(axes, metrics):
+        d = s[s["metric"] == metric].set_index("recipe")
+        scale = 100 if metric in PERCENT_METRICS else 1
+        for y, recipe in enumerate(recipes):
+            if recipe in d.index and np.isfinite(d.loc[recipe, "mean"]):
+                r = d.loc[recipe]
+                _dot(ax, r["mean"], y, r["ci_low"], r["ci_high"], scale, colors[recipe])
+        unit = " (%)" if metric in PERCENT_METRICS else ""
+        better = "higher" if is_higher_better(metric) else "lower"
+        _rows(ax, recipes, f"{metric}{unit} ({better} is better)")
+    fig.suptitle(f"Final validation value, mean and 95% bootstrap CI: {_title(s)}", fontsize=11)
+    return fig
+
+
+def plot_paired(paired_df, *, comparison=None, metrics=None):
+    """Paired differences (recipe - recommended) with 95% bootstrap CI; 0 marked."""
+    p = select(paired_df, comparison)
+    p = p[p["metric"].notna() & p["n_pairs"].fillna(0).gt(0)] if len(p) else p
+    if not len(p):
+        return _empty("no paired comparison")
+    metrics = metrics or list(dict.fromkeys(p["metric"]))
+    labels = list(dict.fromkeys(p["recipe"] + " - " + p["baseline"]))
+    colors = {"better": "tab:green", "worse": "tab:red"}
+    fig, axes = _grid(len(metrics), width=4.2, height=0.45 * len(labels) + 1.4)
+    for ax, metric in zip(axes, metrics):
+        d = p[p["metric"] == metric]
+        scale = 100 if metric in PERCENT_METRICS else 1
+        for _, r in d.iterrows():
+            y = labels.index(f"{r['recipe']} - {r['baseline']}")
+            _dot(ax, r["mean_diff"], y, r["ci_low"], r["ci_high"], scale,
+                 colors.get(r["outcome"], "0.4"))
+        ax.axvline(0, color="k", lw=0.8)
+        unit = " (pp)" if metric in PERCENT_METRICS else ""
+        better = "higher" if is_higher_better(metric) else "lower"
+        _rows(ax, labels, f"{metric}{unit}: {better} is better")
+    fig.suptitle(f"Paired difference vs recommended (green better, red worse): {_title(p)}",
+                 fontsize=11)
+    return fig
+
+
+def plot_grad_norm(curves_df, *, comparison=None, metric="grad_norm", split="train"):
+    """Gradient norm of the output layer per epoch (log y), band across seeds."""
+    c = select(curves_df, comparison)
+    c = c[(c["metric"] == metric) & (c["split"] == split)] if len(c) else c
+    if not len(c):
+        return _empty(f"no {metric}")
+    recipes = _recipe_order(c)
+    colors = _colors(recipes)
+    fig = Figure(figsize=(6.5, 4.2), layout="constrained")
+    ax = fig.subplots()
+    for recipe in recipes:
+        d = c[c["recipe"] == recipe].sort_values("epoch")
+        pos = d["mean"] > 0
+        ax.plot(d.loc[pos, "epoch"], d.loc[pos, "mean"], color=colors[recipe])
+        lower = d["lower"].where(d["lower"] > 0)
+        ax.fill_between(d["epoch"], lower, d["upper"], color=colors[recipe], alpha=0.18, lw=0)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel(f"{metric} ({split})")
+    ax.grid(alpha=0.3, which="both")
+    _legend(fig, recipes, c, colors)
+    fig.suptitle(f"Output-layer gradient norm: {_title(c)}", fontsize=11)
+    return fig
