@@ -981,16 +981,34 @@ def _as_finding(code, severity, result):
 def check_model(model, y, catalog=None, problem=None):
     """Check a compiled Keras model against the labels it trains on.
 
-    ``model``: a compiled ``keras.Model`` or a path to a saved ``.keras`` file.
-    ``y``: the labels, in any form ``infer_problem`` accepts (class labels,
-    integer indices, one-hot or multi-hot rows, values). ``problem``: the
-    catalog problem type, to override inference. Where the labels allow
-    several problem types (``Inference.alternatives``), the one whose recipes
-    use the model's loss is checked.
+    Every rule of ``CHECKS`` runs against the model's output layer, loss and
+    metrics and the labels' problem type; each finding cites the values seen,
+    says why it matters and names the catalog recipe that fixes it.
 
-    Returns a ``Check``: ``.findings`` (``Finding`` objects), ``.ok`` (no
-    errors), ``str(check)`` for printing. Raises ValueError (or
-    FileNotFoundError) for input that cannot be read.
+    Parameters
+    ----------
+    model : keras.Model or str or Path
+        A compiled model, or a path to a saved ``.keras`` file.
+    y : array-like
+        The labels, in any form ``infer_problem`` accepts (class labels,
+        integer indices, one-hot or multi-hot rows, values).
+    catalog : Catalog, str, Path or None
+        The catalog whose recipes are the fixes (None: the bundled one).
+    problem : str, optional
+        The problem type, instead of inferring it from ``y``. Where the labels
+        allow several problem types, the one whose recipes use the model's
+        loss is checked.
+
+    Returns
+    -------
+    Check
+        ``.findings`` (``Finding`` objects: severity, code, message, fix),
+        ``.ok`` (no errors); ``str(check)`` prints them.
+
+    Raises
+    ------
+    ValueError, FileNotFoundError
+        For a model or labels that cannot be read.
     """
     catalog = as_catalog(catalog)
     shaped = _label_shape(y) if not _is_categorical(y) else np.asarray(y, dtype=object)

@@ -240,20 +240,35 @@ def gradients(recipe, points=None, n=None, catalog=None):
     class (or label) on output unit 0, with the other units' pre-activations at
     0 (so for a softmax the other classes share ``1 - p_t`` equally);
     regression and count recipes sweep the ``error`` prediction - target of
-    unit 0. ``points``: the values swept (default ``P_POINTS`` or
-    ``ERROR_POINTS``). ``n``: the problem size (default: 2 classes for binary,
-    3 classes or labels, 4 ordinal levels, 1 target).
+    unit 0.
 
-    Columns: recipe, problem, role, activation, loss, from_logits, units,
-    sweep, x (the swept value), p_t (prediction of unit 0), target, z (its
-    pre-activation), ``autodiff`` (dL/dz_0 of the loss fed the activation's
-    output as a plain tensor: the textbook composition, what the JAX and
-    PyTorch backends compute), ``autodiff_tf`` (the same as a Keras model
-    trains on the TensorFlow backend, which recovers cached logits), ``formula``
-    (from ``FORMULAS``, NaN where there is none), ``agree`` (formula vs
-    autodiff within relative 1e-5; NA without formula), ``tf_same`` (autodiff_tf
-    vs autodiff), ``simplified`` (a textbook simplification, e.g. C3), ``form``
-    and ``note``.
+    Parameters
+    ----------
+    recipe : Recipe or str
+        The recipe, or its name in ``catalog``.
+    points : array-like, optional
+        The values swept (default ``P_POINTS`` for ``p_t``, ``ERROR_POINTS``
+        for errors); ``p_t`` values must lie strictly between 0 and 1.
+    n : int, optional
+        The problem size (default: 2 classes for binary, 3 classes or labels,
+        4 ordinal levels, 1 target).
+    catalog : Catalog, str, Path or None
+        Where a recipe name is looked up.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per point. Columns: recipe, problem, role, activation, loss,
+        from_logits, units, sweep, x (the swept value), p_t (prediction of
+        unit 0), target, z (its pre-activation), ``autodiff`` (dL/dz_0 of the
+        loss fed the activation's output as a plain tensor: the textbook
+        composition, what the JAX and PyTorch backends compute),
+        ``autodiff_tf`` (the same as a Keras model trains on the TensorFlow
+        backend, which recovers cached logits), ``formula`` (from
+        ``FORMULAS``, NaN where there is none), ``agree`` (formula vs autodiff
+        within relative 1e-5; NA without formula), ``tf_same`` (autodiff_tf vs
+        autodiff), ``simplified`` (a textbook simplification, e.g. C3),
+        ``form`` and ``note``.
     """
     import pandas as pd
 

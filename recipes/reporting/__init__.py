@@ -21,16 +21,6 @@ The package is a pipeline; each module imports only those before it:
     The composition and the files: ``report`` (the front door, used by the
     ``recipes report`` and ``recipes run`` commands) and ``write_report``.
 
-Importing this package, ``stats`` or ``words`` does not import matplotlib;
-``report`` and ``write_report`` are loaded from ``writer`` on first use.
+Importing this package, ``stats`` or ``words`` does not import matplotlib.
+``recipes.report`` is ``writer.report``.
 """
-
-_LAZY = {"report": "writer", "write_report": "writer"}
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        from importlib import import_module
-
-        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
