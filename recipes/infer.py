@@ -131,15 +131,18 @@ def infer_problem(y, max_classes=20):
           integers; or one-hot rows (2-D, 0/1, each row sums to exactly 1).
         * ``'multilabel'``: 2-D 0/1 labels whose rows do not all sum to 1.
         * ``'count'``: non-negative integers with at most ``max_classes``
-          distinct values, including 0 and *count-shaped*; with more than
+          distinct values that are *count-shaped*; with more than
           ``max_classes`` distinct values, including 0, or without zeros but
           count-shaped and of an integer dtype (2-D: integer columns that
           all include 0). Count-shaped: significantly right-skewed
           (skewness z-test, one-sided 1 %) and at least as skewed as a
           Poisson law of the same mean (skewness >= coefficient of
-          variation). Every Poisson, negative binomial, zero-inflated and
-          gamma law meets this; symmetric laws, uniform class codes and
-          binomial laws (a few imbalanced classes) do not.
+          variation), and not underdispersed (index of dispersion var/mean
+          not significantly below 1, the Poisson value; one-sided 1 %).
+          Every Poisson, negative binomial, zero-inflated and gamma law meets
+          this; symmetric laws, uniform class codes, binomial laws (a few
+          imbalanced classes) and bounded ratings or codes far from 0 (whose
+          variance is far below their mean) do not.
         * ``'bounded_regression'``: values within [0, 1] that are not all 0
           or 1 (1-D non-integer values, or 2-D columns).
         * ``'regression'``: any other numbers, 1-D or 2-D (multi-output);
@@ -541,10 +544,21 @@ class _Summary:
         return _skewness(self.numeric)
 
     @cached_property
+    def dispersion(self):
+        """Index of dispersion var/mean (1 for a Poisson law) and its z statistic."""
+        x = self.numeric
+        mean = float(x.mean())
+        if len(x) < 2 or mean <= 0:
+            return math.inf, math.inf
+        index = float(x.var(ddof=1)) / mean
+        return index, (index - 1) / math.sqrt(2 / (len(x) - 1))
+
+    @cached_property
     def count_shaped(self):
-        """Non-negative integers, significantly right-skewed, skewness >= CV."""
+        """Non-negative integers, right-skewed like counts and not underdispersed."""
         skew, z, cv = self.shape
-        return self.integral and self.lo >= 0 and z > _Z_1PCT and skew >= cv
+        return (self.integral and self.lo >= 0 and z > _Z_1PCT and skew >= cv
+                and self.dispersion[1] > -_Z_1PCT)
 
     @cached_property
     def profile(self):
@@ -911,16 +925,16 @@ RULES_1D = (
     _Rule("multiclass", lambda s: s.kind == "string",
           lambda s: f"{s.n} distinct string labels ({s.dtype}): classes. {_ORDER_HINT}",
           lambda s: ("ordinal",)),
-    _Rule("count", lambda s: _small_integers(s) and s.lo == 0 and s.count_shaped,
-          lambda s: f"{s.n} distinct non-negative integer values {_range(s)} ({s.dtype}), "
-                    f"including zeros and right-skewed like counts ({_shape(s)}): counts. "
-                    "If they are class codes, problem 'multiclass' or 'ordinal'.",
-          lambda s: ("multiclass", "ordinal")),
     _Rule("regression", lambda s: _small_integers(s) and s.near_unique,
           lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}) in {s.rows} rows, "
                     "nearly one per row and with gaps between them: a measurement, not class "
                     "codes. If they are classes, problem 'multiclass'.",
           lambda s: ("count", "multiclass") if s.lo >= 0 else ("multiclass",)),
+    _Rule("count", lambda s: _small_integers(s) and s.count_shaped,
+          lambda s: f"{s.n} distinct non-negative integer values {_range(s)} ({s.dtype}), "
+                    f"right-skewed like counts ({_shape(s)}): counts. "
+                    "If they are class codes, problem 'ordinal' or 'multiclass'.",
+          lambda s: ("ordinal", "multiclass")),
     _Rule("ordinal", lambda s: _small_integers(s) and s.smooth_levels,
           lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}) whose frequencies "
                     "change smoothly from level to level: ordered levels. If they are "
@@ -991,7 +1005,8 @@ RULES_2D = (
 
 def _shape(s):
     skew, z, cv = s.shape
-    return f"skewness {skew:.2f} >= coefficient of variation {cv:.2f}, z = {z:.1f}"
+    return (f"skewness {skew:.2f} >= coefficient of variation {cv:.2f}, z = {z:.1f}; "
+            f"var/mean {s.dispersion[0]:.2f}")
 
 
 # --- evidence: what in the values supports each candidate -------------------------
