@@ -107,9 +107,13 @@ def _run_infer(args, catalog: Catalog):
         print(f"         see: recipes show {recipe.name}")
     else:
         print(f"recipe:  none: the catalog has no recipe for {found.problem!r}")
-    for other in found.alternatives:
-        if other in catalog.problems:
-            print(f"or, if the labels mean it: {other} -> {catalog.select(other).name}")
+    print("candidates, best first:")
+    for rank, candidate in enumerate(found.candidates, 1):
+        recipe = (f" -> {catalog.select(candidate.problem).name}"
+                  if candidate.problem in catalog.problems else "")
+        print(f"  {rank}. {candidate.problem}{recipe}: {candidate.evidence}")
+        if candidate.order is not None:
+            print(f"     order: {' < '.join(repr(level) for level in candidate.order)}")
     return 0
 
 

@@ -212,8 +212,8 @@ def test_raw_labels_are_clean():
 
 def test_count_labels_with_few_values_are_checked_as_counts():
     m = build_model("count_exp_poisson", 4, 1)
-    result = check_model(m, Y_COUNT)     # few distinct values: read as classes at first
-    assert result.labels.inferred == "multiclass" and result.labels.problem == "count"
+    result = check_model(m, Y_COUNT)     # few distinct values, but skewed like counts (issue 15)
+    assert result.labels.inferred == "count" and result.labels.problem == "count"
     assert result.ok and not result.warnings, str(result)
 
 

@@ -1,4 +1,4 @@
-"""Tests of ``recipes.infer``: every answer, every error, and reading label files."""
+"""Tests of ``recipes.catalog.infer``: every answer, every error, and reading label files."""
 
 import subprocess
 import sys
@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from recipes.catalog.table import load_catalog
-from recipes.catalog.infer import PROBLEMS, Inference, InferenceError, infer_problem, read_labels
+from recipes.catalog.infer import (PROBLEMS, Candidate, Inference, InferenceError, infer_problem,
+                                   read_labels)
 
 RNG = np.random.default_rng(0)
 
@@ -349,3 +350,147 @@ def test_imports_stay_light():
             "print(sorted(k for k in heavy if k in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- ranked candidates (issue 15) -----------------------------------------------------
+
+def _skewed_counts(high, size, seed, zeros=True):
+    """Negative binomial counts: mode at the low end and a long right tail."""
+    rng = np.random.default_rng(seed)
+    y = rng.negative_binomial(1, 0.4, size=size)
+    return np.minimum(y, high) if zeros else 10 + np.minimum(rng.negative_binomial(2, 0.08, size),
+                                                            high - 10)
+
+
+LINNERUD_WEIGHT = [191.0, 189, 193, 162, 189, 182, 211, 167, 176, 154,
+                   169, 166, 154, 247, 193, 202, 176, 157, 156, 138]
+
+# (labels, the ranking's first problems, best first), one block per answer.
+RANKINGS = [
+    # counts: recognized by their shape, with zeros or without
+    (_skewed_counts(9, 400, 0), ("count",)),                          # doctor visits 0-9
+    (_skewed_counts(19, 300, 1), ("count",)),                         # articles 0-19
+    (_skewed_counts(70, 300, 2, zeros=False), ("count", "regression")),  # counts 10-70
+    # integer measurements in small samples
+    (np.array([115, 120, 123, 127, 131, 134, 138, 141, 145, 149, 152, 155, 158, 161, 164]),
+     ("regression",)),                                                # 15 body weights
+    (LINNERUD_WEIGHT, ("regression",)),                               # 16 values in 20 rows
+    # ordinal: graded vocabularies, degree modifiers, numbered prefixes
+    (["good", "poor", "excellent", "fair", "very good"], ("ordinal", "multiclass")),
+    (["never", "often", "rarely", "always", "sometimes"], ("ordinal", "multiclass")),
+    (["low", "high", "medium", "low"], ("ordinal", "multiclass")),
+    (["mild", "severe", "moderate"], ("ordinal", "multiclass")),
+    (["Strongly agree", "Disagree", "Strongly Disagree", "Agree", "Neutral"],
+     ("ordinal", "multiclass")),
+    (["Bad", "Medium", "Good", "Good"], ("ordinal", "multiclass")),
+    (["Too Little", "About Right", "Too Much"], ("ordinal", "multiclass")),
+    (["1. < HS Grad", "3. Some College", "2. HS Grad", "5. Advanced Degree"],
+     ("ordinal", "multiclass")),
+    (["2) two", "10) ten", "1) one"], ("ordinal", "multiclass")),
+    (["01 - low", "02 - mid", "03 - top"], ("ordinal", "multiclass")),
+    # short integer rating scales: ordinal at least second
+    (np.random.default_rng(3).choice([1, 2, 3, 4, 5], 300, p=[.05, .15, .3, .35, .15]),
+     ("multiclass", "ordinal")),
+    (np.random.default_rng(4).choice(np.arange(1, 8), 500, p=[.05, .1, .15, .3, .2, .15, .05]),
+     ("ordinal", "multiclass")),
+    # unknown strings, one-hot, digit labels
+    (["red", "green", "blue"], ("multiclass", "ordinal")),
+    (np.eye(4)[[0, 1, 2, 3, 1]], ("multiclass",)),
+]
+
+
+@pytest.mark.parametrize("y, ranking", RANKINGS, ids=[f"rank-{i}" for i in range(len(RANKINGS))])
+def test_rankings(y, ranking):
+    got = infer_problem(y)
+    problems = tuple(c.problem for c in got.candidates)
+    assert problems[:len(ranking)] == ranking, [str(c) for c in got.candidates]
+    assert got.problem == problems[0] and got.alternatives == problems[1:]
+    assert len(set(problems)) == len(problems) and set(problems) <= set(PROBLEMS)
+    assert all(c.evidence for c in got.candidates)
+
+
+@pytest.mark.parametrize("problem, y", [(p, y) for p, ys in EXAMPLES.items() for y in ys],
+                         ids=[f"cand-{p}-{i}" for p, ys in EXAMPLES.items() for i in range(len(ys))])
+def test_candidates_agree_with_the_answer(problem, y):
+    got = infer_problem(y)
+    assert got.candidates[0].problem == got.problem
+    assert tuple(c.problem for c in got.candidates[1:]) == got.alternatives
+    for candidate in got.candidates:
+        assert isinstance(candidate, Candidate) and candidate.evidence
+        assert (candidate.order is None) or candidate.problem == "ordinal"
+
+
+@pytest.mark.parametrize("y, order", [
+    (["good", "poor", "excellent", "fair"], ("poor", "fair", "good", "excellent")),
+    (["High", "low", "Medium"], ("low", "Medium", "High")),
+    (["strongly agree", "agree", "disagree", "strongly disagree"],
+     ("strongly disagree", "disagree", "agree", "strongly agree")),
+    (["very likely", "somewhat likely", "unlikely"],
+     ("unlikely", "somewhat likely", "very likely")),
+    (["a little anxious", "very anxious", "not anxious at all", "somewhat anxious"],
+     ("not anxious at all", "a little anxious", "somewhat anxious", "very anxious")),
+    (["11+ daily", "0 daily", "6-10 daily", "1-5 daily"],
+     ("0 daily", "1-5 daily", "6-10 daily", "11+ daily")),
+    (["2. HS Grad", "1. < HS Grad", "4. College Grad", "3. Some College"],
+     ("1. < HS Grad", "2. HS Grad", "3. Some College", "4. College Grad")),
+    (pd.Categorical(["good", "bad", "medium"]), ("bad", "medium", "good")),  # unordered
+])
+def test_ordinal_strings_give_their_order(y, order):
+    got = infer_problem(y)
+    assert got.problem == "ordinal", got.reason
+    assert got.classes == order and got.candidates[0].order == order and got.n == len(order)
+    assert got.alternatives == ("multiclass",)
+
+
+def test_unknown_strings_hint_how_to_pass_the_order():
+    got = infer_problem(["north", "south", "east", "west"])
+    assert got.problem == "multiclass" and got.alternatives == ("ordinal",)
+    assert "pd.Categorical(y, categories=[lowest, ..., highest], ordered=True)" in got.reason
+    assert got.candidates[1].order is None
+    assert "pd.Categorical" in got.candidates[1].evidence
+
+
+def test_string_codes_that_are_only_numbers_are_not_ordered_by_prefix():
+    assert infer_problem(["10001", "10002", "20003"]).problem == "multiclass"
+
+
+def test_issue_counts_and_measurements():
+    visits = _skewed_counts(9, 400, 0)
+    assert visits.min() == 0 and visits.max() == 9
+    assert "right-skewed like counts" in infer_problem(visits).reason
+    weights = infer_problem(LINNERUD_WEIGHT)
+    assert weights.alternatives == ("count", "multiclass")
+    assert "nearly one per row" in weights.reason
+
+
+def test_consecutive_codes_stay_classes():
+    assert infer_problem(np.arange(20)).problem == "multiclass"
+    assert infer_problem(np.repeat(np.arange(1, 6), [10, 12, 11, 9, 10])).problem == "multiclass"
+
+
+def test_digits_stay_multiclass_not_count():
+    from sklearn import datasets
+    got = infer_problem(datasets.load_digits().target)
+    assert got.problem == "multiclass" and got.alternatives[0] == "ordinal"
+
+
+def test_imbalanced_few_classes_are_not_counts():
+    y = np.repeat([0, 1, 2], [700, 200, 100])       # binomial-like, not count-shaped
+    assert infer_problem(y).problem == "multiclass"
+
+
+def test_ordered_categorical_candidate_carries_the_declared_order():
+    got = infer_problem(_ordered(["S", "L", "M"], ["S", "M", "L"]))
+    assert got.candidates[0] == Candidate("ordinal", "declared order 'S' < 'M' < 'L'",
+                                          ("S", "M", "L"))
+
+
+def test_cli_infer_prints_the_ranking(tmp_path, capsys):
+    from recipes.cli import main
+    path = tmp_path / "y.csv"
+    path.write_text("health\ngood\npoor\nexcellent\nfair\ngood\n")
+    assert main(["infer", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "problem: ordinal" in out
+    assert "1. ordinal" in out and "2. multiclass" in out
+    assert "order: 'poor' < 'fair' < 'good' < 'excellent'" in out

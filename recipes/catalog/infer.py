@@ -1,10 +1,12 @@
-"""Guess the problem type of a set of labels, and say why.
+"""Guess the problem type of a set of labels, rank the candidates, and say why.
 
 Like scikit-learn's ``type_of_target``, but its answers are the catalog's
 problem types, chosen for picking a loss: one-hot rows are ``multiclass`` (not
 multi-label), a float target with many integer values is a regression, counts
-are told apart from measurements, and an ordered pandas Categorical is
-``ordinal``.
+are told apart from measurements by the shape of their distribution, and
+ordinal levels are read from an ordered pandas Categorical, from numbered or
+numeric prefixes ("1. < HS Grad", "6-10 daily") and from graded vocabularies
+("poor" < "fair" < "good", "strongly disagree" < ... < "strongly agree").
 
 Pure numpy; pandas is imported only to read a ``.csv`` file or when the labels
 are a pandas object. No TensorFlow, no scikit-learn: a command line can answer
@@ -13,13 +15,19 @@ at once.
 How it works: the labels become a numpy array of one *kind* (booleans,
 strings, categories or numbers) after the input checks; a few statistics
 summarize them (``_Summary``); the first row of a rule table (``RULES_1D`` or
-``RULES_2D``) whose test holds gives the answer and its reason.
+``RULES_2D``) whose test holds gives the answer, its reason and the ranking of
+the other candidates; a table of evidence (``EVIDENCE``) says, for each
+candidate, what in the values supports it.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 import numbers
+import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
@@ -34,17 +42,40 @@ class InferenceError(ValueError):
 
 
 @dataclass(frozen=True)
-class Inference:
-    """The inferred problem type of some labels, and why.
+class Candidate:
+    """One candidate problem type for some labels.
 
-    ``problem``: one of ``PROBLEMS``. ``reason``: a sentence saying why.
-    ``n``: the problem size (classes for binary, multiclass and ordinal; labels
-    for multilabel; targets for the regressions and counts). ``classes``: the
-    class labels in index order (sorted distinct labels; the categories of a
-    pandas Categorical in their order; the column names or indices of one-hot
-    rows), ``None`` for the other problems. ``onehot``: the labels are one-hot
-    rows (turn them into indices with ``argmax``). ``alternatives``: other
-    problem types that fit the same labels if their meaning says so.
+    ``problem``: one of ``PROBLEMS``. ``evidence``: what in the values supports
+    it. ``order``: for ``ordinal``, the levels from lowest to highest that the
+    encoding would use (``None`` when the values do not show an order, e.g.
+    unknown string levels); ``None`` for the other problems.
+    """
+
+    problem: str
+    evidence: str
+    order: tuple | None = None
+
+    def __str__(self):
+        order = "" if self.order is None else " [" + " < ".join(map(repr, self.order)) + "]"
+        return f"{self.problem}: {self.evidence}{order}"
+
+
+@dataclass(frozen=True)
+class Inference:
+    """The inferred problem type of some labels, the ranked candidates, and why.
+
+    ``problem``: one of ``PROBLEMS``, the best candidate. ``reason``: a
+    sentence saying why. ``n``: the problem size (classes for binary,
+    multiclass and ordinal; labels for multilabel; targets for the regressions
+    and counts). ``classes``: the class labels in index order (sorted distinct
+    labels; the categories of a pandas Categorical in their order; the column
+    names or indices of one-hot rows; for ``ordinal``, the levels from lowest
+    to highest), ``None`` for the other problems. ``onehot``: the labels are
+    one-hot rows (turn them into indices with ``argmax``). ``alternatives``:
+    the other candidates' problem types, best first: they fit the same labels
+    if their meaning says so. ``candidates``: every candidate as a
+    ``Candidate`` (problem, evidence, order), best first;
+    ``candidates[0].problem == problem``.
     """
 
     problem: str
@@ -53,13 +84,14 @@ class Inference:
     classes: tuple | None = None
     onehot: bool = False
     alternatives: tuple = ()
+    candidates: tuple = ()
 
     def __str__(self):
         return f"{self.problem}: {self.reason}"
 
 
 def infer_problem(y, max_classes=20):
-    """Infer the problem type of the labels ``y``.
+    """Infer the problem type of the labels ``y`` and rank the candidates.
 
     Parameters
     ----------
@@ -68,31 +100,62 @@ def infer_problem(y, max_classes=20):
         of numbers, booleans or strings. A 2-D array with one column counts
         as 1-D.
     max_classes : int, default=20
-        Integer labels with at most this many distinct values are classes;
-        with more, they are counts (if they include 0) or a regression.
+        Integer labels with at most this many distinct values may be classes;
+        with more, they are counts or a regression.
 
     Returns
     -------
     Inference
-        ``problem`` is one of:
+        ``problem`` (the best of ``candidates``) is one of:
 
         * ``'binary'``: exactly 2 distinct values of any kind (numbers,
           booleans, strings, -1/1), 1-D.
-        * ``'multiclass'``: 3 or more distinct strings or (unordered)
-          categories; 3 to ``max_classes`` distinct integers; or one-hot rows
-          (2-D, 0/1, each row sums to exactly 1).
         * ``'ordinal'``: an ordered pandas Categorical with more than 2
-          categories.
+          categories; strings (or the categories of an unordered
+          Categorical) that all start with a number ("1. < HS Grad",
+          "2) ...", "01 - ...", "6-10 daily"), ordered by it; strings that
+          are levels of a graded vocabulary (``SCALES``: poor < fair < good <
+          very good < excellent, never < ... < always, low < medium < high,
+          ...; any subset of a scale), or one stem with graded modifiers
+          ("not at all" < "a little" < "somewhat" < "" < "very") or with its
+          two poles ("strongly disagree" < "disagree" < "neutral" < "agree"
+          < "strongly agree", "unlikely" < "likely"); or 3 to
+          ``max_classes`` integer levels whose frequencies are far from
+          uniform (chi-square test, 5 %) and change smoothly from one level
+          to the next (permutation test of the total variation of the
+          frequencies along the levels, 5 %): nominal codes have no reason
+          to put similar frequencies on neighbouring codes, scales do.
+          ``classes`` is then the order, lowest first.
+        * ``'multiclass'``: 3 or more distinct strings or (unordered)
+          categories that show no order; 3 to ``max_classes`` distinct
+          integers; or one-hot rows (2-D, 0/1, each row sums to exactly 1).
         * ``'multilabel'``: 2-D 0/1 labels whose rows do not all sum to 1.
-        * ``'count'``: non-negative integer values with more than
-          ``max_classes`` distinct values, including 0 (2-D: integer columns
-          that all include 0).
+        * ``'count'``: non-negative integers with at most ``max_classes``
+          distinct values that are *count-shaped*; with more than
+          ``max_classes`` distinct values, including 0, or without zeros but
+          count-shaped and of an integer dtype (2-D: integer columns that
+          all include 0). Count-shaped: significantly right-skewed
+          (skewness z-test, one-sided 1 %) and at least as skewed as a
+          Poisson law of the same mean (skewness >= coefficient of
+          variation), and not underdispersed (index of dispersion var/mean
+          not significantly below 1, the Poisson value; one-sided 1 %).
+          Every Poisson, negative binomial, zero-inflated and gamma law meets
+          this; symmetric laws, uniform class codes, binomial laws (a few
+          imbalanced classes) and bounded ratings or codes far from 0 (whose
+          variance is far below their mean) do not.
         * ``'bounded_regression'``: values within [0, 1] that are not all 0
           or 1 (1-D non-integer values, or 2-D columns).
-        * ``'regression'``: any other numbers, 1-D or 2-D (multi-output).
+        * ``'regression'``: any other numbers, 1-D or 2-D (multi-output);
+          also integers with at most ``max_classes`` distinct values that
+          are nearly all different (fewer than 2 rows per value) and leave
+          gaps between them: one value per row is almost never a class
+          label (body weights of 15 people), whereas codes are consecutive.
 
-        ``reason`` says why; ``n``, ``classes``, ``onehot`` and
-        ``alternatives`` are described in ``Inference``.
+        ``candidates`` ranks every problem type that fits the values, best
+        first, each with its evidence (and, for ``ordinal``, its order);
+        ``alternatives`` are the candidates after the first. ``reason``
+        says why the first won; ``n``, ``classes`` and ``onehot`` are
+        described in ``Inference``.
 
     Raises
     ------
@@ -121,10 +184,31 @@ def infer_problem(y, max_classes=20):
     'count'
     >>> print(infer_problem([1, 3, 2, 3]).reason)
     3 distinct integer values from 1 to 3 (int64), at most max_classes=20: classes. If the levels are ordered, problem 'ordinal'.
+    >>> infer_problem([0] * 30 + [1] * 12 + [2] * 6 + [3] * 3 + [5, 9]).problem
+    'count'
+    >>> weights = [191, 189, 193, 162, 189, 182, 211, 167, 176, 154, 169, 166, 154, 247, 193]
+    >>> infer_problem(weights).alternatives
+    ('count', 'multiclass')
+    >>> found = infer_problem(['good', 'poor', 'excellent', 'fair', 'good'])
+    >>> found.problem, found.classes
+    ('ordinal', ('poor', 'fair', 'good', 'excellent'))
+    >>> for candidate in found.candidates:
+    ...     print(candidate)
+    ordinal: the levels belong to the graded scale 'very poor' < 'poor' < 'fair' < 'good' < 'very good' < 'excellent' ['poor' < 'fair' < 'good' < 'excellent']
+    multiclass: 4 distinct string labels
+    >>> infer_problem(['3. Some College', '1. < HS Grad', '2. HS Grad']).classes
+    ('1. < HS Grad', '2. HS Grad', '3. Some College')
+    >>> print(infer_problem(['red', 'green', 'blue']).reason)
+    3 distinct string labels (str): classes. If the levels are ordered, problem 'ordinal': pass pd.Categorical(y, categories=[lowest, ..., highest], ordered=True).
     >>> import pandas as pd
     >>> sizes = pd.Categorical(['S', 'L', 'M'], categories=['S', 'M', 'L'], ordered=True)
-    >>> infer_problem(sizes)
-    Inference(problem='ordinal', reason="ordered categorical with 3 levels 'S' < 'M' < 'L'.", n=3, classes=('S', 'M', 'L'), onehot=False, alternatives=('multiclass',))
+    >>> infer_problem(sizes)  # doctest: +NORMALIZE_WHITESPACE
+    Inference(problem='ordinal', reason="ordered categorical with 3 levels 'S' < 'M' < 'L'.",
+              n=3, classes=('S', 'M', 'L'), onehot=False, alternatives=('multiclass',),
+              candidates=(Candidate(problem='ordinal', evidence="declared order 'S' < 'M' < 'L'",
+                                    order=('S', 'M', 'L')),
+                          Candidate(problem='multiclass', evidence='3 declared categories',
+                                    order=None)))
     >>> infer_problem([1, float('nan'), 0])
     Traceback (most recent call last):
     ...
@@ -135,13 +219,18 @@ def infer_problem(y, max_classes=20):
     summary = _summarize(labels, max_classes)
     rules = RULES_1D if labels.values.ndim == 1 else RULES_2D
     rule = next(r for r in rules if r.test(summary))
+    ranking = (rule.problem,) + tuple(rule.alternatives(summary))
+    candidates = tuple(Candidate(p, EVIDENCE[p](summary), summary.order if p == "ordinal"
+                                 else None) for p in ranking)
+    classes = summary.order if rule.problem == "ordinal" else summary.classes
     return Inference(
         problem=rule.problem,
         reason=rule.reason(summary),
-        n=summary.n if rule.problem in _CLASS_PROBLEMS else summary.k,
-        classes=summary.classes if rule.problem in _CLASS_PROBLEMS else None,
+        n=len(classes) if rule.problem in _CLASS_PROBLEMS else summary.k,
+        classes=classes if rule.problem in _CLASS_PROBLEMS else None,
         onehot=summary.onehot,
-        alternatives=rule.alternatives(summary),
+        alternatives=ranking[1:],
+        candidates=candidates,
     )
 
 
@@ -429,6 +518,153 @@ class _Summary:
     binary01: bool        # every value is 0 or 1
     onehot: bool          # 2-D 0/1 rows that each sum to 1
     max_classes: int
+    rows: int = 0         # rows (samples)
+    int_dtype: bool = False   # stored as integers (not whole floats)
+    numeric: np.ndarray | None = None  # 1-D numbers as floats, for the shape statistics
+
+    # The statistics below are computed only when a rule asks for them.
+
+    @cached_property
+    def rows_per_value(self):
+        return self.rows / self.n
+
+    @cached_property
+    def consecutive(self):
+        """Integer values with no gap between the lowest and the highest: codes."""
+        return self.integral and self.hi - self.lo + 1 == self.n
+
+    @cached_property
+    def near_unique(self):
+        """Fewer than 2 rows per value and gaps between the values: not codes."""
+        return self.rows_per_value < 2 and not self.consecutive
+
+    @cached_property
+    def shape(self):
+        """Skewness, its z statistic and the coefficient of variation."""
+        return _skewness(self.numeric)
+
+    @cached_property
+    def dispersion(self):
+        """Index of dispersion var/mean (1 for a Poisson law) and its z statistic."""
+        x = self.numeric
+        mean = float(x.mean())
+        if len(x) < 2 or mean <= 0:
+            return math.inf, math.inf
+        index = float(x.var(ddof=1)) / mean
+        return index, (index - 1) / math.sqrt(2 / (len(x) - 1))
+
+    @cached_property
+    def count_shaped(self):
+        """Non-negative integers, right-skewed like counts and not underdispersed."""
+        skew, z, cv = self.shape
+        return (self.integral and self.lo >= 0 and z > _Z_1PCT and skew >= cv
+                and self.dispersion[1] > -_Z_1PCT)
+
+    @cached_property
+    def profile(self):
+        """Frequencies of the distinct values in their order: (uniform p, smooth p)."""
+        _, counts = np.unique(self.numeric, return_counts=True)
+        return _uniform_p(counts), _smooth_p(counts)
+
+    @cached_property
+    def smooth_levels(self):
+        """Integer levels whose frequencies are far from uniform and change smoothly."""
+        uniform_p, smooth_p = self.profile
+        return self.n >= 3 and uniform_p < _ALPHA and smooth_p < _ALPHA
+
+    @cached_property
+    def scale(self):
+        """For string levels: (order, evidence) of the first ordering that fits, or None."""
+        if not self.string_levels:
+            return None
+        return next((found for find in ORDERINGS if (found := find(self.classes))), None)
+
+    @property
+    def string_levels(self):
+        return self.kind == "string" or (self.kind == "category" and not self.ordered and all(
+            isinstance(c, str) for c in self.classes))
+
+    @property
+    def order(self):
+        """The levels from lowest to highest an ordinal encoding would use, or None."""
+        if self.kind == "category" and self.ordered:
+            return self.classes
+        if self.string_levels:
+            return self.scale[0] if self.scale else None
+        if self.kind == "number" and self.integral and self.k == 1:
+            return self.classes
+        return None
+
+
+_ALPHA = 0.05          # the level of the tests that find ordered integer levels
+_Z_1PCT = 2.326        # one-sided 1 % point of the standard normal: skewness test
+
+
+def _skewness(x):
+    """Sample skewness g1, its z statistic under normality, and the coefficient of variation.
+
+    The standard error of g1 for a normal sample of size n is
+    sqrt(6 n (n - 1) / ((n - 2) (n + 1) (n + 3))).
+    """
+    n = len(x)
+    mean = float(x.mean())
+    d = x - mean
+    m2 = float((d ** 2).mean())
+    if n < 3 or m2 == 0:
+        return 0.0, 0.0, math.inf
+    g1 = float((d ** 3).mean()) / m2 ** 1.5
+    se = math.sqrt(6.0 * n * (n - 1) / ((n - 2) * (n + 1) * (n + 3)))
+    cv = math.sqrt(m2) / mean if mean > 0 else math.inf
+    return g1, g1 / se, cv
+
+
+def _uniform_p(counts):
+    """P-value of the chi-square test that all levels are equally frequent.
+
+    The chi-square tail uses the Wilson-Hilferty cube-root approximation
+    (numpy only; good to about 1e-3 for 2 or more degrees of freedom).
+    """
+    df = len(counts) - 1
+    expected = counts.sum() / len(counts)
+    stat = float(((counts - expected) ** 2).sum() / expected)
+    if stat == 0:
+        return 1.0
+    z = ((stat / df) ** (1 / 3) - (1 - 2 / (9 * df))) / math.sqrt(2 / (9 * df))
+    return 0.5 * math.erfc(z / math.sqrt(2))
+
+
+def _smooth_p(counts, draws=4000):
+    """P-value of a permutation test that the frequencies rise to one peak and fall.
+
+    The statistic is the number of peaks of the frequencies in the order of
+    the levels (a rise, or a fall, all along counts as one peak). Scales put
+    similar frequencies on neighbouring levels, so their profile is usually
+    unimodal. Under the null hypothesis the levels are nominal codes and any
+    order of the frequencies is as likely; a random order of K distinct
+    frequencies is unimodal with probability 2**(K-1)/K! (5 levels 13 %,
+    6 levels 4.4 %, 7 levels 1.3 %). The p-value is the share of orders with at
+    most the observed number of peaks (all orders for up to 7 levels; else
+    ``draws`` random ones, seeded).
+    """
+    counts = np.asarray(counts, dtype=float)
+    if len(counts) <= 7:
+        orders = np.array(list(itertools.permutations(range(len(counts)))))
+    else:
+        rng = np.random.default_rng(0)
+        orders = np.argsort(rng.random((draws, len(counts))), axis=1)
+    peaks = _peaks(counts[orders])
+    return float((peaks <= _peaks(counts[None, :])[0]).mean())
+
+
+def _peaks(profiles):
+    """Local maxima of each row (plateaus count once, an end counts if it tops its neighbour)."""
+    signs = np.sign(np.diff(profiles, axis=1))
+    for j in range(1, signs.shape[1]):     # a plateau continues the slope before it
+        signs[:, j] = np.where(signs[:, j] == 0, signs[:, j - 1], signs[:, j])
+    for j in range(signs.shape[1] - 2, -1, -1):   # a leading plateau takes the next slope
+        signs[:, j] = np.where(signs[:, j] == 0, signs[:, j + 1], signs[:, j])
+    rises_then_falls = ((signs[:, :-1] > 0) & (signs[:, 1:] < 0)).sum(axis=1)
+    return rises_then_falls + (signs[:, 0] < 0) + (signs[:, -1] > 0)
 
 
 def _summarize(labels, max_classes):
@@ -454,6 +690,9 @@ def _summarize(labels, max_classes):
         binary01=binary01,
         onehot=onehot,
         max_classes=max_classes,
+        rows=values.shape[0],
+        int_dtype=values.dtype.kind in "iu",
+        numeric=numeric if numeric is not None and not two_d else None,
     )
 
 
@@ -484,7 +723,145 @@ def _single_message(labels, distinct):
             "there is nothing to learn.")
 
 
-# --- the rules: the first whose test holds gives the answer --------------------
+# --- the order of string levels --------------------------------------------------------
+# Each finder takes the distinct levels and returns (order, evidence) or None.
+
+def _normal(level):
+    """Lower case, '_' and '-' between words as spaces, single spaces, no final period."""
+    text = re.sub(r"(?<=[a-z])[_-](?=[a-z])", " ", str(level).lower().strip())
+    return re.sub(r"\s+", " ", text).rstrip(".")
+
+
+_LEADING_NUMBER = re.compile(
+    r"^\s*[(\[]?\s*(?P<cmp>[<>]=?|under |over |less than |more than )?\s*"
+    r"(?P<num>\d+(?:\.\d+)?)\s*(?P<sep>\+|[.)\]:=/-]|\s)\s*(?P<rest>.*)$", re.IGNORECASE)
+_BELOW = ("<", "<=", "under ", "less than ")
+
+
+def _by_leading_number(levels):
+    """Levels that each start with a number and go on with a label: ordered by the number.
+
+    Numbered prefixes ("1. < HS Grad", "2) HS Grad", "01 - ...") and ranges or
+    amounts ("0 daily", "1-5 daily", "11+ daily", "<18", "65 and over") alike.
+    Levels that are only numbers (codes kept as strings) do not count.
+    """
+    keys = []
+    for level in levels:
+        match = _LEADING_NUMBER.match(str(level))
+        if not match or not (match["rest"] or match["sep"] == "+"):
+            return None
+        cmp = (match["cmp"] or "").lower()
+        keys.append((float(match["num"]), -1 if cmp in _BELOW else 1 if cmp or match["sep"] == "+"
+                     else 0))
+    if len(set(keys)) < len(keys):
+        return None
+    order = tuple(level for _, level in sorted(zip(keys, levels), key=lambda p: p[0]))
+    return order, "every level starts with a number: ordered by it"
+
+
+# Graded vocabularies, lowest level first; '|' separates words for the same level.
+SCALES = (
+    ("very poor", "poor", "fair", "good", "very good", "excellent"),
+    ("never", "rarely|seldom", "sometimes|occasionally", "often|frequently|usually", "always"),
+    ("none", "mild|slight|minimal", "moderate", "severe", "very severe|extreme"),
+    ("very low", "low", "medium|moderate|mid|middle|average|intermediate", "high", "very high"),
+    ("bad", "medium|average|neutral|ok", "good"),
+    ("too little|too few|too low|not enough", "about right|just right", "too much|too many|too high"),
+    ("extra small|xs", "small|s", "medium|m", "large|l", "extra large|xl", "xxl"),
+    ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+     "eleven", "twelve"),
+    ("first|1st", "second|2nd", "third|3rd", "fourth|4th", "fifth|5th"),
+    ("less than high school|no high school|primary|elementary",
+     "high school|secondary|hs grad|high school graduate",
+     "some college|associate|associate degree",
+     "college|bachelor|bachelor's|bachelor's degree|bachelor's degree or higher|college graduate",
+     "master|master's|graduate|postgraduate|advanced degree|doctorate|phd"),
+    ("underweight", "normal", "overweight", "obese"),
+    ("daily", "weekly", "monthly", "yearly"),
+    ("fail", "pass", "merit", "distinction"),
+    ("trivial", "minor", "major", "critical", "blocker"),
+    ("light", "medium|moderate", "heavy"),
+    ("lower", "middle", "upper"),
+)
+
+
+def _in_a_scale(levels):
+    """Levels that all belong to one graded vocabulary of ``SCALES`` (any subset of it)."""
+    names = [_normal(level) for level in levels]
+    for scale in SCALES:
+        rank = {word: i for i, words in enumerate(scale) for word in words.split("|")}
+        ranks = [rank.get(name) for name in names]
+        if None not in ranks and len(set(ranks)) == len(ranks):
+            order = tuple(level for _, level in sorted(zip(ranks, levels), key=lambda p: p[0]))
+            shown = " < ".join(repr(words.split("|")[0]) for words in scale)
+            return order, f"the levels belong to the graded scale {shown}"
+    return None
+
+
+# Modifiers of degree, weakest first; a level without one has degree 3.
+_DEGREES = (
+    (0, ("not at all", "not")),
+    (1, ("a little", "a bit", "slightly", "mildly", "barely")),
+    (2, ("somewhat", "fairly", "moderately", "rather", "kind of", "sort of")),
+    (4, ("very", "strongly", "highly", "quite", "really", "mostly")),
+    (5, ("extremely", "completely", "totally", "absolutely", "very much", "entirely", "fully")),
+)
+_MODIFIER = {word: degree for degree, words in _DEGREES for word in words}
+_NEUTRAL = re.compile(r"^(neutral|neither( .+ nor .+)?|undecided|indifferent|mixed|"
+                      r"no opinion|no change|(about )?the same|same)$")
+# Pairs of poles (negative, positive) that are not a word and its negation.
+_POLES = (("oppose", "favor"), ("oppose", "support"), ("bad", "good"), ("negative", "positive"),
+          ("low", "high"), ("weak", "strong"), ("worse", "better"), ("less", "more"),
+          ("decrease", "increase"), ("dislike", "like"), ("disapprove", "approve"))
+_NEGATIONS = ("un", "dis", "in", "im", "ir", "il", "non ", "non", "not ")
+
+
+def _degree(name):
+    """(stem, degree) of a level such as 'very likely' or 'not anxious at all'."""
+    if name.startswith("not ") and name.endswith(" at all"):
+        return name[4:-7], 0
+    for word in sorted(_MODIFIER, key=len, reverse=True):
+        if name.startswith(word + " "):
+            return name[len(word) + 1:], _MODIFIER[word]
+    return name, 3
+
+
+def _negative_pole(a, b):
+    """True if stem ``a`` is the negative pole of stem ``b``."""
+    return (a, b) in _POLES or any(a == prefix + b for prefix in _NEGATIONS)
+
+
+def _graded(levels):
+    """One stem with modifiers of degree, or two poles of one stem, with a neutral middle.
+
+    'not at all anxious' < 'a little anxious' < 'somewhat anxious' < 'very anxious';
+    'strongly disagree' < 'disagree' < 'neither agree nor disagree' < 'agree'
+    < 'strongly agree'; 'unlikely' < 'somewhat likely' < 'very likely'.
+    """
+    names = [_normal(level) for level in levels]
+    neutral = [bool(_NEUTRAL.match(name)) for name in names]
+    graded = [None if is_neutral else _degree(name) for name, is_neutral in zip(names, neutral)]
+    stems = sorted({g[0] for g in graded if g})
+    if len(stems) == 1 and not any(neutral):
+        scores = [g[1] for g in graded]
+        what = f"the modifiers of degree of {stems[0]!r}"
+    elif len(stems) == 2 and (_negative_pole(*stems) or _negative_pole(*stems[::-1])):
+        negative = stems[0] if _negative_pole(*stems) else stems[1]
+        scores = [0 if g is None else -g[1] if g[0] == negative else g[1] for g in graded]
+        positive = stems[1] if negative == stems[0] else stems[0]
+        what = f"the poles {negative!r} and {positive!r} with modifiers of degree"
+    else:
+        return None
+    if len(set(scores)) < len(scores):
+        return None
+    order = tuple(level for _, level in sorted(zip(scores, levels), key=lambda p: p[0]))
+    return order, f"the levels are {what}"
+
+
+ORDERINGS = (_by_leading_number, _in_a_scale, _graded)
+
+
+# --- the rules: the first whose test holds gives the answer and the ranking --------
 
 @dataclass(frozen=True)
 class _Rule:
@@ -509,12 +886,25 @@ def _levels(s):
     return " < ".join(repr(c) for c in s.classes)
 
 
+def _order(s):
+    return " < ".join(repr(c) for c in s.order)
+
+
 def _class_alternatives(s):
-    return ("ordinal", "count") if s.lo == 0 else ("ordinal",)
+    ranking = ("ordinal", "count") if s.lo == 0 else ("ordinal",)
+    return ranking + (() if s.consecutive else ("regression",))
 
 
 def _count_hint(s):
     return " If they count events, problem 'count'." if s.lo == 0 else ""
+
+
+_ORDER_HINT = ("If the levels are ordered, problem 'ordinal': pass "
+               "pd.Categorical(y, categories=[lowest, ..., highest], ordered=True).")
+
+
+def _small_integers(s):
+    return s.kind == "number" and s.integral and s.n <= s.max_classes
 
 
 RULES_1D = (
@@ -523,15 +913,34 @@ RULES_1D = (
     _Rule("ordinal", lambda s: s.kind == "category" and s.ordered,
           lambda s: f"ordered categorical with {s.n} levels {_levels(s)}.",
           lambda s: ("multiclass",)),
+    _Rule("ordinal", lambda s: s.scale is not None,
+          lambda s: f"{s.n} distinct {'categories' if s.kind == 'category' else 'string labels'}"
+                    f" ({s.dtype}); {s.scale[1]}: ordered levels {_order(s)}. If they are "
+                    "unordered classes, problem 'multiclass'.",
+          lambda s: ("multiclass",)),
     _Rule("multiclass", lambda s: s.kind == "category",
           lambda s: f"unordered categorical with {s.n} categories. If the levels are "
                     "ordered, problem 'ordinal' (make the Categorical ordered).",
           lambda s: ("ordinal",)),
     _Rule("multiclass", lambda s: s.kind == "string",
-          lambda s: f"{s.n} distinct string labels ({s.dtype}): classes. If the levels are "
-                    "ordered, problem 'ordinal' (pass an ordered pandas Categorical).",
+          lambda s: f"{s.n} distinct string labels ({s.dtype}): classes. {_ORDER_HINT}",
           lambda s: ("ordinal",)),
-    _Rule("multiclass", lambda s: s.integral and s.n <= s.max_classes,
+    _Rule("regression", lambda s: _small_integers(s) and s.near_unique,
+          lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}) in {s.rows} rows, "
+                    "nearly one per row and with gaps between them: a measurement, not class "
+                    "codes. If they are classes, problem 'multiclass'.",
+          lambda s: ("count", "multiclass") if s.lo >= 0 else ("multiclass",)),
+    _Rule("count", lambda s: _small_integers(s) and s.count_shaped,
+          lambda s: f"{s.n} distinct non-negative integer values {_range(s)} ({s.dtype}), "
+                    f"right-skewed like counts ({_shape(s)}): counts. "
+                    "If they are class codes, problem 'ordinal' or 'multiclass'.",
+          lambda s: ("ordinal", "multiclass")),
+    _Rule("ordinal", lambda s: _small_integers(s) and s.smooth_levels,
+          lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}) whose frequencies "
+                    "change smoothly from level to level: ordered levels. If they are "
+                    "unordered classes, problem 'multiclass'.",
+          lambda s: ("multiclass",) + _class_alternatives(s)[1:]),
+    _Rule("multiclass", _small_integers,
           lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}), at most "
                     f"max_classes={s.max_classes}: classes. If the levels are ordered, "
                     f"problem 'ordinal'.{_count_hint(s)}",
@@ -540,6 +949,11 @@ RULES_1D = (
           lambda s: f"{s.n} distinct non-negative integer values {_range(s)} ({s.dtype}), "
                     f"more than max_classes={s.max_classes} and including zeros: counts. "
                     "If they are measurements rather than counts, problem 'regression'.",
+          lambda s: ("regression",)),
+    _Rule("count", lambda s: s.integral and s.int_dtype and s.lo > 0 and s.count_shaped,
+          lambda s: f"{s.n} distinct positive integer values {_range(s)} ({s.dtype}), more "
+                    f"than max_classes={s.max_classes}, no zeros but right-skewed like counts "
+                    f"({_shape(s)}): counts. If they are measurements, problem 'regression'.",
           lambda s: ("regression",)),
     _Rule("regression", lambda s: s.integral and s.lo > 0,
           lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}), more than "
@@ -589,6 +1003,70 @@ RULES_2D = (
 )
 
 
+def _shape(s):
+    skew, z, cv = s.shape
+    return (f"skewness {skew:.2f} >= coefficient of variation {cv:.2f}, z = {z:.1f}; "
+            f"var/mean {s.dispersion[0]:.2f}")
+
+
+# --- evidence: what in the values supports each candidate -------------------------
+
+def _multiclass_evidence(s):
+    if s.onehot:
+        return f"one-hot rows: exactly one 1 in each of {s.rows} rows of {s.k} columns"
+    if s.kind == "category":
+        return f"{s.n} declared categories"
+    if s.kind == "string":
+        return f"{s.n} distinct string labels"
+    if s.k > 1:
+        return f"{s.k} columns of 0/1"
+    return (f"{s.n} distinct integer values {_range(s)}"
+            f"{', consecutive like codes' if s.consecutive else ''}, "
+            f"{s.rows_per_value:.1f} rows per value")
+
+
+def _ordinal_evidence(s):
+    if s.kind == "category" and s.ordered:
+        return f"declared order {_levels(s)}"
+    if s.string_levels:
+        return s.scale[1] if s.scale else (
+            "no known order in the levels: pass "
+            "pd.Categorical(y, categories=[lowest, ..., highest], ordered=True)")
+    uniform_p, smooth_p = s.profile
+    return (f"{s.n} integer levels {_range(s)}; frequencies "
+            + ("change smoothly along the levels" if s.smooth_levels else "show no clear order")
+            + f" (uniform p = {uniform_p:.2g}, smoothness p = {smooth_p:.2g})")
+
+
+def _count_evidence(s):
+    if s.k > 1:
+        return f"{s.k} columns of non-negative integers {_range(s)}"
+    zeros = "including zeros" if s.lo == 0 else "no zeros"
+    skew, z, cv = s.shape
+    shaped = (f"right-skewed like counts ({_shape(s)})" if s.count_shaped else
+              f"not skewed like counts (skewness {skew:.2f}, coefficient of variation "
+              f"{cv:.2f}, z = {z:.1f})")
+    return f"non-negative integers {_range(s)}, {zeros}, {shaped}"
+
+
+def _regression_evidence(s):
+    if s.k > 1:
+        return f"{s.k} columns of numbers {_range(s)}"
+    kind = "integer" if s.integral else "non-integer"
+    return (f"{s.n} distinct {kind} values {_range(s)} in {s.rows} rows "
+            f"({s.rows_per_value:.1f} rows per value)")
+
+
+EVIDENCE = {
+    "binary": lambda s: (f"2 distinct values, {_values(s)}" if s.k == 1 else
+                         f"2 one-hot columns {_values(s)}"),
+    "multiclass": _multiclass_evidence,
+    "multilabel": lambda s: f"{s.k} columns of 0/1 with rows holding no 1 or several 1s",
+    "ordinal": _ordinal_evidence,
+    "count": _count_evidence,
+    "bounded_regression": lambda s: f"{s.n} distinct values {_range(s)}, all within [0, 1]",
+    "regression": _regression_evidence,
+}
 # --- reading labels from a file -----------------------------------------------------
 
 def _read_csv(path, target):

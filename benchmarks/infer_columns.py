@@ -1,0 +1,322 @@
+"""Real target columns, each labelled with its problem type from its documentation.
+
+The benchmark of ``recipes.infer_problem`` (``benchmarks/infer.py``,
+``tests/test_infer_benchmark.py``). Every column ships offline with a package
+the project already installs:
+
+* ``sklearn``: scikit-learn's bundled sets (``load_*``, never ``fetch_*``);
+  the documentation is each set's ``DESCR``.
+* ``statsmodels``: ``statsmodels.datasets`` (bundled; ``get_rdataset``
+  downloads and is not used); the documentation is each set's ``NOTE``.
+* ``statsmodels-files``: real data sets that statsmodels ships as CSV files
+  for its own tests (``statsmodels/<path>``). The package does not document
+  them; the note paraphrases the documentation of the original data set
+  (named in ``source``).
+
+``truth`` is what the documentation says the column *is*, decided before
+running the inference and never changed to suit it. Derived columns (marked
+``derived`` in the note) are built from real columns where no real column of
+the type ships: multi-label targets (no bundled multi-label set exists) and
+one proportion computed from two documented counts.
+
+Each entry: package, data set, column, true problem type, and the
+documentation's words (quoted from ``DESCR``/``NOTE`` for the bundled sets).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Column:
+    package: str
+    dataset: str
+    column: str
+    truth: str
+    note: str
+    source: str = ""
+
+    @property
+    def name(self):
+        return f"{self.package}:{self.dataset}:{self.column}"
+
+
+S, SM, SMF = "sklearn", "statsmodels", "statsmodels-files"
+
+COLUMNS = (
+    # --- binary ------------------------------------------------------------------------
+    Column(S, "breast_cancer", "target", "binary", "class: WDBC-Malignant, WDBC-Benign"),
+    Column(S, "diabetes_raw", "sex", "binary", "sex (2 values)"),
+    Column(SM, "spector", "GRADE", "binary",
+           "binary variable indicating whether or not a student's grade improved"),
+    Column(SM, "spector", "PSI", "binary", "participation in program"),
+    Column(SM, "anes96", "vote", "binary", "Expected vote: 0 - Clinton, 1 - Dole"),
+    Column(SM, "cpunish", "SOUTH", "binary", "SOUTH == 1 indicates a state in the South"),
+    Column(SM, "committee", "PRESTIGE", "binary", "PRESTIGE == 1 is a high prestige committee"),
+    Column(SM, "ccard", "OWNRENT", "binary", "owns or rents (0/1; see source)"),
+    Column(SM, "heart", "censors", "binary", "indicates if an observation is censored"),
+    Column(SM, "randhie", "idp", "binary", "1 if individual deductible plan, 0 otherwise"),
+    Column(SM, "modechoice", "choice", "binary", "choice = 0 - no, 1 - yes"),
+    Column(SMF, "cattaneo2", "mbsmoke", "binary", "1 if mother smoked (smoker/nonsmoker)",
+           "Cattaneo (2010), Stata cattaneo2.dta"),
+    Column(SMF, "lbw", "low", "binary", "birth weight less than 2.5 kg",
+           "Hosmer & Lemeshow, low birth weight data"),
+    Column(SMF, "autos", "fuel", "binary", "fuel-type: diesel, gas",
+           "UCI Automobile data set"),
+    # --- multiclass --------------------------------------------------------------------
+    Column(S, "iris", "target", "multiclass",
+           "class: Iris-Setosa, Iris-Versicolour, Iris-Virginica"),
+    Column(S, "wine", "target", "multiclass", "class: class_0, class_1, class_2"),
+    Column(S, "digits", "target", "multiclass", "10 classes, where each class refers to a digit"),
+    Column(S, "iris_onehot", "target", "multiclass",
+           "derived: the iris classes as one-hot rows"),
+    Column(SM, "fair", "occupation", "multiclass",
+           "1 = student, 2 = farming, agriculture; semi-skilled, or unskilled worker; "
+           "3 = white-collar; 4 = teacher counselor social worker, nurse; ...; "
+           "5 = managerial, administrative, business, 6 = professional with advanced degree"),
+    Column(SM, "fair", "occupation_husb", "multiclass", "Husband's occupation. Same as occupation."),
+    Column(SM, "modechoice_chosen", "mode", "multiclass",
+           "mode = 1 - air, 2 - train, 3 - bus, 4 - car (the mode with choice = 1 - yes)"),
+    Column(SM, "grunfeld", "firm", "multiclass", "firm: the 11 firms (names)"),
+    Column(SMF, "lbw", "race", "multiclass", "race of mother: white, black, other",
+           "Hosmer & Lemeshow, low birth weight data"),
+    Column(SMF, "mvreg", "prog", "multiclass", "type of program: general, academic, vocational",
+           "UCLA hsb2 data"),
+    Column(SMF, "autos", "style", "multiclass",
+           "body-style: hardtop, wagon, sedan, hatchback, convertible", "UCI Automobile data set"),
+    Column(SMF, "autos", "drive", "multiclass", "drive-wheels: 4wd, fwd, rwd",
+           "UCI Automobile data set"),
+    Column(SMF, "autos", "make", "multiclass", "make: alfa-romero, audi, bmw, ...",
+           "UCI Automobile data set"),
+    Column(SMF, "autos", "eng_type", "multiclass",
+           "engine-type: dohc, dohcv, l, ohc, ohcf, ohcv, rotor", "UCI Automobile data set"),
+    Column(SMF, "bmt", "Group", "multiclass",
+           "disease group: ALL, AML low risk, AML high risk", "Klein & Moeschberger, bmt data"),
+    # --- multilabel (derived: no bundled multi-label set exists) ----------------------
+    Column(S, "digits_attributes", "even,greater_than_4,prime", "multilabel",
+           "derived: three attributes of the digit (even, greater than 4, prime)"),
+    Column(SM, "randhie_health", "hlthg,hlthf,hlthp,physlm_any", "multilabel",
+           "derived: 1 if self-rated health is good / fair / poor, and any physical limitation"),
+    # --- regression --------------------------------------------------------------------
+    Column(S, "diabetes", "target", "regression",
+           "a quantitative measure of disease progression one year after baseline"),
+    Column(S, "diabetes_raw", "age", "regression", "age in years"),
+    Column(S, "diabetes_raw", "bmi", "regression", "body mass index"),
+    Column(S, "diabetes_raw", "s4", "regression", "tch, total cholesterol / HDL"),
+    Column(S, "linnerud", "Weight", "regression",
+           "physiological (target) variables: Weight, Waist and Pulse (20 middle-aged men)"),
+    Column(S, "linnerud", "Waist", "regression", "physiological (target) variable: Waist"),
+    Column(S, "linnerud", "Pulse", "regression", "physiological (target) variable: Pulse"),
+    Column(S, "wine", "magnesium", "regression", "Magnesium"),
+    Column(S, "wine", "proline", "regression", "Proline"),
+    Column(S, "iris", "petal width (cm)", "regression", "petal width in cm"),
+    Column(SM, "stackloss", "STACKLOSS", "regression",
+           "10 times the percentage of ammonia going into the plant that escapes from the "
+           "absorption column (21 observations)"),
+    Column(SM, "longley", "TOTEMP", "regression", "Total Employment (16 observations)"),
+    Column(SM, "longley", "GNP", "regression", "GNP (16 observations)"),
+    Column(SM, "engel", "foodexp", "regression",
+           "annual household food expenditure (Belgian francs)"),
+    Column(SM, "copper", "WORLDCONSUMPTION", "regression",
+           "World consumption of copper (in 1000 metric tons)"),
+    Column(SM, "nile", "volume", "regression", "the discharge at Aswan in 10^8, m^3"),
+    Column(SM, "statecrime", "violent", "regression", "Rate of violent crimes / 100,000 population"),
+    Column(SM, "ccard", "AVGEXP", "regression", "average monthly credit card expenditure"),
+    Column(SM, "macrodata", "infl", "regression", "inflation rate"),
+    Column(SM, "scotland", "COUTAX", "regression",
+           "Amount of council tax collected in pounds sterling as of April '97"),
+    Column(SM, "scotland", "MOR", "regression", "The standardized mortality rate (UK is 100)"),
+    Column(SM, "anes96", "age", "regression", "Age of respondent."),
+    Column(SM, "modechoice", "hinc", "regression", "household income ($1000s)"),
+    Column(SM, "heart", "survival", "regression", "Days after surgery until death"),
+    Column(SMF, "cattaneo2", "bweight", "regression", "infant birthweight (grams)",
+           "Cattaneo (2010), Stata cattaneo2.dta"),
+    Column(SMF, "autos", "price", "regression", "price: continuous from 5118 to 45400",
+           "UCI Automobile data set"),
+    Column(SMF, "epil", "age", "regression", "the subject's age, in years",
+           "R package MASS, epil"),
+    Column(SMF, "dietox", "Weight", "regression", "weight of the pig (kg)",
+           "R package geepack, dietox"),
+    # --- bounded regression (0..1) ----------------------------------------------------
+    Column(SM, "cpunish", "DEGREE", "bounded_regression",
+           "An estimate of the proportion of the state population with a college degree"),
+    Column(SM, "star98_share", "NABOVE/(NABOVE+NBELOW)", "bounded_regression",
+           "derived: the share of students above the national median (NABOVE: Total number "
+           "of students above the national median; NBELOW: ... below)"),
+    Column(SM, "interest_inflation", "R", "bounded_regression",
+           "nominal long term interest rate"),
+    Column(SM, "danish_data", "ibo", "bounded_regression", "Bond rate"),
+    Column(SM, "danish_data", "ide", "bounded_regression", "Deposit rate"),
+    # --- count -------------------------------------------------------------------------
+    Column(S, "linnerud", "Chins", "count", "exercise variables: Chins, Situps and Jumps"),
+    Column(S, "linnerud", "Situps", "count", "exercise variable: Situps"),
+    Column(S, "linnerud", "Jumps", "count", "exercise variable: Jumps"),
+    Column(SM, "randhie", "mdvis", "count", "Number of outpatient visits to an MD"),
+    Column(SM, "anes96", "TVnews", "count",
+           "Number of times per week that respondent watches TV news."),
+    Column(SM, "cancer", "cancer", "count", "The number of breast cancer observances"),
+    Column(SM, "committee", "BILLS104", "count",
+           "Number of bill assignments in the first 100 days of the 104th House"),
+    Column(SM, "committee", "BILLS103", "count",
+           "Number of bill assignments in the first 100 days of the 103rd House"),
+    Column(SM, "committee", "SUBS", "count", "Number of subcommittees."),
+    Column(SM, "committee", "STAFF", "count", "Number of staff members assigned to the committee."),
+    Column(SM, "committee", "SIZE", "count", "Number of members on the committee."),
+    Column(SM, "cpunish", "EXECUTIONS", "count", "Executions in 1996"),
+    Column(SM, "modechoice", "psize", "count", "traveling group size in mode chosen (number)."),
+    Column(SM, "star98", "NABOVE", "count",
+           "Total number of students above the national median for the math section."),
+    Column(SMF, "racd10", "docvis", "count", "number of doctor visits",
+           "Cameron & Trivedi, Microeconometrics Using Stata, racd10"),
+    Column(SMF, "racd10", "totchr", "count", "number of chronic conditions",
+           "Cameron & Trivedi, Microeconometrics Using Stata, racd10"),
+    Column(SMF, "epil", "y", "count", "the count for the 2-week period",
+           "R package MASS, epil"),
+    Column(SMF, "epil", "base", "count", "the counts in the baseline 8-week period",
+           "R package MASS, epil"),
+    Column(SMF, "medpar", "los", "count", "length of hospital stay (days)",
+           "Hilbe, Negative Binomial Regression, medpar"),
+    Column(SMF, "lbw", "ftv", "count", "number of physician visits during the first trimester",
+           "Hosmer & Lemeshow, low birth weight data"),
+    Column(SMF, "lbw", "ptl", "count", "number of previous premature labours",
+           "Hosmer & Lemeshow, low birth weight data"),
+    Column(SMF, "cattaneo2", "nprenatal", "count", "number of prenatal care visits",
+           "Cattaneo (2010), Stata cattaneo2.dta"),
+    # --- ordinal -----------------------------------------------------------------------
+    Column(SM, "fair", "rate_marriage", "ordinal",
+           "How rate marriage, 1 = very poor, 2 = poor, 3 = fair, 4 = good, 5 = very good"),
+    Column(SM, "fair", "religious", "ordinal",
+           "How religious, 1 = not, 2 = mildly, 3 = fairly, 4 = strongly"),
+    Column(SM, "fair", "educ", "ordinal",
+           "Level of education, 9 = grade school, 12 = high school, 14 = some college, "
+           "16 = college graduate, 17 = some graduate school, 20 = advanced degree"),
+    Column(SM, "anes96", "PID", "ordinal",
+           "Party identification of respondent. 0 - Strong Democrat ... 6 - Strong Republican"),
+    Column(SM, "anes96", "educ", "ordinal",
+           "Education level of respondent 1 - 1-8 grades ... 7 - PhD"),
+    Column(SM, "anes96", "selfLR", "ordinal",
+           "political leanings from Left to Right: 1 - Extremely liberal ... "
+           "7 - Extremely Conservative"),
+    Column(SM, "anes96", "ClinLR", "ordinal",
+           "Respondents impression of Bill Clinton's political leanings (1-7)"),
+    Column(SM, "anes96", "DoleLR", "ordinal",
+           "Respondents impression of Bob Dole's political leanings (1-7)"),
+    Column(SM, "anes96", "income", "ordinal",
+           "Income of household 1 - None or less than $2,999 ... 24 - $105,000 and over"),
+    Column(SMF, "ologit_ucla", "apply", "ordinal",
+           "likelihood of applying to graduate school: unlikely, somewhat likely, very likely",
+           "UCLA IDRE ordinal logistic regression example"),
+    Column(SMF, "framing", "anx", "ordinal",
+           "respondent's anxiety (ordered factor, 'not anxious at all' to 'very anxious')",
+           "R package mediation, framing"),
+    Column(SMF, "framing", "educ", "ordinal",
+           "education (ordered factor, 'less than high school' to "
+           "'bachelor's degree or higher')", "R package mediation, framing"),
+    Column(SMF, "framing", "english", "ordinal",
+           "support for English as the official language (ordered factor, 'Strongly Oppose' "
+           "to 'Strongly Favor')", "R package mediation, framing"),
+    Column(SMF, "cattaneo2", "msmoke", "ordinal",
+           "cigarettes smoked a day during pregnancy: 0 daily, 1-5 daily, 6-10 daily, 11+ daily",
+           "Cattaneo (2010), Stata cattaneo2.dta"),
+    Column(SMF, "cattaneo2", "prenatal", "ordinal",
+           "trimester of the first prenatal care visit (0 = none, 1, 2, 3)",
+           "Cattaneo (2010), Stata cattaneo2.dta"),
+    Column(SMF, "autos", "symbol", "ordinal",
+           "symboling: -3, -2, -1, 0, 1, 2, 3 (insurance risk rating; +3 risky, -3 safe)",
+           "UCI Automobile data set"),
+)
+
+# statsmodels' own test files: data set name -> path inside the statsmodels package
+STATSMODELS_FILES = {
+    "autos": "gam/tests/results/autos.csv",
+    "bmt": "duration/tests/results/bmt.csv",
+    "cattaneo2": "treatment/tests/results/cataneo2.csv",
+    "dietox": "regression/tests/results/dietox.csv",
+    "epil": "genmod/tests/results/epil.csv",
+    "framing": "stats/tests/results/framing.csv",
+    "lbw": "genmod/tests/results/stata_lbw_glm.csv",
+    "medpar": "genmod/tests/results/stata_medpar1_glm.csv",
+    "mvreg": "multivariate/tests/results/mvreg.csv",
+    "ologit_ucla": "miscmodels/tests/results/ologit_ucla.csv",
+    "racd10": "sandbox/regression/tests/racd10data_with_transformed.csv",
+}
+
+
+def _sklearn(column):
+    from sklearn import datasets
+
+    derived = {
+        "diabetes_raw": lambda: datasets.load_diabetes(scaled=False, as_frame=True).frame,
+        "iris_onehot": lambda: np.eye(3, dtype=int)[datasets.load_iris().target],
+        "digits_attributes": lambda: _digit_attributes(datasets.load_digits().target),
+    }
+    if column.dataset in derived:
+        data = derived[column.dataset]()
+        return data if isinstance(data, np.ndarray) else data[column.column]
+    if column.dataset == "linnerud":
+        bunch = datasets.load_linnerud(as_frame=True)
+        return bunch.frame[column.column]
+    return getattr(datasets, f"load_{column.dataset}")(as_frame=True).frame[column.column]
+
+
+def _digit_attributes(digit):
+    return np.column_stack([digit % 2 == 0, digit > 4, np.isin(digit, (2, 3, 5, 7))]).astype(int)
+
+
+def _statsmodels(column):
+    import statsmodels.datasets as datasets
+
+    def load(name):
+        return getattr(datasets, name).load_pandas().data
+
+    if column.dataset == "modechoice_chosen":
+        data = load("modechoice")
+        return data.loc[data["choice"] == 1, "mode"].reset_index(drop=True)
+    if column.dataset == "star98_share":
+        data = load("star98")
+        return data["NABOVE"] / (data["NABOVE"] + data["NBELOW"])
+    if column.dataset == "randhie_health":
+        data = load("randhie")
+        frame = data[["hlthg", "hlthf", "hlthp"]].copy()
+        frame["physlm_any"] = (data["physlm"] > 0).astype(int)
+        return frame
+    return load(column.dataset)[column.column]
+
+
+def _statsmodels_files(column):
+    import pandas as pd
+
+    path = resources.files("statsmodels").joinpath(STATSMODELS_FILES[column.dataset])
+    with resources.as_file(path) as local:
+        return pd.read_csv(local)[column.column].dropna().reset_index(drop=True)
+
+
+LOADERS = {S: _sklearn, SM: _statsmodels, SMF: _statsmodels_files}
+
+
+def load(column):
+    """The labels of one benchmark column."""
+    return LOADERS[column.package](column)
+
+
+def run(columns=COLUMNS):
+    """[(column, Inference)] for every column."""
+    from recipes.catalog.infer import infer_problem
+
+    return [(column, infer_problem(load(column))) for column in columns]
+
+
+def score(results):
+    """{type: (columns, top-1 hits, top-2 hits)} per true type, plus 'overall'."""
+    table = {}
+    for column, found in results:
+        ranked = [c.problem for c in found.candidates]
+        for key in (column.truth, "overall"):
+            n, top1, top2 = table.get(key, (0, 0, 0))
+            table[key] = (n + 1, top1 + (ranked[0] == column.truth),
+                          top2 + (column.truth in ranked[:2]))
+    return table

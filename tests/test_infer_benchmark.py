@@ -1,0 +1,53 @@
+"""The inference benchmark: real columns labelled from their documentation (issue 15).
+
+The columns and their labels are in ``benchmarks/infer_columns.py``; the same
+run prints per-type numbers with ``python benchmarks/infer.py``.
+"""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from infer_columns import COLUMNS, run, score  # noqa: E402
+
+from recipes.catalog.infer import PROBLEMS  # noqa: E402
+
+# The issue asks for top-1 >= 0.90 and top-2 >= 0.98; these floors are what the
+# rules reach today (see the README), kept so that a change that makes them worse fails.
+TOP1_FLOOR = 0.78
+TOP2_FLOOR = 0.93
+
+
+@pytest.fixture(scope="module")
+def results():
+    return run(COLUMNS)
+
+
+def test_the_benchmark_is_large_and_mixed():
+    assert len(COLUMNS) >= 60
+    assert {c.truth for c in COLUMNS} == set(PROBLEMS)
+    assert len({c.name for c in COLUMNS}) == len(COLUMNS)
+    assert all(c.note for c in COLUMNS)
+
+
+def test_overall_accuracy(results):
+    n, top1, top2 = score(results)["overall"]
+    print(f"top-1 {top1 / n:.2f}, top-2 {top2 / n:.2f} on {n} columns")
+    assert top1 / n >= TOP1_FLOOR
+    assert top2 / n >= TOP2_FLOOR
+
+
+@pytest.mark.xfail(reason="issue 15 target not reached: see README 'How the problem type is "
+                          "inferred'", strict=False)
+def test_issue_target(results):
+    n, top1, top2 = score(results)["overall"]
+    assert top1 / n >= 0.90 and top2 / n >= 0.98
+
+
+def test_every_type_is_found_at_least_once(results):
+    table = score(results)
+    for problem in PROBLEMS:
+        assert table[problem][1] >= 1, problem
