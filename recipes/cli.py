@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from .catalog.table import OUTPUT_RANGES, Catalog, CatalogError, load_catalog
+from .messages import expected
 
 # TensorFlow is imported only by the commands that train or build models; keep its C++ logs quiet.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -135,8 +136,8 @@ def load_experiment(what):
         folder = experiments_dir()
         names = sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_"))
         if what not in names:
-            raise ValueError(f"Expected one of {['all'] + names} or a path to a script. "
-                             f"Received: experiment={what!r}")
+            raise ValueError(expected(["all"] + names, "experiment", what)
+                             + " (or pass the path of a script ending in .py)")
         path = folder / f"{what}.py"
     spec = importlib.util.spec_from_file_location(f"experiment_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
@@ -310,7 +311,7 @@ def _add_export_model(p):
 
 
 def _run_export_model(args, catalog: Catalog):
-    from .export.tracking import export_model
+    from .export.model import export_model
 
     done = export_model(catalog.get(args.name), args.input_shape, args.n, args.out,
                         hidden=args.hidden, seed=args.seed, optimizer=args.optimizer,

@@ -251,7 +251,7 @@ def test_string_labels_round_trip_through_classes():
 
 
 def test_unknown_label_is_an_error():
-    with pytest.raises(ValueError, match=r"Expected one of \['a', 'b'\]. Received: \['c'\]"):
+    with pytest.raises(ValueError, match=r"Expected one of \{'a', 'b'\}. Received: labels=\['c'\]"):
         select("binary", CATALOG).encode(["a", "c"], classes=["a", "b"])
 
 

@@ -15,7 +15,8 @@ import pytest
 
 from recipes.catalog import table as catalog_module
 from recipes.cli import main
-from recipes.export.tracking import export_model, params, run_dirs, to_mlflow, to_tensorboard
+from recipes.export.model import export_model
+from recipes.export.tracking import params, run_dirs, to_mlflow, to_tensorboard
 from recipes.results.grid import run_config
 from recipes.models.spec import loss_spec
 from recipes.results.store import Store

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..messages import expected
+
 
 def sigmoid(z):
     z = np.asarray(z, dtype=np.float64)
@@ -176,7 +178,7 @@ def to_indices(y, classes):
     if bad.any():
         unknown = sorted({str(v) for v in y[bad]})[:5]
         raise ValueError(
-            f"Labels not among the classes. Expected one of {classes.tolist()}. "
-            f"Received: {unknown} (at rows {np.flatnonzero(bad)[:5].tolist()})"
+            "Labels not among the classes. " + expected(classes.tolist(), "labels", unknown)
+            + f" (at rows {np.flatnonzero(bad)[:5].tolist()})"
         )
     return idx.astype("int64")

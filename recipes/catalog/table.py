@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..catalog import codec
+from ..messages import expected
+from . import codec
 
 COLUMNS = (
     "problem", "name", "role", "activation", "loss", "from_logits", "encoding",
@@ -249,10 +250,6 @@ def _check_values(recipe, targets):
 
 # --- validation ------------------------------------------------------------
 
-def _expected(allowed, col, value):
-    return f"Expected one of {{{', '.join(repr(a) for a in allowed)}}}. Received: {col}={value!r}"
-
-
 def _check_cells(row):
     """Errors of single cells: (column, message) pairs."""
     vocab = {
@@ -262,7 +259,7 @@ def _check_cells(row):
     errors = [(c, "is empty") for c in COLUMNS if not row[c].strip()]
     for col, allowed in vocab.items():
         if row[col].strip() and row[col] not in allowed:
-            errors.append((col, _expected(allowed, col, row[col])))
+            errors.append((col, expected(allowed, col, row[col])))
     for col in ("problem", "name"):
         if row[col].strip() and not _IDENTIFIER.match(row[col]):
             errors.append((col, f"Expected lowercase letters, digits and '_' starting with a "
@@ -272,7 +269,7 @@ def _check_cells(row):
             hint = (" ('accuracy' is resolved by Keras, from the output shapes in Keras 3 and "
                     "from the loss in tf.keras 2; name the accuracy explicitly)"
                     if m == "accuracy" else "")
-            errors.append(("metrics", _expected(KERAS_METRICS, "metrics", m) + hint))
+            errors.append(("metrics", expected(KERAS_METRICS, "metrics", m) + hint))
     return errors
 
 
@@ -447,7 +444,7 @@ class Catalog:
         if name not in self._by_name:
             close = difflib.get_close_matches(str(name), self.names, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise CatalogError(_expected(self.names, "name", name) + hint)
+            raise CatalogError(expected(self.names, "name", name) + hint)
         return self._by_name[name]
 
     def of(self, problem):
@@ -468,7 +465,7 @@ class Catalog:
         if problem not in self.problems:
             close = difflib.get_close_matches(str(problem), self.problems, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise CatalogError(_expected(self.problems, "problem", problem) + hint)
+            raise CatalogError(expected(self.problems, "problem", problem) + hint)
 
 
 def default_path():

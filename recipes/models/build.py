@@ -24,10 +24,10 @@ import keras
 import numpy as np
 from keras import ops
 
-from ..catalog import table as _catalog
 from ..catalog import codec
-from ..catalog.table import Recipe
-from ..models.spec import loss_spec, metric_specs
+from ..catalog.table import get
+from ..messages import expected
+from .spec import loss_spec, metric_specs
 
 __all__ = [
     "LogPoisson", "OPTIMIZERS", "build_head", "build_model", "initial_weights",
@@ -66,22 +66,18 @@ NAMESPACES = {
 
 def _instantiate(namespace, cls, kwargs):
     if namespace not in NAMESPACES:
-        raise ValueError(f"Expected one of {set(NAMESPACES)}. Received: namespace={namespace!r}")
+        raise ValueError(expected(NAMESPACES, "namespace", namespace))
     return getattr(NAMESPACES[namespace], cls)(**kwargs)
-
-
-def _recipe(recipe, catalog=None):
-    return recipe if isinstance(recipe, Recipe) else _catalog.get(recipe, catalog)
 
 
 def make_loss(recipe, catalog=None):
     """The recipe's Keras loss object (from ``recipes.models.spec.loss_spec``)."""
-    return _instantiate(*loss_spec(_recipe(recipe, catalog)))
+    return _instantiate(*loss_spec(get(recipe, catalog)))
 
 
 def make_metrics(recipe, catalog=None):
     """The recipe's Keras metric objects (from ``recipes.models.spec.metric_specs``)."""
-    return [_instantiate(*spec) for spec in metric_specs(_recipe(recipe, catalog))]
+    return [_instantiate(*spec) for spec in metric_specs(get(recipe, catalog))]
 
 
 OPTIMIZERS = {
@@ -95,10 +91,7 @@ def make_optimizer(optimizer="adam", learning_rate=1e-3):
     if isinstance(optimizer, keras.optimizers.Optimizer):
         return optimizer
     if optimizer not in OPTIMIZERS:
-        raise ValueError(
-            f"Expected one of {{{', '.join(repr(o) for o in OPTIMIZERS)}}}. "
-            f"Received: optimizer={optimizer!r}"
-        )
+        raise ValueError(expected(OPTIMIZERS, "optimizer", optimizer))
     if not (isinstance(learning_rate, (int, float, np.number)) and learning_rate > 0):
         raise ValueError(f"Expected a positive learning_rate. Received: learning_rate={learning_rate!r}")
     return OPTIMIZERS[optimizer](learning_rate=float(learning_rate))
@@ -190,7 +183,7 @@ def initial_weights(recipe, input_dim, n_outputs, hidden=(32,), seed=0, output_s
     Computed by calling the seeded initializers directly (no model is built):
     ``[kernel_0, bias_0, ..., kernel_head, bias_head]``, float32 numpy arrays.
     """
-    recipe = _recipe(recipe, catalog)
+    recipe = get(recipe, catalog)
     widths = (_input_dim(input_dim, "input_dim"),) + _hidden(hidden) + (_units(recipe, n_outputs),)
     inits = initializers(seed, len(widths) - 1, output_scale)
     weights = []
@@ -258,7 +251,7 @@ def build_model(recipe, input_shape, n_outputs, hidden=(32,), seed=0, optimizer=
     >>> model.output_shape, model.get_layer("head").activation.__name__
     ((None, 3), 'softmax')
     """
-    recipe = _recipe(recipe, catalog)
+    recipe = get(recipe, catalog)
     dim = _input_dim(input_shape)
     hidden = _hidden(hidden)
     _units(recipe, n_outputs)   # fail on a bad size before building anything
@@ -308,7 +301,7 @@ def build_head(recipe, backbone, n_outputs, seed=0, output_scale=1.0, optimizer=
     keras.Model
         ``backbone``'s inputs to the recipe's head, named ``"head"``.
     """
-    recipe = _recipe(recipe, catalog)
+    recipe = get(recipe, catalog)
     if not isinstance(backbone, keras.Model):
         raise ValueError(f"Expected backbone to be a keras.Model. Received: backbone={backbone!r}")
     if len(backbone.outputs) != 1:

@@ -64,7 +64,8 @@ def metric_specs(recipe: Recipe):
     return specs
 
 
-def _call(namespace, cls, kwargs):
+def call_code(namespace, cls, kwargs):
+    """A Keras constructor call as code: ``keras.losses.Poisson()``."""
     args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
     return f"{namespace}.{cls}({args})"
 
@@ -106,8 +107,8 @@ def keras_code(recipe: Recipe, input_shape=(20,), n=None, hidden=(32,)):
         "model = keras.Model(inputs, outputs)",
         "model.compile(",
         '    optimizer="adam",',
-        f"    loss={_call(*loss_spec(recipe))},",
-        f"    metrics=[{', '.join(_call(*m) for m in metric_specs(recipe))}],",
+        f"    loss={call_code(*loss_spec(recipe))},",
+        f"    metrics=[{', '.join(call_code(*m) for m in metric_specs(recipe))}],",
         ")",
         "",
         f"# targets: {recipe.encoding} encoding; decode predictions with",

@@ -72,7 +72,7 @@ from ..training.metrics import HIGHER_IS_BETTER, PRIMARY
 from .formatting import fmt_epochs, fmt_value
 
 __all__ = [
-    "HIGHER_IS_BETTER", "PRIMARY", "COMMON_METRICS", "curves", "final_values", "goals",
+    "HIGHER_IS_BETTER", "PRIMARY", "COMMON_METRICS", "curves", "goals",
     "summary", "paired",
 ]
 
@@ -333,11 +333,6 @@ def curves(results):
     out["epoch"] = out["epoch"].astype(int)
     out.attrs["band"] = CURVE_BAND
     return out
-
-
-def final_values(results, split="val"):
-    """The value at each run's last recorded epoch, per run and metric."""
-    return _final(_prepare_results(results), split)
 
 
 def _final(res, split):

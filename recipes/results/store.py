@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..files import atomic_write
+from ..messages import expected
 
 FILENAME = "results.sqlite"
 TIMEOUT = 60.0  # seconds a writer waits for another process's lock
@@ -74,10 +75,6 @@ class StoreError(ValueError):
     """A file that is not a results store, or a write the store refuses."""
 
 
-def _expected(allowed, received):
-    return f"Expected one of {{{', '.join(repr(a) for a in allowed)}}}. Received: {received}"
-
-
 def _resolve(path, create):
     """A directory means ``dir/results.sqlite``; a ``.sqlite`` or existing file is used as is."""
     path = Path(path)
@@ -105,12 +102,12 @@ def _value(v):
 def _run_row(run):
     unknown = sorted(set(run) - set(RUN_COLUMNS))
     if unknown:
-        raise StoreError(_expected(RUN_COLUMNS, f"unknown run fields {unknown}"))
+        raise StoreError(f"unknown run fields {unknown}: " + expected(RUN_COLUMNS, "fields", unknown))
     if not run.get("run"):
         raise StoreError(f"A run needs a non-empty 'run' id. Received: run={run.get('run')!r}")
     row = {c: _plain(run.get(c)) for c in RUN_COLUMNS}
     if row["status"] not in STATUSES:
-        raise StoreError(_expected(STATUSES, f"status={row['status']!r}"))
+        raise StoreError(expected(STATUSES, "status", row["status"]))
     if row["status"] == "ok" and row["error"] is not None:
         raise StoreError(f"Run {row['run']!r}: an 'ok' run has error=None. Received: {row['error']!r}")
     for c in JSON_COLUMNS:
@@ -131,7 +128,7 @@ def _history_rows(run_id, history):
         history = history[list(HISTORY_COLUMNS[1:])].itertuples(index=False, name=None)
     for epoch, split, metric, value in history:
         if split not in SPLITS:
-            raise StoreError(_expected(SPLITS, f"split={split!r} in run {run_id!r}"))
+            raise StoreError(expected(SPLITS, "split", split) + f" (run {run_id!r})")
         yield run_id, int(epoch), split, str(metric), _value(value)
 
 
@@ -140,7 +137,7 @@ def _where(filters, allowed):
     clauses, params = [], []
     for col, value in filters.items():
         if col not in allowed:
-            raise StoreError(_expected(allowed, f"{col}={value!r}"))
+            raise StoreError(expected(allowed, col, value))
         if isinstance(value, (list, tuple, set, frozenset)):
             values = [_plain(v) for v in value]
             clauses.append(f"{col} IN ({', '.join('?' * len(values))})")
@@ -260,7 +257,7 @@ class Store:
         """Write the tidy table to ``.csv`` or ``.parquet`` atomically; returns the path."""
         path = Path(path)
         if path.suffix not in EXPORTS:
-            raise ValueError(_expected(EXPORTS, repr(str(path))))
+            raise ValueError(expected(EXPORTS, "suffix", path.suffix) + f" (path {str(path)!r})")
         df = self.history(**filters)
         df.attrs.clear()  # parquet would keep attrs: no local path in an exported file
         write = (lambda p: df.to_csv(p, index=False)) if path.suffix == ".csv" \

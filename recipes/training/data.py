@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..catalog.table import CLASS_TARGETS, load_catalog
+from ..messages import expected
 
 
 @dataclass(frozen=True, eq=False)
@@ -252,8 +253,7 @@ def _load(name):
 def load(name):
     """The bundled dataset called ``name`` (its arrays are read-only and shared)."""
     if name not in DATASETS:
-        raise ValueError(f"Expected one of {{{', '.join(repr(n) for n in DATASETS)}}}. "
-                         f"Received: name={name!r}")
+        raise ValueError(expected(DATASETS, "name", name))
     return _load(name)
 
 
@@ -262,8 +262,7 @@ def load(name):
 def _target(problem):
     catalog = load_catalog()
     if problem not in catalog.problems:
-        raise ValueError(f"Expected one of {{{', '.join(repr(p) for p in catalog.problems)}}}. "
-                         f"Received: problem={problem!r}")
+        raise ValueError(expected(catalog.problems, "problem", problem))
     return catalog.select(problem)
 
 

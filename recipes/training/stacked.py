@@ -109,7 +109,7 @@ from .trace import Trace, batch_order, failed, targets
 __all__ = [
     "AUTO_COST", "JIT", "MAX_CHUNK_BYTES", "MAX_MEMBERS", "MIN_SPLIT", "NotStackable",
     "StackedResult", "TRACE_COUNT", "WORKERS", "XLA_FLAGS", "configure_threads",
-    "configure_xla", "export_member", "fit_stacked", "flops_per_run", "max_members",
+    "configure_xla", "fit_stacked", "flops_per_run", "max_members",
     "persistent_cache", "stackable", "train_stacked", "use_xla",
 ]
 
@@ -760,11 +760,4 @@ def train_stacked(setups, split):
 def fit_stacked(setups, split):
     """Like ``recipes.training.keras_fit.fit_keras``: one Trace per setup, in order, many runs per graph."""
     return train_stacked(setups, split).traces
-
-
-def export_member(setup, split, weights):
-    """A plain compiled ``keras.Model`` (``build_model``) holding a member's weights."""
-    model = setup.build_model(split)
-    model.set_weights([np.asarray(w) for w in weights])
-    return model
 
