@@ -494,3 +494,69 @@ def test_cli_infer_prints_the_ranking(tmp_path, capsys):
     assert "problem: ordinal" in out
     assert "1. ordinal" in out and "2. multiclass" in out
     assert "order: 'poor' < 'fair' < 'good' < 'excellent'" in out
+
+
+# --- the ranking by evidence (issue 15, second pass) ------------------------------------
+
+def test_poisson_counts_are_counts_by_likelihood():
+    y = np.repeat(np.arange(9), [613, 998, 960, 635, 292, 100, 26, 4, 1])   # chronic conditions
+    got = infer_problem(y)
+    assert got.problem == "count" and "BIC lower by" in got.reason
+    assert got.alternatives[0] == "ordinal"
+
+
+def test_poisson_samples_are_counts():
+    rng = np.random.default_rng(7)
+    for lam in (0.5, 1.5, 3.0):
+        assert infer_problem(rng.poisson(lam, 1000)).problem == "count", lam
+
+
+def test_monotone_and_polarized_scales_are_ordinal():
+    rating = np.repeat(np.arange(1, 6), [99, 348, 993, 2242, 2684])        # rises all along
+    party = np.repeat(np.arange(7), [200, 180, 108, 37, 94, 150, 175])     # one valley
+    for y in (rating, party):
+        got = infer_problem(y)
+        assert got.problem == "ordinal" and got.alternatives[0] == "multiclass", got.reason
+
+
+def test_a_single_peak_on_six_codes_is_not_enough():
+    occupation = np.repeat(np.arange(1, 7), [41, 859, 2783, 1834, 740, 109])
+    assert infer_problem(occupation).problem == "multiclass"
+    assert infer_problem(occupation).alternatives[0] == "ordinal"
+
+
+def test_levels_on_a_numeric_scale_are_ordinal():
+    risk = np.repeat(np.arange(-2, 4), [3, 22, 67, 54, 32, 27])             # signed rating
+    years = np.repeat([9, 12, 14, 16, 17, 20], [48, 2084, 2277, 1117, 510, 330])
+    for y in (risk, years):
+        got = infer_problem(y)
+        assert got.problem == "ordinal" and "numeric scale" in got.reason
+
+
+def test_underdispersed_measurement_is_not_counted():
+    waist = [31, 32] + [33] * 4 + [34] * 3 + [35] * 2 + [36] * 3 + [37] * 3 + [38] * 2 + [46]
+    assert "count" not in infer_problem(waist).candidates[0].problem
+
+
+def test_nearly_unique_integers_with_zeros_are_counts():
+    bills = [0, 2, 9, 9, 25, 40, 41, 54, 60, 69, 72, 75, 98, 101, 101, 158, 168, 196, 233, 542]
+    got = infer_problem(bills)
+    assert got.problem == "count" and got.alternatives[0] == "regression"
+
+
+def test_group_sizes_rank_count_second():
+    sizes = np.repeat(np.arange(1, 7), [456, 232, 80, 60, 8, 4])
+    got = infer_problem(sizes)
+    assert got.problem == "ordinal" and got.alternatives[0] == "count"
+
+
+def test_many_level_codes_rank_ordinal_second():
+    income = np.repeat(np.arange(1, 25), np.arange(10, 58, 2))
+    got = infer_problem(income)
+    assert got.problem == "regression" and got.alternatives == ("ordinal", "count")
+
+
+def test_turning_points_statistic():
+    from recipes.catalog.infer import _smooth_p
+    assert _smooth_p([1, 2, 3, 4, 5]) == pytest.approx(2 / 120)            # monotone
+    assert _smooth_p([1, 3, 5, 4, 2]) == pytest.approx(30 / 120)           # one turn

@@ -122,37 +122,52 @@ def infer_problem(y, max_classes=20):
           < "strongly agree", "unlikely" < "likely"); or 3 to
           ``max_classes`` integer levels whose frequencies are far from
           uniform (chi-square test, 5 %) and change smoothly from one level
-          to the next (permutation test of the total variation of the
-          frequencies along the levels, 5 %): nominal codes have no reason
-          to put similar frequencies on neighbouring codes, scales do.
-          ``classes`` is then the order, lowest first.
+          to the next (permutation test of the number of changes of
+          direction of the frequencies along the levels, 5 %: one peak, one
+          valley or none): nominal codes have no reason to put similar
+          frequencies on neighbouring levels, scales do; or integer levels on
+          a numeric scale (some negative, or with gaps between them and at
+          least 5 rows per level) whose frequencies are far from uniform and
+          change direction at most once. ``classes`` is then the order,
+          lowest first.
         * ``'multiclass'``: 3 or more distinct strings or (unordered)
           categories that show no order; 3 to ``max_classes`` distinct
           integers; or one-hot rows (2-D, 0/1, each row sums to exactly 1).
         * ``'multilabel'``: 2-D 0/1 labels whose rows do not all sum to 1.
         * ``'count'``: non-negative integers with at most ``max_classes``
-          distinct values that are *count-shaped*; with more than
-          ``max_classes`` distinct values, including 0, or without zeros but
-          count-shaped and of an integer dtype (2-D: integer columns that
-          all include 0). Count-shaped: significantly right-skewed
-          (skewness z-test, one-sided 1 %) and at least as skewed as a
-          Poisson law of the same mean (skewness >= coefficient of
-          variation), and not underdispersed (index of dispersion var/mean
-          not significantly below 1, the Poisson value; one-sided 1 %).
-          Every Poisson, negative binomial, zero-inflated and gamma law meets
-          this; symmetric laws, uniform class codes, binomial laws (a few
-          imbalanced classes) and bounded ratings or codes far from 0 (whose
-          variance is far below their mean) do not.
+          distinct values that are *count-shaped*, or nearly one per row with
+          gaps between them and including 0; with more than ``max_classes``
+          distinct values, including 0, or without zeros but count-shaped and
+          of an integer dtype (2-D: integer columns that all include 0).
+          Count-shaped: significantly right-skewed (skewness z-test,
+          one-sided 1 %) and either at least as skewed as a Poisson law of
+          the same mean (skewness >= coefficient of variation) and not
+          underdispersed (Poisson dispersion test: (rows - 1) var/mean
+          against a chi-square law, one-sided 1 %), or, with at least 5 rows
+          per value, better described by a Poisson or negative binomial law
+          than by free frequencies for each value (lower BIC). Poisson,
+          negative binomial, zero-inflated and gamma laws meet this;
+          symmetric laws, uniform class codes, a few imbalanced classes and
+          bounded ratings or codes far from 0 (whose variance is far below
+          their mean) do not.
         * ``'bounded_regression'``: values within [0, 1] that are not all 0
           or 1 (1-D non-integer values, or 2-D columns).
         * ``'regression'``: any other numbers, 1-D or 2-D (multi-output);
           also integers with at most ``max_classes`` distinct values that
-          are nearly all different (fewer than 2 rows per value) and leave
-          gaps between them: one value per row is almost never a class
-          label (body weights of 15 people), whereas codes are consecutive.
+          are nearly all different (fewer than 2 rows per value), leave
+          gaps between them and do not include 0: one value per row is
+          almost never a class label (body weights of 15 people), whereas
+          codes are consecutive.
 
         ``candidates`` ranks every problem type that fits the values, best
-        first, each with its evidence (and, for ``ordinal``, its order);
+        first, each with its evidence (and, for ``ordinal``, its order):
+        3 to ``max_classes`` integer levels that are not nearly one per row
+        rank ``ordinal`` first or second (``count`` comes right after an
+        ordinal answer when the lowest value is the most frequent and the
+        values are right-skewed), and more than ``max_classes`` integers
+        without zeros rank ``ordinal`` second when every integer between the
+        lowest and the highest is present, at least 2 rows each (level
+        codes);
         ``alternatives`` are the candidates after the first. ``reason``
         says why the first won; ``n``, ``classes`` and ``onehot`` are
         described in ``Inference``.
@@ -545,20 +560,79 @@ class _Summary:
 
     @cached_property
     def dispersion(self):
-        """Index of dispersion var/mean (1 for a Poisson law) and its z statistic."""
+        """Index of dispersion var/mean (1 for a Poisson law) and the p-value of underdispersion.
+
+        The classic Poisson dispersion test: (rows - 1) var/mean follows a
+        chi-square law with rows - 1 degrees of freedom; the p-value is its
+        lower tail (small when the values vary much less than counts do).
+        """
         x = self.numeric
         mean = float(x.mean())
         if len(x) < 2 or mean <= 0:
-            return math.inf, math.inf
+            return math.inf, 1.0
         index = float(x.var(ddof=1)) / mean
-        return index, (index - 1) / math.sqrt(2 / (len(x) - 1))
+        return index, _chi2_cdf((len(x) - 1) * index, len(x) - 1)
+
+    @cached_property
+    def right_skewed(self):
+        """Significantly right-skewed (skewness z-test, one-sided 1 %)."""
+        return self.shape[1] > _Z_1PCT
 
     @cached_property
     def count_shaped(self):
         """Non-negative integers, right-skewed like counts and not underdispersed."""
-        skew, z, cv = self.shape
-        return (self.integral and self.lo >= 0 and z > _Z_1PCT and skew >= cv
-                and self.dispersion[1] > -_Z_1PCT)
+        skew, _, cv = self.shape
+        return (self.integral and self.lo >= 0 and self.right_skewed and skew >= cv
+                and self.dispersion[1] > _ONE_PCT)
+
+    @cached_property
+    def count_law(self):
+        """BIC of free frequencies minus BIC of the best count law (> 0: the count law wins).
+
+        For a few non-negative integer levels: a Poisson (1 parameter) or
+        negative binomial (2 parameters) law of the values against one free
+        frequency per observed value (levels - 1 parameters), by the Bayesian
+        information criterion. Class codes put arbitrary frequencies on their
+        levels; counts follow a count law.
+        """
+        values, counts = np.unique(self.numeric, return_counts=True)
+        rows = counts.sum()
+        free = -2 * float((counts * np.log(counts / rows)).sum()) + (len(counts) - 1) * math.log(rows)
+        law = min(-2 * loglik + k * math.log(rows) for loglik, k in _count_laws(values, counts))
+        return free - law
+
+    @cached_property
+    def counts_evidence(self):
+        """Right-skewed non-negative integers shaped like counts, by moments or by likelihood."""
+        return self.count_shaped or (self.integral and self.lo >= 0 and self.right_skewed
+                                     and self.rows_per_value >= _ADEQUATE and self.count_law > 0)
+
+    @cached_property
+    def turns(self):
+        """Changes of direction of the frequencies along the levels (0 for monotone)."""
+        _, counts = np.unique(self.numeric, return_counts=True)
+        return int(_turns(counts[None, :].astype(float))[0])
+
+    @cached_property
+    def level_codes(self):
+        """Every integer from the lowest to the highest value, at least 2 rows each on average."""
+        return self.consecutive and self.rows_per_value >= 2
+
+    @cached_property
+    def magnitudes(self):
+        """Integer levels on a numeric scale rather than codes: negative, or with gaps.
+
+        Gaps count only with at least ``_ADEQUATE`` rows per level: in fewer
+        rows a rare class code may just not have been drawn.
+        """
+        return self.integral and (self.lo < 0 or (not self.consecutive
+                                                  and self.rows_per_value >= _ADEQUATE))
+
+    @cached_property
+    def falls_from_lowest(self):
+        """The lowest value is the most frequent and the values are right-skewed (J-shaped)."""
+        _, counts = np.unique(self.numeric, return_counts=True)
+        return self.lo >= 0 and self.right_skewed and int(counts.argmax()) == 0
 
     @cached_property
     def profile(self):
@@ -571,6 +645,17 @@ class _Summary:
         """Integer levels whose frequencies are far from uniform and change smoothly."""
         uniform_p, smooth_p = self.profile
         return self.n >= 3 and uniform_p < _ALPHA and smooth_p < _ALPHA
+
+    @cached_property
+    def scale_levels(self):
+        """Levels on a numeric scale (negative or with gaps) whose frequencies rise and fall once.
+
+        Such levels are values, not codes, so an order is expected: a profile
+        far from uniform with at most one change of direction (one peak, one
+        valley, or monotone) is enough, without the permutation test.
+        """
+        return (self.n >= 3 and self.magnitudes and self.profile[0] < _ALPHA
+                and self.turns <= 1)
 
     @cached_property
     def scale(self):
@@ -597,6 +682,8 @@ class _Summary:
 
 
 _ALPHA = 0.05          # the level of the tests that find ordered integer levels
+_ONE_PCT = 0.01        # the level of the dispersion test of counts
+_ADEQUATE = 5          # rows per level for a comparison of frequencies (as for chi-square)
 _Z_1PCT = 2.326        # one-sided 1 % point of the standard normal: skewness test
 
 
@@ -618,33 +705,59 @@ def _skewness(x):
     return g1, g1 / se, cv
 
 
-def _uniform_p(counts):
-    """P-value of the chi-square test that all levels are equally frequent.
+def _chi2_cdf(stat, df):
+    """P(chi-square with ``df`` degrees of freedom <= stat), Wilson-Hilferty cube-root approximation.
 
-    The chi-square tail uses the Wilson-Hilferty cube-root approximation
-    (numpy only; good to about 1e-3 for 2 or more degrees of freedom).
+    Numpy only; good to about 1e-3 for 2 or more degrees of freedom.
     """
+    if stat <= 0:
+        return 0.0
+    z = ((stat / df) ** (1 / 3) - (1 - 2 / (9 * df))) / math.sqrt(2 / (9 * df))
+    return 0.5 * math.erfc(-z / math.sqrt(2))
+
+
+def _uniform_p(counts):
+    """P-value of the chi-square test that all levels are equally frequent."""
     df = len(counts) - 1
     expected = counts.sum() / len(counts)
     stat = float(((counts - expected) ** 2).sum() / expected)
     if stat == 0:
         return 1.0
-    z = ((stat / df) ** (1 / 3) - (1 - 2 / (9 * df))) / math.sqrt(2 / (9 * df))
-    return 0.5 * math.erfc(z / math.sqrt(2))
+    return 1.0 - _chi2_cdf(stat, df)
+
+
+_LGAMMA = np.vectorize(math.lgamma, otypes=[float])
+# Sizes r of the negative binomial law searched for its maximum likelihood (log-spaced);
+# for a given r the likelihood is largest at p = r / (r + mean).
+_NB_SIZES = np.exp(np.linspace(math.log(0.02), math.log(1e4), 300))[:, None]
+
+
+def _count_laws(values, counts):
+    """(maximum log-likelihood, parameters) of a Poisson and a negative binomial law."""
+    rows = counts.sum()
+    mean = float((values * counts).sum() / rows)
+    log_factorial = _LGAMMA(values + 1)
+    poisson = float((counts * (values * math.log(mean) - mean - log_factorial)).sum())
+    r = _NB_SIZES
+    p = r / (r + mean)
+    nb = (counts * (_LGAMMA(values + r) - _LGAMMA(r) - log_factorial + r * np.log(p)
+                    + values * np.log1p(-p))).sum(axis=1)
+    return (poisson, 1), (float(nb.max()), 2)
 
 
 def _smooth_p(counts, draws=4000):
-    """P-value of a permutation test that the frequencies rise to one peak and fall.
+    """P-value of a permutation test that the frequencies change smoothly along the levels.
 
-    The statistic is the number of peaks of the frequencies in the order of
-    the levels (a rise, or a fall, all along counts as one peak). Scales put
-    similar frequencies on neighbouring levels, so their profile is usually
-    unimodal. Under the null hypothesis the levels are nominal codes and any
-    order of the frequencies is as likely; a random order of K distinct
-    frequencies is unimodal with probability 2**(K-1)/K! (5 levels 13 %,
-    6 levels 4.4 %, 7 levels 1.3 %). The p-value is the share of orders with at
-    most the observed number of peaks (all orders for up to 7 levels; else
-    ``draws`` random ones, seeded).
+    The statistic is the number of changes of direction (turns) of the
+    frequencies in the order of the levels: 0 for a monotone profile, 1 for
+    one peak or one valley (a polarized scale, both ends frequent). Scales put
+    similar frequencies on neighbouring levels, so their profile turns rarely.
+    Under the null hypothesis the levels are nominal codes and any order of
+    the frequencies is as likely; a random order of K distinct frequencies
+    turns at most once with probability (2**K - 2)/K! (5 levels 25 %,
+    6 levels 8.6 %, 7 levels 2.5 %, 8 levels 0.63 %). The p-value is the share
+    of orders with at most the observed number of turns (all orders for up to
+    7 levels; else ``draws`` random ones, seeded).
     """
     counts = np.asarray(counts, dtype=float)
     if len(counts) <= 7:
@@ -652,19 +765,18 @@ def _smooth_p(counts, draws=4000):
     else:
         rng = np.random.default_rng(0)
         orders = np.argsort(rng.random((draws, len(counts))), axis=1)
-    peaks = _peaks(counts[orders])
-    return float((peaks <= _peaks(counts[None, :])[0]).mean())
+    turns = _turns(counts[orders])
+    return float((turns <= _turns(counts[None, :])[0]).mean())
 
 
-def _peaks(profiles):
-    """Local maxima of each row (plateaus count once, an end counts if it tops its neighbour)."""
+def _turns(profiles):
+    """Changes of direction along each row (a plateau continues the slope before it)."""
     signs = np.sign(np.diff(profiles, axis=1))
     for j in range(1, signs.shape[1]):     # a plateau continues the slope before it
         signs[:, j] = np.where(signs[:, j] == 0, signs[:, j - 1], signs[:, j])
     for j in range(signs.shape[1] - 2, -1, -1):   # a leading plateau takes the next slope
         signs[:, j] = np.where(signs[:, j] == 0, signs[:, j + 1], signs[:, j])
-    rises_then_falls = ((signs[:, :-1] > 0) & (signs[:, 1:] < 0)).sum(axis=1)
-    return rises_then_falls + (signs[:, 0] < 0) + (signs[:, -1] > 0)
+    return (signs[:, :-1] * signs[:, 1:] < 0).sum(axis=1)
 
 
 def _summarize(labels, max_classes):
@@ -907,6 +1019,22 @@ def _small_integers(s):
     return s.kind == "number" and s.integral and s.n <= s.max_classes
 
 
+def _count_fit(s):
+    if s.count_shaped:
+        return _shape(s)
+    return (f"skewness z = {s.shape[1]:.1f}; a Poisson or negative binomial law fits better "
+            f"than free class frequencies, BIC lower by {s.count_law:.1f}")
+
+
+def _scale(s):
+    return "negative levels" if s.lo < 0 else "gaps between the levels"
+
+
+def _turned(s):
+    return ("change monotonically" if s.turns == 0 else
+            "rise and fall once (one change of direction)")
+
+
 RULES_1D = (
     _Rule("binary", lambda s: s.n == 2,
           lambda s: f"2 distinct values, {_values(s)} ({s.dtype}): two classes."),
@@ -925,21 +1053,31 @@ RULES_1D = (
     _Rule("multiclass", lambda s: s.kind == "string",
           lambda s: f"{s.n} distinct string labels ({s.dtype}): classes. {_ORDER_HINT}",
           lambda s: ("ordinal",)),
+    _Rule("count", lambda s: _small_integers(s) and s.near_unique and s.lo == 0,
+          lambda s: f"{s.n} distinct non-negative integer values {_range(s)} ({s.dtype}) in "
+                    f"{s.rows} rows, nearly one per row and with gaps between them, including zeros: counts, not class "
+                    "codes. If they are measurements, problem 'regression'.",
+          lambda s: ("regression", "multiclass")),
     _Rule("regression", lambda s: _small_integers(s) and s.near_unique,
           lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}) in {s.rows} rows, "
                     "nearly one per row and with gaps between them: a measurement, not class "
                     "codes. If they are classes, problem 'multiclass'.",
           lambda s: ("count", "multiclass") if s.lo >= 0 else ("multiclass",)),
-    _Rule("count", lambda s: _small_integers(s) and s.count_shaped,
+    _Rule("count", lambda s: _small_integers(s) and s.counts_evidence,
           lambda s: f"{s.n} distinct non-negative integer values {_range(s)} ({s.dtype}), "
-                    f"right-skewed like counts ({_shape(s)}): counts. "
+                    f"right-skewed like counts ({_count_fit(s)}): counts. "
                     "If they are class codes, problem 'ordinal' or 'multiclass'.",
           lambda s: ("ordinal", "multiclass")),
-    _Rule("ordinal", lambda s: _small_integers(s) and s.smooth_levels,
-          lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}) whose frequencies "
-                    "change smoothly from level to level: ordered levels. If they are "
-                    "unordered classes, problem 'multiclass'.",
-          lambda s: ("multiclass",) + _class_alternatives(s)[1:]),
+    _Rule("ordinal", lambda s: _small_integers(s) and (s.smooth_levels or s.scale_levels),
+          lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}) "
+                    + ("whose frequencies change smoothly from level to level"
+                       if s.smooth_levels else
+                       f"on a numeric scale ({_scale(s)}) whose frequencies "
+                       f"{_turned(s)}") + ": ordered levels. If they are unordered classes, "
+                    "problem 'multiclass'." + (" If they count events, problem 'count'."
+                                               if s.falls_from_lowest else ""),
+          lambda s: (("count", "multiclass") if s.falls_from_lowest else ("multiclass",))
+          + tuple(p for p in _class_alternatives(s)[1:] if p != "count" or not s.falls_from_lowest)),
     _Rule("multiclass", _small_integers,
           lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}), at most "
                     f"max_classes={s.max_classes}: classes. If the levels are ordered, "
@@ -958,8 +1096,10 @@ RULES_1D = (
     _Rule("regression", lambda s: s.integral and s.lo > 0,
           lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}), more than "
                     f"max_classes={s.max_classes} and no zeros: a continuous quantity. "
-                    "If they count events, problem 'count'.",
-          lambda s: ("count",)),
+                    + ("Every integer between them is present, several rows each, like "
+                       "level codes: if they are ordered levels, problem 'ordinal'. "
+                       if s.level_codes else "") + "If they count events, problem 'count'.",
+          lambda s: ("ordinal", "count") if s.level_codes else ("count",)),
     _Rule("regression", lambda s: s.integral,
           lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}), more than "
                     f"max_classes={s.max_classes} and some negative, so not counts: "
@@ -1033,9 +1173,16 @@ def _ordinal_evidence(s):
             "no known order in the levels: pass "
             "pd.Categorical(y, categories=[lowest, ..., highest], ordered=True)")
     uniform_p, smooth_p = s.profile
-    return (f"{s.n} integer levels {_range(s)}; frequencies "
-            + ("change smoothly along the levels" if s.smooth_levels else "show no clear order")
-            + f" (uniform p = {uniform_p:.2g}, smoothness p = {smooth_p:.2g})")
+    if s.smooth_levels:
+        shown = "change smoothly along the levels"
+    elif s.scale_levels:
+        shown = f"{_turned(s)} on a numeric scale ({_scale(s)})"
+    elif s.level_codes and s.n > s.max_classes:
+        shown = "show no clear order, but every level between them is present, like level codes"
+    else:
+        shown = "show no clear order"
+    return (f"{s.n} integer levels {_range(s)}; frequencies {shown} (uniform p = "
+            f"{uniform_p:.2g}, {_plural(s.turns, 'turn')}, smoothness p = {smooth_p:.2g})")
 
 
 def _count_evidence(s):
@@ -1043,9 +1190,13 @@ def _count_evidence(s):
         return f"{s.k} columns of non-negative integers {_range(s)}"
     zeros = "including zeros" if s.lo == 0 else "no zeros"
     skew, z, cv = s.shape
-    shaped = (f"right-skewed like counts ({_shape(s)})" if s.count_shaped else
-              f"not skewed like counts (skewness {skew:.2f}, coefficient of variation "
-              f"{cv:.2f}, z = {z:.1f})")
+    if s.counts_evidence:
+        shaped = f"right-skewed like counts ({_count_fit(s)})"
+    else:
+        shaped = (f"not skewed like counts (skewness {skew:.2f}, coefficient of variation "
+                  f"{cv:.2f}, z = {z:.1f})")
+    if s.n <= s.max_classes and s.falls_from_lowest:
+        shaped += "; the lowest value is the most frequent"
     return f"non-negative integers {_range(s)}, {zeros}, {shaped}"
 
 
