@@ -17,7 +17,7 @@ from recipes.catalog import table as catalog_module
 from recipes.cli import main
 from recipes.export.model import export_model
 from recipes.export.tracking import params, run_dirs, to_mlflow, to_tensorboard
-from recipes.results.grid import run_config
+from recipes.results.grid import Experiment, run_config
 from recipes.models.spec import loss_spec
 from recipes.results.store import Store
 from recipes.training.settings import Setup
@@ -47,8 +47,8 @@ def write_run(store, key, experiment="exp", **changes):
     spec = {**RUNS[key], **changes}
     recipe = CATALOG.get(spec["recipe"])
     setup = Setup(recipe=recipe, seed=spec["seed"], epochs=3, learning_rate=0.01, hidden=(16, 8))
-    config = run_config(SimpleNamespace(name=experiment, goal={"metric": "accuracy", "value": 0.9},
-                                        claim="", description=""),
+    config = run_config(Experiment(experiment, (spec["dataset"],),
+                                   goal={"metric": "accuracy", "value": 0.9}),
                         SimpleNamespace(name=spec["dataset"]), setup, "keras")
     rid = f"{key}-{experiment}-{spec['seed']}"
     history = [(e + 1, split, metric, v) for (split, metric), values in spec["history"].items()

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from recipes import load_results as load
-from recipes.results.store import KEY_COLUMNS, RUN_COLUMNS, TIDY_COLUMNS, Store, StoreError
+from recipes.results.store import HISTORY_READ, KEY_COLUMNS, RUNS_READ, Store, StoreError
 
 ROOT = Path(__file__).resolve().parents[1]
 EPOCHS, METRICS = 50, ("loss", "accuracy", "auc", "mse")
@@ -76,13 +76,13 @@ def test_write_then_read(tmp_path):
                 make_history(3))
 
     runs = store.runs()
-    assert list(runs.columns) == list(RUN_COLUMNS)
+    assert list(runs.columns) == list(RUNS_READ)   # the table, plus each run's condition
     assert list(runs.run) == ["r0", "r1"]
     assert runs.config[0] == {"lr": 0.01, "seed": 0}
     assert runs.finished_at[0].endswith("+00:00")
 
     df = store.history()
-    assert list(df.columns) == list(TIDY_COLUMNS)
+    assert list(df.columns) == list(HISTORY_READ)
     assert len(df) == ROWS + 3 * 2 * len(METRICS)
     row = df[(df.run == "r0") & (df.epoch == 2) & (df.split == "val") & (df.metric == "auc")]
     assert row.value.item() == pytest.approx(2 / 10 + 3)
@@ -189,8 +189,8 @@ def test_invalid_run_is_refused(tmp_path, fields, match):
 
 def test_bad_history_row_leaves_no_partial_run(tmp_path):
     store = Store(tmp_path)
-    rows = make_history(5) + [(6, "test", "loss", 1.0)]
-    with pytest.raises(StoreError, match="Received: split='test'"):
+    rows = make_history(5) + [(6, "holdout", "loss", 1.0)]   # splits: train, val, test
+    with pytest.raises(StoreError, match="Received: split='holdout'"):
         store.write(make_run(0), rows)
     with pytest.raises(sqlite3.IntegrityError):  # the same (epoch, split, metric) twice
         store.write(make_run(0), make_history(2) + make_history(1))

@@ -162,6 +162,11 @@ EXECUTORS = {"local": local, "ray": ray_executor}
 GROUPING = {"local": "dataset", "ray": "recipe"}
 
 
+def executor_name(function):
+    """The name of an executor function in ``EXECUTORS`` (None for a user's own)."""
+    return next((n for n, f in EXECUTORS.items() if f is function), None)
+
+
 def executor_function(name):
     """The executor called ``name``; fails now if it is unknown or its extra is missing."""
     if callable(name):

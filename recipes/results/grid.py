@@ -19,9 +19,17 @@ from ..training.settings import Settings, Setup, set_fields
 from .store import Store
 
 
+# A tuned comparison's learning-rate grid (log-spaced, half a decade apart) and seeds.
+TUNE_GRID = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
+TUNE_SEEDS = 3
+TUNE_SEED_BASE = 1000      # tuning runs use seeds 1000, 1001, ...: fresh data splits too
+TUNABLE = ("learning_rate",)
+TEST_FRACTION = 0.2        # the held-out test split of a tuned experiment
+
+
 @dataclass(frozen=True, init=False)
 class Experiment:
-    """A grid: every dataset x recipe x seed, trained with the same settings.
+    """A grid: every dataset x condition x recipe x seed.
 
     Parameters
     ----------
@@ -32,53 +40,119 @@ class Experiment:
     recipes : tuple of str or None, default=None
         Recipe names; ``None`` takes, for each dataset, the recommended recipe
         of its problem and all its catalog alternatives and anti-patterns.
-    seeds : int, default=5
-        Runs per recipe and dataset, with seeds ``0 .. seeds-1``.
+    seeds : int or sequence of int, default=10
+        ``n`` runs per recipe, condition and dataset, with seeds ``0 .. n-1``
+        (or these seed values). A seed fixes the initial weights, the order of
+        the examples and the train/validation split.
     settings : Settings, optional
-        How every run is trained; the defaults of ``Settings`` when not given.
+        The base training settings (``Settings()`` when not given).
+    conditions : list of dict, optional
+        An explicit list of settings (each applied over ``settings``) instead
+        of one base; crossed with the list-valued ``options``.
+    tune : {"learning_rate"} or None, default=None
+        Tune each recipe's learning rate per condition: every value of
+        ``tune_grid`` is trained on ``tune_seeds`` tuning seeds and scored on
+        validation; the best (mean validation value of the primary metric) is
+        trained again on the experiment's seeds and scored on a test split
+        (``test_fraction``) that no tuning run ever sees.
+    tune_grid : sequence of float, default=TUNE_GRID
+        The learning rates tried.
+    tune_seeds : int, default=3
+        Tuning runs per learning rate.
+    val_fraction : float, default=0.25
+        Share of the (non-test) rows used for validation.
+    test_fraction : float, optional
+        Share of all rows held out as a test split, the same rows for every
+        run; default 0.2 when tuning, else 0 (no test split).
     goal : dict or None, default=None
         The target the report counts epochs to, e.g.
         ``{"metric": "accuracy", "value": 0.95}``; ``None``: automatic.
     claim, description : str
         What the experiment tests, and what its data is; shown in the report.
+    tuned : dict, optional
+        Set by ``run`` for the final runs of a tuned experiment:
+        ``{(recipe, condition index): chosen learning rate}``.
     **options
         Training settings by name (``epochs=30``, ``optimizer="sgd"``, ...),
-        any field of ``Settings``; they override ``settings``.
+        any field of ``Settings``. A list of values is an axis of the grid:
+        ``optimizer=["sgd", "adam"], learning_rate=[0.01, 0.1]`` is four
+        conditions.
 
-    >>> e = Experiment("e", ("iris",), epochs=3)
-    >>> e.settings.epochs, e.settings.optimizer
-    (3, 'adam')
+    >>> e = Experiment("e", ("iris",), epochs=3, optimizer=["sgd", "adam"])
+    >>> [c.optimizer for c in e.conditions], e.conditions[0].epochs, e.seeds
+    (['sgd', 'adam'], 3, (0, 1, 2, 3, 4, 5, 6, 7, 8, 9))
     """
 
     name: str
     datasets: tuple
     recipes: tuple | None
-    seeds: int
-    settings: Settings
+    seeds: tuple
+    conditions: tuple
+    tune: str | None
+    tune_grid: tuple
+    tune_seeds: int
+    val_fraction: float
+    test_fraction: float
     goal: dict | None
     claim: str
     description: str
+    tuned: dict | None
 
-    def __init__(self, name, datasets, recipes=None, seeds=5, settings=None, goal=None,
-                 claim="", description="", **options):
+    def __init__(self, name, datasets, recipes=None, seeds=10, settings=None, conditions=None,
+                 tune=None, tune_grid=TUNE_GRID, tune_seeds=TUNE_SEEDS, val_fraction=0.25,
+                 test_fraction=None, goal=None, claim="", description="", tuned=None,
+                 **options):
+        if tune is not None and tune not in TUNABLE:
+            raise ValueError(expected(TUNABLE, "tune", tune))
+        if test_fraction is None:
+            test_fraction = TEST_FRACTION if tune else 0.0
+        seeds = tuple(range(seeds)) if isinstance(seeds, int) else tuple(seeds)
+        grid = Settings.grid(options, settings, conditions)
+        if tune and tuned is None and len({getattr(c, tune) for c in grid}) > 1:
+            raise ValueError(f"Expected one {tune} per condition when tune={tune!r} (the "
+                             f"tuning grid is tune_grid). Received: {tune}="
+                             f"{sorted({getattr(c, tune) for c in grid})}")
         set_fields(self, name=name, datasets=tuple(datasets),
                    recipes=None if recipes is None else tuple(recipes), seeds=seeds,
-                   settings=Settings.of(options, settings), goal=goal, claim=claim,
-                   description=description)
+                   conditions=grid, tune=tune,
+                   tune_grid=tuple(tune_grid), tune_seeds=tune_seeds,
+                   val_fraction=val_fraction, test_fraction=test_fraction, goal=goal,
+                   claim=claim, description=description, tuned=tuned)
 
     def with_options(self, **options):
-        """A copy with the given fields or settings changed (None values are ignored).
+        """A copy with the given fields changed, or every condition's settings changed
+        (None values are ignored).
 
-        >>> e = Experiment("e", ("iris",)).with_options(seeds=2, epochs=3)
-        >>> e.seeds, e.settings.epochs
-        (2, 3)
+        >>> e = Experiment("e", ("iris",), optimizer=["sgd", "adam"]).with_options(
+        ...     seeds=2, epochs=3)
+        >>> e.seeds, [(c.optimizer, c.epochs) for c in e.conditions]
+        ((0, 1), [('sgd', 3), ('adam', 3)])
         """
+        options = {k: v for k, v in options.items() if v is not None}
+        own = {f.name for f in fields(self)}
         current = {f.name: getattr(self, f.name) for f in fields(self)}
-        return Experiment(**{**current, **{k: v for k, v in options.items() if v is not None}})
+        settings = {k: v for k, v in options.items() if k not in own}
+        current["conditions"] = [c.config() for c in current["conditions"]]
+        return Experiment(**{**current, **{k: v for k, v in options.items() if k in own},
+                             **settings})
+
+    def tuning(self):
+        """The tuning grid of a tuned experiment: every condition with each learning rate
+        of ``tune_grid``, on fresh seeds, its test split hidden."""
+        return Experiment(
+            f"{self.name} (tuning)", self.datasets, self.recipes,
+            seeds=range(TUNE_SEED_BASE, TUNE_SEED_BASE + self.tune_seeds),
+            conditions=[c.config() for c in self.conditions], learning_rate=list(self.tune_grid),
+            val_fraction=self.val_fraction, test_fraction=self.test_fraction,
+            claim=f"Learning-rate tuning for {self.name!r}", description=self.description)
+
+    def split_of(self, dataset, seed, show_test=True):
+        """The data split a run of this experiment with ``seed`` trains on."""
+        return datasets.split(dataset, self.val_fraction, seed, self.test_fraction, show_test)
 
 
 def setups(experiment, dataset, catalog):
-    """The setups of one dataset's part of the grid."""
+    """The setups of one dataset's part of the grid: condition x recipe x seed."""
     problem = dataset.problem
     if experiment.recipes is None:
         chosen = list(catalog.of(problem))
@@ -88,15 +162,28 @@ def setups(experiment, dataset, catalog):
         raise ValueError(f"Experiment {experiment.name!r} names no recipe for dataset "
                          f"{dataset.name!r} (problem {problem!r}). Expected some of "
                          f"{[r.name for r in catalog.of(problem)]}. Received: {list(experiment.recipes)}")
-    return [Setup(recipe=r, seed=s, settings=experiment.settings)
-            for r in chosen for s in range(experiment.seeds)]
+    out = []
+    for i, condition in enumerate(experiment.conditions):
+        for r in chosen:
+            settings = condition
+            if experiment.tuned is not None:
+                settings = Settings.of({"learning_rate": experiment.tuned[(r.name, i)]},
+                                       condition)
+            out += [Setup(recipe=r, seed=s, settings=settings) for s in experiment.seeds]
+    return out
 
 
 def run_config(experiment, dataset, setup, trainer):
     """Everything that defines one run, JSON-ready (stored with the run)."""
-    return {"experiment": experiment.name, "dataset": dataset.name, "trainer": trainer,
-            **setup.config(), "goal": experiment.goal, "claim": experiment.claim,
-            "description": experiment.description}
+    config = {"experiment": experiment.name, "dataset": dataset.name, "trainer": trainer,
+              **setup.config(), "goal": experiment.goal, "claim": experiment.claim,
+              "description": experiment.description,
+              "split": {"val": experiment.val_fraction, "test": experiment.test_fraction,
+                        "by": "seed"}}
+    if experiment.tune is not None:
+        config["tune"] = {"setting": experiment.tune, "grid": list(experiment.tune_grid),
+                          "seeds": experiment.tune_seeds}
+    return config
 
 
 def run_id(config):
@@ -105,16 +192,18 @@ def run_id(config):
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def pending(experiment, out, trainer, catalog=None, data=None):
-    """The runs of the grid not yet in the store: ``[(dataset, split, [setups])]``."""
+def pending(experiment, out, trainer, catalog=None, data=None, show_test=True):
+    """The runs of the grid not yet in the store: ``[(dataset, split, [setups])]``, one
+    entry per dataset and seed (each seed has its own split)."""
     catalog = as_catalog(catalog)
     done = Store(out).finished()
     work = []
     for ds in (data or [datasets.load(n) for n in experiment.datasets]):
         todo = [s for s in setups(experiment, ds, catalog)
                 if run_id(run_config(experiment, ds, s, trainer)) not in done]
-        if todo:
-            work.append((ds, datasets.split(ds), todo))
+        for seed in dict.fromkeys(s.seed for s in todo):
+            work.append((ds, experiment.split_of(ds, seed, show_test),
+                         [s for s in todo if s.seed == seed]))
     return work
 
 

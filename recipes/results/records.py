@@ -32,18 +32,19 @@ def history(setup, split, trace):
     recipe, rows = setup.recipe, []
     epochs = np.arange(1, trace.epochs + 1)
 
-    def add(split_name, metric, values):
-        rows.append(pd.DataFrame({"epoch": epochs, "split": split_name, "metric": metric,
-                                  "value": np.asarray(values, dtype=float)[: len(epochs)]}))
+    def add(split_name, metric, values, at=epochs):
+        rows.append(pd.DataFrame({"epoch": at, "split": split_name, "metric": metric,
+                                  "value": np.asarray(values, dtype=float)[: len(at)]}))
 
-    ys = {"train": split.y_train, "val": split.y_val}
+    ys = {"train": split.y_train, "val": split.y_val, "test": split.y_test}
     for s in SPLITS:
         add(s, "loss", trace.loss[s])
+    for s, outputs in trace.outputs.items():   # the test split: the final epoch only
         truth = metrics.truth(recipe, ys[s], split.classes)
         with np.errstate(all="ignore"):
-            scores = metrics.common_metrics(recipe, truth, trace.outputs[s], n=split.n)
+            scores = metrics.common_metrics(recipe, truth, outputs, n=split.n)
         for name, values in scores.items():
-            add(s, name, values)
+            add(s, name, values, epochs if s in SPLITS else epochs[-1:])
     add("train", "grad_norm", trace.grad_norm)
     add("train", "seconds", trace.seconds)
     return pd.concat(rows, ignore_index=True)

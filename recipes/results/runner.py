@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
+
 from ..catalog.infer import infer_problem
+from ..catalog.table import as_catalog
 from ..training import data as datasets
-from ..training.settings import Settings
+from ..training import metrics
 from ..training.trainers import DEFAULT_TRAINER, trainer as trainer_function
-from .executors import GROUPING, executor_function, tasks
-from .grid import Experiment, pending
+from .executors import GROUPING, executor_function, executor_name, tasks
+from .grid import Experiment, pending, run_config, run_id, setups
 from .store import Store
 
 
@@ -54,14 +57,56 @@ def run(experiment, out="results", trainer=DEFAULT_TRAINER, catalog=None, progre
     """
     trainer_function(trainer)  # fail on an unknown trainer (or executor) before any work
     execute = executor_function(executor)
-    work = pending(experiment, out, trainer, catalog, data)
-    todo = tasks(experiment, work, out, trainer, by=GROUPING.get(executor, "recipe"))
+    catalog = as_catalog(catalog)
+    data = data or [datasets.load(n) for n in experiment.datasets]
+    ids = []
+    if experiment.tune is not None:
+        tuning = experiment.tuning()
+        ids += _train(tuning, out, trainer, catalog, data, execute, address, progress,
+                      show_test=False)
+        experiment = experiment.with_options(tuned=_choose(experiment, tuning, out, trainer,
+                                                           catalog, data))
+    ids += _train(experiment, out, trainer, catalog, data, execute, address, progress)
+    df = Store(out).history(experiment=list(dict.fromkeys(
+        [experiment.name] + ([tuning.name] if experiment.tune else []))))
+    return df[df["run"].isin(set(ids))].reset_index(drop=True)
+
+
+def _train(experiment, out, trainer, catalog, data, execute, address, progress,
+           show_test=True):
+    """Train the grid's missing runs; returns the run ids of the whole grid."""
+    work = pending(experiment, out, trainer, catalog, data, show_test)
+    todo = tasks(experiment, work, out, trainer, by=GROUPING.get(executor_name(execute), "recipe"))
     bar = _bar(sum(len(t.setups) for t in todo), experiment.name, progress)
     try:
         execute(todo, bar.update, address=address)
     finally:
         bar.close()
-    return Store(out).history(experiment=experiment.name)
+    return [run_id(run_config(experiment, ds, s, trainer))
+            for ds in data for s in setups(experiment, ds, catalog)]
+
+
+def _choose(experiment, tuning, out, trainer, catalog, data):
+    """``{(recipe, condition index): learning rate}``: per recipe and condition, the rate of
+    ``tune_grid`` with the best mean final validation value of the recipe's primary
+    metric over the tuning seeds. A rate with a diverged or failed tuning run scores
+    worst; when every rate does, the smallest is taken."""
+    history = Store(out).history(experiment=tuning.name, split="val")
+    final = history.sort_values("epoch").groupby(["run", "metric"])["value"].last()
+    scores = {}
+    for ds in data:
+        for s in setups(tuning, ds, catalog):
+            metric = metrics.PRIMARY[s.recipe.target]
+            value = final.get((run_id(run_config(tuning, ds, s, trainer)), metric), np.nan)
+            sign = 1.0 if metrics.higher_is_better(metric) else -1.0
+            base = s.settings.config() | {"learning_rate": None}
+            index = [c.config() | {"learning_rate": None} for c in experiment.conditions
+                     ].index(base)
+            key = (s.recipe.name, index)
+            scores.setdefault(key, {}).setdefault(s.settings.learning_rate, []).append(
+                sign * value if np.isfinite(value) else -np.inf)
+    return {key: max(sorted(by_rate), key=lambda lr: float(np.mean(by_rate[lr])))
+            for key, by_rate in scores.items()}
 
 
 def _bar(total, name, enabled):
@@ -71,9 +116,10 @@ def _bar(total, name, enabled):
                 file=sys.stderr, leave=True)
 
 
-def compare(X, y, recipes=None, problem=None, seeds=5, out="results",
+def compare(X, y, recipes=None, problem=None, seeds=10, out="results",
             trainer=DEFAULT_TRAINER, catalog=None, name="compare", progress=True,
-            executor="local", address=None, goal=None, **settings):
+            executor="local", address=None, goal=None, conditions=None, tune=None,
+            **settings):
     """Train recipes side by side on your own data and return the tidy results.
 
     Parameters
@@ -87,8 +133,8 @@ def compare(X, y, recipes=None, problem=None, seeds=5, out="results",
         its catalog alternatives and anti-patterns.
     problem : str, optional
         The problem type; inferred from ``y`` when not given.
-    seeds : int, default=5
-        Runs per recipe.
+    seeds : int, default=10
+        Runs per recipe and condition; each seed has its own train/validation split.
     out : str or Path, default="results"
         The results directory; runs it already holds are not trained again.
     trainer, catalog, progress, executor, address
@@ -97,10 +143,17 @@ def compare(X, y, recipes=None, problem=None, seeds=5, out="results",
         The experiment (and dataset) name in the store and the report.
     goal : dict, optional
         ``{"metric": ..., "value": ...}`` the report counts epochs to.
+    conditions : list of dict, optional
+        Explicit settings, one condition each (see ``Experiment``).
+    tune : {"learning_rate"}, optional
+        Tune each recipe's learning rate on validation data and report on a
+        held-out test split (see ``Experiment``).
     **settings
         Training settings, the fields of ``recipes.Settings``: ``epochs``,
         ``batch_size``, ``optimizer``, ``learning_rate``, ``hidden``,
-        ``output_scale``.
+        ``output_scale``. A list of values is an axis of the grid:
+        ``optimizer=["sgd", "adam"], learning_rate=[0.01, 0.1]`` trains four
+        conditions, compared separately and never pooled.
 
     Returns
     -------
@@ -112,7 +165,7 @@ def compare(X, y, recipes=None, problem=None, seeds=5, out="results",
     ds = datasets.from_arrays(X, y, problem, name=name)
     experiment = Experiment(name=name, datasets=(ds.name,),
                             recipes=tuple(recipes) if recipes else None, seeds=seeds,
-                            settings=Settings.of(settings), goal=goal)
+                            goal=goal, conditions=conditions, tune=tune, **settings)
     return run(experiment, out, trainer, catalog, progress, data=[ds], executor=executor,
                address=address)
 

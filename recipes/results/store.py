@@ -30,6 +30,7 @@ import pandas as pd
 
 from ..files import atomic_write
 from ..messages import expected
+from ..training.settings import Settings, condition
 
 FILENAME = "results.sqlite"
 TIMEOUT = 60.0  # seconds a writer waits for another process's lock
@@ -41,8 +42,13 @@ HISTORY_COLUMNS = ("run", "epoch", "split", "metric", "value")
 KEY_COLUMNS = ("run", "experiment", "dataset", "problem", "target", "recipe", "role", "seed",
                "trainer")
 TIDY_COLUMNS = KEY_COLUMNS + ("epoch", "split", "metric", "value")
+# added to both tables from each run's config: its condition and one column per setting
+CONDITION_COLUMNS = ("condition",) + Settings.names()
+# what ``runs()`` and ``history()`` return ("epochs" in runs is the epochs a run finished)
+RUNS_READ = RUN_COLUMNS + tuple(c for c in CONDITION_COLUMNS if c not in RUN_COLUMNS)
+HISTORY_READ = TIDY_COLUMNS + CONDITION_COLUMNS
 STATUSES = ("ok", "diverged", "failed")
-SPLITS = ("train", "val")
+SPLITS = ("train", "val", "test")
 EXPORTS = (".csv", ".parquet")
 JSON_COLUMNS = ("config", "versions")
 
@@ -56,18 +62,31 @@ CREATE TABLE IF NOT EXISTS runs (
     error TEXT, epochs INTEGER, seconds REAL,
     config TEXT, versions TEXT, finished_at TEXT
 );
-CREATE TABLE IF NOT EXISTS history (
+{{history}}
+{{tidy}}
+COMMIT;
+"""
+HISTORY = f"""CREATE TABLE IF NOT EXISTS history (
     run TEXT NOT NULL REFERENCES runs(run),
     epoch INTEGER NOT NULL,
     split TEXT NOT NULL CHECK (split IN {SPLITS}),
     metric TEXT NOT NULL,
     value REAL,
     PRIMARY KEY (run, epoch, split, metric)
-) WITHOUT ROWID;
-CREATE VIEW IF NOT EXISTS tidy AS
+) WITHOUT ROWID;"""
+TIDY = f"""CREATE VIEW IF NOT EXISTS tidy AS
     SELECT {", ".join("r." + c for c in KEY_COLUMNS)}, h.epoch, h.split, h.metric, h.value
-    FROM history AS h JOIN runs AS r ON r.run = h.run;
-COMMIT;
+    FROM history AS h JOIN runs AS r ON r.run = h.run;"""
+SCHEMA = SCHEMA.format(history=HISTORY, tidy=TIDY)
+# Stores written before the test split existed allow only train and val rows; the first
+# write of a test row rebuilds their history table with the current split list.
+UPGRADE = f"""
+ALTER TABLE history RENAME TO history_old;
+DROP VIEW tidy;
+{HISTORY}
+INSERT INTO history SELECT * FROM history_old;
+DROP TABLE history_old;
+{TIDY}
 """
 
 
@@ -130,6 +149,16 @@ def _history_rows(run_id, history):
         if split not in SPLITS:
             raise StoreError(expected(SPLITS, "split", split) + f" (run {run_id!r})")
         yield run_id, int(epoch), split, str(metric), _value(value)
+
+
+def _with_conditions(history, store):
+    """The tidy rows with each run's condition and settings (``CONDITION_COLUMNS``)."""
+    runs = store.runs()
+    runs = runs[runs["run"].isin(set(history["run"]))]
+    found = pd.DataFrame([condition(c, t) for c, t in zip(runs["config"], runs["trainer"])],
+                         columns=CONDITION_COLUMNS, index=runs.index)
+    found.insert(0, "run", runs["run"])
+    return history.merge(found, on="run", how="left")
 
 
 def _where(filters, allowed):
@@ -208,6 +237,9 @@ class Store:
         """Store one run and its history (a DataFrame with columns epoch, split, metric,
         value, or an iterable of such tuples) in one transaction: all of it or none."""
         row = _run_row(run)
+        rows = list(_history_rows(row["run"], history))
+        if any(r[2] == "test" for r in rows):
+            self._upgrade()
         with self._transaction() as con:
             exists = con.execute("SELECT 1 FROM runs WHERE run = ?", (row["run"],)).fetchone()
             if exists and not replace:
@@ -217,8 +249,15 @@ class Store:
             _delete(con, [row["run"]])
             con.execute(f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) "
                         f"VALUES ({', '.join('?' * len(RUN_COLUMNS))})", tuple(row.values()))
-            con.executemany("INSERT INTO history VALUES (?, ?, ?, ?, ?)",
-                            _history_rows(row["run"], history))
+            con.executemany("INSERT INTO history VALUES (?, ?, ?, ?, ?)", rows)
+
+    def _upgrade(self):
+        """Let an older store take test rows (see ``UPGRADE``), once."""
+        with self._transaction() as con:
+            (sql,) = con.execute("SELECT sql FROM sqlite_master WHERE name = 'history'").fetchone()
+            if "'test'" not in sql:
+                for statement in filter(str.strip, UPGRADE.split(";\n")):
+                    con.execute(statement)
 
     def forget(self, run_ids):
         """Delete runs (and their history) so that a resumed grid runs them again.
@@ -241,7 +280,10 @@ class Store:
         df = self._query(f"SELECT * FROM runs{where} ORDER BY run", params)
         for c in JSON_COLUMNS:
             df[c] = [None if s is None else json.loads(s) for s in df[c]]
-        return df
+        found = pd.DataFrame([condition(c, t) for c, t in zip(df["config"], df["trainer"])],
+                             columns=CONDITION_COLUMNS, index=df.index)
+        # "epochs" stays the epochs a run finished; the setting is in "condition" and "config"
+        return pd.concat([df, found.drop(columns=[c for c in found if c in df])], axis=1)
 
     def history(self, **filters):
         """The tidy long table (``TIDY_COLUMNS``), filtered by ``column=value`` or
@@ -249,7 +291,7 @@ class Store:
         ``df.attrs["store"]`` names the store it came from (for ``Store(...).runs()``)."""
         where, params = _where(filters, TIDY_COLUMNS)
         df = self._query(f"SELECT * FROM tidy{where} ORDER BY run, epoch, split, metric", params)
-        df = df.astype({"value": "float64"})
+        df = _with_conditions(df.astype({"value": "float64"}), self)
         df.attrs["store"] = str(self.path.parent if self.path.name == FILENAME else self.path)
         return df
 

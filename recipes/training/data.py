@@ -55,7 +55,7 @@ class Dataset:
 
 @dataclass(frozen=True, eq=False)
 class Split:
-    """A train/validation split with features standardized by the train statistics.
+    """A train/validation(/test) split with features standardized by the train statistics.
 
     ``n``: the problem size a recipe needs (``recipe.n_units(n)``): the number of
     classes for class problems (2 for binary), of labels for multi-label, of
@@ -64,7 +64,8 @@ class Split:
     ``y_mean``/``y_std``: for unbounded real targets (``SCALED_TARGETS``), the
     train statistics the targets were standardized with, so an MSE of 1.0 means
     "no better than predicting the mean"; None for every other target, whose
-    values carry meaning (classes, 0..1 proportions, counts).
+    values carry meaning (classes, 0..1 proportions, counts). ``X_test``/``y_test``:
+    the held-out test rows, or None (no test split, or one kept hidden from tuning).
     """
 
     X_train: np.ndarray
@@ -79,6 +80,8 @@ class Split:
     std: np.ndarray = field(repr=False, default=None)
     y_mean: np.ndarray = field(repr=False, default=None)
     y_std: np.ndarray = field(repr=False, default=None)
+    X_test: np.ndarray = field(repr=False, default=None)
+    y_test: np.ndarray = field(repr=False, default=None)
 
     def __repr__(self):
         return (f"Split(name={self.name!r}, problem={self.problem!r}, n={self.n}, "
@@ -336,8 +339,17 @@ def problem_size(dataset):
 SCALED_TARGETS = {"values"}
 
 
-def split(dataset, val_fraction=0.25, seed=0):
-    """Split ``dataset`` into train and validation parts, deterministic for a seed.
+def split(dataset, val_fraction=0.25, seed=0, test_fraction=0.0, show_test=True):
+    """Split ``dataset`` into train, validation and (optionally) test parts.
+
+    The test rows (``test_fraction`` of all rows) are carved out first, always
+    with the same seed (0), so every run of a dataset is scored on the same test
+    rows and no run, of any seed, ever trains or is tuned on them. The remaining
+    rows are split into train and validation with ``seed``: each seed of an
+    experiment sees its own train/validation split, so the spread over seeds
+    includes data variation, not only initialization. ``show_test=False`` leaves
+    the test rows out of the split entirely (``X_test`` is None): what a tuning
+    run gets.
 
     Class problems (binary, multiclass, ordinal) are stratified on the label; a
     class with fewer than 2 examples makes stratification impossible and falls
@@ -345,12 +357,33 @@ def split(dataset, val_fraction=0.25, seed=0):
     standardized with the train mean and std (constant train columns: std 1);
     so do regression targets (``SCALED_TARGETS``).
     """
-    from sklearn.model_selection import train_test_split
-
     if not 0.0 < float(val_fraction) < 1.0:
         raise ValueError(f"Expected 0 < val_fraction < 1. Received: val_fraction={val_fraction!r}")
+    if not 0.0 <= float(test_fraction) < 1.0 - float(val_fraction):
+        raise ValueError(f"Expected 0 <= test_fraction < 1 - val_fraction. "
+                         f"Received: test_fraction={test_fraction!r}")
     target = _target(dataset.problem).target
     X, y = np.asarray(dataset.X, dtype=np.float64), np.asarray(dataset.y)
+    rows, test = np.arange(len(X)), None
+    if test_fraction > 0:
+        rows, test = _cut(dataset, rows, test_fraction, 0, target)
+    train, val = _cut(dataset, rows, val_fraction / (1.0 - test_fraction), seed, target)
+    mean, std = _moments(X[train])
+    scale = lambda part: ((X[part] - mean) / std).astype(np.float32)  # noqa: E731
+    y_mean, y_std = _moments(y[train]) if target in SCALED_TARGETS else (None, None)
+    scale_y = (lambda part: y[part]) if y_mean is None else (lambda part: (y[part] - y_mean) / y_std)
+    shown = test is not None and show_test
+    return Split(X_train=scale(train), X_val=scale(val), y_train=scale_y(train), y_val=scale_y(val),
+                 classes=dataset.classes, n=problem_size(dataset), problem=dataset.problem,
+                 name=dataset.name, mean=mean, std=std, y_mean=y_mean, y_std=y_std,
+                 X_test=scale(test) if shown else None, y_test=scale_y(test) if shown else None)
+
+
+def _cut(dataset, rows, fraction, seed, target):
+    """``rows`` cut in two, the second part ``fraction`` of them; stratified for classes."""
+    from sklearn.model_selection import train_test_split
+
+    y = np.asarray(dataset.y)[rows]
     stratify = None
     if target in CLASS_TARGETS:
         values, counts = np.unique(y, return_counts=True)
@@ -359,21 +392,12 @@ def split(dataset, val_fraction=0.25, seed=0):
         else:
             warnings.warn(f"Dataset {dataset.name!r}: class {values[counts.argmin()]!r} has "
                           f"{counts.min()} example(s); the split is not stratified.",
-                          stacklevel=2)
-    rows = np.arange(len(X))
+                          stacklevel=3)
     try:
-        train, val = train_test_split(rows, test_size=val_fraction, random_state=seed,
-                                      stratify=stratify)
+        return train_test_split(rows, test_size=fraction, random_state=seed, stratify=stratify)
     except ValueError as e:  # too few rows for a stratified split of this size
-        raise ValueError(f"Cannot split dataset {dataset.name!r} ({len(X)} rows) with "
-                         f"val_fraction={val_fraction}: {e}") from None
-    mean, std = _moments(X[train])
-    scale = lambda part: ((X[part] - mean) / std).astype(np.float32)  # noqa: E731
-    y_mean, y_std = _moments(y[train]) if target in SCALED_TARGETS else (None, None)
-    scale_y = (lambda part: y[part]) if y_mean is None else (lambda part: (y[part] - y_mean) / y_std)
-    return Split(X_train=scale(train), X_val=scale(val), y_train=scale_y(train), y_val=scale_y(val),
-                 classes=dataset.classes, n=problem_size(dataset), problem=dataset.problem,
-                 name=dataset.name, mean=mean, std=std, y_mean=y_mean, y_std=y_std)
+        raise ValueError(f"Cannot split dataset {dataset.name!r} ({len(rows)} rows) with a "
+                         f"part of {fraction:.3g}: {e}") from None
 
 
 def _moments(a):

@@ -77,6 +77,8 @@ def _fit_one(setup, split):
     model.fit(data, epochs=epochs, steps_per_epoch=steps, shuffle=False, verbose=0,
               callbacks=[Record()])
     trace.outputs = {s: np.stack(v) for s, v in trace.outputs.items()}
+    if split.X_test is not None:   # the test split: final outputs only
+        trace.outputs["test"] = model(split.X_test, training=False).numpy()[None]
     trace.loss = {s: np.asarray(v) for s, v in trace.loss.items()}
     trace.grad_norm, trace.seconds = np.asarray(grads), np.asarray(seconds)
     return trace

@@ -76,10 +76,95 @@ class Settings:
             options["hidden"] = tuple(options["hidden"])
         return replace(base or cls(), **options)
 
+    @classmethod
+    def grid(cls, options=None, base=None, conditions=None):
+        """The conditions a grid trains: every combination of the list-valued options.
+
+        ``options``: settings by name; a list (or tuple) of values is an axis of
+        the grid (for ``hidden``, a list of width tuples: ``[(32,), (64, 32)]``;
+        a flat tuple of ints is one value). ``conditions``: an explicit list of
+        settings mappings instead of (or besides) a product; each is applied over
+        ``base`` and then crossed with the options' axes. Returns a tuple of
+        distinct ``Settings`` in order.
+
+        >>> [(s.optimizer, s.learning_rate) for s in Settings.grid(
+        ...     {"optimizer": ["sgd", "adam"], "learning_rate": [0.01, 0.1]})]
+        [('sgd', 0.01), ('sgd', 0.1), ('adam', 0.01), ('adam', 0.1)]
+        >>> [s.output_scale for s in Settings.grid(conditions=[{}, {"output_scale": 10}])]
+        [1.0, 10]
+        """
+        import itertools
+
+        options = {k: v for k, v in (options or {}).items() if v is not None}
+        axes = {k: list(v) for k, v in options.items() if _is_axis(k, v)}
+        for name, values in axes.items():
+            if not values:
+                raise ValueError(f"Expected at least one value for the axis {name!r}. "
+                                 f"Received: {name}={values!r}")
+        fixed = {k: v for k, v in options.items() if k not in axes}
+        starts = [cls.of(c, base) for c in conditions] if conditions else [cls.of({}, base)]
+        found = []
+        for start in starts:
+            for combo in itertools.product(*axes.values()):
+                s = cls.of({**fixed, **dict(zip(axes, combo))}, start)
+                if s not in found:
+                    found.append(s)
+        return tuple(found)
+
     def config(self):
         """JSON-ready description: one key per setting (``hidden`` as a list)."""
         return {name: (list(v) if name == "hidden" else v)
                 for name, v in ((n, getattr(self, n)) for n in self.names())}
+
+    def label(self, tuned=()):
+        """A short text naming every setting, e.g. ``'adam lr=0.001 epochs=20 batch=32
+        hidden=32 scale=1'``; settings in ``tuned`` read ``tuned``."""
+        def show(name):
+            if name in tuned:
+                return "tuned"
+            v = getattr(self, name)
+            return ",".join(map(str, v)) if name == "hidden" else f"{v:g}" if isinstance(
+                v, float) else str(v)
+        return " ".join([show("optimizer")] + [f"{SHORT.get(n, n)}={show(n)}"
+                                               for n in self.names() if n != "optimizer"])
+
+
+# short names in ``Settings.label`` (a setting not listed here shows its own name)
+SHORT = {"learning_rate": "lr", "batch_size": "batch", "output_scale": "scale"}
+
+
+def _is_axis(name, value):
+    """A list-valued setting is an axis; for ``hidden`` only a list of sequences is."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        return False
+    if name == "hidden":
+        return bool(value) and all(isinstance(v, (list, tuple)) for v in value)
+    return True
+
+
+def condition(config, trainer=""):
+    """The condition a run belongs to, from its stored config: the label of its
+    settings, with a tuned setting shown as ``tuned``, and its trainer. Runs with
+    different conditions are never pooled as seeds of one comparison.
+
+    Returns ``{"condition": label, <setting>: value, ...}``; a config without
+    settings (a hand-made run) gives NaN for all of them (a missing value, as
+    pandas writes it).
+
+    >>> condition({"epochs": 5, "optimizer": "sgd", "learning_rate": 0.1}, "keras")["condition"]
+    'sgd epochs=5 batch=32 lr=0.1 hidden=32 scale=1 | keras'
+    """
+    config = config if isinstance(config, dict) else {}
+    given = {k: config[k] for k in Settings.names() if k in config}
+    if not given:
+        return dict.fromkeys(("condition",) + Settings.names(), float("nan"))
+    settings = Settings.of({k: v for k, v in given.items()
+                            if not isinstance(v, (dict, list)) or k == "hidden"})
+    tuned = (config.get("tune") or {}).get("setting")
+    label = settings.label(tuned=(tuned,) if tuned else ())
+    values = {k: (",".join(map(str, v)) if k == "hidden" else v)
+              for k, v in settings.config().items()}
+    return {"condition": f"{label} | {trainer}" if trainer else label, **values}
 
 
 def set_fields(obj, **values):

@@ -705,9 +705,25 @@ def _run_chunk(config, setups, split, k=None):
         if bad.size:
             trace.status = "diverged"
             trace.error = f"non-finite loss or outputs at epoch {epochs}"
+        member = [w[m] for w in res["weights"]]
+        if split.X_test is not None:   # the test split: final outputs only
+            trace.outputs["test"] = _outputs(member, split.X_test, setups[m].recipe)[None]
         traces.append(trace)
-        weights.append([w[m] for w in res["weights"]])
+        weights.append(member)
     return traces, weights, time.perf_counter() - start
+
+
+def _outputs(weights, x, recipe):
+    """A member's outputs on ``x`` from its final weights: the MLP in numpy (float32)."""
+    from ..catalog.codec import NUMPY_ACTIVATIONS
+
+    h = np.asarray(x, np.float32)
+    for i in range(0, len(weights), 2):
+        h = h @ weights[i] + weights[i + 1]
+        if i < len(weights) - 2:
+            h = np.maximum(h, 0)
+    with np.errstate(all="ignore"):
+        return NUMPY_ACTIVATIONS[recipe.activation](h).astype(np.float32)
 
 
 def _train_chunk(key, chunk, k, split):

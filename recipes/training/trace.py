@@ -21,7 +21,8 @@ SPLITS = ("train", "val")
 class Trace:
     """What one run produced; arrays have one entry per finished epoch."""
 
-    outputs: dict = field(default_factory=dict)   # split -> (epochs, N, units) raw outputs
+    outputs: dict = field(default_factory=dict)   # split -> (epochs, N, units) raw outputs;
+                                                  # "test" (if any): (1, N, units), final epoch
     loss: dict = field(default_factory=dict)      # split -> (epochs,) the recipe's own loss
     grad_norm: np.ndarray = None                  # (epochs,) output-layer gradient norm
     seconds: np.ndarray = None                    # (epochs,) cumulative wall seconds
