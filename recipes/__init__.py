@@ -4,7 +4,8 @@
 
 - the catalog: ``load_catalog``, ``select``, ``get``, ``infer_problem``;
 - models: ``build_model``, ``build_head``;
-- experiments: ``Settings``, ``Experiment``, ``compare``, ``run``, ``load_results``;
+- experiments: ``Settings``, ``Experiment``, ``OPTIMIZER_CONDITIONS``, ``compare``, ``run``,
+  ``load_results``;
 - the report: ``report``;
 - diagnostics: ``check_model``, ``gradients``.
 
@@ -29,6 +30,7 @@ from .catalog.infer import Inference, InferenceError, infer_problem
 # name -> the module that defines it, imported on first use (TensorFlow, matplotlib)
 _LAZY = {
     "Settings": "recipes.training.settings",
+    "OPTIMIZER_CONDITIONS": "recipes.training.settings",
     "Experiment": "recipes.results.grid",
     "build_model": "recipes.models.build",
     "build_head": "recipes.models.build",

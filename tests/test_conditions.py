@@ -55,11 +55,15 @@ def test_each_seed_has_its_own_split_and_test_rows_are_fixed():
     assert len(a.X_test) == round(0.2 * n) and len(a.X_train) + len(a.X_val) + len(a.X_test) == n
 
 
-def test_pending_work_is_one_split_per_seed(tmp_path):
+def test_pending_work_has_one_split_per_seed(tmp_path):
     exp = Experiment("e", ("iris",), recipes=RECIPES, seeds=3, optimizer=["sgd", "adam"])
-    work = pending(exp, tmp_path, "keras")
-    assert [len(todo) for _, _, todo in work] == [4, 4, 4]
-    assert [{s.seed for s in todo} for _, _, todo in work] == [{0}, {1}, {2}]
+    [(_, todo)] = pending(exp, tmp_path, "keras")
+    assert len(todo) == 3 * 2 * 2
+    by_seed = {}
+    for setup, split in todo:
+        by_seed.setdefault(setup.seed, set()).add(id(split))
+    assert sorted(by_seed) == [0, 1, 2] and all(len(ids) == 1 for ids in by_seed.values())
+    assert len({next(iter(ids)) for ids in by_seed.values()}) == 3   # one split per seed
 
 
 def test_conditions_are_recorded_and_never_pooled(tmp_path, iris):

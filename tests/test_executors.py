@@ -61,20 +61,21 @@ def test_one_task_per_chunk_and_progress_as_tasks_finish(tmp_path, ray_session):
 
 
 def test_a_retried_chunk_trains_only_its_missing_runs(tmp_path):
-    exp = TINY.with_options(name="tiny-retry", epochs=1, seeds=1)   # one split, two recipes
-    [(ds, split, chunk)] = pending(exp, tmp_path, TRAINER)
-    assert train_group(exp, ds, split, chunk[:1], TRAINER, tmp_path) == 1
+    exp = TINY.with_options(name="tiny-retry", epochs=1, recipes=("binary_sigmoid_bce",))
+    [(ds, pairs)] = pending(exp, tmp_path, TRAINER)
+    chunk, splits = [s for s, _ in pairs], [sp for _, sp in pairs]
+    assert train_group(exp, ds, splits[:1], chunk[:1], TRAINER, tmp_path) == 1
     written = []
-    assert train_group(exp, ds, split, chunk, TRAINER, tmp_path, done=written.append) == 1
+    assert train_group(exp, ds, splits, chunk, TRAINER, tmp_path, done=written.append) == 1
     assert written == [1] and len(Store(tmp_path).finished()) == 2
-    assert train_group(exp, ds, split, chunk, TRAINER, tmp_path) == 0
+    assert train_group(exp, ds, splits, chunk, TRAINER, tmp_path) == 0
 
 
 def test_a_failing_task_raises_its_error_in_the_driver(tmp_path, ray_session):
     not_a_store = tmp_path / "notes.sqlite"
     not_a_store.write_text("not a database, but long enough to be read as one " * 20)
     ds = data.load("breast_cancer")
-    task = Task(TINY, ds, data.split(ds), (), TRAINER, str(not_a_store))
+    task = Task(TINY, ds, (), (), TRAINER, str(not_a_store))
     with pytest.raises(StoreError, match="not a results store"):
         ray_executor([task], lambda n: None)
 

@@ -53,8 +53,8 @@ def test_finished_runs_are_skipped(tmp_path):
     after = Store(tmp_path).runs().set_index("run").finished_at
     assert before.equals(after)
     bigger = TINY.with_options(seeds=3)
-    [(_, _, todo)] = pending(bigger, tmp_path, "keras")
-    assert sorted((s.recipe.name, s.seed) for s in todo) == [(r, 2) for r in sorted(TINY.recipes)]
+    [(_, todo)] = pending(bigger, tmp_path, "keras")
+    assert sorted((s.recipe.name, s.seed) for s, _ in todo) == [(r, 2) for r in sorted(TINY.recipes)]
 
 
 @pytest.mark.parametrize("trainer", TRAINERS)

@@ -225,3 +225,21 @@ def test_auto_picks_xla_only_when_it_pays_off(monkeypatch):
     assert stacked.use_xla(config, 10, 5, **digits)            # already compiled here
     monkeypatch.setattr(stacked, "JIT", False)
     assert not stacked.use_xla(config, 1000, 16, **digits)
+
+
+@pytest.mark.parametrize("recipe,optimizer,jit", [
+    ("multiclass_softmax_cce", "adam", False), ("multiclass_softmax_sparse_cce", "sgd", True)])
+def test_members_with_their_own_splits_match_fit_keras(monkeypatch, recipe, optimizer, jit):
+    # Each seed of a grid trains on its own split; members of one graph then get their
+    # own data (a leading member axis on the inputs), with the test outputs of their split.
+    monkeypatch.setattr(stacked, "JIT", jit)
+    ds = data.load("digits")
+    own = [data.split(ds, 0.25, seed, test_fraction=0.2) for seed in SEEDS]
+    setups = setups_for(recipe, optimizer)
+    got, want = fit_stacked(setups, own), fit_keras(setups, own)
+    assert len(stacked._group(setups, own)) == 1          # one chunk for the three splits
+    for g, w in zip(got, want):
+        assert_same_run(g, w, TOL[optimizer])
+        np.testing.assert_allclose(g.outputs["test"], w.outputs["test"], rtol=TOL[optimizer],
+                                   atol=TOL[optimizer])
+    assert not np.allclose(got[0].outputs["test"], got[1].outputs["test"])

@@ -44,8 +44,8 @@ class Task:
 
     experiment: object
     dataset: object
-    split: object
     setups: tuple
+    splits: tuple     # one Split per setup (shared by the setups of one seed)
     trainer: str
     out: str
 
@@ -58,13 +58,14 @@ def tasks(experiment, work, out, trainer, by="recipe"):
     ``out`` as an absolute store path (a task may run in another process, with another
     working directory)."""
     path = str(Store(out).path.resolve())
-    return [Task(experiment, ds, split, tuple(group), trainer, path)
-            for ds, split, todo in work for group in groups(todo, by)]
+    return [Task(experiment, ds, tuple(s for s, _ in group), tuple(sp for _, sp in group),
+                 trainer, path)
+            for ds, todo in work for group in groups(todo, by)]
 
 
-def train_group(experiment, dataset, split, setups, trainer, out, env=None, done=None):
-    """Train one group of setups on one dataset's split and write each run to the store
-    at ``out`` as soon as the trainer returns it; the unit an executor runs.
+def train_group(experiment, dataset, splits, setups, trainer, out, env=None, done=None):
+    """Train one group of setups (each on its split, one per setup) and write each run
+    to the store at ``out`` as soon as the trainer returns it; the unit an executor runs.
 
     Runs the store already holds are left out first, so a retried group (a Ray task whose
     worker died) never trains or writes a run twice. ``env``: the ``versions()`` to record
@@ -74,12 +75,13 @@ def train_group(experiment, dataset, split, setups, trainer, out, env=None, done
     fit = trainer_function(trainer)
     store = Store(out)
     finished = store.finished()
-    setups = [s for s in setups
-              if run_id(run_config(experiment, dataset, s, trainer)) not in finished]
-    if not setups:
+    pairs = [(s, sp) for s, sp in zip(setups, splits)
+             if run_id(run_config(experiment, dataset, s, trainer)) not in finished]
+    if not pairs:
         return 0
+    setups, splits = [s for s, _ in pairs], [sp for _, sp in pairs]
     env = versions() if env is None else env
-    for setup, trace in zip(setups, fit(setups, split)):
+    for setup, split, trace in zip(setups, splits, fit(setups, splits)):
         store.write(*record(experiment, dataset, split, setup, trace, trainer, env))
         if done is not None:
             done(1)
@@ -95,14 +97,16 @@ def local(tasks, done, address=None):
                          f"(did you mean --executor ray?)")
     env = versions() if tasks else {}
     for t in tasks:
-        train_group(t.experiment, t.dataset, t.split, list(t.setups), t.trainer, t.out, env, done)
+        train_group(t.experiment, t.dataset, list(t.splits), list(t.setups), t.trainer, t.out,
+                    env, done)
 
 
 # --- ray ----------------------------------------------------------------------
 
-def _train_task(experiment, dataset, split, setups, trainer, out):
-    """The body of a Ray task (module-level, so workers import it by name)."""
-    return train_group(experiment, dataset, split, list(setups), trainer, out)
+def _train_task(experiment, dataset, setups, trainer, out, *splits):
+    """The body of a Ray task (module-level, so workers import it by name). The splits
+    come last, as arguments of their own, so that Ray resolves each reference."""
+    return train_group(experiment, dataset, list(splits), list(setups), trainer, out)
 
 
 def ray_executor(tasks, done, address=None, num_cpus=None):
@@ -110,8 +114,8 @@ def ray_executor(tasks, done, address=None, num_cpus=None):
 
     ``num_cpus``: CPUs of the local instance started when no Ray session is
     running and no ``address`` is given (default: all of this machine's).
-    Each dataset's split is put in the object store once and shared by its
-    tasks. When a task fails, or on Ctrl-C, the remaining tasks are cancelled
+    Each dataset and each split is put in the object store once and shared by
+    its tasks. When a task fails, or on Ctrl-C, the remaining tasks are cancelled
     (what they had written stays) and the error is raised.
     """
     ray = require("ray", "ray", "The ray executor")
@@ -136,7 +140,8 @@ def ray_executor(tasks, done, address=None, num_cpus=None):
 
         size = {}
         for t in tasks:
-            r = remote.remote(t.experiment, ref(t.dataset), ref(t.split), t.setups, t.trainer, t.out)
+            r = remote.remote(t.experiment, ref(t.dataset), t.setups, t.trainer, t.out,
+                              *[ref(s) for s in t.splits])
             size[r] = len(t)
         waiting = list(size)
         try:

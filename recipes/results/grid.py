@@ -193,31 +193,33 @@ def run_id(config):
 
 
 def pending(experiment, out, trainer, catalog=None, data=None, show_test=True):
-    """The runs of the grid not yet in the store: ``[(dataset, split, [setups])]``, one
-    entry per dataset and seed (each seed has its own split)."""
+    """The runs of the grid not yet in the store: ``[(dataset, [(setup, split)])]``, one
+    entry per dataset; each seed trains on its own split (one Split object per seed)."""
     catalog = as_catalog(catalog)
     done = Store(out).finished()
     work = []
     for ds in (data or [datasets.load(n) for n in experiment.datasets]):
         todo = [s for s in setups(experiment, ds, catalog)
                 if run_id(run_config(experiment, ds, s, trainer)) not in done]
-        for seed in dict.fromkeys(s.seed for s in todo):
-            work.append((ds, experiment.split_of(ds, seed, show_test),
-                         [s for s in todo if s.seed == seed]))
+        splits = {seed: experiment.split_of(ds, seed, show_test)
+                  for seed in dict.fromkeys(s.seed for s in todo)}
+        if todo:
+            work.append((ds, [(s, splits[s.seed]) for s in todo]))
     return work
 
 
-# How a dataset's pending setups are grouped into the units handed to a trainer.
-# "dataset": all at once (the stacked trainer then runs two graphs side by
+# How a dataset's pending (setup, split) pairs are grouped into the units handed to a
+# trainer. "dataset": all at once (the stacked trainer then runs two graphs side by
 # side on two cores); "recipe": one unit per recipe (one Ray task each).
 GROUP_BY = {"dataset": lambda s: None, "recipe": lambda s: s.recipe.name}
 
 
 def groups(todo, by="recipe"):
-    """Setups grouped by recipe (or not at all): the units handed to a trainer."""
+    """``(setup, split)`` pairs grouped by recipe (or not at all): the units handed to a
+    trainer."""
     if by not in GROUP_BY:
         raise ValueError(expected(GROUP_BY, "by", by))
     found = {}
-    for s in todo:
-        found.setdefault(GROUP_BY[by](s), []).append(s)
+    for pair in todo:
+        found.setdefault(GROUP_BY[by](pair[0]), []).append(pair)
     return list(found.values())

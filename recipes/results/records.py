@@ -33,8 +33,8 @@ def history(setup, split, trace):
     epochs = np.arange(1, trace.epochs + 1)
 
     def add(split_name, metric, values, at=epochs):
-        rows.append(pd.DataFrame({"epoch": at, "split": split_name, "metric": metric,
-                                  "value": np.asarray(values, dtype=float)[: len(at)]}))
+        values = np.asarray(values, dtype=float)[: len(at)]
+        rows.append((at, [split_name] * len(at), [metric] * len(at), values))
 
     ys = {"train": split.y_train, "val": split.y_val, "test": split.y_test}
     for s in SPLITS:
@@ -47,7 +47,8 @@ def history(setup, split, trace):
             add(s, name, values, epochs if s in SPLITS else epochs[-1:])
     add("train", "grad_norm", trace.grad_norm)
     add("train", "seconds", trace.seconds)
-    return pd.concat(rows, ignore_index=True)
+    columns = [np.concatenate(parts) for parts in zip(*rows)]
+    return pd.DataFrame(dict(zip(("epoch", "split", "metric", "value"), columns)))
 
 
 def record(experiment, dataset, split, setup, trace, trainer, env):

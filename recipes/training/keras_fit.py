@@ -14,7 +14,7 @@ import traceback
 
 import numpy as np
 
-from .trace import SPLITS, Trace, batch_order, failed, finite, targets
+from .trace import SPLITS, Trace, batch_order, failed, finite, per_setup, targets
 
 
 # --- the reference trainer: plain Keras ----------------------------------------
@@ -86,10 +86,12 @@ def _fit_one(setup, split):
 
 def iter_keras(setups, split):
     """Train each setup with its own ``model.fit``, yielding its trace as soon as it is
-    done (so a runner can store it at once); a failing run does not stop the others."""
-    for setup in setups:
+    done (so a runner can store it at once); a failing run does not stop the others.
+    ``split``: one Split for all setups, or one per setup."""
+    setups = list(setups)
+    for setup, own in zip(setups, per_setup(split, len(setups))):
         try:
-            yield _fit_one(setup, split)
+            yield _fit_one(setup, own)
         except KeyboardInterrupt:
             raise
         except Exception as err:  # recorded as a failed run; the grid carries on

@@ -129,6 +129,13 @@ class Settings:
                                                for n in self.names() if n != "optimizer"])
 
 
+# The conditions that decide claims C1-C3 (shared/background.md, section 8): Adam rescales
+# each parameter's step by its gradient size and so cancels most of the vanishing factor
+# the claims are about; plain SGD does not. The default suite runs its claims under each.
+OPTIMIZER_CONDITIONS = ({"optimizer": "adam", "learning_rate": 1e-3},
+                        {"optimizer": "sgd", "learning_rate": 0.01},
+                        {"optimizer": "sgd", "learning_rate": 0.1})
+
 # short names in ``Settings.label`` (a setting not listed here shows its own name)
 SHORT = {"learning_rate": "lr", "batch_size": "batch", "output_scale": "scale"}
 

@@ -104,7 +104,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .trace import Trace, batch_order, failed, targets
+from .trace import Trace, batch_order, failed, per_setup, targets
 
 __all__ = [
     "AUTO_COST", "JIT", "MAX_CHUNK_BYTES", "MAX_MEMBERS", "MIN_SPLIT", "NotStackable",
@@ -478,7 +478,8 @@ def _build(config, recipe):
         TRACE_COUNT += 1
         K, _, padded = order.shape
         S = padded // B
-        n_train = x_train.shape[0]
+        n_train = x_train.shape[-2]
+        own = x_train.shape.rank == 3      # every member has its own split
         # The loop carries every member's parameters as one flat (K, P) tensor (and
         # the optimizer slots likewise): XLA's CPU code updates 2-D loop-carried
         # buffers several times faster than 3-D ones.
@@ -500,14 +501,16 @@ def _build(config, recipe):
             slots = [[tf.zeros_like(flat)]]
         else:
             slots = []
-        y_train_k = tf.broadcast_to(y_train[None], (K,) + tuple(y_train.shape))
-        y_val_k = tf.broadcast_to(y_val[None], (K,) + tuple(y_val.shape))
+        y_train_k = y_train if own else tf.broadcast_to(y_train[None], (K,) + tuple(y_train.shape))
+        y_val_k = y_val if own else tf.broadcast_to(y_val[None], (K,) + tuple(y_val.shape))
 
         def step(s, flat, slots, it, total, order_e):
             idx = tf.slice(order_e, [0, s * B], [K, B])
             ok = tf.slice(valid, [s * B], [B])                      # (B,)
             b = tf.reduce_sum(tf.cast(ok, tf.float32))              # real batch size
-            xb, yb = tf.gather(x_train, idx), tf.gather(y_train, idx)
+            dims = 1 if own else 0
+            xb = tf.gather(x_train, idx, batch_dims=dims)
+            yb = tf.gather(y_train, idx, batch_dims=dims)
             ws = unpack(flat)
             with tf.GradientTape() as tape:
                 tape.watch(ws)
@@ -550,7 +553,7 @@ def _build(config, recipe):
             return e + 1, flat, slots, it, tas
 
         tas = [tf.TensorArray(tf.float32, size=E, element_shape=s) for s in (
-            (K, n_train, config.units), (K, x_val.shape[0], config.units), (K,), (K,), (K,))]
+            (K, n_train, config.units), (K, x_val.shape[-2], config.units), (K,), (K,), (K,))]
         _, flat, _, _, tas = tf.while_loop(
             lambda e, *_: e < E, epoch_body,
             (tf.constant(0), flat, slots, tf.constant(0, tf.int64), tas))
@@ -602,32 +605,38 @@ def _split(n, cap, workers):
     return sizes, sizes[0]
 
 
-def _group(setups, split):
+def _shapes(split):
+    """(train rows, validation rows, features): members of one chunk share them."""
+    return len(split.X_train), len(split.X_val), split.X_train.shape[1]
+
+
+def _group(setups, splits):
     """Chunks: [(config, [setup index, ...], K), ...], groups in first-appearance order.
 
-    ``K`` is the compiled chunk size (members + dummies). An invalid setup is a
-    chunk of its own with an error-message key instead of a config.
+    Setups share a chunk when they share a configuration and split sizes (their
+    splits may differ: each member then gets its own data). ``K`` is the compiled
+    chunk size (members + dummies). An invalid setup is a chunk of its own with an
+    error-message key instead of a config.
     """
     from dataclasses import replace
 
     groups = {}
-    for i, setup in enumerate(setups):
+    for i, (setup, split) in enumerate(zip(setups, splits)):
         try:
-            key = _config(setup, split)
+            key = (_config(setup, split), _shapes(split))
         except NotStackable:   # refused up front: the caller should use fit_keras
             raise
         except Exception as err:   # an invalid run fails alone, like in fit_keras
-            key = ("invalid", i, f"{type(err).__name__}: {err}")
+            key = (("invalid", i, f"{type(err).__name__}: {err}"), None)
         groups.setdefault(key, []).append(i)
-    n_train, n_val = len(split.X_train), len(split.X_val)
     chunks = []
-    for key, members in groups.items():
+    for (key, shapes), members in groups.items():
         if not isinstance(key, _Config):
             chunks.append((key, members, 1))
             continue
+        n_train, n_val, d = shapes
         sizes, k = _split(len(members), max_members(key, n_train, n_val), WORKERS)
-        key = replace(key, jit=use_xla(key, len(members), k, split.X_train.shape[1],
-                                       n_train, n_val))
+        key = replace(key, jit=use_xla(key, len(members), k, d, n_train, n_val))
         start = 0
         for size in sizes:
             chunks.append((key, members[start:start + size], k))
@@ -653,10 +662,19 @@ def _initial_weights(recipe, d, n, hidden, seed, output_scale):
     return _INITIAL[key]
 
 
-def _stack_inputs(config, setups, split):
-    first = setups[0]
-    y_train, y_val = targets(first.recipe, split)
-    n_train = len(y_train)
+def _stack_inputs(config, setups, splits):
+    """The chunk's arguments. Members that share one Split share its arrays ((N, d));
+    otherwise every member gets its own, stacked on a leading member axis ((K, N, d))."""
+    split = splits[0]
+    if all(s is split for s in splits):
+        y_train, y_val = targets(setups[0].recipe, split)
+        x_train, x_val = np.asarray(split.X_train, np.float32), np.asarray(split.X_val, np.float32)
+    else:
+        pairs = [targets(s.recipe, own) for s, own in zip(setups, splits)]
+        y_train, y_val = (np.stack(part) for part in zip(*pairs))
+        x_train = np.stack([np.asarray(s.X_train, np.float32) for s in splits])
+        x_val = np.stack([np.asarray(s.X_val, np.float32) for s in splits])
+    n_train = x_train.shape[-2]
     d = split.X_train.shape[1]
     per_member = [_initial_weights(s.recipe, d, split.n, config.hidden, s.seed,
                                    s.settings.output_scale) for s in setups]
@@ -668,11 +686,10 @@ def _stack_inputs(config, setups, split):
         order[k, :, :n_train] = batch_order(s.seed, config.epochs, n_train)
     valid = np.arange(padded) < n_train
     lr = np.asarray([_optimizer_spec(s)[2] for s in setups], dtype=np.float32)
-    return (np.asarray(split.X_train, np.float32), y_train, np.asarray(split.X_val, np.float32),
-            y_val, order, valid, lr, ws)
+    return x_train, y_train, x_val, y_val, order, valid, lr, ws
 
 
-def _run_chunk(config, setups, split, k=None):
+def _run_chunk(config, setups, splits, k=None):
     """Train one chunk: (traces without seconds, final weights, wall seconds).
 
     ``k``: the compiled chunk size; the chunk is padded to it with copies of its
@@ -681,13 +698,14 @@ def _run_chunk(config, setups, split, k=None):
     import tensorflow as tf
 
     start = time.perf_counter()
-    padded = list(setups) + [setups[0]] * ((k or len(setups)) - len(setups))
-    *arrays, ws = _stack_inputs(config, padded, split)
+    extra = (k or len(setups)) - len(setups)
+    *arrays, ws = _stack_inputs(config, list(setups) + [setups[0]] * extra,
+                                list(splits) + [splits[0]] * extra)
     fn = _function(config, setups[0].recipe)
     out = fn(*[tf.constant(a) for a in arrays], [tf.constant(w) for w in ws])
     if config.jit:
-        _COMPILED.add((config, len(padded), arrays[0].shape[0], arrays[2].shape[0],
-                       arrays[0].shape[1]))
+        _COMPILED.add((config, len(setups) + extra, arrays[0].shape[-2], arrays[2].shape[-2],
+                       arrays[0].shape[-1]))
     res = {key: ([w.numpy() for w in v] if key == "weights" else v.numpy())
            for key, v in out.items()}
     # An epoch is finite when its train loss and all its outputs are (as fit_keras checks).
@@ -706,8 +724,8 @@ def _run_chunk(config, setups, split, k=None):
             trace.status = "diverged"
             trace.error = f"non-finite loss or outputs at epoch {epochs}"
         member = [w[m] for w in res["weights"]]
-        if split.X_test is not None:   # the test split: final outputs only
-            trace.outputs["test"] = _outputs(member, split.X_test, setups[m].recipe)[None]
+        if splits[m].X_test is not None:   # the test split: final outputs only
+            trace.outputs["test"] = _outputs(member, splits[m].X_test, setups[m].recipe)[None]
         traces.append(trace)
         weights.append(member)
     return traces, weights, time.perf_counter() - start
@@ -726,12 +744,12 @@ def _outputs(weights, x, recipe):
         return NUMPY_ACTIVATIONS[recipe.activation](h).astype(np.float32)
 
 
-def _train_chunk(key, chunk, k, split):
+def _train_chunk(key, chunk, k, splits):
     start = time.perf_counter()
     if not isinstance(key, _Config):    # a setup whose configuration is invalid
         return [failed(key[2])], [None], 0.0
     try:
-        return _run_chunk(key, chunk, split, k)
+        return _run_chunk(key, chunk, splits, k)
     except Exception as err:   # recorded as failed runs; the grid carries on
         msg = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}"
         return [failed(msg) for _ in chunk], [None] * len(chunk), time.perf_counter() - start
@@ -740,16 +758,21 @@ def _train_chunk(key, chunk, k, split):
 def train_stacked(setups, split):
     """Train ``setups`` on ``split`` in stacked chunks; traces and final weights, in order.
 
+    ``split``: one Split for all setups, or one per setup (members of a chunk may
+    train on different splits of the same sizes).
+
     Chunks run on ``WORKERS`` threads (TensorFlow releases the GIL while a
     compiled function runs, so two chunks can use two cores).
     """
     setups = list(setups)
+    splits = per_setup(split, len(setups))
     configure_threads()
     configure_xla()
     start = time.perf_counter()
     traces, weights = [None] * len(setups), [None] * len(setups)
-    chunks = _group(setups, split)
-    jobs = [(key, [setups[i] for i in members], k, split) for key, members, k in chunks]
+    chunks = _group(setups, splits)
+    jobs = [(key, [setups[i] for i in members], k, [splits[i] for i in members])
+            for key, members, k in chunks]
     if WORKERS > 1 and len(jobs) > 1:
         from concurrent.futures import ThreadPoolExecutor
 

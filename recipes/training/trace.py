@@ -34,6 +34,16 @@ class Trace:
         return 0 if self.seconds is None else len(self.seconds)
 
 
+def per_setup(split, n):
+    """A trainer's ``split`` argument as one Split per setup: a trainer takes one Split
+    shared by all setups, or a sequence with one Split per setup (each seed of a grid
+    trains on its own split)."""
+    splits = [split] * n if not isinstance(split, (list, tuple)) else list(split)
+    if len(splits) != n:
+        raise ValueError(f"Expected one split per setup ({n}). Received: {len(splits)} splits")
+    return splits
+
+
 def failed(error):
     """A trace for a run that raised before finishing."""
     return Trace(status="failed", error=error)
