@@ -1,7 +1,7 @@
 """Time the stacked trainer against plain Keras and scikit-learn on one grid.
 
     python benchmarks/grid.py [--seeds 10] [--keras-seeds 3] [--memory-runs 1000]
-                              [--xla-cache DIR] [--suite]
+                              [--xla-cache DIR]
 
 The grid: scikit-learn's digits (standardized 75/25 split), a 64-32-10 MLP
 (``hidden=(32,)``), 20 epochs, batches of 32, Adam at 1e-3, recipe
@@ -18,8 +18,7 @@ The grid: scikit-learn's digits (standardized 75/25 split), a 64-32-10 MLP
 Each contender runs in its own subprocess (TensorFlow fixes its thread pools at
 start-up, and peak RSS is per process), as does the memory check: a grid of
 ``--memory-runs`` digits runs through ``fit_stacked`` with its peak RSS
-(``resource.getrusage``). ``--suite`` also times the default experiment suite end
-to end (``time_suite``).
+(``resource.getrusage``). ``benchmarks/suite.py`` times the default suite.
 """
 
 from __future__ import annotations
@@ -160,29 +159,6 @@ PARTS = {"keras": part_keras, "stacked": part_stacked, "sklearn": part_sklearn,
          "memory": part_memory}
 
 
-def time_suite(args):
-    """``--suite``: the README's main job end to end, start-up included.
-
-    ``python -m recipes run all`` (every experiment, 5 seeds, stacked trainer) into a
-    fresh results directory, then ``python -m recipes report`` on it; each as its own
-    process, timed from outside. Returns ``{step: seconds}``.
-    """
-    import tempfile
-
-    times = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        steps = {"train: recipes run all --no-report": ["run", "all", "--out", tmp, "--no-report",
-                                                        "--quiet"],
-                 "report: recipes report": ["report", tmp, "--out", os.path.join(tmp, "report")]}
-        for name, cmd in steps.items():
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "recipes", *cmd], cwd=ROOT, check=True,
-                           stdout=subprocess.DEVNULL)
-            times[name] = time.perf_counter() - start
-    times["total (README main command, without pip install)"] = sum(times.values())
-    return times
-
-
 # --- driver ------------------------------------------------------------------------------
 
 def _run_part(name, args):
@@ -208,7 +184,6 @@ def main(argv=None):
     p.add_argument("--memory-runs", type=int, default=1000,
                    help="runs in the memory check (0 to skip; default 1000)")
     p.add_argument("--xla-cache", default=None, help="persistent XLA cache directory (optional)")
-    p.add_argument("--suite", action="store_true", help="also time the default experiment suite")
     p.add_argument("--part", choices=sorted(PARTS), help=argparse.SUPPRESS)
     p.add_argument("--graph", choices=("xla", "plain", "auto"), default="auto",
                    help=argparse.SUPPRESS)
@@ -254,9 +229,6 @@ def main(argv=None):
               f"({1000 * m['per_model']:.1f} ms/model incl. compile), peak RSS "
               f"{m['peak_rss_mb']:.0f} MB (after start-up {m['rss_before_mb']:.0f} MB; "
               f"outputs kept in traces {m['trace_outputs_mb']:.0f} MB), statuses {m['statuses']}")
-    if args.suite:
-        for name, seconds in time_suite(args).items():
-            print(f"suite: {name:40s} {seconds:8.1f} s")
 
 
 if __name__ == "__main__":

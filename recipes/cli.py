@@ -157,6 +157,9 @@ def suite():
 def _add_run_options(p):
     p.add_argument("--seeds", type=int, help="seeds per recipe (default: the experiment's)")
     p.add_argument("--epochs", type=int, help="epochs per run (default: the experiment's)")
+    p.add_argument("--tune", choices=["learning_rate"], default=None,
+                   help="tune each recipe's learning rate on validation data and report on a "
+                        "held-out test split (default: the experiment's choice)")
     p.add_argument("--out", default="results", help="results directory (default: results)")
     p.add_argument("--trainer", default=None, choices=["stacked", "keras"],
                    help="stacked: many runs in one compiled graph (default); keras: plain model.fit")
@@ -183,7 +186,7 @@ def _train(experiments, args, catalog):
     from .training.trainers import DEFAULT_TRAINER
 
     for exp in experiments:
-        exp = exp.with_options(seeds=args.seeds, epochs=args.epochs)
+        exp = exp.with_options(seeds=args.seeds, epochs=args.epochs, tune=args.tune)
         run(exp, args.out, args.trainer or DEFAULT_TRAINER, catalog, progress=not args.quiet,
             executor=args.executor, address=args.address)
     if not args.no_report:

@@ -121,7 +121,8 @@ class Experiment:
 
     def with_options(self, **options):
         """A copy with the given fields changed, or every condition's settings changed
-        (None values are ignored).
+        (None values are ignored). Turning ``tune`` on replaces each condition's
+        learning rate: conditions that differed only in it become one.
 
         >>> e = Experiment("e", ("iris",), optimizer=["sgd", "adam"]).with_options(
         ...     seeds=2, epochs=3)
@@ -133,6 +134,11 @@ class Experiment:
         current = {f.name: getattr(self, f.name) for f in fields(self)}
         settings = {k: v for k, v in options.items() if k not in own}
         current["conditions"] = [c.config() for c in current["conditions"]]
+        if options.get("tune") and not self.tune:
+            first = self.conditions[0].learning_rate
+            current["conditions"] = list({str(c | {options["tune"]: first}): c | {
+                options["tune"]: first} for c in current["conditions"]}.values())
+            current["test_fraction"] = None if not self.test_fraction else self.test_fraction
         return Experiment(**{**current, **{k: v for k, v in options.items() if k in own},
                              **settings})
 
