@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import (
     accuracy_score,
+    average_precision_score,
+    balanced_accuracy_score,
     brier_score_loss,
     f1_score,
     log_loss,
@@ -253,7 +255,7 @@ def test_common_metrics_per_recipe(recipe):
     t = M.truth(recipe, y, classes)
     out = _outputs(recipe, rng, n, lead=(3, 4))
     m = M.common_metrics(recipe, t, out, n=n)
-    assert tuple(m) == M.COMMON[recipe.target]
+    assert tuple(m) == M.names(recipe, n)
     for k, v in m.items():
         assert v.shape == (3, 4), k
         if recipe.proba(out[0, 0]) is None and k in M.NEEDS_PROBABILITIES:
@@ -276,7 +278,7 @@ def test_tables_are_consistent():
     assert targets <= set(M.COMMON) and set(M.PRIMARY) == set(M.COMMON)
     for target, names in M.COMMON.items():
         assert M.PRIMARY[target] in names
-    assert M.HIGHER_IS_BETTER == {"accuracy", "f1"}
+    assert M.HIGHER_IS_BETTER == {"accuracy", "balanced_accuracy", "f1", "pr_auc"}
     assert M.higher_is_better("f1") and not M.higher_is_better("mse")
 
 
@@ -301,3 +303,84 @@ def test_many_runs_at_once():
     assert m["ece"].shape == (10, 20)
     one = M.common_metrics(r, y, out[3, 7])
     assert all(np.isclose(m[k][3, 7], one[k]) for k in m)
+
+
+# --- balanced accuracy, binary F1 and PR-AUC, non-finite outputs, baselines -----------
+
+def test_balanced_accuracy_matches_sklearn_on_imbalanced_data():
+    rng = np.random.default_rng(10)
+    r = get("multiclass_softmax_cce")
+    y = rng.choice(4, N, p=[0.7, 0.2, 0.1, 0.0])  # class 3 never occurs
+    p = codec.softmax(rng.normal(size=(2, N, 4)))
+    m = M.common_metrics(r, M.truth(r, y, range(4)), p)
+    for i in range(2):
+        assert m["balanced_accuracy"][i] == pytest.approx(
+            balanced_accuracy_score(y, p[i].argmax(axis=1)))
+
+
+@pytest.mark.parametrize("name", ["binary_sigmoid_bce", "binary_softmax2_cce",
+                                  "binary_linear_mse"])
+def test_binary_f1_and_pr_auc_match_sklearn(name):
+    rng = np.random.default_rng(11)
+    r = get(name)
+    y = (rng.random(N) < 0.1).astype(int)  # 10% positives
+    out = _outputs(r, rng, 2, lead=(3,))
+    out[1] = np.round(out[1], 1)  # many tied scores
+    m = M.common_metrics(r, M.truth(r, y, (0, 1)), out)
+    assert M.names(r, 2) == tuple(m) and m["pr_auc"].shape == (3,)
+    for i in range(3):
+        pred = r.decode(out[i], 2)
+        p1 = r.proba(out[i])[:, 1]
+        assert m["f1"][i] == pytest.approx(f1_score(y, pred, zero_division=1.0))
+        assert m["pr_auc"][i] == pytest.approx(average_precision_score(y, p1))
+
+
+def test_multiclass_has_no_binary_metrics():
+    r = get("multiclass_softmax_cce")
+    assert "pr_auc" not in M.common_metrics(r, np.array([0, 1, 2]), np.full((3, 3), 1 / 3))
+
+
+def test_non_finite_outputs_are_never_scored():
+    r = get("binary_sigmoid_bce")
+    y = np.array([0, 1, 1, 0])
+    good = np.array([[0.1], [0.9], [0.8], [0.2]])
+    bad = good.copy()
+    bad[2, 0] = np.nan  # NaN would decode to class 0 and score 0.75 accuracy
+    m = M.common_metrics(r, y, np.stack([good, bad, np.full((4, 1), np.inf)]))
+    for k, v in m.items():
+        assert v[0] == pytest.approx(M.common_metrics(r, y, good)[k]), k
+        assert np.isnan(v[1:]).all(), k
+
+
+def test_baselines_majority_class_and_prior():
+    train = np.array([0] * 95 + [1] * 5)
+    ev = np.array([0] * 18 + [1] * 2)
+    b = M.baselines("binary", train, ev)
+    assert tuple(b) == M.names(get("binary_sigmoid_bce"), 2)
+    assert b["accuracy"] == pytest.approx(0.9) and b["balanced_accuracy"] == 0.5
+    assert b["f1"] == 0.0 and b["pr_auc"] == pytest.approx(0.1)  # constant score: P / N
+    p = np.tile([0.95, 0.05], (20, 1))
+    assert b["log_loss"] == pytest.approx(log_loss(ev, p))
+    assert b["brier"] == pytest.approx(brier_score_loss(ev, p[:, 1], scale_by_half=False))
+    assert b["ece"] == pytest.approx(abs(0.9 - 0.95)) and b["out_of_range"] == 0.0
+    # the baseline equals common_metrics of a model that outputs the prior for every example
+    r = get("binary_sigmoid_bce")
+    assert b == pytest.approx({k: float(v) for k, v in M.common_metrics(
+        r, ev, np.full((20, 1), 0.05)).items()})
+
+
+def test_baselines_mean_and_median_predictors():
+    train = np.array([0.0, 1.0, 2.0, 10.0])
+    ev = np.array([1.0, 3.0])
+    b = M.baselines("regression", train, ev)
+    assert b["mse"] == pytest.approx(mean_squared_error(ev, [3.25, 3.25]))  # train mean
+    assert b["mae"] == pytest.approx(mean_absolute_error(ev, [1.5, 1.5]))   # train median
+    c = M.baselines("count", np.array([0, 1, 2, 5]), np.array([1, 3]))
+    assert c["poisson_deviance"] == pytest.approx(mean_poisson_deviance([1, 3], [2.0, 2.0]))
+    lab = M.baselines("multilabel", np.array([[1, 0], [1, 0], [0, 1]]),
+                      np.array([[1, 0], [0, 1]]))
+    assert lab["accuracy"] == pytest.approx(0.5)
+    assert lab["f1"] == pytest.approx(f1_score([[1, 0], [0, 1]], [[1, 0], [1, 0]],
+                                               average="macro", zero_division=1.0))
+    o = M.baselines("ordinal", np.array([0, 1, 1, 2]), np.array([0, 1, 2]), n=3)
+    assert o["accuracy"] == pytest.approx(1 / 3) and o["mae"] == pytest.approx(2 / 3)

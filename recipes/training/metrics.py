@@ -6,14 +6,24 @@ on the metrics below, computed the same way from each recipe's raw outputs on
 held-out data. Everything is numpy and vectorized over leading axes: outputs
 shaped ``(..., N, units)`` (for example ``(members, epochs, N, units)``) give
 one value per run and epoch, shape ``(...)``, in one call with no Python loop
-over runs, epochs or ECE bins. No TensorFlow, no scikit-learn (the tests check
-every metric against scikit-learn).
+over runs, epochs or ECE bins. No TensorFlow; the definitions are scikit-learn's
+(the tests check every metric against ``sklearn.metrics``), written in numpy so
+that one call scores every run and epoch at once.
 
 Definitions (``p``: probabilities from ``recipe.proba``, ``y``: the truth):
 
 - ``accuracy``: fraction of samples whose decoded prediction (``recipe.decode``)
   equals the truth; for ``labels`` targets, the mean per-label accuracy over
   all (sample, label) cells (not scikit-learn's subset accuracy).
+- ``balanced_accuracy`` (class targets): the mean over the classes present in
+  the truth of each class's recall, as scikit-learn's
+  ``balanced_accuracy_score``; a constant prediction scores ``1 / classes``
+  however imbalanced the data.
+- ``f1`` and ``pr_auc`` (two classes only, ``BINARY``): F1 of class index 1
+  (the positive class: ``1`` of 0/1 labels) from the decoded predictions, as
+  ``f1_score(zero_division=1.0)``; and the area under the precision-recall
+  curve of the class-1 probability, as ``average_precision_score`` (NaN when
+  the truth has no positive, or for a recipe without probabilities).
 - ``log_loss``: mean over samples of ``-log p[true class]``; for ``labels``,
   the mean per-label binary log-loss. Probabilities are clipped to
   ``[1e-7, 1 - 1e-7]`` first (``EPSILON``, as Keras' backend epsilon), so one
@@ -46,6 +56,13 @@ Definitions (``p``: probabilities from ``recipe.proba``, ``y``: the truth):
   (``y log y = 0`` at ``y = 0``), as scikit-learn's ``mean_poisson_deviance``;
   NaN for a run with any prediction ``mu <= 0``, where it is undefined.
 
+Non-finite outputs -> NaN: a run (one leading index) with any NaN or inf among
+its outputs is never scored from them; every metric of that run is NaN (a
+diverged run; the report scores it as the trivial baseline, ``baselines``).
+
+Trivial baselines: ``baselines`` gives, for the same metrics, the value of a
+predictor that ignores the inputs (majority class; mean or median value).
+
 Not applicable -> NaN: a recipe without probabilities (``recipe.proba``
 returns None: a class index predicted as a number, decoding ``round``) gets NaN
 for the metrics in ``NEEDS_PROBABILITIES`` (log_loss, brier, ece, and
@@ -56,7 +73,7 @@ probabilities). Reports should show NaN as "n/a", not as a bad value.
 >>> r = get("binary_sigmoid_bce")
 >>> t = truth(r, [0, 1, 1], classes=(0, 1))
 >>> m = common_metrics(r, t, [[-2.0], [3.0], [-1.0]])
->>> sorted(m) == sorted(COMMON["classes"]), float(m["accuracy"])
+>>> tuple(m) == names(r, 2), float(m["accuracy"])
 (True, 0.6666666666666666)
 """
 
@@ -69,15 +86,18 @@ from ..catalog.table import CLASS_TARGETS
 
 # catalog target -> the common metrics of its recipes, in report order
 COMMON = {
-    "classes": ("accuracy", "log_loss", "brier", "ece", "out_of_range"),
-    "ordered": ("accuracy", "mae", "log_loss", "brier", "ece"),
+    "classes": ("accuracy", "balanced_accuracy", "log_loss", "brier", "ece", "out_of_range"),
+    "ordered": ("accuracy", "balanced_accuracy", "mae", "log_loss", "brier", "ece"),
     "labels": ("accuracy", "f1", "log_loss"),
     "values": ("mse", "mae"),
     "unit": ("mse", "mae", "out_of_range"),
     "counts": ("mse", "mae", "poisson_deviance"),
 }
 
-HIGHER_IS_BETTER = {"accuracy", "f1"}
+# the extra metrics of a two-class problem (target "classes" with 2 classes)
+BINARY = ("f1", "pr_auc")
+
+HIGHER_IS_BETTER = {"accuracy", "balanced_accuracy", "f1", "pr_auc"}
 
 # the metric a report ranks recipes by, per target
 PRIMARY = {
@@ -90,7 +110,7 @@ PRIMARY = {
 }
 
 # metrics that are NaN (not applicable) for class recipes without probabilities
-NEEDS_PROBABILITIES = frozenset({"log_loss", "brier", "ece", "out_of_range"})
+NEEDS_PROBABILITIES = frozenset({"log_loss", "brier", "ece", "out_of_range", "pr_auc"})
 
 EPSILON = 1e-7
 ECE_BINS = 15
@@ -99,6 +119,18 @@ ECE_BINS = 15
 def higher_is_better(metric):
     """True when larger values of ``metric`` are better."""
     return metric in HIGHER_IS_BETTER
+
+
+def names(recipe, n=None):
+    """The common metrics of ``recipe`` on a problem with ``n`` classes, in report order:
+    ``COMMON[recipe.target]``, plus ``BINARY`` for a two-class ``classes`` target.
+
+    >>> from recipes.catalog.table import get
+    >>> names(get("binary_sigmoid_bce"), 2)[-2:]
+    ('f1', 'pr_auc')
+    """
+    extra = BINARY if recipe.target == "classes" and n == 2 else ()
+    return COMMON[recipe.target] + extra
 
 
 def truth(recipe, y, classes=None):
@@ -166,15 +198,54 @@ def _ece(conf, correct, bins=ECE_BINS):
     return (np.abs(gap.reshape(runs, bins)).sum(axis=-1) / n).reshape(lead)
 
 
-def _classes(recipe, t, out, n, threshold):
-    k = _problem_size(recipe, out.shape[-1], n)
-    if t.size and (t.min() < 0 or t.max() >= k):
-        raise ValueError(f"Expected class indices in [0, {k}). Received: min={t.min()}, max={t.max()}")
-    lead = out.shape[:-2]
-    pred = recipe.decode(out, k, threshold)
-    res = {"accuracy": (pred == t).mean(axis=-1),
+def _balanced(correct, t, k):
+    """Mean per-class recall over the classes present in ``t``: a weighted mean of
+    ``correct`` over the last axis, each sample weighing 1 / (its class's count)."""
+    counts = np.bincount(t, minlength=k)
+    w = 1.0 / (counts[t] * np.count_nonzero(counts))
+    return (correct * w).sum(axis=-1)
+
+
+def _average_precision(score, positive):
+    """Area under the precision-recall curve of ``score`` (last axis) for the 0/1
+    ``positive``, as scikit-learn's ``average_precision_score``: the precision at
+    each distinct threshold, weighted by the recall it adds. Vectorized over the
+    leading axes (one sort)."""
+    n_pos = positive.sum()
+    if n_pos == 0:
+        return _nan(score.shape[:-1])
+    order = np.argsort(-score, axis=-1, kind="stable")
+    s = np.take_along_axis(score, order, axis=-1)
+    tp = np.cumsum(positive[order], axis=-1)
+    seen = np.arange(1, score.shape[-1] + 1)
+    # a threshold ends each block of tied scores
+    last = np.concatenate([s[..., 1:] != s[..., :-1], np.ones(s.shape[:-1] + (1,), bool)],
+                          axis=-1)
+    at_end = np.where(last, tp, 0)
+    before = np.concatenate([np.zeros(s.shape[:-1] + (1,)),
+                             np.maximum.accumulate(at_end, axis=-1)[..., :-1]], axis=-1)
+    return np.where(last, (tp - before) * tp / seen, 0.0).sum(axis=-1) / n_pos
+
+
+def _f1(pred, t, axis):
+    """F1 of the 0/1 predictions; 1.0 when there is nothing to find and nothing found."""
+    tp = (pred * t).sum(axis=axis)
+    fp = (pred * (1 - t)).sum(axis=axis)
+    fn = ((1 - pred) * t).sum(axis=axis)
+    den = 2 * tp + fp + fn
+    return np.where(den > 0, 2 * tp / np.maximum(den, 1), 1.0)
+
+
+def _class_metrics(t, pred, p, s, k):
+    """Class metrics from decoded indices ``pred``, probabilities ``p`` and scores
+    ``s`` (None when the recipe has no probabilities)."""
+    lead = pred.shape[:-1]
+    correct = (pred == t).astype(np.float64)
+    res = {"accuracy": correct.mean(axis=-1),
+           "balanced_accuracy": _balanced(correct, t, k),
            "mae": np.abs(pred - t).mean(axis=-1)}
-    p = recipe.proba(out)
+    if k == 2:
+        res["f1"] = _f1((pred == 1).astype(np.int64), (t == 1).astype(np.int64), -1)
     if p is None:
         res.update({m: _nan(lead) for m in NEEDS_PROBABILITIES})
         return res
@@ -184,8 +255,29 @@ def _classes(recipe, t, out, n, threshold):
     # sum_k (p_k - y_k)^2 = sum_k p_k^2 - 2 p_true + 1
     res["brier"] = (np.square(p).sum(axis=-1) - 2 * p_true + 1).mean(axis=-1)
     res["ece"] = _ece(p.max(axis=-1), (p.argmax(axis=-1) == t).astype(np.float64))
-    s = recipe.scores(out)
     res["out_of_range"] = ((s < 0) | (s > 1)).mean(axis=(-2, -1))
+    if k == 2:
+        res["pr_auc"] = _average_precision(p[..., 1], (t == 1).astype(np.float64))
+    return res
+
+
+def _classes(recipe, t, out, n, threshold):
+    k = _problem_size(recipe, out.shape[-1], n)
+    if t.size and (t.min() < 0 or t.max() >= k):
+        raise ValueError(f"Expected class indices in [0, {k}). Received: min={t.min()}, max={t.max()}")
+    pred = recipe.decode(out, k, threshold)
+    p = recipe.proba(out)
+    return _class_metrics(t, pred, p, None if p is None else recipe.scores(out), k), k
+
+
+def _label_metrics(t, pred, p):
+    res = {"accuracy": (pred == t).mean(axis=(-2, -1)),
+           "f1": _f1(pred, t, -2).mean(axis=-1)}
+    if p is None:
+        res["log_loss"] = _nan(pred.shape[:-2])
+        return res
+    p = np.clip(p, EPSILON, 1 - EPSILON)
+    res["log_loss"] = -(t * np.log(p) + (1 - t) * np.log1p(-p)).mean(axis=(-2, -1))
     return res
 
 
@@ -195,34 +287,18 @@ def _labels(recipe, t, out, threshold):
         raise ValueError(f"Expected {t.shape[-1]} output unit(s), one per label. "
                          f"Received: outputs.shape={out.shape}")
     pred = recipe.decode(out, None, threshold).reshape(out.shape).astype(np.int64)
-    res = {"accuracy": (pred == t).mean(axis=(-2, -1))}
-    tp = (pred * t).sum(axis=-2)
-    fp = (pred * (1 - t)).sum(axis=-2)
-    fn = ((1 - pred) * t).sum(axis=-2)
-    den = 2 * tp + fp + fn
-    res["f1"] = np.where(den > 0, 2 * tp / np.maximum(den, 1), 1.0).mean(axis=-1)
     p = recipe.proba(out)
-    if p is None:
-        res["log_loss"] = _nan(out.shape[:-2])
-        return res
-    if t.shape[-1] == 1 and p.shape[-1] == 2:  # one label: proba gives [1 - p, p]
+    if p is not None and t.shape[-1] == 1 and p.shape[-1] == 2:  # one label: [1 - p, p]
         p = p[..., 1:]
-    p = np.clip(p, EPSILON, 1 - EPSILON)
-    res["log_loss"] = -(t * np.log(p) + (1 - t) * np.log1p(-p)).mean(axis=(-2, -1))
-    return res
+    return _label_metrics(t, pred, p)
 
 
-def _values(recipe, t, out):
-    t = t.reshape(len(t), -1)
-    if out.shape[-1] != t.shape[-1]:
-        raise ValueError(f"Expected {t.shape[-1]} output unit(s), one per target. "
-                         f"Received: outputs.shape={out.shape}")
-    pred = np.asarray(recipe.decode(out), dtype=np.float64).reshape(out.shape)
+def _value_metrics(t, pred, counts):
     err = pred - t
     res = {"mse": np.square(err).mean(axis=(-2, -1)),
            "mae": np.abs(err).mean(axis=(-2, -1)),
            "out_of_range": ((pred < 0) | (pred > 1)).mean(axis=(-2, -1))}
-    if recipe.target == "counts":
+    if counts:
         positive = pred > 0
         mu = np.where(positive, pred, 1.0)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -232,23 +308,92 @@ def _values(recipe, t, out):
     return res
 
 
+def _values(recipe, t, out):
+    t = t.reshape(len(t), -1)
+    if out.shape[-1] != t.shape[-1]:
+        raise ValueError(f"Expected {t.shape[-1]} output unit(s), one per target. "
+                         f"Received: outputs.shape={out.shape}")
+    pred = np.asarray(recipe.decode(out), dtype=np.float64).reshape(out.shape)
+    return _value_metrics(t, pred, recipe.target == "counts")
+
+
 def common_metrics(recipe, truth, outputs, *, n=None, threshold=0.5):
-    """The metrics ``COMMON[recipe.target]`` of raw outputs against the truth.
+    """The metrics ``names(recipe, n)`` of raw outputs against the truth.
 
     ``truth``: from ``truth(recipe, y, classes)``, N samples. ``outputs``: the
     model's RAW outputs (before ``recipe.scores``), shape ``(..., N, units)``;
     every leading axis (runs, epochs, ...) is kept. Returns ``{metric: array of
-    shape (...)}`` in ``COMMON`` order (0-d arrays for one run). ``n``: the
+    shape (...)}`` in ``names`` order (0-d arrays for one run). ``n``: the
     number of classes, needed only for class recipes whose unit count does not
     reveal it (a class index predicted as one number); the number of units
-    is checked against it. ``threshold``: passed to ``recipe.decode``.
+    is checked against it. ``threshold``: passed to ``recipe.decode``. A run
+    with any non-finite output gets NaN for every metric.
     """
     t = np.asarray(truth)
     out = _check(recipe, t, outputs)
+    finite = np.isfinite(out).all(axis=(-2, -1))
+    if not finite.all():  # score zeros instead, then blank those runs out
+        out = np.where(finite[..., None, None], out, 0.0)
+    k = None
     if recipe.target in CLASS_TARGETS:
-        res = _classes(recipe, t.astype(np.int64).ravel(), out, n, threshold)
+        res, k = _classes(recipe, t.astype(np.int64).ravel(), out, n, threshold)
     elif recipe.target == "labels":
         res = _labels(recipe, t.astype(np.int64), out, threshold)
     else:
         res = _values(recipe, t.astype(np.float64), out)
-    return {m: np.asarray(res[m], dtype=np.float64) for m in COMMON[recipe.target]}
+    return {m: np.where(finite, np.asarray(res[m], dtype=np.float64), np.nan)
+            for m in names(recipe, k)}
+
+
+def baselines(recipe_or_problem, truth_train, truth_eval, *, n=None):
+    """The trivial baseline's value of each common metric on ``truth_eval``.
+
+    The trivial baseline ignores the inputs and predicts one thing for every
+    example, learned from the train split's truth only:
+
+    - class and ordered targets: the train split's majority class (the lowest
+      index on a tie), with the train class frequencies as its probabilities
+      (so log-loss, Brier and ECE are those of the class prior);
+    - labels: per label, the train majority (0 or 1), with the train frequency
+      of 1 as its probability;
+    - values, values in 0..1 and counts: the train mean for ``mse``,
+      ``out_of_range`` and ``poisson_deviance`` (the constant that minimizes
+      them), the train median for ``mae`` (the constant that minimizes it).
+
+    ``recipe_or_problem``: a Recipe, or a problem type (``"binary"``, ...) for
+    its recommended recipe. ``truth_train``, ``truth_eval``: from ``truth``.
+    ``n``: the number of classes (default: the largest index seen + 1, at
+    least 2). Returns ``{metric: float}`` with the keys of ``names``.
+
+    >>> b = baselines("binary", [0, 0, 0, 1], [0, 1, 0, 0])
+    >>> float(b["accuracy"]), float(b["balanced_accuracy"]), float(b["f1"])
+    (0.75, 0.5, 0.0)
+    """
+    recipe = recipe_or_problem
+    if isinstance(recipe, str):
+        from ..catalog.table import select
+
+        recipe = select(recipe)
+    train, ev = np.asarray(truth_train), np.asarray(truth_eval)
+    if recipe.target in CLASS_TARGETS:
+        train, ev = train.astype(np.int64).ravel(), ev.astype(np.int64).ravel()
+        k = n or max(2, int(max(train.max(initial=0), ev.max(initial=0))) + 1)
+        prior = np.bincount(train, minlength=k) / max(len(train), 1)
+        p = np.broadcast_to(prior, (len(ev), k))
+        pred = np.full(len(ev), int(prior.argmax()))
+        res = _class_metrics(ev, pred, p, p, k)
+    elif recipe.target == "labels":
+        train, ev = train.reshape(len(train), -1), ev.reshape(len(ev), -1).astype(np.int64)
+        rate = train.mean(axis=0)
+        pred = np.broadcast_to((rate > 0.5).astype(np.int64), ev.shape)
+        res = _label_metrics(ev, pred, np.broadcast_to(rate, ev.shape))
+        k = None
+    else:
+        train = np.asarray(train, np.float64).reshape(len(train), -1)
+        ev = np.asarray(ev, np.float64).reshape(len(ev), -1)
+        counts = recipe.target == "counts"
+        res = _value_metrics(ev, np.broadcast_to(train.mean(axis=0), ev.shape), counts)
+        res["mae"] = _value_metrics(ev, np.broadcast_to(np.median(train, axis=0), ev.shape),
+                                    counts)["mae"]
+        k = None
+    return {m: float(res[m]) for m in names(recipe, k)}
