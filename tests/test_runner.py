@@ -13,6 +13,7 @@ import pytest
 
 from recipes.training import data
 
+from recipes.catalog.table import get
 from recipes.training import metrics
 from recipes.results.grid import Experiment, pending
 from recipes.results.runner import compare, run
@@ -36,8 +37,13 @@ def test_small_grid_end_to_end(tmp_path, trainer):
         got = set(results[results.split == split].metric)
         assert expected <= got
     assert {"grad_norm", "seconds"} <= set(results[results.split == "train"].metric)
-    per_run = results.groupby(["run", "split", "metric"]).epoch.apply(sorted)
+    baseline = results.metric.str.startswith("baseline_")
+    per_run = results[~baseline].groupby(["run", "split", "metric"]).epoch.apply(sorted)
     assert all(epochs == [1, 2, 3] for epochs in per_run)
+    # the trivial baseline of each common metric, once per run (epoch 0, validation)
+    assert set(results[baseline].metric) == {f"baseline_{m}" for m in metrics.names(
+        get("binary_sigmoid_bce"), 2)}
+    assert set(results[baseline].epoch) == {0} and set(results[baseline].split) == {"val"}
     final = results[(results.epoch == 3) & (results.split == "train") & (results.metric == "accuracy")]
     assert final.value.min() > 0.8  # it really trained
     config = runs.config.iloc[0]

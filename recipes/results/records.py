@@ -1,7 +1,11 @@
 """A finished run as the store keeps it: one ``runs`` row and its tidy history.
 
 The common metrics are computed here from the trace's raw outputs, by one
-function for every trainer (``recipes.training.metrics``).
+function for every trainer (``recipes.training.metrics``). Beside them, each
+evaluated split gets the trivial baseline's value of every common metric
+(``metrics.baselines``: majority class, mean or median, learned from the run's
+train split) as rows ``metric = BASELINE + name`` at epoch 0 (before any
+training), so the report can show what a model must beat.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import pandas as pd
 from ..training import metrics
 from ..training.trace import SPLITS
 from .grid import run_config, run_id
+
+BASELINE = "baseline_"   # the prefix of a trivial baseline's metric rows
 
 
 def versions():
@@ -45,6 +51,12 @@ def history(setup, split, trace):
             scores = metrics.common_metrics(recipe, truth, outputs, n=split.n)
         for name, values in scores.items():
             add(s, name, values, epochs if s in SPLITS else epochs[-1:])
+    train = metrics.truth(recipe, split.y_train, split.classes)
+    for s in trace.outputs:
+        if s != "train":
+            truth = metrics.truth(recipe, ys[s], split.classes)
+            for name, value in metrics.baselines(recipe, train, truth, n=split.n).items():
+                add(s, BASELINE + name, [value], epochs[:1] * 0)
     add("train", "grad_norm", trace.grad_norm)
     add("train", "seconds", trace.seconds)
     columns = [np.concatenate(parts) for parts in zip(*rows)]
