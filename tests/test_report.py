@@ -98,7 +98,7 @@ def _row(df, recipe, metric="accuracy"):
 
 
 def test_constants():
-    assert report.HIGHER_IS_BETTER == {"accuracy", "f1"}
+    assert report.HIGHER_IS_BETTER == {"accuracy", "balanced_accuracy", "f1", "pr_auc"}
     assert report.PRIMARY["classes"] == "accuracy" and report.PRIMARY["counts"] == "mse"
 
 

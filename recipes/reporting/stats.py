@@ -21,40 +21,67 @@ metrics, computed the same way, on held-out validation data, for every recipe
 of a problem). A recipe's own ``loss`` is never used for a verdict: values of
 different losses are not comparable.
 
+Conditions
+----------
+Runs with different training settings are different *conditions* (the
+``condition`` column: a label of every setting, e.g. ``'sgd epochs=20 batch=32
+lr=0.01 hidden=32 scale=1 | stacked'``). Every statistic below is computed per
+comparison AND condition: runs of different conditions are never pooled as
+extra seeds. Tables without a ``condition`` column are one condition ``""``.
+
 Statistics (the choices, stated once)
 -------------------------------------
+* Scoring split: ``test`` when the comparison has a test split (a tuned
+  experiment: the split that tuning never saw), else ``val``.
 * Final value of a run: the value at the run's last recorded epoch of that
-  (split, metric). Non-finite final values (NaN/inf) are left out of means and
-  counted as missing; whatever the status of the run (a diverged run whose
-  metrics are still finite counts with those values).
+  (split, metric).
+* Diverged and failed runs are never dropped and never scored from NaN
+  outputs: a run whose status is ``diverged`` or ``failed`` is scored as the
+  trivial baseline of its seed (the ``baseline_<metric>`` rows the run
+  records: majority class, or mean / median predictor, from the run's train
+  split; a failed run, which records nothing, takes the baseline of another
+  run on the same seed). It counts against its recipe, and the report says
+  "k of n diverged". Only when no baseline was recorded at all (a hand-made
+  table) is such a run left out, and counted. A finite-status run whose final
+  value is not finite (a metric that does not apply, e.g. log-loss without
+  probabilities) is missing ("n/a").
 * ``std``: sample standard deviation over seeds (``ddof=1``; NaN for one seed).
 * CI of a mean: percentile bootstrap over seeds, ``N_BOOT`` (2000) resamples,
   2.5 and 97.5 percentiles, NaN with fewer than 2 seeds. The random generator
-  is seeded from ``BOOTSTRAP_SEED`` and the group's name, so the numbers do not
-  depend on row order and repeat exactly. With few seeds the percentile
-  bootstrap is optimistic; read it with the won/lost counts and the p-value.
+  is seeded from the values themselves (their sorted bytes), so the same
+  values give the same interval in any report, any process, any row order.
+  With few seeds the percentile bootstrap is optimistic; read it with the
+  won/lost counts and the p-value.
 * Curves band: ``lower``/``upper`` are the 2.5 and 97.5 percentiles across
-  seeds at each epoch (with 5 seeds that is close to min..max), see
-  ``CURVE_BAND``.
-* Goal: ``config["goal"] = {"metric": ..., "value": ...}`` when an experiment
-  sets one; otherwise automatic, from all recipes alike: within 5% of the best
-  final mean of the primary metric, i.e. ``0.95 * best`` when higher is better
-  and ``1.05 * best`` when lower is better (if ``best <= 0``: 5% of the spread
-  between best and worst). It never assumes which recipe wins.
+  seeds at each epoch, see ``CURVE_BAND``.
+* Goal, per condition: ``config["goal"] = {"metric": ..., "value": ...}``
+  when an experiment sets one; otherwise automatic, from all recipes alike:
+  within 5% of the best final mean of the primary metric, i.e. ``0.95 *
+  best`` when higher is better and ``1.05 * best`` when lower is better (if
+  ``best <= 0``: 5% of the spread between best and worst). An automatic goal
+  that the trivial baseline already meets is not a goal: there is then none.
 * Epochs to goal: per seed, the first epoch whose validation value meets the
-  goal (``>=`` / ``<=``); the mean over the seeds that reached it, with the
-  count of seeds that did out of all runs of the recipe (failed runs count as
-  not reached).
+  goal; the mean over the seeds that reached it, with the count of seeds that
+  did out of all runs of the recipe (failed runs count as not reached).
 * AULC: per run, the mean over its epochs of the validation metric (normalized
   area under the learning curve; NaN if any epoch is non-finite), then the mean
   over seeds.
-* Paired comparison: each non-recommended recipe minus the recommended recipe,
-  joined on ``(seed, trainer)`` (several runs of one recipe on the same key are
-  averaged first). Mean difference, bootstrap CI of the mean difference, seeds
-  won/lost/tied, and the two-sided sign-flip permutation p-value of the mean
-  difference (exact up to 16 pairs, else 20000 random sign flips). With ``n``
-  pairs the smallest possible p is ``2 / 2**n``. A difference is called clear
-  when its CI excludes 0 and there are at least ``MIN_PAIRS`` pairs.
+* Effects (``effects``): each non-recommended recipe minus the recommended
+  recipe (the *reference*), joined on ``(seed, trainer)`` within one
+  condition. Differences within float noise (``numpy.isclose`` with
+  ``rtol=NOISE_RTOL``) count as 0 and as ties. Mean difference, bootstrap CI
+  of the mean difference, seeds won/lost/tied, and the exact two-sided
+  sign-flip p-value of the mean difference (all ``2**n`` sign patterns up to
+  16 pairs, else ``N_PERMUTATIONS`` random ones seeded from the values). With
+  ``n`` non-zero differences the smallest possible p is ``2 / 2**n``
+  (``p_min``). Outcome, in this order:
+
+  - ``inconclusive`` with fewer than ``MIN_PAIRS`` paired seeds;
+  - ``equivalent`` when the CI lies inside ``[-margin, +margin]``, the
+    metric's margin of practical equivalence (``MARGINS``);
+  - ``better`` / ``worse`` when the CI excludes 0 and ``p <= ALPHA``;
+  - ``inconclusive`` otherwise; the note says when ``p_min > ALPHA``, i.e.
+    when there are too few seeds for any difference to be clear.
 """
 
 from __future__ import annotations
@@ -62,29 +89,57 @@ from __future__ import annotations
 import json
 import math
 import zlib
+from itertools import product
 
 import numpy as np
 import pandas as pd
 
 from ..catalog.table import ROLES
+from ..messages import plural
 from ..training.metrics import COMMON as COMMON_METRICS
 from ..training.metrics import HIGHER_IS_BETTER, PRIMARY
+from ..training.settings import condition as condition_of
 from .formatting import fmt_epochs, fmt_value
 
 __all__ = [
-    "HIGHER_IS_BETTER", "PRIMARY", "COMMON_METRICS", "curves", "goals",
-    "summary", "paired",
+    "HIGHER_IS_BETTER", "PRIMARY", "COMMON_METRICS", "MARGINS", "curves", "goals",
+    "summary", "paired", "effects",
 ]
 
 # Recorded per epoch but never a common metric.
 NOT_COMMON = {"loss", "grad_norm", "seconds"}
+BASELINE = "baseline_"   # the trivial baseline's rows: metric "baseline_<name>"
 N_BOOT = 2000
 BOOTSTRAP_SEED = 2024
 N_PERMUTATIONS = 20000
 MIN_PAIRS = 3
+ALPHA = 0.05
+NOISE_RTOL = 1e-6        # paired values this close are equal (float noise, never a win)
 AUTO_GOAL_FRACTION = 0.05
 CURVE_BAND = "2.5-97.5 percentile across seeds"
 KEY = ["experiment", "dataset"]
+SCORED_AS_BASELINE = ("diverged", "failed")
+OUTCOMES = ("better", "worse", "equivalent", "inconclusive")
+
+# Margin of practical equivalence per metric: (size, what it is relative to).
+# "absolute": in the metric's own unit (0.01 accuracy = 1 percentage point);
+# "baseline": a fraction of the trivial baseline's value (for metrics whose
+# scale depends on the data, such as MSE); without a recorded baseline, of the
+# reference recipe's mean. A metric not listed uses DEFAULT_MARGIN.
+MARGINS = {
+    "accuracy": (0.01, "absolute"),
+    "balanced_accuracy": (0.01, "absolute"),
+    "f1": (0.01, "absolute"),
+    "pr_auc": (0.01, "absolute"),
+    "log_loss": (0.01, "absolute"),
+    "brier": (0.01, "absolute"),
+    "ece": (0.01, "absolute"),
+    "out_of_range": (0.01, "absolute"),
+    "mse": (0.01, "baseline"),
+    "mae": (0.01, "baseline"),
+    "poisson_deviance": (0.01, "baseline"),
+}
+DEFAULT_MARGIN = (0.01, "baseline")
 
 
 def is_higher_better(metric):
@@ -122,6 +177,7 @@ def _prepare_results(results):
     df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(float)
     df["epoch"] = pd.to_numeric(df["epoch"], errors="coerce")
     df["trainer"] = df["trainer"].fillna("").astype(str)
+    df["condition"] = _labels(df.get("condition"), len(df))
     if df["run"].isna().any():  # a run id is needed to tell runs apart
         fallback = (df["experiment"].astype(str) + "|" + df["dataset"].astype(str) + "|"
                     + df["recipe"].astype(str) + "|" + df["seed"].astype(str) + "|"
@@ -143,9 +199,20 @@ def prepare_runs(runs):
     df["config"] = [parse_config(c) for c in df["config"]]
     df["status"] = df["status"].fillna("ok").astype(str)
     df["trainer"] = df["trainer"].fillna("").astype(str)
+    if "condition" not in df.columns:
+        df["condition"] = [condition_of(c, t)["condition"]
+                           for c, t in zip(df["config"], df["trainer"])]
+    df["condition"] = _labels(df["condition"], len(df))
     df["seconds"] = pd.to_numeric(df["seconds"], errors="coerce")
     df["epochs"] = pd.to_numeric(df["epochs"], errors="coerce")
     return df
+
+
+def _labels(column, n):
+    """A condition column as plain strings; missing -> ``""`` (one unnamed condition)."""
+    if column is None:
+        return [""] * n
+    return [c if isinstance(c, str) else "" for c in column]
 
 
 def role_rank(role):
@@ -168,13 +235,16 @@ class _Comparison:
         self.roles = roles
         self.recipes = sorted(roles, key=lambda r: (role_rank(roles[r]), str(r)))
         self.recommended = [r for r in self.recipes if roles[r] == "recommended"]
+        self.conditions = sorted(set(res["condition"]) | set(runs["condition"]))
         self.target = self._target()
         self.metrics = self._metrics()
         primary = PRIMARY.get(self.target)
         self.primary = primary if primary in self.metrics else (
             self.metrics[0] if self.metrics else primary)
         self.config = self._config()
-        self._finals, self._counts = {}, {}
+        self.split = "test" if ((res["split"] == "test")
+                                & ~res["metric"].str.startswith(BASELINE)).any() else "val"
+        self._finals, self._counts, self._goals, self._scores = {}, {}, {}, {}
 
     @property
     def label(self):
@@ -189,7 +259,8 @@ class _Comparison:
         return None
 
     def _metrics(self):
-        val = self.res[(self.res["split"] == "val") & ~self.res["metric"].isin(NOT_COMMON)]
+        val = self.res[(self.res["split"] == "val") & ~self.res["metric"].isin(NOT_COMMON)
+                       & ~self.res["metric"].str.startswith(BASELINE)]
         present = list(dict.fromkeys(val["metric"].dropna()))
         if not present:  # no history at all (e.g. every run failed): the expected ones
             return list(COMMON_METRICS.get(self.target, ()))
@@ -219,20 +290,62 @@ class _Comparison:
             self._finals[split] = _final(self.res, split)
         return self._finals[split]
 
-    @property
-    def goal(self):
-        if not hasattr(self, "_goal"):
-            self._goal = _goal(self, self.finals())
-        return self._goal
+    def baseline(self, metric, split=None, condition=None):
+        """Mean trivial-baseline value of ``metric`` over the runs (NaN when none recorded)."""
+        f = self.finals(split or self.split)
+        f = f[f["metric"] == BASELINE + str(metric)]
+        if condition is not None:
+            f = f[f["condition"] == condition]
+        v = f["value"][np.isfinite(f["value"])]
+        return float(v.mean()) if len(v) else np.nan
 
-    def status_counts(self, recipe):
-        if recipe not in self._counts:
-            self._counts[recipe] = self._status_counts(recipe)
-        return self._counts[recipe]
+    def scores(self, split=None):
+        """One scored final value per run and metric: ``run, recipe, condition, seed,
+        trainer, status, metric, value, substituted``. Diverged and failed runs take
+        their seed's trivial baseline (``substituted``); see the module notes."""
+        split = split or self.split
+        if split not in self._scores:
+            self._scores[split] = self._score(split)
+        return self._scores[split]
 
-    def _status_counts(self, recipe):
+    def _score(self, split):
+        f = self.finals(split)
+        base = f[f["metric"].str.startswith(BASELINE)]
+        f = f[f["metric"].isin(self.metrics)]
+        cols = ["run", "recipe", "condition", "seed", "trainer"]
+        every = pd.concat([self.runs[cols + ["status"]], f[cols].assign(status="ok")])
+        every = every.drop_duplicates("run").reset_index(drop=True)
+        grid = every.merge(pd.DataFrame({"metric": self.metrics}), how="cross")
+        own = f.set_index(["run", "metric"])["value"]
+        grid["value"] = own.reindex(pd.MultiIndex.from_frame(grid[["run", "metric"]])).to_numpy()
+        bad = grid["status"].isin(SCORED_AS_BASELINE).to_numpy()
+        if bad.any():
+            b = base.assign(metric=base["metric"].str[len(BASELINE):])
+            by_run = b.groupby(["run", "metric"])["value"].mean()
+            by_seed = b.groupby(["seed", "metric"])["value"].mean()
+            sub = grid.loc[bad]
+            v = by_run.reindex(pd.MultiIndex.from_frame(sub[["run", "metric"]])).to_numpy()
+            seed = by_seed.reindex(pd.MultiIndex.from_frame(sub[["seed", "metric"]])).to_numpy()
+            grid.loc[bad, "value"] = np.where(np.isfinite(v), v, seed)
+        grid["substituted"] = bad & np.isfinite(grid["value"].to_numpy(float))
+        return grid
+
+    def goal(self, condition=""):
+        if condition not in self._goals:
+            self._goals[condition] = _goal(self, condition)
+        return self._goals[condition]
+
+    def status_counts(self, recipe, condition=None):
+        if (recipe, condition) not in self._counts:
+            self._counts[recipe, condition] = self._status_counts(recipe, condition)
+        return self._counts[recipe, condition]
+
+    def _status_counts(self, recipe, condition):
         runs = self.runs[self.runs["recipe"] == recipe]
-        res_runs = set(self.res.loc[self.res["recipe"] == recipe, "run"].unique())
+        res = self.res[self.res["recipe"] == recipe]
+        if condition is not None:
+            runs, res = runs[runs["condition"] == condition], res[res["condition"] == condition]
+        res_runs = set(res["run"].unique())
         n_runs = max(len(runs), len(res_runs | set(runs["run"].dropna().unique())))
         return {
             "n_runs": n_runs,
@@ -276,49 +389,61 @@ def comparisons(results, runs):
     return out
 
 
-def _rng(*parts):
-    name = "|".join(str(p) for p in parts).encode()
-    return np.random.default_rng([BOOTSTRAP_SEED, zlib.crc32(name)])
+def _value_rng(x):
+    """A generator seeded from the values themselves (sorted), so the same values give
+    the same draws in any process and any row order."""
+    data = np.sort(np.asarray(x, np.float64)).tobytes()
+    return np.random.default_rng([BOOTSTRAP_SEED, zlib.crc32(data), len(data)])
 
 
-def _bootstrap_ci(x, rng, n_boot=N_BOOT):
-    x = np.asarray(x, float)
+def _bootstrap_ci(x, n_boot=N_BOOT):
+    x = np.sort(np.asarray(x, float))
     if len(x) < 2:
         return np.nan, np.nan
-    idx = rng.integers(0, len(x), size=(n_boot, len(x)))
+    idx = _value_rng(x).integers(0, len(x), size=(n_boot, len(x)))
     means = x[idx].mean(axis=1)
     lo, hi = np.percentile(means, [2.5, 97.5])
     return float(lo), float(hi)
 
 
-def _sign_flip_p(d, rng):
-    """Two-sided sign-flip permutation p-value of the mean of paired differences."""
-    d = np.asarray(d, float)
+def _sign_flip_p(d):
+    """Two-sided sign-flip permutation p-value of the mean of paired differences:
+    exact (every sign pattern) up to 16 pairs, else random flips seeded from ``d``."""
+    d = np.sort(np.asarray(d, float))
     n = len(d)
     if n == 0:
         return np.nan
     observed = abs(d.mean())
     if np.all(d == 0):
         return 1.0
+    tol = 1e-12 * max(1.0, float(np.abs(d).max()))
     if n <= 16:
         signs = 1 - 2 * ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1)
         stats = np.abs((signs * d).mean(axis=1))
-        return float(np.mean(stats >= observed - 1e-12))
-    signs = rng.choice([-1.0, 1.0], size=(N_PERMUTATIONS, n))
+        return float(np.mean(stats >= observed - tol))
+    signs = _value_rng(d).choice([-1.0, 1.0], size=(N_PERMUTATIONS, n))
     stats = np.abs((signs * d).mean(axis=1))
-    return float((np.sum(stats >= observed - 1e-12) + 1) / (N_PERMUTATIONS + 1))
+    return float((np.sum(stats >= observed - tol) + 1) / (N_PERMUTATIONS + 1))
+
+
+def min_p(n):
+    """The smallest two-sided sign-flip p-value ``n`` non-zero paired differences allow."""
+    return min(1.0, 2.0 / 2 ** n) if n else np.nan
 
 
 def curves(results):
-    """Mean, std and a band across seeds per comparison, recipe, split, metric, epoch.
+    """Mean, std and a band across seeds per comparison, condition, recipe, split, metric,
+    epoch.
 
-    Columns: ``experiment, dataset, target, recipe, role, split, metric, epoch,
-    n, mean, std, lower, upper``. ``n`` counts seeds with a finite value;
-    non-finite values are treated as missing. ``lower``/``upper``: the
-    2.5-97.5 percentile interval across seeds (``CURVE_BAND``).
+    Columns: ``experiment, dataset, condition, target, recipe, role, split,
+    metric, epoch, n, mean, std, lower, upper``. ``n`` counts seeds with a
+    finite value; non-finite values are treated as missing. ``lower``/``upper``:
+    the 2.5-97.5 percentile interval across seeds (``CURVE_BAND``). The trivial
+    baselines' rows are not curves and are left out.
     """
     res = _prepare_results(results)
-    cols = KEY + ["target", "recipe", "role", "split", "metric", "epoch"]
+    res = res[~res["metric"].astype(str).str.startswith(BASELINE)]
+    cols = KEY + ["condition", "target", "recipe", "role", "split", "metric", "epoch"]
     if not len(res):
         out = pd.DataFrame(columns=cols + ["n", "mean", "std", "lower", "upper"])
         out.attrs["band"] = CURVE_BAND
@@ -337,18 +462,19 @@ def curves(results):
 
 def _final(res, split):
     res = res[res["split"] == split]
-    cols = KEY + ["target", "recipe", "role", "seed", "trainer", "run", "metric"]
+    cols = KEY + ["condition", "target", "recipe", "role", "seed", "trainer", "run", "metric"]
     if not len(res):
         return res.loc[:, cols + ["epoch", "value"]].reset_index(drop=True)
     idx = res.dropna(subset=["epoch"]).groupby(["run", "metric"])["epoch"].idxmax()
     return res.loc[idx, cols + ["epoch", "value"]].reset_index(drop=True)
 
 
-def _auto_goal(comp, finals):
+def _auto_goal(comp, condition):
     metric = comp.primary
     if metric is None:
         return None
-    f = finals[(finals["metric"] == metric) & np.isfinite(finals["value"])]
+    f = comp.finals("val")
+    f = f[(f["metric"] == metric) & (f["condition"] == condition) & np.isfinite(f["value"])]
     means = f.groupby("recipe")["value"].mean()
     if not len(means):
         return None
@@ -363,32 +489,41 @@ def _auto_goal(comp, finals):
         spread = abs(worst - best)
         value = best - AUTO_GOAL_FRACTION * spread if higher else best + AUTO_GOAL_FRACTION * spread
         rule = f"best final mean {'minus' if higher else 'plus'} 5% of the best-worst spread"
+    base = comp.baseline(metric, "val", condition)
+    if np.isfinite(base) and (value <= base if higher else value >= base):
+        return {"metric": metric, "value": np.nan, "source": "none",
+                "rule": (f"no goal: the automatic goal ({rule}: {fmt_value(value, metric)}) "
+                         f"is no better than the trivial baseline's "
+                         f"{fmt_value(base, metric)}")}
     return {"metric": metric, "value": float(value), "source": "auto", "rule": rule}
 
 
-def _goal(comp, finals):
+def _goal(comp, condition):
     goal = comp.config.get("goal")
     if isinstance(goal, dict) and "value" in goal:
         metric = goal.get("metric", comp.primary)
         return {"metric": metric, "value": float(goal["value"]), "source": "config",
                 "rule": "set by the experiment"}
-    return _auto_goal(comp, finals)
+    return _auto_goal(comp, condition)
 
 
 def goals(results, runs=None):
-    """The goal of each comparison: ``experiment, dataset, target, metric, value,
-    higher_is_better, source ('config'|'auto'), rule``."""
+    """The goal of each comparison and condition: ``experiment, dataset, condition,
+    target, metric, value, higher_is_better, source ('config'|'auto'|'none'), rule``.
+    ``source`` 'none' (value NaN): the automatic goal would not beat the trivial
+    baseline, so there is no goal; ``rule`` says why."""
     rows = []
     for comp in comparisons(results, runs):
-        goal = comp.goal
-        if goal:
-            rows.append({"experiment": comp.key[0], "dataset": comp.key[1],
-                         "target": comp.target, "metric": goal["metric"],
-                         "value": goal["value"],
-                         "higher_is_better": is_higher_better(goal["metric"]),
-                         "source": goal["source"], "rule": goal["rule"]})
-    return pd.DataFrame(rows, columns=KEY + ["target", "metric", "value", "higher_is_better",
-                                             "source", "rule"])
+        for cond in comp.conditions:
+            goal = comp.goal(cond)
+            if goal:
+                rows.append({"experiment": comp.key[0], "dataset": comp.key[1],
+                             "condition": cond, "target": comp.target,
+                             "metric": goal["metric"], "value": goal["value"],
+                             "higher_is_better": is_higher_better(goal["metric"]),
+                             "source": goal["source"], "rule": goal["rule"]})
+    return pd.DataFrame(rows, columns=KEY + ["condition", "target", "metric", "value",
+                                             "higher_is_better", "source", "rule"])
 
 
 def _epochs_to_goal(res, recipe, goal):
@@ -415,47 +550,62 @@ def _goal_text(mean_epochs, reached, total):
     return f"{fmt_epochs(mean_epochs)} ({reached}/{total} reached)"
 
 
-def summary(results, runs=None, *, split="val", n_boot=N_BOOT):
-    """Final-epoch statistics per comparison x recipe x metric (validation split).
+SUMMARY_COLUMNS = [
+    "experiment", "dataset", "condition", "split", "target", "recipe", "role", "metric",
+    "higher_is_better", "primary", "common", "n", "mean", "std", "ci_low", "ci_high",
+    "baseline", "aulc", "aulc_std", "goal_metric", "goal", "goal_source", "goal_reached",
+    "goal_runs", "goal_epochs", "epochs_to_goal", "max_epochs", "n_runs", "n_ok",
+    "n_diverged", "n_failed", "n_substituted", "seconds_per_run"]
 
-    Columns: ``experiment, dataset, target, recipe, role, metric,
-    higher_is_better, primary, common, n, mean, std, ci_low, ci_high, aulc,
-    aulc_std, goal_metric, goal, goal_source, goal_reached, goal_runs,
-    goal_epochs, epochs_to_goal, max_epochs, n_runs, n_ok, n_diverged,
-    n_failed, seconds_per_run``. The goal columns are filled on the row of the
-    goal metric only. ``goal_epochs``: mean first epoch over the seeds that
-    reached the goal; ``epochs_to_goal``: the same as text, e.g. ``"6 (5/5)"``,
-    ``"not reached (0/5)"``, ``"9 (3/5 reached)"``.
+
+def summary(results, runs=None, *, split=None, n_boot=N_BOOT):
+    """Final-epoch statistics per comparison x condition x recipe x metric.
+
+    Columns: ``SUMMARY_COLUMNS``. ``split``: the scoring split (default: each
+    comparison's, ``test`` for a tuned one, else ``val``). ``n``: runs scored;
+    diverged and failed runs are scored as the trivial baseline
+    (``n_substituted`` of them; see the module notes). ``baseline``: the trivial
+    baseline's mean value. AULC and the goal are on the validation curves. The
+    goal columns are filled on the row of the goal metric only.
+    ``goal_epochs``: mean first epoch over the seeds that reached the goal;
+    ``epochs_to_goal``: the same as text, e.g. ``"6 (5/5)"``, ``"not reached
+    (0/5)"``, ``"9 (3/5 reached)"``.
     """
     rows = []
     for comp in comparisons(results, runs):
-        res = comp.res[comp.res["split"] == split]
-        finals = comp.finals(split)
-        finals = finals[np.isfinite(finals["value"])]
-        final_by = {k: g.to_numpy(float) for k, g in finals.groupby(["recipe", "metric"])["value"]}
+        use = split or comp.split
+        scores = comp.scores(use)
+        scores = scores[np.isfinite(scores["value"].to_numpy(float))]
+        final_by = {k: g for k, g in scores.groupby(["condition", "recipe", "metric"])}
+        val = comp.res[comp.res["split"] == "val"]
         # AULC per run: mean over its epochs, NaN when any epoch is not finite
-        by_run = res.assign(finite=np.isfinite(res["value"])).groupby(
-            ["recipe", "metric", "run"])
+        by_run = val.assign(finite=np.isfinite(val["value"])).groupby(
+            ["condition", "recipe", "metric", "run"])
         aulc_run = by_run["value"].mean().where(by_run["finite"].all())
         aulc_by = {k: g.dropna().to_numpy(float)
-                   for k, g in aulc_run.groupby(level=["recipe", "metric"])}
-        max_ep = res.groupby(["recipe", "metric"])["epoch"].max().to_dict()
-        goal = comp.goal
-        for recipe in comp.recipes:
-            counts = comp.status_counts(recipe)
+                   for k, g in aulc_run.groupby(level=["condition", "recipe", "metric"])}
+        max_ep = val.groupby(["condition", "recipe", "metric"])["epoch"].max().to_dict()
+        for cond, recipe in product(comp.conditions, comp.recipes):
+            counts = comp.status_counts(recipe, cond)
+            if not counts["n_runs"]:
+                continue
+            goal = comp.goal(cond)
             seconds = comp.seconds_per_run(recipe)
             for metric in comp.metrics or [None]:
-                x = final_by.get((recipe, metric), np.empty(0))
-                lo, hi = _bootstrap_ci(x, _rng(*comp.key, recipe, metric, split), n_boot)
-                aulc_runs = aulc_by.get((recipe, metric), np.empty(0))
+                g = final_by.get((cond, recipe, metric))
+                x = np.empty(0) if g is None else g["value"].to_numpy(float)
+                lo, hi = _bootstrap_ci(x, n_boot)
+                aulc_runs = aulc_by.get((cond, recipe, metric), np.empty(0))
                 row = {
-                    "experiment": comp.key[0], "dataset": comp.key[1], "target": comp.target,
+                    "experiment": comp.key[0], "dataset": comp.key[1], "condition": cond,
+                    "split": use, "target": comp.target,
                     "recipe": recipe, "role": comp.roles.get(recipe), "metric": metric,
                     "higher_is_better": is_higher_better(metric), "primary": metric == comp.primary,
                     "common": comp.common(metric), "n": len(x),
                     "mean": float(x.mean()) if len(x) else np.nan,
                     "std": float(x.std(ddof=1)) if len(x) > 1 else np.nan,
                     "ci_low": lo, "ci_high": hi,
+                    "baseline": comp.baseline(metric, use, cond),
                     "aulc": float(aulc_runs.mean()) if len(aulc_runs) else np.nan,
                     "aulc_std": (float(aulc_runs.std(ddof=1)) if len(aulc_runs) > 1
                                  else np.nan),
@@ -464,101 +614,128 @@ def summary(results, runs=None, *, split="val", n_boot=N_BOOT):
                     "goal_source": goal["source"] if goal else None,
                     "goal_reached": np.nan, "goal_runs": np.nan, "goal_epochs": np.nan,
                     "epochs_to_goal": "",
-                    "max_epochs": float(max_ep.get((recipe, metric), np.nan)),
-                    **counts, "seconds_per_run": seconds,
+                    "max_epochs": float(max_ep.get((cond, recipe, metric), np.nan)),
+                    **counts,
+                    "n_substituted": 0 if g is None else int(g["substituted"].sum()),
+                    "seconds_per_run": seconds,
                 }
-                if goal and metric == goal["metric"]:
-                    per_run, _ = _epochs_to_goal(comp.res, recipe, goal)
+                if goal and metric == goal["metric"] and np.isfinite(goal["value"]):
+                    res = comp.res[comp.res["condition"] == cond]
+                    per_run, _ = _epochs_to_goal(res, recipe, goal)
                     reached = per_run.dropna()
                     total = max(counts["n_runs"], len(per_run))
                     row.update(goal_reached=len(reached), goal_runs=total,
                                goal_epochs=float(reached.mean()) if len(reached) else np.nan,
                                epochs_to_goal=_goal_text(reached.mean(), len(reached), total))
                 rows.append(row)
-    cols = ["experiment", "dataset", "target", "recipe", "role", "metric", "higher_is_better",
-            "primary", "common", "n", "mean", "std", "ci_low", "ci_high", "aulc", "aulc_std",
-            "goal_metric", "goal", "goal_source", "goal_reached", "goal_runs", "goal_epochs",
-            "epochs_to_goal", "max_epochs", "n_runs", "n_ok", "n_diverged", "n_failed",
-            "seconds_per_run"]
-    return pd.DataFrame(rows, columns=cols)
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
-def _per_key(finals, recipe, metric):
-    f = finals[(finals["recipe"] == recipe) & (finals["metric"] == metric)]
-    f = f[np.isfinite(f["value"])]
-    return f.groupby(["seed", "trainer"])["value"].mean()
+def margin_of(metric, baseline=np.nan, reference=np.nan, margins=None):
+    """The margin of practical equivalence of ``metric`` (``MARGINS``), in its unit."""
+    size, kind = (margins or MARGINS).get(metric, DEFAULT_MARGIN)
+    if kind == "absolute":
+        return float(size)
+    scale = baseline if np.isfinite(baseline) and baseline != 0 else reference
+    return float(size * abs(scale)) if np.isfinite(scale) else np.nan
 
 
-def paired(results, runs=None, *, metrics=None, n_boot=N_BOOT):
-    """Each alternative / anti-pattern minus the recommended recipe, on the same seeds.
+def _outcome(d, lo, hi, p, higher, margin):
+    """(outcome, note) of paired differences ``d`` by the rules of the module notes."""
+    n = len(d)
+    nonzero = int(np.count_nonzero(d))
+    if n < MIN_PAIRS:
+        return "inconclusive", f"only {plural(n, 'paired seed')}"
+    if np.isfinite(margin) and -margin <= lo and hi <= margin:
+        return "equivalent", ""
+    if (lo > 0 or hi < 0) and p <= ALPHA:
+        return ("better" if (d.mean() > 0) == higher else "worse"), ""
+    if min_p(nonzero) > ALPHA:
+        return "inconclusive", (f"{plural(nonzero, 'seed')} differ: the smallest possible p is "
+                                f"{min_p(nonzero):.3g} > {ALPHA}")
+    return "inconclusive", ""
 
-    One row per comparison x recipe x baseline x metric. Columns:
-    ``experiment, dataset, recipe, role, baseline, metric, higher_is_better,
-    primary, n_pairs, mean_diff, ci_low, ci_high, n_won, n_lost, n_tied,
-    p_value, outcome, note``. ``mean_diff`` = recipe - baseline; ``n_won``
-    counts seeds where the recipe was better (direction of the metric).
-    ``outcome``: 'better', 'worse', 'no clear difference', 'too few pairs' or
-    'not compared' (then ``note`` says why, e.g. no runs of the recommended
-    recipe).
+
+EFFECT_COLUMNS = [
+    "experiment", "dataset", "condition", "split", "recipe", "role", "reference", "metric",
+    "higher_is_better", "primary", "n_runs", "n_diverged", "n_failed", "ref_runs",
+    "ref_diverged", "ref_failed", "n_paired", "difference", "ci_low", "ci_high", "won",
+    "lost", "tied", "p", "p_min", "margin", "baseline", "outcome", "note"]
+
+
+def effects(results, runs=None, *, margins=None, n_boot=N_BOOT):
+    """The effect of choosing each recipe instead of the recommended one, per condition.
+
+    One row per comparison x condition x recipe x reference recipe x metric
+    (``EFFECT_COLUMNS``); the reference is the comparison's recommended recipe.
+    ``difference`` = recipe - reference, the mean over seeds paired on
+    ``(seed, trainer)`` within the condition (``n_paired``), with its 95%
+    bootstrap CI (``ci_low``, ``ci_high``), seeds ``won`` / ``lost`` / ``tied``
+    (won: the recipe was better, in the metric's direction), the exact
+    sign-flip ``p`` and the smallest p these seeds allow (``p_min``).
+    ``margin``: the metric's margin of practical equivalence (``MARGINS``, or
+    ``margins`` given as ``{metric: (size, "absolute" | "baseline")}``);
+    ``baseline``: the trivial baseline's mean. ``outcome``: one of
+    ``OUTCOMES`` (module notes); ``note`` says why when it is inconclusive.
+    Diverged and failed runs are scored as the trivial baseline and counted
+    (``n_diverged``, ``n_failed``; ``ref_*`` for the reference). Metrics that
+    do not apply to a recipe (no finite value on any run) get no row.
+
+    >>> import recipes  # doctest: +SKIP
+    >>> recipes.effects(recipes.load_results("results"))  # doctest: +SKIP
     """
     rows = []
     for comp in comparisons(results, runs):
-        finals = comp.finals()
-        use = [m for m in comp.metrics if metrics is None or m in metrics]
-        others = [r for r in comp.recipes if comp.roles.get(r) != "recommended"]
-        base_row = {"experiment": comp.key[0], "dataset": comp.key[1]}
-        if not comp.recommended:
-            for recipe in others:
-                rows.append({**base_row, "recipe": recipe, "role": comp.roles.get(recipe),
-                             "baseline": None, "outcome": "not compared",
-                             "note": "no recommended recipe in this comparison"})
-            continue
-        for base in comp.recommended:
-            has_base = bool(len(finals[(finals["recipe"] == base)
-                                       & np.isfinite(finals["value"])]))
-            for recipe in others:
-                row0 = {**base_row, "recipe": recipe, "role": comp.roles.get(recipe),
-                        "baseline": base}
-                if not has_base:
-                    c = comp.status_counts(base)
-                    why = (f"recommended recipe {base} has no completed runs "
-                           f"({c['n_failed']} failed, {c['n_diverged']} diverged)"
-                           if c["n_runs"] else f"recommended recipe {base} has no runs")
-                    rows.append({**row0, "outcome": "not compared", "note": why})
-                    continue
-                for metric in use:
-                    a = _per_key(finals, recipe, metric)
-                    b = _per_key(finals, base, metric)
-                    joined = pd.concat([a.rename("a"), b.rename("b")], axis=1, join="inner")
-                    d = (joined["a"] - joined["b"]).to_numpy(float)
-                    higher = is_higher_better(metric)
-                    sign = np.sign(d) if higher else -np.sign(d)
-                    rng = _rng(*comp.key, recipe, base, metric, "paired")
-                    lo, hi = _bootstrap_ci(d, rng, n_boot)
-                    n = len(d)
-                    if n == 0:
-                        outcome, note = "not compared", "no seeds in common"
-                    elif n < MIN_PAIRS:
-                        outcome, note = "too few pairs", f"only {n} paired seed(s)"
-                    elif lo <= 0 <= hi:
-                        outcome, note = "no clear difference", ""
-                    else:
-                        outcome = "better" if (d.mean() > 0) == higher else "worse"
-                        note = ""
-                    rows.append({
-                        **row0, "metric": metric, "higher_is_better": higher,
-                        "primary": metric == comp.primary, "n_pairs": n,
-                        "mean_diff": float(d.mean()) if n else np.nan,
-                        "ci_low": lo, "ci_high": hi,
-                        "n_won": int((sign > 0).sum()), "n_lost": int((sign < 0).sum()),
-                        "n_tied": int((sign == 0).sum()),
-                        "p_value": _sign_flip_p(d, rng) if n else np.nan,
-                        "outcome": outcome, "note": note,
-                    })
-    cols = ["experiment", "dataset", "recipe", "role", "baseline", "metric", "higher_is_better",
-            "primary", "n_pairs", "mean_diff", "ci_low", "ci_high", "n_won", "n_lost", "n_tied",
-            "p_value", "outcome", "note"]
-    return pd.DataFrame(rows, columns=cols)
+        scores = comp.scores()
+        values = {k: g.groupby(["seed", "trainer"])["value"].mean()
+                  for k, g in scores.groupby(["condition", "recipe", "metric"])}
+        applies = {k: bool(np.isfinite(v).any()) for k, v in values.items()}
+        others = [r for r in comp.recipes if r not in comp.recommended]
+        for cond, ref, recipe, metric in product(comp.conditions, comp.recommended, others,
+                                                 comp.metrics):
+            if not (applies.get((cond, recipe, metric)) and applies.get((cond, ref, metric))):
+                continue
+            both = pd.concat([values[cond, recipe, metric].rename("a"),
+                              values[cond, ref, metric].rename("b")], axis=1, join="inner")
+            both = both[np.isfinite(both).all(axis=1)]
+            a, b = both["a"].to_numpy(float), both["b"].to_numpy(float)
+            d = np.where(np.isclose(a, b, rtol=NOISE_RTOL, atol=0.0), 0.0, a - b)
+            higher = is_higher_better(metric)
+            sign = np.sign(d) if higher else -np.sign(d)
+            lo, hi = _bootstrap_ci(d, n_boot)
+            p = _sign_flip_p(d)
+            base = comp.baseline(metric, comp.split, cond)
+            margin = margin_of(metric, base, float(b.mean()) if len(b) else np.nan, margins)
+            outcome, note = _outcome(d, lo, hi, p, higher, margin)
+            c, cr = comp.status_counts(recipe, cond), comp.status_counts(ref, cond)
+            rows.append({
+                "experiment": comp.key[0], "dataset": comp.key[1], "condition": cond,
+                "split": comp.split, "recipe": recipe, "role": comp.roles.get(recipe),
+                "reference": ref, "metric": metric, "higher_is_better": higher,
+                "primary": metric == comp.primary, "n_runs": c["n_runs"],
+                "n_diverged": c["n_diverged"], "n_failed": c["n_failed"],
+                "ref_runs": cr["n_runs"], "ref_diverged": cr["n_diverged"],
+                "ref_failed": cr["n_failed"], "n_paired": len(d),
+                "difference": float(d.mean()) if len(d) else np.nan,
+                "ci_low": lo, "ci_high": hi, "won": int((sign > 0).sum()),
+                "lost": int((sign < 0).sum()), "tied": int((sign == 0).sum()),
+                "p": p, "p_min": min_p(int(np.count_nonzero(d))), "margin": margin,
+                "baseline": base, "outcome": outcome, "note": note,
+            })
+    return pd.DataFrame(rows, columns=EFFECT_COLUMNS)
+
+
+def paired(results, runs=None, *, metrics=None, n_boot=N_BOOT):
+    """``effects`` under the older column names (``baseline`` for the reference recipe,
+    ``mean_diff``, ``n_pairs``, ``n_won``, ``n_lost``, ``n_tied``, ``p_value``),
+    optionally restricted to ``metrics``."""
+    e = effects(results, runs, n_boot=n_boot)
+    if metrics is not None:
+        e = e[e["metric"].isin(metrics)]
+    e = e.drop(columns=["baseline"]).rename(columns={
+        "reference": "baseline", "difference": "mean_diff", "n_paired": "n_pairs",
+        "won": "n_won", "lost": "n_lost", "tied": "n_tied", "p": "p_value"})
+    return e.reset_index(drop=True)
 
 
 def select(df, comparison):
