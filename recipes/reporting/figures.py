@@ -17,7 +17,8 @@ from .formatting import PERCENT_METRICS
 from .stats import (COMMON_METRICS, CURVE_BAND, KEY, NOT_COMMON, is_higher_better, role_rank,
                     select)
 
-__all__ = ["plot_curves", "plot_final", "plot_paired", "plot_grad_norm"]
+__all__ = ["plot_curves", "plot_final", "plot_paired", "plot_grad_norm", "plot_effects",
+           "plot_condition_curves"]
 
 def _colors(recipes):
     from matplotlib import colormaps
@@ -206,4 +207,100 @@ def plot_grad_norm(curves_df, *, comparison=None, metric="grad_norm", split="tra
     ax.grid(alpha=0.3, which="both")
     _legend(fig, recipes, c, colors)
     fig.suptitle(f"Output-layer gradient norm: {_title(c)}", fontsize=11)
+    return fig
+
+
+# --- conditions: effects and curves over a comparison's condition grid -------------------
+
+OUTCOME_COLORS = {"better": "tab:green", "worse": "tab:red", "equivalent": "tab:blue",
+                  "inconclusive": "0.45"}
+
+
+def plot_effects(effects_df, *, comparison=None, metric=None):
+    """Each recipe's effect (recipe - reference) over the comparison's conditions: the
+    mean difference with its 95% bootstrap CI, one panel per recipe, one point per
+    condition, coloured by outcome; the shaded band is the margin of practical
+    equivalence. ``metric``: default the primary metric. Takes ``stats.effects``."""
+    from .words import short_conditions
+
+    e = select(effects_df, comparison)
+    if len(e):
+        e = e[e["metric"] == metric] if metric else e[e["primary"]]
+    if not len(e):
+        return _empty("no effects")
+    metric = e["metric"].iloc[0]
+    scale = 100 if metric in PERCENT_METRICS else 1
+    short = short_conditions(e["condition"])
+    conds = list(short)
+    recipes = list(dict.fromkeys(e["recipe"]))
+    fig, axes = _grid(len(recipes), width=max(3.6, 0.9 * len(conds) + 1.6), height=3.0)
+    for ax, recipe in zip(axes, recipes):
+        d = e[e["recipe"] == recipe]
+        for _, r in d.iterrows():
+            x = conds.index(r["condition"])
+            color = OUTCOME_COLORS.get(r["outcome"], "0.45")
+            if np.isfinite(r["ci_low"]):
+                ax.errorbar(x, r["difference"] * scale,
+                            yerr=[[(r["difference"] - r["ci_low"]) * scale],
+                                  [(r["ci_high"] - r["difference"]) * scale]],
+                            fmt="o", color=color, capsize=3)
+            else:
+                ax.plot(x, r["difference"] * scale, "o", color=color)
+        margin = d["margin"].dropna()
+        if len(margin):
+            ax.axhspan(-margin.max() * scale, margin.max() * scale, color="tab:blue",
+                       alpha=0.1, lw=0)
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set_xticks(range(len(conds)), [short[c] or "default" for c in conds], fontsize=7,
+                      rotation=30 if len(conds) > 2 else 0, ha="right" if len(conds) > 2
+                      else "center")
+        ax.set_xlim(-0.5, len(conds) - 0.5)
+        ax.set_title(f"{recipe} - {d['reference'].iloc[0]}", fontsize=8)
+        ax.set_ylabel(f"{metric}{' (pp)' if scale == 100 else ''}", fontsize=8)
+        ax.grid(alpha=0.3, axis="y")
+    from matplotlib.lines import Line2D
+    handles = [Line2D([], [], color=c, marker="o", ls="", label=o)
+               for o, c in OUTCOME_COLORS.items()]
+    fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=8,
+               frameon=False)
+    better = "higher" if is_higher_better(metric) else "lower"
+    fig.suptitle(f"Effect vs the recommended recipe, {better} is better; band: margin of "
+                 f"equivalence: {_title(e)}", fontsize=10)
+    return fig
+
+
+def plot_condition_curves(curves_df, metric, *, comparison=None, split="val", log=False):
+    """Learning curves of one metric, one panel per condition: mean and band across
+    seeds per recipe. ``log``: a log y scale (for gradient norms)."""
+    from .words import short_conditions
+
+    c = select(curves_df, comparison)
+    c = c[(c["metric"] == metric) & (c["split"] == split)] if len(c) else c
+    if not len(c):
+        return _empty(f"no {metric}")
+    short = short_conditions(c["condition"])
+    recipes = _recipe_order(c)
+    colors = _colors(recipes)
+    scale = 100 if metric in PERCENT_METRICS else 1
+    fig, axes = _grid(len(short), width=3.8, height=2.8)
+    for ax, cond in zip(axes, short):
+        for recipe in recipes:
+            d = c[(c["condition"] == cond) & (c["recipe"] == recipe)].sort_values("epoch")
+            if not len(d):
+                continue
+            mean, lower, upper = (d[k] * scale for k in ("mean", "lower", "upper"))
+            if log:
+                mean, lower = mean.where(mean > 0), lower.where(lower > 0)
+            ax.plot(d["epoch"], mean, color=colors[recipe], lw=1.6)
+            ax.fill_between(d["epoch"], lower, upper, color=colors[recipe], alpha=0.18, lw=0)
+        if log:
+            ax.set_yscale("log")
+        ax.set_title(short[cond] or "default", fontsize=9)
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    _legend(fig, recipes, c, colors)
+    unit = " (%)" if scale == 100 else ""
+    fig.suptitle(f"{split} {metric}{unit} per condition, mean and {CURVE_BAND}: {_title(c)}",
+                 fontsize=10)
     return fig

@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 # Shown as percentages.
-PERCENT_METRICS = {"accuracy", "f1"}
+PERCENT_METRICS = {"accuracy", "balanced_accuracy", "f1"}
 
 
 def _decimals(x, sig=3):

@@ -1,231 +1,461 @@
 """The words of the report: tables as text and verdict sentences.
 
-``summary_table`` and ``paired_table`` turn the statistics into display tables
-(strings, numbers formatted alike); ``verdict`` says in plain sentences what
-the numbers show; ``FAIRNESS_NOTE`` and ``METHODS_NOTE`` state how recipes are
-compared. No plotting here.
+``claims_table`` (each claim's outcome under each condition) and
+``problem_table`` (per comparison, the recipe to use) open the report;
+``summary_table`` and ``effects_table`` turn the statistics into display
+tables (strings, numbers formatted alike); ``verdict`` says in plain
+sentences what the numbers show. Every outcome is read from
+``recipes.reporting.stats.effects``; nothing here decides one. No plotting.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
 
 from ..messages import plural
 from .formatting import PERCENT_METRICS, fmt_epochs, fmt_group, fmt_value
-from .stats import (CURVE_BAND, MIN_PAIRS, N_BOOT, comparisons, is_higher_better, paired,
-                    select, summary)
+from .stats import (ALPHA, CURVE_BAND, MARGINS, MIN_PAIRS, N_BOOT, NOISE_RTOL, comparisons,
+                    effects, is_higher_better, select, summary)
 
-__all__ = ["summary_table", "paired_table", "verdict", "FAIRNESS_NOTE", "METHODS_NOTE"]
+__all__ = ["summary_table", "effects_table", "claims_table", "problem_table", "margins_table",
+           "verdict", "short_conditions", "CLAIMS", "FAIRNESS_NOTE", "METHODS_NOTE"]
 
 FAIRNESS_NOTE = (
     "Recipes are compared only on the common metrics of their problem, computed the same "
-    "way for every recipe on held-out validation data. Each recipe's own loss is recorded "
+    "way for every recipe on held-out data (the test split of a tuned comparison, which "
+    "tuning never saw; otherwise the validation split). Each recipe's own loss is recorded "
     "but never compared: values of different losses are not comparable."
 )
 
 METHODS_NOTE = (
-    f"Final value: the validation value at a run's last epoch. Mean ± std over seeds "
-    f"(sample std), [95% percentile bootstrap CI of the mean, {N_BOOT} resamples over seeds, "
-    f"fixed random seed]. Epochs to goal: mean over the seeds that reached the goal of the "
-    f"first epoch at which the validation value met it, with (seeds that reached it / runs). "
-    f"AULC: mean over epochs of the validation value (normalized area under the learning "
-    f"curve), averaged over seeds. Paired table: recipe minus the recommended recipe on the "
-    f"same seeds, bootstrap CI of the mean difference, seeds won / lost / tied, and the "
-    f"two-sided sign-flip permutation p-value (with n seeds the smallest possible p is "
-    f"2/2^n). A difference is called clear when its CI excludes 0 with at least {MIN_PAIRS} "
-    f"paired seeds. Curves show the mean and the {CURVE_BAND}; validation solid, train dashed."
+    f"Each seed trains on its own train/validation split, so the spread across seeds "
+    f"includes data variation as well as initialization. Runs with different settings are "
+    f"different conditions and are never pooled. Final value: a run's value at its last "
+    f"epoch. A run that diverged or failed is scored as the trivial baseline of its seed "
+    f"(majority class; mean predictor, or median for MAE, learned from that seed's train "
+    f"split): it counts against its recipe and is never dropped or scored from NaN outputs. "
+    f"Mean ± std over seeds (sample std). Effects: recipe minus the recommended recipe on "
+    f"the same seeds within one condition; 95% percentile bootstrap CI of the mean "
+    f"difference ({N_BOOT} resamples, seeded from the values, so equal numbers give equal "
+    f"intervals); seeds won / lost / tied (values equal up to a relative {NOISE_RTOL:g} "
+    f"are ties: float noise is never a win); exact two-sided sign-flip p (with n differing "
+    f"seeds the smallest possible p is 2/2ⁿ). Outcome: inconclusive with fewer than "
+    f"{MIN_PAIRS} paired seeds; equivalent when the CI lies inside ± the metric's margin; "
+    f"better or worse when the CI excludes 0 and p ≤ {ALPHA}; otherwise inconclusive (too "
+    f"few seeds when the smallest possible p exceeds {ALPHA}). An automatic goal (95% of "
+    f"the best recipe's mean) that the trivial baseline already meets is no goal. Curves "
+    f"show the mean and the {CURVE_BAND}."
 )
+
+# Claims of the source notes the experiments test: the recipe compared with the
+# reference recipe, on which metric, what the claim expects, and short names of the two.
+CLAIMS = (
+    ("C1", "sigmoid output: cross-entropy beats MSE", "binary_sigmoid_mse",
+     "binary_sigmoid_bce", "accuracy", "worse", ("MSE", "cross-entropy")),
+    ("C2", "softmax output: cross-entropy beats MSE", "multiclass_softmax_mse",
+     "multiclass_softmax_cce", "accuracy", "worse", ("MSE", "cross-entropy")),
+    ("C4", "one-hot classes beat a class index regressed as a number",
+     "multiclass_index_regression", "multiclass_softmax_cce", "accuracy", "worse",
+     ("index", "one-hot")),
+    ("C5", "a 2-unit softmax matches one sigmoid unit", "binary_softmax2_cce",
+     "binary_sigmoid_bce", "accuracy", "equivalent", ("softmax", "sigmoid")),
+    ("C7", "a linear output + MSE leaves 0..1", "binary_linear_mse", "binary_sigmoid_bce",
+     "out_of_range", "worse", ("linear", "sigmoid")),
+    ("C7", "a linear output + MSE leaves 0..1", "multiclass_linear_mse",
+     "multiclass_softmax_cce", "out_of_range", "worse", ("linear", "softmax")),
+    ("C9", "the logits form equals the fused activation", "binary_logits_bce",
+     "binary_sigmoid_bce", "accuracy", "equivalent", ("logits", "sigmoid")),
+    ("C9", "the logits form equals the fused activation", "multiclass_logits_cce",
+     "multiclass_softmax_cce", "accuracy", "equivalent", ("logits", "softmax")),
+)
+# outcome of the recipe -> what the reference did, as the claims table says it
+FLIP = {"better": "worse", "worse": "better", "equivalent": "equivalent",
+        "inconclusive": "inconclusive"}
+TUNING = " (tuning)"   # the suffix of a tuned experiment's tuning runs
 
 
 def _diff_unit(metric):
     return " percentage points" if metric in PERCENT_METRICS else ""
 
 
+def short_conditions(labels):
+    """Condition labels -> short ones that keep only the settings that vary among them
+    (the optimizer and learning rate when none does; ``""`` for an unnamed condition).
+
+    >>> short_conditions(["adam epochs=5 lr=0.001 | keras", "sgd epochs=5 lr=0.1 | keras"])
+    {'adam epochs=5 lr=0.001 | keras': 'adam lr=0.001', 'sgd epochs=5 lr=0.1 | keras': 'sgd lr=0.1'}
+    """
+    labels = list(dict.fromkeys(labels))
+    tokens = {lab: lab.replace(" | ", " |").split(" ") for lab in labels}
+    named = [t for t in tokens.values() if t != [""]]
+    common = set.intersection(*map(set, named)) if named else set()
+    out = {}
+    for lab, toks in tokens.items():
+        keep = [t for t in toks if t not in common]
+        if not keep and toks != [""]:
+            keep = [t for t in toks[:1] + [t for t in toks if t.startswith("lr=")]]
+        out[lab] = " ".join(keep).replace(" |", " | ").strip()
+    return out
+
+
+def _pp(x, metric, signed=False):
+    """A difference as text: percentage points for accuracy-like metrics."""
+    v = fmt_group([x], metric)[0]
+    sign = "+" if signed and x > 0 else ""
+    return f"{sign}{v}{' pp' if metric in PERCENT_METRICS else ''}"
+
+
+def _range(values, metric):
+    """'12-70 pp' (magnitudes) or '12 pp' for one value."""
+    mags = sorted({abs(v) for v in values})
+    lo, hi = fmt_group([mags[0], mags[-1]], metric)
+    unit = " pp" if metric in PERCENT_METRICS else ""
+    return f"{lo}{unit}" if lo == hi else f"{lo}-{hi}{unit}"
+
+
+def _conditions_text(conds, short):
+    named = [short.get(c, c) for c in conds]
+    if not any(named):
+        return ""
+    return ", ".join(n or "default" for n in named)
+
+
+def _outcome_phrase(rows, short, flip=False):
+    """'better under sgd lr=0.01, sgd lr=0.1 (by 2-3 pp); equivalent under adam lr=0.001'."""
+    parts = []
+    for word in ("better", "worse", "equivalent", "inconclusive"):
+        g = rows[rows["outcome"].map(FLIP if flip else (lambda o: o)) == word]
+        if not len(g):
+            continue
+        where = _conditions_text(g["condition"], short)
+        text = word + (f" under {where}" if where else "")
+        if word in ("better", "worse"):
+            text += f" (by {_range(g['difference'], g['metric'].iloc[0])})"
+        parts.append(text)
+    return "; ".join(parts) if parts else "not compared"
+
+
+def claims_table(effects_df):
+    """Each claim (``CLAIMS``) with its outcome under each condition, per comparison,
+    read from ``effects``. Tuning runs are left out (the tuned comparison is the result).
+    When no claim's recipes were run, every recipe against the recommended one on the
+    primary metric instead."""
+    e = effects_df[~effects_df["experiment"].astype(str).str.endswith(TUNING)]
+    rows = []
+    for cid, text, recipe, ref, metric, expect, (a, b) in CLAIMS:
+        hit = e[(e["recipe"] == recipe) & (e["reference"] == ref) & (e["metric"] == metric)]
+        for (exp, ds), g in hit.groupby(["experiment", "dataset"], sort=False):
+            short = short_conditions(g["condition"])
+            holds = (g["outcome"] == expect).sum()
+            rows.append({"claim": f"{cid}: {text}", "data": f"{exp} / {ds}",
+                         "metric": metric,
+                         "outcome": f"{b} vs {a}: " + _outcome_phrase(g, short, flip=True),
+                         "holds": f"{holds} of {plural(len(g), 'condition')}"})
+    if not rows:
+        for (exp, ds, recipe, ref), g in e[e["primary"]].groupby(
+                ["experiment", "dataset", "recipe", "reference"], sort=False):
+            short = short_conditions(g["condition"])
+            rows.append({"claim": f"{recipe} vs {ref}", "data": f"{exp} / {ds}",
+                         "metric": g["metric"].iloc[0],
+                         "outcome": _outcome_phrase(g, short), "holds": "-"})
+    return pd.DataFrame(rows, columns=["claim", "data", "metric", "outcome", "holds"])
+
+
+def problem_table(comps, summary_df, effects_df):
+    """One row per comparison: the recipe to use, its score next to the trivial
+    baseline, the alternatives that beat it (if any) and a link to the details."""
+    rows = []
+    for comp in comps:
+        if comp.key[0].endswith(TUNING):
+            continue
+        s = select(summary_df, comp.key)
+        e = select(effects_df, comp.key)
+        s = s[s["primary"]] if len(s) else s
+        use = comp.recommended[0] if comp.recommended else "-"
+        mine = s[s["recipe"] == use] if len(s) else s
+        prim = comp.primary
+        beat = e[(e["outcome"] == "better") & e["primary"]] if len(e) else e
+        short = short_conditions(comp.conditions)
+        beaten = "; ".join(f"{r} under {_conditions_text(g['condition'], short) or 'all'}"
+                           for r, g in beat.groupby("recipe", sort=False)) if len(beat) else ""
+        bad = s[(s["n_diverged"] + s["n_failed"]) > 0] if len(s) else s
+        rows.append({
+            "problem": ", ".join(sorted({str(p) for p in comp.runs["problem"].dropna()}))
+            or str(comp.target),
+            "data": f"[{comp.label}](#{_slug(comp.label)})",
+            "recipe to use": use + (f" (beaten by {beaten})" if beaten else ""),
+            f"{prim}": _span(mine["mean"], prim) if len(mine) else "-",
+            "trivial baseline": _span(s["baseline"], prim) if len(s) else "-",
+            "diverged or failed": ", ".join(
+                f"{r['recipe']} {int(r['n_diverged'] + r['n_failed'])} of {int(r['n_runs'])}"
+                for _, r in bad.iterrows()) or "none",
+        })
+    return pd.DataFrame(rows)
+
+
+def _span(values, metric):
+    v = [x for x in values if np.isfinite(x)]
+    if not v:
+        return "-"
+    lo, hi = min(v), max(v)
+    return fmt_value(lo, metric) if np.isclose(lo, hi) else (
+        f"{fmt_value(lo, metric)}-{fmt_value(hi, metric)}")
+
+
+def _slug(text):
+    return re.sub(r"[^A-Za-z0-9]+", "-", str(text)).strip("-").lower() or "x"
+
+
+def margins_table(metrics=None):
+    """The margins of practical equivalence (``MARGINS``) as a display table."""
+    rows = []
+    for m, (size, kind) in MARGINS.items():
+        if metrics is not None and m not in metrics:
+            continue
+        what = (f"± {fmt_value(size, m)}" + (" points" if m in PERCENT_METRICS else "")
+                if kind == "absolute" else f"± {size:.0%} of the trivial baseline's value")
+        rows.append({"metric": m, "equivalent when the CI lies within": what})
+    return pd.DataFrame(rows)
+
+
 def summary_table(summary_df, comparison=None):
-    """The summary of one comparison as a wide display table (strings), one row per recipe."""
+    """The summary of one comparison as a display table (strings): one row per condition
+    and recipe, then the trivial baseline of each condition."""
     s = select(summary_df, comparison)
     if not len(s):
         return pd.DataFrame()
     metrics = list(dict.fromkeys(s["metric"]))
     primary = s.loc[s["primary"], "metric"]
     primary = primary.iloc[0] if len(primary) else metrics[0]
-    gm = s["goal_metric"].dropna()
-    goal_metric = gm.iloc[0] if len(gm) else None
+    short = short_conditions(s["condition"])
+    several = len(short) > 1
     out = []
-    for recipe, g in s.groupby("recipe", sort=False):
-        g = g.set_index("metric")
-        first = g.iloc[0]
-        row = {"recipe": recipe, "role": first["role"]}
-        for m in metrics:
-            arrow = "↑" if is_higher_better(m) else "↓"
-            head = f"{m}{' (%)' if m in PERCENT_METRICS else ''} {arrow}"
-            if m not in g.index or g.loc[m, "n"] == 0:
-                row[head] = "-"
-                continue
-            r = g.loc[m]
-            mean, std, lo, hi = fmt_group([r["mean"], r["std"], r["ci_low"], r["ci_high"]], m)
-            cell = mean if not np.isfinite(r["std"]) else f"{mean} ± {std}"
-            if np.isfinite(r["ci_low"]):
-                cell += f" [{lo}, {hi}]"
-            row[head] = cell
-        row["seeds"] = int(g.loc[primary, "n"]) if primary in g.index else 0
-        if goal_metric is not None and goal_metric in g.index:
-            row["epochs to goal"] = g.loc[goal_metric, "epochs_to_goal"]
-        aulc_head = f"AULC {primary}{' (%)' if primary in PERCENT_METRICS else ''}"
-        if primary in g.index and np.isfinite(g.loc[primary, "aulc"]):
-            row[aulc_head] = fmt_group([g.loc[primary, "aulc"]], primary)[0]
-        else:
-            row[aulc_head] = "-"
-        row["diverged / failed"] = (f"{int(first['n_diverged'])} / {int(first['n_failed'])}"
-                                    f" of {int(first['n_runs'])}")
-        sec = first["seconds_per_run"]
-        row["s / run"] = f"{sec:.2f}" if np.isfinite(sec) else "-"
+    for cond, by_cond in s.groupby("condition", sort=False):
+        for recipe, g in by_cond.groupby("recipe", sort=False):
+            g = g.set_index("metric")
+            first = g.iloc[0]
+            row = {"recipe": recipe, "role": first["role"]}
+            if several:
+                row["condition"] = short[cond]
+            for m in metrics:
+                r = g.loc[m] if m in g.index else None
+                if r is None or r["n"] == 0:
+                    row[_head(m)] = "-"
+                    continue
+                mean, std = fmt_group([r["mean"], r["std"]], m)
+                row[_head(m)] = mean if not np.isfinite(r["std"]) else f"{mean} ± {std}"
+            row["seeds"] = str(int(g.loc[primary, "n"]) if primary in g.index else 0)
+            if first["goal_metric"] in g.index and g.loc[first["goal_metric"], "epochs_to_goal"]:
+                row["epochs to goal"] = g.loc[first["goal_metric"], "epochs_to_goal"]
+            row["diverged / failed"] = (f"{int(first['n_diverged'])} / {int(first['n_failed'])}"
+                                        f" of {int(first['n_runs'])}")
+            out.append(row)
+        base = by_cond.drop_duplicates("metric").set_index("metric")["baseline"]
+        if base.notna().any():
+            row = {"recipe": "trivial baseline", "role": "constant"}
+            if several:
+                row["condition"] = short[cond]
+            row.update({_head(m): fmt_group([base.get(m, np.nan)], m)[0] for m in metrics})
+            out.append(row)
+    return pd.DataFrame(out).fillna("")
+
+
+def _head(m):
+    return f"{m}{' (%)' if m in PERCENT_METRICS else ''} {'↑' if is_higher_better(m) else '↓'}"
+
+
+def effects_table(effects_df, comparison=None, *, primary_only=True):
+    """The effects of one comparison as a display table (strings)."""
+    e = select(effects_df, comparison)
+    if primary_only and len(e):
+        e = e[e["primary"]]
+    if not len(e):
+        return pd.DataFrame()
+    short = short_conditions(e["condition"])
+    several = len(short) > 1
+    out = []
+    for _, r in e.iterrows():
+        m = r["metric"]
+        diff = _pp(r["difference"], m, signed=True)
+        if np.isfinite(r["ci_low"]):
+            lo, hi = fmt_group([r["ci_low"], r["ci_high"]], m)
+            diff += f" [{lo}, {hi}]"
+        row = {"recipe": r["recipe"]}
+        if several:
+            row["condition"] = short[r["condition"]]
+        row.update({
+            "metric": f"{m} {'↑' if r['higher_is_better'] else '↓'}",
+            "difference [95% CI]": diff,
+            "won / lost / tied": f"{r['won']} / {r['lost']} / {r['tied']}",
+            "p (min)": (f"{r['p']:.2g} ({r['p_min']:.2g})" if np.isfinite(r["p"]) else "-"),
+            "outcome": r["outcome"] + (f": {r['note']}" if r["note"] else ""),
+        })
         out.append(row)
     return pd.DataFrame(out)
 
 
-def paired_table(paired_df, comparison=None):
-    """The paired comparison of one comparison as a display table (strings)."""
-    p = select(paired_df, comparison)
-    if not len(p):
-        return pd.DataFrame()
-    out = []
-    for _, r in p.iterrows():
-        if r["outcome"] == "not compared" and not isinstance(r.get("metric"), str):
-            out.append({"recipe": r["recipe"], "role": r["role"], "vs": r["baseline"] or "-",
-                        "metric": "-", "difference [95% CI]": "-", "won / lost / tied": "-",
-                        "p (sign-flip)": "-", "outcome": f"not compared: {r['note']}"})
-            continue
-        m = r["metric"]
-        mean, lo, hi = fmt_group([r["mean_diff"], r["ci_low"], r["ci_high"]], m)
-        unit = " pp" if m in PERCENT_METRICS else ""
-        diff = f"{'+' if r['mean_diff'] > 0 else ''}{mean}{unit}"
-        if np.isfinite(r["ci_low"]):
-            diff += f" [{lo}, {hi}]"
-        outcome = r["outcome"] + (f" ({r['note']})" if r["note"] else "")
-        out.append({
-            "recipe": r["recipe"], "role": r["role"], "vs": r["baseline"],
-            "metric": f"{m} {'↑' if is_higher_better(m) else '↓'}", "difference [95% CI]": diff,
-            "won / lost / tied": f"{r['n_won']} / {r['n_lost']} / {r['n_tied']} of {r['n_pairs']}",
-            "p (sign-flip)": f"{r['p_value']:.3g}" if np.isfinite(r["p_value"]) else "-",
-            "outcome": outcome,
-        })
-    return pd.DataFrame(out)
+def verdict(results, runs=None, *, summary_df=None, effects_df=None, paired_df=None):
+    """Plain-words findings per comparison, read from the numbers.
 
-
-def verdict(results, runs=None, *, summary_df=None, paired_df=None):
-    """Plain-words findings per comparison, computed from the numbers.
-
-    Returns ``{(experiment, dataset): [sentence, ...]}``: the best and worst
-    final value of the primary metric, who reached the goal and when, each
-    non-recommended recipe against the recommended one (better / worse / no
-    clear difference), the other common metrics in brief, and runs that
-    diverged or failed.
+    Returns ``{(experiment, dataset): [sentence, ...]}``: the final primary
+    metric best first (one condition) and who reached the goal; each
+    non-recommended recipe against the recommended one under every condition
+    (from ``effects``); the other common metrics in brief; runs that diverged
+    or failed, and how they were scored.
     """
     if summary_df is None:
         summary_df = summary(results, runs)
-    if paired_df is None:
-        paired_df = paired(results, runs)
+    if effects_df is None:
+        effects_df = effects(results, runs)
     out = {}
     for comp in comparisons(results, runs):
         out[comp.key] = _verdict_one(comp, select(summary_df, comp.key),
-                                     select(paired_df, comp.key))
+                                     select(effects_df, comp.key))
     return out
 
 
-def _verdict_one(comp, s, p):
-    lines = []
+def _verdict_one(comp, s, e):
     if not len(s):
         return ["No results were recorded for this comparison."]
-    prim = comp.primary
-    ps = s[(s["metric"] == prim) & (s["n"] > 0)]
-    if len(ps) >= 2:
-        higher = is_higher_better(prim)
-        order = ps.sort_values("mean", ascending=not higher, kind="stable")
-
-        def desc(r):
-            pct = prim in PERCENT_METRICS
-            mean, sd = fmt_group([r["mean"], r["std"]], prim)
-            txt = mean + ("%" if pct else "")
-            if np.isfinite(r["std"]):
-                txt += f" ± {sd}{' points' if pct else ''}"
-            return f"{r['recipe']} ({txt}, {plural(int(r['n']), 'seed')})"
-        lines.append(f"Final validation {prim}, best first: "
-                     + "; ".join(desc(r) for _, r in order.iterrows()) + ".")
-    # goal
-    gs = s[(s["metric"] == s["goal_metric"]) & s["goal_runs"].notna()]
-    if len(gs):
-        g0 = gs.iloc[0]
-        gm, gv = g0["goal_metric"], g0["goal"]
-        if g0["goal_source"] == "auto":
-            rule = comp.goal["rule"]
-            lines.append(f"Goal (automatic: {rule}): validation {gm} "
-                         f"{'at least' if is_higher_better(gm) else 'at most'} "
-                         f"{fmt_value(gv, gm)}.")
-        if is_higher_better(gm):
-            what = (f"{fmt_value(gv, gm)} validation {gm}" if gm in PERCENT_METRICS
-                    else f"a validation {gm} of {fmt_value(gv, gm)}")
-            reach = f"reached {what}"
-        else:
-            reach = f"got validation {gm} down to {fmt_value(gv, gm)}"
-        clauses = []
-        for i, (_, r) in enumerate(gs.iterrows()):
-            k, n = int(r["goal_reached"]), int(r["goal_runs"])
-            max_ep = r["max_epochs"]
-            in_ep = f"in {plural(int(max_ep), 'epoch')}" if np.isfinite(max_ep) else ""
-            verb = reach if i == 0 else ("reached it" if is_higher_better(gm) else "got there")
-            if r["n_runs"] and not np.isfinite(max_ep):
-                clauses.append(f"{r['recipe']} has no training history to judge "
-                               f"({int(r['n_failed'])} of {int(r['n_runs'])} runs failed)")
-            elif k == n:
-                ep = fmt_epochs(r["goal_epochs"])
-                avg = "" if float(r["goal_epochs"]).is_integer() else " on average"
-                clauses.append(f"{r['recipe']} {verb} in {ep} "
-                               f"epoch{'' if ep == '1' else 's'}{avg} ({k}/{n} seeds)")
-            elif k == 0:
-                never = (f"never {reach}" if i == 0 else "never did")
-                clauses.append(f"{r['recipe']} {never} {in_ep} (0/{n} seeds)")
-            else:
-                ep = fmt_epochs(r["goal_epochs"])
-                clauses.append(f"{r['recipe']} {verb} on {k}/{n} seeds, in {ep} "
-                               f"epoch{'' if ep == '1' else 's'} on average "
-                               f"(never on the other {n - k} {in_ep})")
-        lines.append("; ".join(clauses) + ".")
-    # paired
-    if len(p):
-        whole = p[p["outcome"].eq("not compared") & p["metric"].isna()]
-        for note in dict.fromkeys(whole["note"]):
-            lines.append(f"No paired comparison: {note}.")
-        for _, r in p[p["outcome"].eq("not compared") & p["metric"].eq(prim)].iterrows():
-            lines.append(f"{r['recipe']} and {r['baseline']} have no seeds with a final "
-                         f"validation {prim} in common; not compared.")
-        pp = p[(p["metric"] == prim) & (p["outcome"] != "not compared")]
-        for _, r in pp.iterrows():
-            lines.append(_paired_sentence(r))
-        for (recipe, base), g in p[(p["metric"] != prim) & p["metric"].notna()
-                                   & p["outcome"].isin(["better", "worse",
-                                                        "no clear difference"])].groupby(
-                ["recipe", "baseline"], sort=False):
-            parts = []
-            for word, label in (("worse", "worse in"), ("better", "better in"),
-                                ("no clear difference", "not clearly different in")):
-                ms = list(g.loc[g["outcome"] == word, "metric"])
-                if ms:
-                    parts.append(f"{label} {_join(ms)}")
-            lines.append(f"On the other common metrics, {recipe} was {_join(parts)} "
-                         f"compared with {base}.")
-    # divergence / failure
+    lines = []
+    if len(comp.conditions) == 1:
+        lines += _best_first(comp, s) + _goal_sentences(comp, s)
+    for note in _not_compared(comp, e):
+        lines.append(note)
+    labels = short_conditions(comp.conditions)
+    prim = e[e["primary"]] if len(e) else e
+    for (recipe, ref), g in (prim.groupby(["recipe", "reference"], sort=False) if len(prim)
+                             else []):
+        split = "validation" if g["split"].iloc[0] == "val" else g["split"].iloc[0]
+        head = f"{recipe} vs {ref}, {split} {g['metric'].iloc[0]}: "
+        lines.append(head + (_effect_detail(g.iloc[0]) if len(g) == 1
+                             else _outcome_phrase(g, labels) + "."))
+    others = e[~e["primary"] & e["outcome"].isin(["better", "worse"])] if len(e) else e
+    for recipe, g in (others.groupby("recipe", sort=False) if len(others) else []):
+        n_cond = len(comp.conditions)
+        parts = []
+        for word in ("worse", "better"):
+            counts = g[g["outcome"] == word].groupby("metric", sort=False).size()
+            if len(counts):
+                parts.append(f"{word} in " + _join(
+                    m + ("" if n_cond == 1 else f" ({k} of {n_cond} conditions)")
+                    for m, k in counts.items()))
+        lines.append(f"On the other common metrics, {recipe} was {_join(parts)}.")
     for recipe in comp.recipes:
         c = comp.status_counts(recipe)
+        scored = s[(s["recipe"] == recipe) & s["primary"]]["n_substituted"].sum()
+        how = (" and scored as the trivial baseline" if scored
+               else " (no baseline recorded: left out)")
         if c["n_diverged"]:
-            lines.append(f"{c['n_diverged']} of {c['n_runs']} runs of {recipe} diverged.")
+            lines.append(f"{c['n_diverged']} of {c['n_runs']} runs of {recipe} diverged{how}.")
         if c["n_failed"]:
             errs = comp.runs[(comp.runs["recipe"] == recipe) & (comp.runs["status"] == "failed")]
-            errs = [str(e) for e in errs["error"].dropna().unique() if str(e).strip()]
+            errs = [str(x) for x in errs["error"].dropna().unique() if str(x).strip()]
             err = f" ({short(errs[0])})" if errs else ""
-            lines.append(f"{c['n_failed']} of {c['n_runs']} runs of {recipe} failed{err}.")
+            lines.append(f"{c['n_failed']} of {c['n_runs']} runs of {recipe} failed{err}{how}.")
     return lines
+
+
+def _best_first(comp, s):
+    prim = comp.primary
+    ps = s[(s["metric"] == prim) & (s["n"] > 0)]
+    if len(ps) < 2:
+        return []
+    order = ps.sort_values("mean", ascending=not is_higher_better(prim), kind="stable")
+
+    def desc(r):
+        pct = prim in PERCENT_METRICS
+        mean, sd = fmt_group([r["mean"], r["std"]], prim)
+        txt = mean + ("%" if pct else "")
+        if np.isfinite(r["std"]):
+            txt += f" ± {sd}{' points' if pct else ''}"
+        return f"{r['recipe']} ({txt}, {plural(int(r['n']), 'seed')})"
+    split = "validation" if ps["split"].iloc[0] == "val" else ps["split"].iloc[0]
+    text = (f"Final {split} {prim}, best first: "
+            + "; ".join(desc(r) for _, r in order.iterrows()))
+    base = ps["baseline"].dropna()
+    if len(base):
+        text += f"; trivial baseline {fmt_value(base.iloc[0], prim)}"
+    return [text + "."]
+
+
+def _goal_sentences(comp, s):
+    gs = s[(s["metric"] == s["goal_metric"]) & s["goal_runs"].notna()]
+    g0 = s.iloc[0]
+    if g0["goal_source"] == "none":
+        return [comp.goal(g0["condition"])["rule"][0].upper()
+                + comp.goal(g0["condition"])["rule"][1:] + "."]
+    if not len(gs):
+        return []
+    lines = []
+    g0 = gs.iloc[0]
+    gm, gv = g0["goal_metric"], g0["goal"]
+    if g0["goal_source"] == "auto":
+        rule = comp.goal(g0["condition"])["rule"]
+        lines.append(f"Goal (automatic: {rule}): validation {gm} "
+                     f"{'at least' if is_higher_better(gm) else 'at most'} "
+                     f"{fmt_value(gv, gm)}.")
+    if is_higher_better(gm):
+        what = (f"{fmt_value(gv, gm)} validation {gm}" if gm in PERCENT_METRICS
+                else f"a validation {gm} of {fmt_value(gv, gm)}")
+        reach = f"reached {what}"
+    else:
+        reach = f"got validation {gm} down to {fmt_value(gv, gm)}"
+    clauses = []
+    for i, (_, r) in enumerate(gs.iterrows()):
+        k, n = int(r["goal_reached"]), int(r["goal_runs"])
+        max_ep = r["max_epochs"]
+        in_ep = f"in {plural(int(max_ep), 'epoch')}" if np.isfinite(max_ep) else ""
+        verb = reach if i == 0 else ("reached it" if is_higher_better(gm) else "got there")
+        if r["n_runs"] and not np.isfinite(max_ep):
+            clauses.append(f"{r['recipe']} has no training history to judge "
+                           f"({int(r['n_failed'])} of {int(r['n_runs'])} runs failed)")
+        elif k == n:
+            ep = fmt_epochs(r["goal_epochs"])
+            avg = "" if float(r["goal_epochs"]).is_integer() else " on average"
+            clauses.append(f"{r['recipe']} {verb} in {ep} "
+                           f"epoch{'' if ep == '1' else 's'}{avg} ({k}/{n} seeds)")
+        elif k == 0:
+            never = (f"never {reach}" if i == 0 else "never did")
+            clauses.append(f"{r['recipe']} {never} {in_ep} (0/{n} seeds)")
+        else:
+            ep = fmt_epochs(r["goal_epochs"])
+            clauses.append(f"{r['recipe']} {verb} on {k}/{n} seeds, in {ep} "
+                           f"epoch{'' if ep == '1' else 's'} on average "
+                           f"(never on the other {n - k} {in_ep})")
+    lines.append("; ".join(clauses) + ".")
+    return lines
+
+
+def _not_compared(comp, e):
+    """Why there is no effect at all, when there is none."""
+    if len(e) or len(comp.recipes) < 2:
+        return []
+    if not comp.recommended:
+        return ["No paired comparison: no recommended recipe in this comparison."]
+    base = comp.recommended[0]
+    c = comp.status_counts(base)
+    why = (f"recommended recipe {base} has no completed runs ({c['n_failed']} failed, "
+           f"{c['n_diverged']} diverged)" if c["n_runs"] else
+           f"recommended recipe {base} has no runs")
+    return [f"No paired comparison: {why}."]
+
+
+def _effect_detail(r):
+    """One effect in words: the outcome, the difference, its CI, seeds and p."""
+    m, n = r["metric"], int(r["n_paired"])
+    if n == 0:
+        return "no seeds in common; not compared."
+    lo, hi = fmt_group([r["ci_low"], r["ci_high"]], m)
+    ci = f" (95% CI {lo} to {hi})" if np.isfinite(r["ci_low"]) else ""
+    tied = f", tied on {r['tied']}" if r["tied"] else ""
+    note = f"; {r['note']}" if r["note"] else ""
+    return (f"{r['outcome']}: {_pp(r['difference'], m, signed=True)}{ci}; better on "
+            f"{r['won']}/{n} seeds, worse on {r['lost']}/{n}{tied}; sign-flip p = "
+            f"{r['p']:.2g}{note}.")
 
 
 def short(text, n=160):
@@ -239,34 +469,6 @@ def _join(items):
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _paired_sentence(r):
-    m, recipe, base = r["metric"], r["recipe"], r["baseline"]
-    n = int(r["n_pairs"])
-    if r["outcome"] == "too few pairs":
-        return (f"Too few paired seeds ({n}) to compare {recipe} with {base} "
-                f"in validation {m}.")
-    d, lo, hi = r["mean_diff"], r["ci_low"], r["ci_high"]
-    unit = _diff_unit(m)
-    tied = f", tied on {int(r['n_tied'])}" if r["n_tied"] else ""
-    tied += f"; sign-flip p = {r['p_value']:.2g}" if np.isfinite(r["p_value"]) else ""
-    if r["outcome"] == "no clear difference":
-        sd, slo, shi = fmt_group([d, lo, hi], m)
-        sd = ("+" if d > 0 else "") + sd
-        return (f"No clear difference in validation {m} between {recipe} and {base}: "
-                f"{recipe} minus {base} = {sd}{unit} (95% CI {slo} to {shi}; "
-                f"{recipe} better on {int(r['n_won'])}/{n} seeds{tied}).")
-    # clear: report magnitudes in the direction of the difference
-    mag = [abs(d), min(abs(lo), abs(hi)), max(abs(lo), abs(hi))]
-    smag, slo, shi = fmt_group(mag, m)
-    updown = "higher" if d > 0 else "lower"
-    if r["outcome"] == "better":
-        return (f"{recipe} ended better than the recommended recipe {base}: {smag}{unit} "
-                f"{updown} in validation {m} (95% CI {slo} to {shi}; better on "
-                f"{int(r['n_won'])}/{n} seeds{tied}).")
-    return (f"{recipe} ended {smag}{unit} {updown} in validation {m} than {base} "
-            f"(95% CI {slo} to {shi}; worse on {int(r['n_lost'])}/{n} seeds{tied}).")
 
 
 def _compact_seeds(seeds):
@@ -298,6 +500,7 @@ def what_was_run(comps):
         rows.append({
             "experiment": comp.key[0], "dataset": comp.key[1], "problem": ", ".join(problems),
             "target": comp.target, "recipes": ", ".join(comp.recipes),
+            "conditions": len(comp.conditions),
             "seeds": _compact_seeds(seeds), "epochs": epochs,
             "trainer": ", ".join(trainers) or "-",
             "runs ok / diverged / failed": (f"{status.get('ok', 0)} / {status.get('diverged', 0)}"

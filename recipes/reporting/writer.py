@@ -18,10 +18,12 @@ import pandas as pd
 from ..files import atomic_write
 from ..results.store import Store
 from .document import Document, slugify
-from .figures import plot_curves, plot_final, plot_grad_norm, plot_paired
+from .figures import plot_condition_curves, plot_curves, plot_effects, plot_grad_norm
 from .formatting import fmt_value
-from .stats import comparisons, curves, goals, paired, parse_config, prepare_runs, select, summary
-from .words import (FAIRNESS_NOTE, METHODS_NOTE, paired_table, short, summary_table, verdict,
+from .stats import (comparisons, curves, effects, goals, parse_config, prepare_runs, select,
+                    summary)
+from .words import (FAIRNESS_NOTE, METHODS_NOTE, claims_table, effects_table, margins_table,
+                    problem_table, short, short_conditions, summary_table, verdict,
                     what_was_run)
 
 __all__ = ["report", "write_report"]
@@ -82,77 +84,17 @@ def write_report(results, runs=None, out="report", *, extras=None, appendix=None
         if key not in known and k not in labels:
             raise KeyError(f"extras for unknown comparison {k!r}")
     summ = summary(comps)
-    pair = paired(comps)
+    eff = effects(comps)
     gls = goals(comps)
-    verdicts = verdict(comps, summary_df=summ, paired_df=pair)
+    verdicts = verdict(comps, summary_df=summ, effects_df=eff)
     rns = prepare_runs(runs)
 
     doc = Document()
     doc.heading(1, title)
-    doc.para(f"**Fairness.** {FAIRNESS_NOTE}")
-    doc.heading(2, "What was run")
-    doc.table(what_was_run(comps))
-    versions = _versions(rns)
-    if versions:
-        doc.para("Library versions (from the runs): "
-                 + "; ".join(f"{lib} {', '.join(v)}" for lib, v in versions.items()) + ".")
-    import matplotlib
-    doc.para(f"Report made with numpy {np.__version__}, pandas {pd.__version__}, "
-             f"matplotlib {matplotlib.__version__}.")
-    doc.heading(2, "How to read the numbers")
-    doc.para(METHODS_NOTE)
-    if comps:
-        doc.para("Comparisons: " + ", ".join(
-            f"[{c.label}](#{slugify(c.label)})" for c in comps) + ".")
-
+    _first_screen(doc, comps, summ, eff)
     for comp in comps:
-        slug = slugify(comp.label)
-        doc.heading(2, comp.label, anchor=slug)
-        for key, word in (("claim", "Claim"), ("description", "Description")):
-            for text in _texts(comp, key):
-                doc.para(f"**{word}.** {text}")
-        doc.heading(3, "Verdict")
-        doc.bullets(verdicts.get(comp.key, []))
-        g = select(gls, comp.key)
-        goal_txt = ""
-        if len(g):
-            r = g.iloc[0]
-            goal_txt = (f" Goal: validation {r['metric']} {'≥' if r['higher_is_better'] else '≤'}"
-                        f" {fmt_value(r['value'], r['metric'])} ({r['rule']}).")
-        doc.heading(3, "Summary")
-        doc.table(summary_table(summ, comp.key),
-                  caption="Final validation value: mean ± std over seeds [95% bootstrap CI]."
-                  + goal_txt)
-        doc.heading(3, "Paired against the recommended recipe")
-        doc.table(paired_table(pair, comp.key),
-                  caption="Difference = recipe - recommended, same seeds; pp = percentage "
-                  "points; won = seeds where the recipe was better.")
-        bad = comp.runs[comp.runs["status"] != "ok"]
-        if len(bad):
-            doc.heading(3, "Runs that did not finish normally")
-            doc.table(pd.DataFrame({
-                "run": bad["run"], "recipe": bad["recipe"], "seed": bad["seed"],
-                "status": bad["status"],
-                "error": [short(e, 400) if isinstance(e, str) else "" for e in bad["error"]],
-            }))
-        doc.heading(3, "Figures")
-        c = select(cur, comp.key)
-        figs = [("Learning curves of the common metrics",
-                 lambda: plot_curves(c, g, metrics=comp.metrics), "curves"),
-                ("Final validation values",
-                 lambda: plot_final(select(summ, comp.key)), "final")]
-        if len(select(pair, comp.key)) and select(pair, comp.key)["n_pairs"].fillna(0).gt(0).any():
-            figs.append(("Paired differences against the recommended recipe",
-                         lambda: plot_paired(select(pair, comp.key)), "paired"))
-        if len(c) and (c["metric"] == "grad_norm").any():
-            figs.append(("Output-layer gradient norm (train, log scale)",
-                         lambda: plot_grad_norm(c), "grad-norm"))
-        for fig_title, make, kind in figs:
-            fig = make()
-            doc.figure(fig_title, fig, f"{slug}-{kind}")
-        for i, (t, item) in enumerate(_lookup(extras, comp)):
-            doc.item(t, item, f"{slug}-extra-{i + 1}-{slugify(t)}")
-
+        _section(doc, comp, summ, eff, gls, cur, verdicts, extras)
+    _methods(doc, comps, rns)
     all_bad = rns[rns["status"] == "failed"]
     if len(all_bad):
         doc.heading(2, "Failed runs")
@@ -176,6 +118,98 @@ def write_report(results, runs=None, out="report", *, extras=None, appendix=None
     atomic_write(out / "report.html", page)
     atomic_write(out / "report.md", md)
     return out / "report.md"
+
+
+def _first_screen(doc, comps, summ, eff):
+    """The report's first screen: each claim's outcome under each condition, then per
+    comparison the recipe to use, its score beside the trivial baseline, and links."""
+    doc.heading(2, "Summary", anchor="summary")
+    claims = claims_table(eff)
+    if len(claims):
+        doc.table(claims, caption="Claims, computed from the effects below: the outcome "
+                  "of the first recipe against the second under each condition (better / "
+                  "worse: the 95% CI excludes 0 and p ≤ 0.05; equivalent: the CI lies "
+                  "inside the metric's margin, see [How to read the numbers](#methods)).")
+    doc.table(problem_table(comps, summ, eff),
+              caption="The recipe to use per comparison, its final mean over conditions "
+              "and the trivial baseline (majority class or mean predictor). Diverged and "
+              "failed runs are scored as the trivial baseline.")
+
+
+def _section(doc, comp, summ, eff, gls, cur, verdicts, extras):
+    """One comparison's details: verdict, summary, effects, figures."""
+    slug = slugify(comp.label)
+    doc.heading(2, comp.label, anchor=slug)
+    for key, word in (("claim", "Claim"), ("description", "Description")):
+        for text in _texts(comp, key):
+            doc.para(f"**{word}.** {text}")
+    if len(comp.conditions) > 1:
+        labels = short_conditions(comp.conditions)
+        doc.para(f"**Conditions** ({len(labels)}, never pooled): "
+                 + "; ".join(f"`{v or 'default'}`" for v in labels.values()) + ".")
+    doc.heading(3, "Verdict")
+    doc.bullets(verdicts.get(comp.key, []))
+    g = select(gls, comp.key)
+    goal_txt = ""
+    if len(g) == 1 and g.iloc[0]["source"] != "none":
+        r = g.iloc[0]
+        goal_txt = (f" Goal: validation {r['metric']} {'≥' if r['higher_is_better'] else '≤'}"
+                    f" {fmt_value(r['value'], r['metric'])} ({r['rule']}).")
+    split = "test" if comp.split == "test" else "validation"
+    doc.heading(3, "Summary")
+    doc.table(summary_table(summ, comp.key),
+              caption=f"Final {split} value: mean ± std over seeds." + goal_txt)
+    doc.heading(3, "Effects against the recommended recipe")
+    doc.table(effects_table(eff, comp.key),
+              caption="Difference = recipe - recommended on the same seeds (pp: percentage "
+              "points) [95% bootstrap CI]; p: sign-flip (smallest possible).")
+    bad = comp.runs[comp.runs["status"] != "ok"]
+    if len(bad):
+        doc.heading(3, "Runs that did not finish normally")
+        doc.table(pd.DataFrame({
+            "run": bad["run"], "recipe": bad["recipe"], "seed": bad["seed"],
+            "status": bad["status"],
+            "error": [short(e, 400) if isinstance(e, str) else "" for e in bad["error"]],
+        }))
+    doc.heading(3, "Figures")
+    c = select(cur, comp.key)
+    e = select(eff, comp.key)
+    figs = []
+    if len(e):
+        figs.append(("Effect over the conditions", lambda: plot_effects(e), "effects"))
+    if len(comp.conditions) == 1:
+        figs.append(("Learning curves of the common metrics",
+                     lambda: plot_curves(c, g, metrics=comp.metrics), "curves"))
+    else:
+        figs.append((f"Learning curves of {comp.primary}, per condition",
+                     lambda: plot_condition_curves(c, comp.primary), "curves"))
+    if len(c) and (c["metric"] == "grad_norm").any():
+        figs.append(("Output-layer gradient norm (train, log scale)",
+                     (lambda: plot_grad_norm(c)) if len(comp.conditions) == 1 else
+                     (lambda: plot_condition_curves(c, "grad_norm", split="train", log=True)),
+                     "grad-norm"))
+    for fig_title, make, kind in figs:
+        doc.figure(fig_title, make(), f"{slug}-{kind}")
+    for i, (t, item) in enumerate(_lookup(extras, comp)):
+        doc.item(t, item, f"{slug}-extra-{i + 1}-{slugify(t)}")
+
+
+def _methods(doc, comps, rns):
+    """How the numbers were made, said once: fairness, statistics, margins, what ran."""
+    doc.heading(2, "How to read the numbers", anchor="methods")
+    doc.para(f"**Fairness.** {FAIRNESS_NOTE}")
+    doc.para(METHODS_NOTE)
+    metrics = {m for c in comps for m in c.metrics}
+    doc.table(margins_table(metrics), caption="Margins of practical equivalence.")
+    doc.heading(2, "What was run")
+    doc.table(what_was_run(comps))
+    versions = _versions(rns)
+    if versions:
+        doc.para("Library versions (from the runs): "
+                 + "; ".join(f"{lib} {', '.join(v)}" for lib, v in versions.items()) + ".")
+    import matplotlib
+    doc.para(f"Report made with numpy {np.__version__}, pandas {pd.__version__}, "
+             f"matplotlib {matplotlib.__version__}.")
 
 
 def _appendix(catalog=None):
