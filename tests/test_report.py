@@ -196,13 +196,16 @@ def test_paired(tables):
     assert (r["n_won"], r["n_lost"], r["n_tied"]) == (0, 4, 0)
     assert r["ci_low"] <= -0.175 <= r["ci_high"] < 0
     assert r["p_value"] == pytest.approx(2 / 16)  # exact sign flip, all 4 the same sign
-    assert r["outcome"] == "worse"
+    # 4 seeds cannot give p <= 0.05 (the smallest possible p is 2/2^4): never "clear"
+    assert r["p_min"] == pytest.approx(0.125) and r["outcome"] == "inconclusive"
+    assert "smallest possible p is 0.125 > 0.05" in r["note"]
     # log_loss is lower-is-better: alt has higher log_loss -> lost too
     r2 = p[(p["recipe"] == "alt_mse") & (p["metric"] == "log_loss")].iloc[0]
-    assert r2["mean_diff"] > 0 and r2["n_lost"] == 4 and r2["outcome"] == "worse"
+    assert r2["mean_diff"] > 0 and r2["n_lost"] == 4
     # bad_linear has one paired seed only
     r3 = p[(p["recipe"] == "bad_linear") & (p["metric"] == "accuracy")].iloc[0]
-    assert r3["n_pairs"] == 1 and r3["outcome"] == "too few pairs"
+    assert r3["n_pairs"] == 1 and r3["outcome"] == "inconclusive"
+    assert r3["note"] == "only 1 paired seed"
 
 
 def test_verdict_names_goal_reacher_and_loser(tables):
@@ -211,14 +214,15 @@ def test_verdict_names_goal_reacher_and_loser(tables):
     text = " ".join(v[KEY])
     assert ("rec_cce reached 90% validation accuracy in 3 epochs (4/4 seeds); "
             "alt_mse never did in 5 epochs (0/4 seeds)") in text
-    assert ("alt_mse ended 17.5 percentage points lower in validation accuracy than rec_cce"
+    assert ("alt_mse vs rec_cce, validation accuracy: inconclusive: -17.5 pp (95% CI"
             in text)
-    assert "worse on 4/4 seeds" in text
-    assert "2 of 4 runs of bad_linear diverged." in text
-    assert "1 of 4 runs of bad_linear failed (ValueError: boom)." in text
+    assert "worse on 4/4; sign-flip p = 0.12; 4 seeds differ: the smallest possible p is " \
+           "0.125 > 0.05." in text
+    # no baseline rows in this hand-made table: the diverged runs cannot be scored
+    assert "2 of 4 runs of bad_linear diverged (no baseline recorded: left out)." in text
+    assert "1 of 4 runs of bad_linear failed (ValueError: boom)" in text
     assert ("Final validation accuracy, best first: rec_cce (95.0% ± 2.6 points, 4 seeds); "
             "alt_mse (77.5% ± 6.5 points, 4 seeds); bad_linear (30.0%, 1 seed).") in text
-    assert "worse on 4/4 seeds; sign-flip p = 0.12)" in text
 
 
 def test_verdict_alternative_wins():
@@ -226,8 +230,7 @@ def test_verdict_alternative_wins():
     res, runs = make_tables(rec_role="alternative", alt_role="recommended", with_bad=False)
     v = report.verdict(res, runs)[KEY]
     text = " ".join(v)
-    assert ("rec_cce ended better than the recommended recipe alt_mse: 17.5 percentage "
-            "points higher in validation accuracy") in text
+    assert "rec_cce vs alt_mse, validation accuracy: inconclusive: +17.5 pp" in text
     assert "better on 4/4 seeds" in text
     # goal sentence is ordered by role but its content comes from the numbers
     assert "alt_mse never reached 90% validation accuracy in 5 epochs (0/4 seeds)" in text
@@ -243,10 +246,10 @@ def test_verdict_no_clear_difference():
     r = p[(p["recipe"] == "twin") & (p["metric"] == "accuracy")].iloc[0]
     assert r["mean_diff"] == pytest.approx(0.0, abs=1e-12)
     assert (r["n_won"], r["n_lost"]) == (2, 2)
-    assert r["outcome"] == "no clear difference"
+    assert r["outcome"] == "inconclusive"  # the CI reaches beyond the 1 pp margin
     text = " ".join(report.verdict(res, runs)[KEY])
-    assert "No clear difference in validation accuracy between twin and rec_cce" in text
-    assert "ended better" not in text and "lower in validation accuracy" not in text
+    assert "twin vs rec_cce, validation accuracy: inconclusive: " in text
+    assert "better:" not in text and "worse:" not in text
 
 
 def test_recommended_without_runs():
@@ -256,11 +259,10 @@ def test_recommended_without_runs():
     runs.loc[runs["recipe"] == "rec_cce", "status"] = "failed"
     runs.loc[runs["recipe"] == "rec_cce", "error"] = "RuntimeError: out of memory"
     p = report.paired(res, runs)
-    assert list(p["outcome"]) == ["not compared"]
-    assert "rec_cce has no completed runs (4 failed" in p.iloc[0]["note"]
+    assert not len(p)  # nothing to compare with
     text = " ".join(report.verdict(res, runs)[KEY])
     assert "No paired comparison: recommended recipe rec_cce has no completed runs" in text
-    assert "4 of 4 runs of rec_cce failed (RuntimeError: out of memory)." in text
+    assert "4 of 4 runs of rec_cce failed (RuntimeError: out of memory)" in text
     s = report.summary(res, runs)
     assert _row(s, "rec_cce")["n"] == 0 and _row(s, "rec_cce")["n_failed"] == 4
 
@@ -318,9 +320,12 @@ def test_write_report(tmp_path, tables):
         assert "Gradient analysis" in text and "Appendix figure" in text
         assert "ValueError: boom" in text
         assert "keras 3.3.3" in text
-    assert "alt_mse ended 17.5 percentage points lower" in md
-    # verdict comes before the summary table
-    assert md.index("### Verdict") < md.index("### Summary")
+    assert "alt_mse vs rec_cce, validation accuracy: inconclusive: -17.5 pp" in md
+    # the first screen (claims, recipe to use) comes first; each verdict before its table
+    assert md.index("## Summary") < md.index(f"## {EXP} / {DS}") < md.index("### Verdict") \
+        < md.index("### Summary") < md.index("## How to read the numbers")
+    assert "| rec_cce |" in md and "Margins of practical equivalence" in md
+    assert "rec_cce vs alt_mse" not in md  # claims are read from effects, not written
     assert "| recipe | role |" in md
     assert not list((tmp_path / "rep").glob(".*.tmp"))
 

@@ -225,7 +225,7 @@ def plot_effects(effects_df, *, comparison=None, metric=None):
 
     e = select(effects_df, comparison)
     if len(e):
-        e = e[e["metric"] == metric] if metric else e[e["primary"]]
+        e = e[e["metric"] == metric] if metric else e[e["primary"].astype(bool)]
     if not len(e):
         return _empty("no effects")
     metric = e["metric"].iloc[0]

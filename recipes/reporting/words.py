@@ -155,7 +155,7 @@ def claims_table(effects_df):
                          "outcome": f"{b} vs {a}: " + _outcome_phrase(g, short, flip=True),
                          "holds": f"{holds} of {plural(len(g), 'condition')}"})
     if not rows:
-        for (exp, ds, recipe, ref), g in e[e["primary"]].groupby(
+        for (exp, ds, recipe, ref), g in e[e["primary"].astype(bool)].groupby(
                 ["experiment", "dataset", "recipe", "reference"], sort=False):
             short = short_conditions(g["condition"])
             rows.append({"claim": f"{recipe} vs {ref}", "data": f"{exp} / {ds}",
@@ -271,7 +271,7 @@ def effects_table(effects_df, comparison=None, *, primary_only=True):
     """The effects of one comparison as a display table (strings)."""
     e = select(effects_df, comparison)
     if primary_only and len(e):
-        e = e[e["primary"]]
+        e = e[e["primary"].astype(bool)]
     if not len(e):
         return pd.DataFrame()
     short = short_conditions(e["condition"])
@@ -347,7 +347,7 @@ def _verdict_one(comp, s, e):
     for recipe in comp.recipes:
         c = comp.status_counts(recipe)
         scored = s[(s["recipe"] == recipe) & s["primary"]]["n_substituted"].sum()
-        how = (" and scored as the trivial baseline" if scored
+        how = (" (scored as the trivial baseline)" if scored
                else " (no baseline recorded: left out)")
         if c["n_diverged"]:
             lines.append(f"{c['n_diverged']} of {c['n_runs']} runs of {recipe} diverged{how}.")
