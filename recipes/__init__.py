@@ -6,7 +6,7 @@
 - models: ``build_model``, ``build_head``;
 - experiments: ``Settings``, ``Experiment``, ``OPTIMIZER_CONDITIONS``, ``compare``, ``run``,
   ``load_results``;
-- the report: ``report``;
+- the report: ``report``, ``effects`` (the effect of each recipe choice, per condition);
 - diagnostics: ``check_model``, ``gradients``.
 
 The catalog names are imported with the package and never import TensorFlow
@@ -38,6 +38,7 @@ _LAZY = {
     "run": "recipes.results.runner",
     "load_results": "recipes.results.runner",
     "report": "recipes.reporting.writer",
+    "effects": "recipes.reporting.stats",
     "check_model": "recipes.diagnostics.check",
     "gradients": "recipes.diagnostics.gradient",
 }

@@ -666,23 +666,44 @@ EFFECT_COLUMNS = [
 def effects(results, runs=None, *, margins=None, n_boot=N_BOOT):
     """The effect of choosing each recipe instead of the recommended one, per condition.
 
-    One row per comparison x condition x recipe x reference recipe x metric
-    (``EFFECT_COLUMNS``); the reference is the comparison's recommended recipe.
-    ``difference`` = recipe - reference, the mean over seeds paired on
-    ``(seed, trainer)`` within the condition (``n_paired``), with its 95%
-    bootstrap CI (``ci_low``, ``ci_high``), seeds ``won`` / ``lost`` / ``tied``
-    (won: the recipe was better, in the metric's direction), the exact
-    sign-flip ``p`` and the smallest p these seeds allow (``p_min``).
-    ``margin``: the metric's margin of practical equivalence (``MARGINS``, or
-    ``margins`` given as ``{metric: (size, "absolute" | "baseline")}``);
-    ``baseline``: the trivial baseline's mean. ``outcome``: one of
-    ``OUTCOMES`` (module notes); ``note`` says why when it is inconclusive.
-    Diverged and failed runs are scored as the trivial baseline and counted
-    (``n_diverged``, ``n_failed``; ``ref_*`` for the reference). Metrics that
-    do not apply to a recipe (no finite value on any run) get no row.
+    Parameters
+    ----------
+    results : DataFrame
+        The tidy results (``recipes.load_results``, or what ``compare`` and
+        ``run`` return), with their ``condition`` column; without one, all runs
+        are one condition.
+    runs : DataFrame, optional
+        The runs table (``Store(dir).runs()``): statuses, so that diverged and
+        failed runs are counted and scored as the trivial baseline.
+    margins : dict, optional
+        ``{metric: (size, "absolute" | "baseline")}`` in place of ``MARGINS``,
+        the margins of practical equivalence.
+    n_boot : int, default=2000
+        Bootstrap resamples per interval.
 
+    Returns
+    -------
+    DataFrame
+        One row per comparison x condition x recipe x reference recipe x
+        metric (``EFFECT_COLUMNS``); the reference is the comparison's
+        recommended recipe. ``difference`` = recipe - reference, the mean over
+        seeds paired on ``(seed, trainer)`` within the condition
+        (``n_paired``), with its 95% bootstrap CI (``ci_low``, ``ci_high``),
+        seeds ``won`` / ``lost`` / ``tied`` (won: the recipe was better, in
+        the metric's direction), the exact sign-flip ``p`` and the smallest p
+        these seeds allow (``p_min``); ``margin``: the metric's margin of
+        practical equivalence; ``baseline``: the trivial baseline's mean;
+        ``outcome``: one of ``OUTCOMES`` (see the module notes), ``note``:
+        why, when inconclusive. Diverged and failed runs are scored as the
+        trivial baseline and counted (``n_diverged``, ``n_failed``; ``ref_*``
+        for the reference). A metric that applies to neither run of a pair
+        (no finite value) gets no row.
+
+    Examples
+    --------
     >>> import recipes  # doctest: +SKIP
-    >>> recipes.effects(recipes.load_results("results"))  # doctest: +SKIP
+    >>> e = recipes.effects(recipes.load_results("results"))  # doctest: +SKIP
+    >>> e[e.primary][["condition", "recipe", "difference", "outcome"]]  # doctest: +SKIP
     """
     rows = []
     for comp in comparisons(results, runs):
