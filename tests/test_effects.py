@@ -1,0 +1,145 @@
+"""recipes.effects on hand-made results with known numbers: outcomes, margins, float
+noise, diverged seeds, conditions never pooled, reproducible intervals."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+import recipes
+from recipes.reporting import figures, stats, words
+
+REF, ALT = "binary_sigmoid_bce", "binary_sigmoid_mse"
+SEEDS = range(6)
+BASE = 0.60  # the trivial baseline's accuracy on every seed
+REF_ACC = [0.90, 0.92, 0.91, 0.93, 0.89, 0.94]
+
+
+def _tables(arms, statuses=None, exp="e", ds="d"):
+    """``arms``: {(condition, recipe): per-seed final accuracy}; the reference recipe is
+    recommended. Each run records epochs 1-2 of validation accuracy and its baseline."""
+    statuses = statuses or {}
+    rows, runs = [], []
+    for (cond, recipe), accs in arms.items():
+        role = "recommended" if recipe == REF else "anti-pattern"
+        for seed, acc in zip(SEEDS, accs):
+            run = f"{exp}|{ds}|{cond}|{recipe}|{seed}"
+            status = statuses.get((cond, recipe, seed), "ok")
+            key = dict(run=run, experiment=exp, dataset=ds, problem="binary", target="classes",
+                       recipe=recipe, role=role, seed=seed, trainer="stacked", condition=cond)
+            runs.append(dict(key, status=status, epochs=2, seconds=1.0, config=None))
+            if status == "failed":
+                continue
+            rows += [dict(key, epoch=1, split="val", metric="accuracy", value=acc / 2),
+                     dict(key, epoch=2, split="val", metric="accuracy", value=acc),
+                     dict(key, epoch=0, split="val", metric="baseline_accuracy", value=BASE)]
+    return pd.DataFrame(rows), pd.DataFrame(runs)
+
+
+def _one(e, recipe=ALT, condition="c"):
+    r = e[(e["recipe"] == recipe) & (e["condition"] == condition) & (e["metric"] == "accuracy")]
+    assert len(r) == 1
+    return r.iloc[0]
+
+
+@pytest.mark.parametrize("shift, outcome", [
+    ([+0.05] * 6, "better"),
+    ([-0.05] * 6, "worse"),
+    ([0.001, -0.002, 0.0, 0.002, -0.001, 0.001], "equivalent"),  # inside the 1 pp margin
+    ([0.05, -0.06, 0.04, -0.05, 0.06, -0.04], "inconclusive"),
+])
+def test_outcomes_from_known_numbers(shift, outcome):
+    alt = [a + s for a, s in zip(REF_ACC, shift)]
+    e = recipes.effects(*_tables({("c", REF): REF_ACC, ("c", ALT): alt}))
+    r = _one(e)
+    assert r["reference"] == REF and r["n_paired"] == 6 and r["outcome"] == outcome
+    assert r["difference"] == pytest.approx(np.mean(shift))
+    assert r["ci_low"] <= r["difference"] <= r["ci_high"]
+    assert r["margin"] == 0.01 and r["baseline"] == pytest.approx(BASE)
+    assert r["p_min"] == pytest.approx(2 / 2 ** np.count_nonzero(shift))  # ties cannot flip
+    if outcome in ("better", "worse"):
+        assert r["p"] == pytest.approx(2 / 64)  # exact: only the all-same-sign patterns
+        assert (r["won"], r["lost"]) == ((6, 0) if outcome == "better" else (0, 6))
+
+
+def test_float_noise_is_a_tie_never_a_win():
+    alt = [a + 1e-9 for a in REF_ACC]  # a logits form and its fused twin
+    r = _one(recipes.effects(*_tables({("c", REF): REF_ACC, ("c", ALT): alt})))
+    assert (r["won"], r["lost"], r["tied"]) == (0, 0, 6)
+    assert r["difference"] == 0.0 and r["outcome"] == "equivalent" and r["p"] == 1.0
+
+
+def test_few_seeds_are_never_clear():
+    res, runs = _tables({("c", REF): REF_ACC, ("c", ALT): [a - 0.2 for a in REF_ACC]})
+    keep = res["seed"] < 4
+    r = _one(recipes.effects(res[keep], runs[runs["seed"] < 4]))
+    assert r["lost"] == 4 and r["p"] == pytest.approx(0.125)
+    assert r["outcome"] == "inconclusive"
+    assert r["note"] == "4 seeds differ: the smallest possible p is 0.125 > 0.05"
+
+
+def test_diverged_and_failed_seeds_are_scored_as_the_baseline():
+    alt = [0.95] * 6
+    alt[1] = alt[2] = np.nan  # diverged: NaN outputs, so NaN metrics
+    statuses = {("c", ALT, 1): "diverged", ("c", ALT, 2): "diverged", ("c", ALT, 3): "failed"}
+    res, runs = _tables({("c", REF): REF_ACC, ("c", ALT): alt}, statuses)
+    r = _one(recipes.effects(res, runs))
+    assert (r["n_runs"], r["n_diverged"], r["n_failed"], r["n_paired"]) == (6, 2, 1, 6)
+    scored = np.array([0.95, BASE, BASE, BASE, 0.95, 0.95])
+    assert r["difference"] == pytest.approx(np.mean(scored - REF_ACC))
+    s = stats.summary(res, runs)
+    s = s[(s["recipe"] == ALT)].iloc[0]
+    assert (s["n"], s["n_substituted"]) == (6, 3) and s["mean"] == pytest.approx(scored.mean())
+    text = " ".join(words.verdict(res, runs)[("e", "d")])
+    assert "2 of 6 runs of binary_sigmoid_mse diverged (scored as the trivial baseline)." in text
+
+
+def test_conditions_are_never_pooled():
+    arms = {("sgd", REF): REF_ACC, ("sgd", ALT): [a - 0.3 for a in REF_ACC],
+            ("adam", REF): REF_ACC, ("adam", ALT): REF_ACC}
+    res, runs = _tables(arms)
+    e = recipes.effects(res, runs)
+    assert _one(e, condition="sgd")["outcome"] == "worse"
+    assert _one(e, condition="adam")["outcome"] == "equivalent"
+    assert set(e["n_paired"]) == {6}  # six seeds each, not twelve
+    s = stats.summary(res, runs)
+    assert set(s["n"]) == {6} and len(s) == 4
+    # the claims table says where the claim holds, computed from the same rows
+    claims = words.claims_table(e)
+    c1 = claims[claims["claim"].str.startswith("C1")].iloc[0]
+    assert c1["outcome"] == ("cross-entropy vs MSE: better under sgd (by 30.0 pp); "
+                             "equivalent under adam")
+    assert c1["holds"] == "1 of 2 conditions"
+    fig = figures.plot_effects(e)
+    assert isinstance(fig, Figure) and len([a for a in fig.axes if a.get_visible()]) == 1
+
+
+def test_identical_inputs_give_identical_intervals():
+    alt = [a - 0.03 + 0.01 * (i % 3) for i, a in enumerate(REF_ACC)]
+    a = recipes.effects(*_tables({("c", REF): REF_ACC, ("c", ALT): alt}))
+    # the same numbers under other names and in another row order
+    res, runs = _tables({("x", REF): REF_ACC, ("x", ALT): alt}, exp="other", ds="data")
+    b = recipes.effects(res.sample(frac=1.0, random_state=1), runs)
+    cols = ["difference", "ci_low", "ci_high", "p"]
+    assert a[cols].to_numpy().tolist() == b[cols].to_numpy().tolist()
+    # and in a fresh process
+    code = ("from recipes.reporting.stats import _bootstrap_ci; "
+            f"print(repr(_bootstrap_ci({[x - y for x, y in zip(alt, REF_ACC)]})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(recipes.__file__).parents[1], check=True).stdout
+    assert eval(out) == stats._bootstrap_ci(np.subtract(alt, REF_ACC))
+
+
+def test_an_automatic_goal_below_the_trivial_baseline_is_no_goal():
+    # 95% positives: the majority class scores 0.95; recipes at 0.96-0.97
+    res, runs = _tables({("c", REF): [0.97] * 6, ("c", ALT): [0.96] * 6})
+    res.loc[res["metric"] == "baseline_accuracy", "value"] = 0.95
+    g = stats.goals(res, runs).iloc[0]
+    assert g["source"] == "none" and np.isnan(g["value"])
+    assert "no better than the trivial baseline's 95%" in g["rule"]
+    s = stats.summary(res, runs)
+    assert (s["epochs_to_goal"] == "").all() and s["baseline"].to_numpy() == pytest.approx(0.95)
