@@ -5,15 +5,18 @@ The package is a pipeline; each module imports only those before it:
 ``formatting``
     How a metric's value is written (percentages, the same decimals side by side).
 ``stats``
-    The statistics: learning curves, final values, goals, the summary, the
-    paired comparison against the recommended recipe (bootstrap CIs, sign-flip
-    p-values). numpy and pandas only, no plotting.
+    The statistics: learning curves, final values, goals, the summary, and
+    ``effects``: each recipe against the recommended one per condition
+    (bootstrap CIs, exact sign-flip p-values, margins of equivalence,
+    outcomes). numpy and pandas only, no plotting.
 ``words``
-    Tables as text (``summary_table``, ``paired_table``) and verdict
+    The claims table and the recipe to use (the report's first screen), tables
+    as text (``summary_table``, ``effects_table``, ``margins_table``) and verdict
     sentences (``verdict``), the fairness and methods notes.
 ``figures``
     The statistics' DataFrames drawn as matplotlib Figures (``plot_curves``,
-    ``plot_final``, ``plot_paired``, ``plot_grad_norm``).
+    ``plot_final``, ``plot_paired``, ``plot_grad_norm``, ``plot_effects``,
+    ``plot_condition_curves``).
 ``document``
     A renderer that knows nothing about recipes: headings, paragraphs,
     tables, figures... to Markdown and to one self-contained HTML page.

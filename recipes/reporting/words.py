@@ -297,7 +297,7 @@ def effects_table(effects_df, comparison=None, *, primary_only=True):
     return pd.DataFrame(out)
 
 
-def verdict(results, runs=None, *, summary_df=None, effects_df=None, paired_df=None):
+def verdict(results, runs=None, *, summary_df=None, effects_df=None):
     """Plain-words findings per comparison, read from the numbers.
 
     Returns ``{(experiment, dataset): [sentence, ...]}``: the final primary
