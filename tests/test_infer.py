@@ -388,9 +388,11 @@ RANKINGS = [
      ("ordinal", "multiclass")),
     (["2) two", "10) ten", "1) one"], ("ordinal", "multiclass")),
     (["01 - low", "02 - mid", "03 - top"], ("ordinal", "multiclass")),
-    # short integer rating scales: ordinal at least second
+    # short integer rating scales: ordinal at least second (first with one peak)
     (np.random.default_rng(3).choice([1, 2, 3, 4, 5], 300, p=[.05, .15, .3, .35, .15]),
-     ("multiclass", "ordinal")),
+     ("ordinal", "multiclass")),
+    (np.random.default_rng(5).choice([1, 2, 3, 4, 5], 300, p=[.3, .1, .25, .05, .3]),
+     ("multiclass", "ordinal")),                                     # three turns
     (np.random.default_rng(4).choice(np.arange(1, 8), 500, p=[.05, .1, .15, .3, .2, .15, .05]),
      ("ordinal", "multiclass")),
     # unknown strings, one-hot, digit labels
@@ -519,10 +521,23 @@ def test_monotone_and_polarized_scales_are_ordinal():
         assert got.problem == "ordinal" and got.alternatives[0] == "multiclass", got.reason
 
 
-def test_a_single_peak_on_six_codes_is_not_enough():
-    occupation = np.repeat(np.arange(1, 7), [41, 859, 2783, 1834, 740, 109])
-    assert infer_problem(occupation).problem == "multiclass"
-    assert infer_problem(occupation).alternatives[0] == "ordinal"
+def test_a_single_peak_on_four_or_more_codes_ranks_ordinal_first():
+    religious = np.repeat(np.arange(1, 5), [1021, 2267, 2422, 656])
+    got = infer_problem(religious)
+    assert got.problem == "ordinal" and got.alternatives == ("multiclass",)
+    assert "more likely for ordered levels" in got.reason
+
+
+def test_three_codes_show_no_order():
+    peaked = np.repeat([1, 2, 3], [100, 700, 200])     # every order of 3 turns at most once
+    assert infer_problem(peaked).problem == "multiclass"
+    assert infer_problem(peaked).alternatives[0] == "ordinal"
+
+
+def test_codes_whose_frequencies_turn_often_stay_classes():
+    husband = np.repeat(np.arange(1, 7), [229, 1308, 490, 2030, 1779, 530])   # 3 turns
+    assert infer_problem(husband).problem == "multiclass"
+    assert infer_problem(husband).alternatives[0] == "ordinal"
 
 
 def test_levels_on_a_numeric_scale_are_ordinal():
@@ -535,7 +550,21 @@ def test_levels_on_a_numeric_scale_are_ordinal():
 
 def test_underdispersed_measurement_is_not_counted():
     waist = [31, 32] + [33] * 4 + [34] * 3 + [35] * 2 + [36] * 3 + [37] * 3 + [38] * 2 + [46]
-    assert "count" not in infer_problem(waist).candidates[0].problem
+    got = infer_problem(waist)
+    assert got.problem == "regression" and "too few rows per value" in got.reason
+    assert got.alternatives[-1] == "multiclass"
+
+
+def test_sparse_values_with_gaps_are_not_class_codes():
+    subcommittees = [0] * 3 + [2] * 2 + [3] * 2 + [4] * 3 + [5] * 6 + [6] + [7] * 2 + [13]
+    got = infer_problem(subcommittees)
+    assert got.problem == "count" and got.alternatives == ("regression", "multiclass")
+    airflow = [50] * 5 + [56] + [58] * 6 + [62] * 5 + [70, 75, 80, 80]
+    assert infer_problem(airflow).problem == "regression"
+    few_codes = [1, 2, 4, 1, 2, 4, 1, 2]                # gaps, but fewer than 5 rows per value
+    assert infer_problem(few_codes).problem == "regression"
+    many_rows = np.repeat([1, 2, 4], [30, 20, 10])       # enough rows per value: codes
+    assert infer_problem(many_rows).problem != "regression"
 
 
 def test_nearly_unique_integers_with_zeros_are_counts():
@@ -550,10 +579,18 @@ def test_group_sizes_rank_count_second():
     assert got.problem == "ordinal" and got.alternatives[0] == "count"
 
 
-def test_many_level_codes_rank_ordinal_second():
+def test_many_level_codes_numbered_from_one_are_ordinal():
     income = np.repeat(np.arange(1, 25), np.arange(10, 58, 2))
     got = infer_problem(income)
+    assert got.problem == "ordinal" and got.alternatives == ("regression", "count")
+    assert got.classes == tuple(range(1, 25))
+
+
+def test_many_levels_not_numbered_from_one_stay_a_quantity():
+    ages = np.repeat(np.arange(18, 42), np.arange(10, 58, 2))     # every age, several rows
+    got = infer_problem(ages)
     assert got.problem == "regression" and got.alternatives == ("ordinal", "count")
+    assert infer_problem(np.arange(1, 40)).problem == "regression"    # one row per value
 
 
 def test_turning_points_statistic():

@@ -17,8 +17,8 @@ from recipes.catalog.infer import PROBLEMS  # noqa: E402
 
 # The issue asks for top-1 >= 0.90 and top-2 >= 0.98; these floors are what the
 # rules reach today (see the README), kept so that a change that makes them worse fails.
-TOP1_FLOOR = 0.84
-TOP2_FLOOR = 0.97
+TOP1_FLOOR = 0.88
+TOP2_FLOOR = 0.99
 
 
 @pytest.fixture(scope="module")

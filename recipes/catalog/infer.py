@@ -554,6 +554,16 @@ class _Summary:
         return self.rows_per_value < 2 and not self.consecutive
 
     @cached_property
+    def sparse_levels(self):
+        """Gaps between the values and fewer than ``_ADEQUATE`` rows per value: not codes.
+
+        A classifier needs several examples of each class; values that leave
+        gaps between them and are seen only a few times each are readings of a
+        quantity (waist sizes 31-38 and 46 in 20 rows), not class codes.
+        """
+        return self.integral and not self.consecutive and self.rows_per_value < _ADEQUATE
+
+    @cached_property
     def shape(self):
         """Skewness, its z statistic and the coefficient of variation."""
         return _skewness(self.numeric)
@@ -614,6 +624,16 @@ class _Summary:
         return int(_turns(counts[None, :].astype(float))[0])
 
     @cached_property
+    def numbered_levels(self):
+        """Every integer from 1 to the highest, at least ``_ADEQUATE`` rows each on average.
+
+        Codes of ordered levels numbered from 1 (income brackets 1-24); a
+        measurement in natural units seldom starts at exactly 1 and fills every
+        integer, and counts that do are recognized by their shape first.
+        """
+        return self.consecutive and self.lo == 1 and self.rows_per_value >= _ADEQUATE
+
+    @cached_property
     def level_codes(self):
         """Every integer from the lowest to the highest value, at least 2 rows each on average."""
         return self.consecutive and self.rows_per_value >= 2
@@ -645,6 +665,21 @@ class _Summary:
         """Integer levels whose frequencies are far from uniform and change smoothly."""
         uniform_p, smooth_p = self.profile
         return self.n >= 3 and uniform_p < _ALPHA and smooth_p < _ALPHA
+
+    @cached_property
+    def peaked_levels(self):
+        """4 or more integer levels, far from uniform, whose frequencies turn at most once.
+
+        The likelihood ratio of such a profile, ordered levels against nominal
+        codes, is above 1 from 4 levels on: a discretized quantity puts one
+        peak (or one valley, or a slope) on its levels, whereas a random order
+        of K frequencies turns at most once only with probability
+        (2**K - 2)/K! (4 levels 58 %, 5 levels 25 %, 6 levels 8.6 %). With 3
+        levels every order turns at most once: no evidence either way. Weaker
+        than ``smooth_levels`` (not significant at 5 % for few levels), so it
+        only ranks ordinal first, with multiclass right after.
+        """
+        return self.n >= 4 and self.profile[0] < _ALPHA and self.turns <= 1
 
     @cached_property
     def scale_levels(self):
@@ -1030,6 +1065,16 @@ def _scale(s):
     return "negative levels" if s.lo < 0 else "gaps between the levels"
 
 
+def _ordinal_shape(s):
+    """What in the frequencies of integer levels shows an order."""
+    if s.smooth_levels:
+        return "whose frequencies change smoothly from level to level"
+    if s.scale_levels:
+        return f"on a numeric scale ({_scale(s)}) whose frequencies {_turned(s)}"
+    return (f"whose frequencies {_turned(s)}, more likely for ordered levels than for "
+            f"{s.n} codes in a random order")
+
+
 def _turned(s):
     return ("change monotonically" if s.turns == 0 else
             "rise and fall once (one change of direction)")
@@ -1068,12 +1113,22 @@ RULES_1D = (
                     f"right-skewed like counts ({_count_fit(s)}): counts. "
                     "If they are class codes, problem 'ordinal' or 'multiclass'.",
           lambda s: ("ordinal", "multiclass")),
-    _Rule("ordinal", lambda s: _small_integers(s) and (s.smooth_levels or s.scale_levels),
+    _Rule("count", lambda s: _small_integers(s) and s.sparse_levels and s.lo == 0,
+          lambda s: f"{s.n} distinct non-negative integer values {_range(s)} ({s.dtype}) in "
+                    f"{s.rows} rows, {s.rows_per_value:.1f} per value and with gaps between "
+                    "them, including zeros: too few rows per value for class codes, counts. "
+                    "If they are measurements, problem 'regression'.",
+          lambda s: ("regression", "multiclass")),
+    _Rule("regression", lambda s: _small_integers(s) and s.sparse_levels,
+          lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}) in {s.rows} rows, "
+                    f"{s.rows_per_value:.1f} per value and with gaps between them: too few rows "
+                    "per value for class codes, a measurement. If they are classes, problem "
+                    "'multiclass'.",
+          lambda s: ("count", "multiclass") if s.lo >= 0 else ("multiclass",)),
+    _Rule("ordinal", lambda s: _small_integers(s) and (s.smooth_levels or s.scale_levels
+                                                       or s.peaked_levels),
           lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}) "
-                    + ("whose frequencies change smoothly from level to level"
-                       if s.smooth_levels else
-                       f"on a numeric scale ({_scale(s)}) whose frequencies "
-                       f"{_turned(s)}") + ": ordered levels. If they are unordered classes, "
+                    + _ordinal_shape(s) + ": ordered levels. If they are unordered classes, "
                     "problem 'multiclass'." + (" If they count events, problem 'count'."
                                                if s.falls_from_lowest else ""),
           lambda s: (("count", "multiclass") if s.falls_from_lowest else ("multiclass",))
@@ -1093,6 +1148,13 @@ RULES_1D = (
                     f"than max_classes={s.max_classes}, no zeros but right-skewed like counts "
                     f"({_shape(s)}): counts. If they are measurements, problem 'regression'.",
           lambda s: ("regression",)),
+    _Rule("ordinal", lambda s: s.integral and s.numbered_levels and not s.count_shaped,
+          lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}), more than "
+                    f"max_classes={s.max_classes}, every integer from 1 to {s.hi:g} present "
+                    f"({s.rows_per_value:.1f} rows per value): codes of ordered levels. If they "
+                    "are a continuous quantity, problem 'regression'; if they count events, "
+                    "problem 'count'.",
+          lambda s: ("regression", "count")),
     _Rule("regression", lambda s: s.integral and s.lo > 0,
           lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}), more than "
                     f"max_classes={s.max_classes} and no zeros: a continuous quantity. "
@@ -1177,6 +1239,10 @@ def _ordinal_evidence(s):
         shown = "change smoothly along the levels"
     elif s.scale_levels:
         shown = f"{_turned(s)} on a numeric scale ({_scale(s)})"
+    elif s.peaked_levels:
+        shown = f"{_turned(s)}, more likely for ordered levels than for codes"
+    elif s.numbered_levels and s.n > s.max_classes:
+        shown = "fill every level from 1, several rows each, like codes of ordered levels"
     elif s.level_codes and s.n > s.max_classes:
         shown = "show no clear order, but every level between them is present, like level codes"
     else:
