@@ -528,6 +528,13 @@ def test_a_single_peak_on_four_or_more_codes_ranks_ordinal_first():
     assert "more likely for ordered levels" in got.reason
 
 
+def test_codes_rarest_at_both_ends_rank_ordinal_first():
+    left_right = np.repeat(np.arange(1, 8), [16, 103, 147, 256, 170, 218, 34])   # 3 turns
+    got = infer_problem(left_right)
+    assert got.problem == "ordinal" and got.alternatives == ("multiclass",)
+    assert "tails of a scale" in got.reason and "tails of a scale" in got.candidates[0].evidence
+
+
 def test_three_codes_show_no_order():
     peaked = np.repeat([1, 2, 3], [100, 700, 200])     # every order of 3 turns at most once
     assert infer_problem(peaked).problem == "multiclass"

@@ -668,18 +668,27 @@ class _Summary:
 
     @cached_property
     def peaked_levels(self):
-        """4 or more integer levels, far from uniform, whose frequencies turn at most once.
+        """4 or more integer levels, far from uniform, shaped like a scale.
 
-        The likelihood ratio of such a profile, ordered levels against nominal
-        codes, is above 1 from 4 levels on: a discretized quantity puts one
-        peak (or one valley, or a slope) on its levels, whereas a random order
-        of K frequencies turns at most once only with probability
-        (2**K - 2)/K! (4 levels 58 %, 5 levels 25 %, 6 levels 8.6 %). With 3
-        levels every order turns at most once: no evidence either way. Weaker
+        A scale is a quantity cut into levels: its frequencies rise to a peak
+        and fall (or just rise, or fall, or dip once between two poles), and
+        its rarest levels are its two ends, the tails. Nominal codes come in
+        an arbitrary order, which turns at most once only with probability
+        (2**K - 2)/K! (4 levels 58 %, 5 levels 25 %, 6 levels 8.6 %) and puts
+        the two rarest levels at the ends only with probability 2/(K(K - 1))
+        (17 %, 10 %, 6.7 %). So from 4 levels on, either shape is more likely
+        for ordered levels than for codes (likelihood ratio above 1); with 3
+        levels every order turns at most once and no evidence is left. Weaker
         than ``smooth_levels`` (not significant at 5 % for few levels), so it
-        only ranks ordinal first, with multiclass right after.
+        ranks ordinal first with multiclass right after.
         """
-        return self.n >= 4 and self.profile[0] < _ALPHA and self.turns <= 1
+        return self.n >= 4 and self.profile[0] < _ALPHA and (self.turns <= 1 or self.tails)
+
+    @cached_property
+    def tails(self):
+        """The two end levels are rarer than every level between them."""
+        _, counts = np.unique(self.numeric, return_counts=True)
+        return bool(max(counts[0], counts[-1]) < counts[1:-1].min())
 
     @cached_property
     def scale_levels(self):
@@ -1071,8 +1080,11 @@ def _ordinal_shape(s):
         return "whose frequencies change smoothly from level to level"
     if s.scale_levels:
         return f"on a numeric scale ({_scale(s)}) whose frequencies {_turned(s)}"
-    return (f"whose frequencies {_turned(s)}, more likely for ordered levels than for "
-            f"{s.n} codes in a random order")
+    return f"whose frequencies {_peaked(s)}, more likely for ordered levels than for codes"
+
+
+def _peaked(s):
+    return _turned(s) if s.turns <= 1 else "are rarest at the two end levels, like the tails of a scale"
 
 
 def _turned(s):
@@ -1240,7 +1252,7 @@ def _ordinal_evidence(s):
     elif s.scale_levels:
         shown = f"{_turned(s)} on a numeric scale ({_scale(s)})"
     elif s.peaked_levels:
-        shown = f"{_turned(s)}, more likely for ordered levels than for codes"
+        shown = f"{_peaked(s)}, more likely for ordered levels than for codes"
     elif s.numbered_levels and s.n > s.max_classes:
         shown = "fill every level from 1, several rows each, like codes of ordered levels"
     elif s.level_codes and s.n > s.max_classes:
