@@ -128,15 +128,23 @@ def infer_problem(y, max_classes=20):
           frequencies on neighbouring levels, scales do; or integer levels on
           a numeric scale (some negative, or with gaps between them and at
           least 5 rows per level) whose frequencies are far from uniform and
-          change direction at most once. ``classes`` is then the order,
-          lowest first.
+          change direction at most once; or 4 to ``max_classes`` integer
+          levels far from uniform whose frequencies change direction at most
+          once or are rarest at the two end levels (the tails of a scale):
+          not significant for few levels, but more likely for a scale than
+          for codes in an arbitrary order (likelihood ratio above 1), so
+          multiclass comes second; or more than ``max_classes`` integer levels
+          numbered from 1 with every level present and at least 5 rows per
+          level on average, not count-shaped (income brackets 1-24).
+          ``classes`` is then the order, lowest first.
         * ``'multiclass'``: 3 or more distinct strings or (unordered)
           categories that show no order; 3 to ``max_classes`` distinct
           integers; or one-hot rows (2-D, 0/1, each row sums to exactly 1).
         * ``'multilabel'``: 2-D 0/1 labels whose rows do not all sum to 1.
         * ``'count'``: non-negative integers with at most ``max_classes``
-          distinct values that are *count-shaped*, or nearly one per row with
-          gaps between them and including 0; with more than ``max_classes``
+          distinct values that are *count-shaped*, or with gaps between them,
+          fewer than 5 rows per value and including 0 (too sparse for class
+          codes); with more than ``max_classes``
           distinct values, including 0, or without zeros but count-shaped and
           of an integer dtype (2-D: integer columns that all include 0).
           Count-shaped: significantly right-skewed (skewness z-test,
@@ -154,20 +162,20 @@ def infer_problem(y, max_classes=20):
           or 1 (1-D non-integer values, or 2-D columns).
         * ``'regression'``: any other numbers, 1-D or 2-D (multi-output);
           also integers with at most ``max_classes`` distinct values that
-          are nearly all different (fewer than 2 rows per value), leave
-          gaps between them and do not include 0: one value per row is
-          almost never a class label (body weights of 15 people), whereas
-          codes are consecutive.
+          leave gaps between them, are seen fewer than 5 times each (fewer
+          than 2, or not count-shaped) and do not include 0: a classifier
+          needs several examples per class, and codes are consecutive
+          (body weights of 15 people, waist sizes of 20 men).
 
         ``candidates`` ranks every problem type that fits the values, best
         first, each with its evidence (and, for ``ordinal``, its order):
-        3 to ``max_classes`` integer levels that are not nearly one per row
-        rank ``ordinal`` first or second (``count`` comes right after an
+        3 to ``max_classes`` integer levels that are not too sparse for
+        class codes rank ``ordinal`` first or second (``count`` comes right after an
         ordinal answer when the lowest value is the most frequent and the
         values are right-skewed), and more than ``max_classes`` integers
         without zeros rank ``ordinal`` second when every integer between the
         lowest and the highest is present, at least 2 rows each (level
-        codes);
+        codes), unless they are numbered from 1 (then ordinal first);
         ``alternatives`` are the candidates after the first. ``reason``
         says why the first won; ``n``, ``classes`` and ``onehot`` are
         described in ``Inference``.
