@@ -170,8 +170,8 @@ def infer_problem(y, max_classes=20):
         ``candidates`` ranks every problem type that fits the values, best
         first, each with its evidence (and, for ``ordinal``, its order):
         3 to ``max_classes`` integer levels that are not too sparse for
-        class codes rank ``ordinal`` first or second (``count`` comes right after an
-        ordinal answer when the lowest value is the most frequent and the
+        class codes rank ``ordinal`` first or second (``count`` comes right
+        after an ordinal answer when the lowest value is the most frequent and the
         values are right-skewed), and more than ``max_classes`` integers
         without zeros rank ``ordinal`` second when every integer between the
         lowest and the highest is present, at least 2 rows each (level
@@ -1092,7 +1092,9 @@ def _ordinal_shape(s):
 
 
 def _peaked(s):
-    return _turned(s) if s.turns <= 1 else "are rarest at the two end levels, like the tails of a scale"
+    if s.turns <= 1:
+        return _turned(s)
+    return "are rarest at the two end levels, like the tails of a scale"
 
 
 def _turned(s):
