@@ -1,7 +1,8 @@
 """A finished run as the store keeps it: one ``runs`` row and its tidy history.
 
-The common metrics are computed here from the trace's raw outputs, by one
-function for every trainer (``recipes.training.metrics``).
+The common metrics come from the trace: scored as the run trained (the
+stacked trainer) or from its raw outputs now, by one function for every
+trainer (``recipes.training.trace.scores``, i.e. ``recipes.training.metrics``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
-from ..training import metrics
 from ..training.trace import SPLITS
 from .grid import run_config, run_id
 
@@ -36,13 +36,9 @@ def history(setup, split, trace):
         values = np.asarray(values, dtype=float)[: len(at)]
         rows.append((at, [split_name] * len(at), [metric] * len(at), values))
 
-    ys = {"train": split.y_train, "val": split.y_val, "test": split.y_test}
     for s in SPLITS:
         add(s, "loss", trace.loss[s])
-    for s, outputs in trace.outputs.items():   # the test split: the final epoch only
-        truth = metrics.truth(recipe, ys[s], split.classes)
-        with np.errstate(all="ignore"):
-            scores = metrics.common_metrics(recipe, truth, outputs, n=split.n)
+    for s, scores in trace.common_metrics(recipe, split).items():   # test: the final epoch
         for name, values in scores.items():
             add(s, name, values, epochs if s in SPLITS else epochs[-1:])
     add("train", "grad_norm", trace.grad_norm)
