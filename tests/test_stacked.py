@@ -25,6 +25,7 @@ from recipes.training import data
 from recipes.training import stacked  # noqa: E402
 from recipes.models.build import build_model  # noqa: E402
 from recipes.training.stacked import fit_stacked, stackable, train_stacked  # noqa: E402
+
 from recipes.training.keras_fit import _epoch_batches, fit_keras  # noqa: E402
 from recipes.training.settings import Setup  # noqa: E402
 from recipes.training.trace import batch_order, targets  # noqa: E402
@@ -43,6 +44,11 @@ def small(name, n_train=300, n_val=200):
 @pytest.fixture(scope="module")
 def splits():
     return {name: small(name) for name in ("digits", "breast_cancer", "randhie")}
+
+
+def full(setups, split):
+    """Stacked traces that keep every epoch's raw outputs, to compare with fit_keras's."""
+    return train_stacked(setups, split, keep_outputs=True).traces
 
 
 def setups_for(recipe, optimizer, seeds=SEEDS, **kw):
@@ -82,7 +88,7 @@ def test_each_member_matches_fit_keras(splits, monkeypatch, dataset, recipe, opt
     monkeypatch.setattr(stacked, "JIT", jit)
     split = splits[dataset]
     setups = setups_for(recipe, optimizer)
-    got, want = fit_stacked(setups, split), fit_keras(setups, split)
+    got, want = full(setups, split), fit_keras(setups, split)
     for g, w, s in zip(got, want, setups):
         assert g.status == "ok"
         assert_same_run(g, w, TOL[optimizer])
@@ -140,7 +146,7 @@ def test_one_member_diverges_others_finish(splits):
                     optimizer="sgd", learning_rate=lr)
               for seed, lr in ((0, 1e-3), (1, 0.5), (2, 1e-3))]
     assert len(stacked._group(setups, [split] * len(setups))) == 1
-    got, want = fit_stacked(setups, split), fit_keras(setups, split)
+    got, want = full(setups, split), fit_keras(setups, split)
     assert [t.status for t in got] == ["ok", "diverged", "ok"] == [t.status for t in want]
     assert got[1].epochs == want[1].epochs < 4
     assert "non-finite" in got[1].error
@@ -163,12 +169,12 @@ def test_compiled_function_is_reused_and_order_kept(splits):
     split = splits["digits"]
     a = setups_for("multiclass_softmax_cce", "adam")
     b = setups_for("multiclass_logits_cce", "adam")
-    alone = fit_stacked(a, split) + fit_stacked(b, split)   # compiles at most once each
+    alone = full(a, split) + full(b, split)   # compiles at most once each
     before = stacked.TRACE_COUNT
     # other seeds and learning rates, interleaved: same two graphs, no new trace
     mixed = [dataclasses.replace(s, seed=s.seed + 10, learning_rate=2e-3) for s in a + b]
     fit_stacked(mixed, split)
-    again = fit_stacked([a[0], b[0], a[1], b[1], a[2], b[2]], split)
+    again = full([a[0], b[0], a[1], b[1], a[2], b[2]], split)
     assert stacked.TRACE_COUNT == before
     for got, want in zip(again, [alone[0], alone[3], alone[1], alone[4], alone[2], alone[5]]):
         assert_same_run(got, want, 1e-6)
@@ -203,10 +209,12 @@ def test_failures_stay_in_their_chunk(splits, monkeypatch):
 
 def test_chunking_is_bounded_and_even():
     sizes, k = stacked._split(1000, 64, 2)
-    assert sum(sizes) == 1000 and k == max(sizes) <= 64 and max(sizes) - min(sizes) <= 1
+    assert sum(sizes) == 1000 and max(sizes) <= k == 64 and max(sizes) - min(sizes) <= 1
     assert len(sizes) == 16
-    assert stacked._split(10, 64, 2) == ([5, 5], 5)     # two workers, one compiled size
-    assert stacked._split(6, 64, 2) == ([6], 6)         # too few to split
+    assert stacked._split(10, 64, 2) == ([5, 5], 8)     # two workers, one compiled size
+    assert stacked._split(6, 64, 2) == ([6], 8)         # too few to split
+    assert stacked._split(7, 64, 2) == ([7], 8)         # 6 and 7 share one compiled size
+    assert stacked._split(30, 12, 2) == ([10, 10, 10], 12)   # never above the cap
     config = stacked._Config((32,), 10, "softmax", (), "onehot", "adam", (), 32, 20, True)
     cap = stacked.max_members(config, 1347, 450)
     assert 1 <= cap <= stacked.MAX_MEMBERS
@@ -216,6 +224,7 @@ def test_chunking_is_bounded_and_even():
 def test_auto_picks_xla_only_when_it_pays_off(monkeypatch):
     monkeypatch.setattr(stacked, "JIT", "auto")
     monkeypatch.delenv("TF_XLA_FLAGS", raising=False)
+    monkeypatch.setitem(stacked._CACHE, "shared", None)     # no persistent cache
     config = stacked._Config((32,), 10, "softmax", (), "onehot", "adam", (), 32, 20, None)
     digits = dict(n_features=64, n_train=1347, n_val=450)
     assert not stacked.use_xla(config, 10, 5, **digits)        # compile would dominate
@@ -236,7 +245,7 @@ def test_members_with_their_own_splits_match_fit_keras(monkeypatch, recipe, opti
     ds = data.load("digits")
     own = [data.split(ds, 0.25, seed, test_fraction=0.2) for seed in SEEDS]
     setups = setups_for(recipe, optimizer)
-    got, want = fit_stacked(setups, own), fit_keras(setups, own)
+    got, want = full(setups, own), fit_keras(setups, own)
     assert len(stacked._group(setups, own)) == 1          # one chunk for the three splits
     for g, w in zip(got, want):
         assert_same_run(g, w, TOL[optimizer])

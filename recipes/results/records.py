@@ -1,11 +1,12 @@
 """A finished run as the store keeps it: one ``runs`` row and its tidy history.
 
-The common metrics are computed here from the trace's raw outputs, by one
-function for every trainer (``recipes.training.metrics``). Beside them, each
-evaluated split gets the trivial baseline's value of every common metric
-(``metrics.baselines``: majority class, mean or median, learned from the run's
-train split) as rows ``metric = BASELINE + name`` at epoch 0 (before any
-training), so the report can show what a model must beat.
+The common metrics come from the trace: scored as the run trained (the
+stacked trainer) or from its raw outputs now, by one function for every
+trainer (``recipes.training.trace.scores``, i.e. ``recipes.training.metrics``).
+Beside them, each evaluated split gets the trivial baseline's value of every
+common metric (``metrics.baselines``: majority class, mean or median, learned
+from the run's train split) as rows ``metric = BASELINE + name`` at epoch 0
+(before any training), so the report can show what a model must beat.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
-from ..training import metrics
 from ..training.trace import SPLITS
 from .grid import run_config, run_id
 
@@ -42,17 +42,15 @@ def history(setup, split, trace):
         values = np.asarray(values, dtype=float)[: len(at)]
         rows.append((at, [split_name] * len(at), [metric] * len(at), values))
 
-    ys = {"train": split.y_train, "val": split.y_val, "test": split.y_test}
     for s in SPLITS:
         add(s, "loss", trace.loss[s])
-    for s, outputs in trace.outputs.items():   # the test split: the final epoch only
-        truth = metrics.truth(recipe, ys[s], split.classes)
-        with np.errstate(all="ignore"):
-            scores = metrics.common_metrics(recipe, truth, outputs, n=split.n)
+    scored = trace.common_metrics(recipe, split)
+    for s, scores in scored.items():   # test: the final epoch
         for name, values in scores.items():
             add(s, name, values, epochs if s in SPLITS else epochs[-1:])
+    ys = {"train": split.y_train, "val": split.y_val, "test": split.y_test}
     train = metrics.truth(recipe, split.y_train, split.classes)
-    for s in trace.outputs:
+    for s in scored:
         if s != "train":
             truth = metrics.truth(recipe, ys[s], split.classes)
             for name, value in metrics.baselines(recipe, train, truth, n=split.n).items():

@@ -13,16 +13,22 @@ and one view:
 Each ``write`` is one transaction (the ``runs`` row and all its history), so
 an interrupted grid (Ctrl-C, ``kill -9``) loses at most the run in flight and
 never leaves a partial run; ``finished()`` is the set of ids to skip when the
-grid resumes. The file is in WAL mode with a busy timeout, and every call
-opens its own short-lived connection, so several processes may write to the
-same store and a ``Store`` pickles to worker processes as a plain path.
+grid resumes. The file is in WAL mode with a busy timeout, so several processes
+may write to the same store. A ``Store`` keeps one connection per process and
+thread (opened on first use; a write costs ~0.1 ms instead of a new connection's
+~1 ms) and pickles to worker processes as a plain path. Connections use
+``synchronous = NORMAL``: in WAL mode a commit then waits for no disk flush, and a
+killed process still never loses a committed run (a power cut may lose the last
+few commits, never corrupt the file).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
-from contextlib import closing, contextmanager
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -143,12 +149,15 @@ def _history_rows(run_id, history):
     """Yield (run, epoch, split, metric, value) rows, lazily (inside the write's transaction)."""
     if history is None:
         return
-    if isinstance(history, pd.DataFrame):
-        history = history[list(HISTORY_COLUMNS[1:])].itertuples(index=False, name=None)
+    if isinstance(history, pd.DataFrame):   # columns at once: NaN -> None, numpy -> Python
+        values = history["value"].astype(float)
+        history = zip(history["epoch"].tolist(), history["split"].tolist(),
+                      history["metric"].tolist(),
+                      values.astype(object).where(values.notna(), None).tolist())
     for epoch, split, metric, value in history:
         if split not in SPLITS:
             raise StoreError(expected(SPLITS, "split", split) + f" (run {run_id!r})")
-        yield run_id, int(epoch), split, str(metric), _value(value)
+        yield run_id, int(epoch), split, str(metric), None if value is None else _value(value)
 
 
 def _with_conditions(history, store):
@@ -184,19 +193,35 @@ class Store:
 
     def __init__(self, path, create=True):
         self.path = _resolve(path, create)
+        self._local = threading.local()
         self._check_schema()
 
     def __repr__(self):
         return f"Store({str(self.path)!r})"
 
+    def __getstate__(self):     # pickles as its path; connections stay in their process
+        return {"path": self.path}
+
+    def __setstate__(self, state):
+        self.path, self._local = state["path"], threading.local()
+
     def _connect(self):
-        con = sqlite3.connect(self.path, timeout=TIMEOUT, isolation_level=None)
-        con.execute("PRAGMA foreign_keys = ON")
-        return con
+        """This process and thread's connection (opened on first use)."""
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            local.con = sqlite3.connect(self.path, timeout=TIMEOUT, isolation_level=None)
+            local.con.execute("PRAGMA foreign_keys = ON")
+            local.con.execute("PRAGMA synchronous = NORMAL")
+            local.pid = os.getpid()
+        return local.con
+
+    @contextmanager
+    def _connection(self):
+        yield self._connect()
 
     def _check_schema(self):
         try:
-            with closing(self._connect()) as con:
+            with self._connection() as con:
                 names = {name for (name,) in con.execute("SELECT name FROM sqlite_master")}
                 if names:
                     self._check_columns(con)
@@ -217,7 +242,7 @@ class Store:
     @contextmanager
     def _transaction(self):
         """``BEGIN IMMEDIATE`` ... ``COMMIT``; any exception (Ctrl-C included) rolls back."""
-        with closing(self._connect()) as con:
+        with self._connection() as con:
             con.execute("BEGIN IMMEDIATE")
             try:
                 yield con
@@ -228,7 +253,7 @@ class Store:
                 raise
 
     def _query(self, sql, params=()):
-        with closing(self._connect()) as con:
+        with self._connection() as con:
             return pd.read_sql_query(sql, con, params=params)
 
     # --- writing
@@ -271,7 +296,7 @@ class Store:
     def finished(self, *statuses):
         """Ids of stored runs, of any status or only of ``statuses`` (e.g. ``"failed"``)."""
         where, params = _where({"status": list(statuses)} if statuses else {}, RUN_COLUMNS)
-        with closing(self._connect()) as con:
+        with self._connection() as con:
             return {r for (r,) in con.execute(f"SELECT run FROM runs{where}", params)}
 
     def runs(self, **filters):

@@ -62,33 +62,31 @@ Failures: an exception while preparing or training a chunk gives ``"failed"``
 traces for that chunk's setups; other chunks carry on. Configuration the
 stacked trainer cannot reproduce (see Optimizer) raises ``ValueError`` up front.
 
-Seconds: a chunk's wall time (from its data preparation to its traces, so
-including tracing/compilation when this chunk caused it) is shared equally by
-its members and spread evenly over epochs: member seconds at epoch ``e``
-(1-based) are ``wall * scale / members * e / epochs``, where ``scale`` (<= 1)
-makes the chunk times of one call add up to the call's elapsed time (chunks run
-side by side on ``WORKERS`` threads). So the seconds of all runs of a call sum
-to its wall time. ``fit_keras`` likewise counts its own tracing in the first
-epoch.
+Seconds: see ``iter_stacked`` (each chunk is charged the wall time since the
+previous chunk finished, shared by its members and spread over epochs, so the
+seconds of all runs of a call sum to its wall time, compiling included).
+``fit_keras`` likewise counts its own tracing in the first epoch.
 
-XLA or not (``JIT = "auto"``): XLA-compiled chunks train ~2x faster (digits:
-~10-14 ms vs ~23-30 ms per run on 2 cores) but compile ~0.85 s longer per
-configuration and shapes; "auto" compiles with XLA only when the saved time
-should exceed that (``use_xla``; ~100 digits runs of one configuration), when
-this process already compiled it, or when a persistent XLA cache is set
-(``persistent_cache``). ``configure_xla`` sets cheaper XLA compiler options.
+XLA or not (``JIT = "auto"``): XLA-compiled chunks train ~3x faster (digits:
+~11 ms vs ~35 ms per run on 2 cores) but compile ~1 s per configuration and
+shapes; "auto" compiles with XLA when the persistent compilation cache is on
+(the default, see ``persistent_cache``: a compiled chunk function is then loaded
+in ~0.3 s by every later process), when this process already compiled it, or
+when the saved time should exceed the compile time (``use_xla``; ~100 digits
+runs of one configuration); otherwise it runs the plain TensorFlow graph.
+``configure_xla`` sets cheaper XLA compiler options.
 
-Memory (``max_members``): per member the graph returns
-``4 * E * (N_train + N_val) * units`` bytes of outputs (E epochs) and holds them
-twice for a moment (the graph's buffer and the transposed result), plus the
-index tensor ``4 * E * N_train`` and small weight/optimizer state. ``K`` is
-capped so that ``2 * K * 4 * E * (N_train + N_val) * units <= MAX_CHUNK_BYTES``
-and ``K <= MAX_MEMBERS`` (16: digits chunks hold 46 MB of outputs). The traces
-themselves keep the outputs (the contract),
-``4 * E * (N_train + N_val) * units`` bytes per run: 1.44 MB for a 20-epoch
-digits run, 1.44 GB for 1000 runs; per-member arrays are views into their
-chunk's result (no copy). Measured: a 1000-run digits grid peaks at 2.4 GB RSS
-(0.7 GB of it TensorFlow's start-up, 1.37 GiB the outputs kept in the traces).
+Memory: runs are scored as their chunk finishes (``trace.scores`` in the worker
+thread) and each trace keeps only its metrics and its final epoch's outputs, so
+memory grows with the chunk, not with the number of runs. Per member the graph
+returns ``4 * E * (N_train + N_val) * units`` bytes of outputs (E epochs), held
+twice for a moment (the graph's buffer and the transposed result), plus the index
+tensor ``4 * E * N_train`` and small weight/optimizer state. ``K`` is capped
+(``max_members``) so that ``2 * K * 4 * E * (N_train + N_val) * units <=
+MAX_CHUNK_BYTES`` and ``K <= MAX_MEMBERS`` (16: digits chunks hold 46 MB of
+outputs); at most ``WORKERS`` chunks hold raw outputs at a time.
+``train_stacked(..., keep_outputs=True)`` keeps every epoch's outputs instead
+(what the equivalence tests against ``fit_keras`` compare).
 
 Threads: see ``configure_threads``.
 """
@@ -104,13 +102,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .trace import Trace, batch_order, failed, per_setup, targets
+from .trace import Trace, batch_order, failed, per_setup, scores, targets
 
 __all__ = [
     "AUTO_COST", "JIT", "MAX_CHUNK_BYTES", "MAX_MEMBERS", "MIN_SPLIT", "NotStackable",
-    "StackedResult", "TRACE_COUNT", "WORKERS", "XLA_FLAGS", "configure_threads",
-    "configure_xla", "fit_stacked", "flops_per_run", "max_members",
-    "persistent_cache", "stackable", "train_stacked", "use_xla",
+    "StackedResult", "TRACE_COUNT", "WORKERS", "XLA_FLAGS", "CACHE", "cache_dir",
+    "configure_threads", "configure_xla", "fit_stacked", "flops_per_run", "iter_fit_stacked",
+    "iter_stacked", "max_members", "persistent_cache", "publish_cache", "stackable",
+    "train_stacked", "use_xla",
 ]
 
 # Compile the whole training loop with XLA: True, False, or "auto" (``use_xla``).
@@ -159,22 +158,193 @@ def configure_xla(flags=XLA_FLAGS):
         os.environ["XLA_FLAGS"] = " ".join([current] + extra).strip()
 
 
-def persistent_cache(directory):
-    """Keep XLA's compiled chunk functions on disk in ``directory`` across processes.
+# --- the persistent compilation cache ---------------------------------------------------
+#
+# XLA-compiled chunk functions are kept on disk (TensorFlow's persistent XLA cache,
+# ``TF_XLA_FLAGS=--tf_xla_persistent_cache_directory``), so a later process with the same
+# graph and shapes loads the compiled code instead of compiling it (digits chunk: ~1.0 s
+# to compile, ~0.3 s to load). Three things make that work and keep it safe:
+#
+# * Stable names. TensorFlow names traced functions (a tf.function, the bodies of its
+#   while loops) with a process-wide counter, and those names are part of the XLA
+#   program whose hash keys the cache, so every process would miss. ``_stable_names``
+#   numbers a chunk function's trace from a base fixed by its configuration and shapes.
+# * Atomic entries. TensorFlow writes entries in place; a process reading a file that
+#   another is still writing would fail to parse it. So TensorFlow writes to a staging
+#   folder of this process only (pre-filled with hard links to the shared entries), and
+#   ``publish_cache`` links finished entries into the shared folder (an atomic create),
+#   after each ``iter_stacked`` call and at exit.
+# * One folder per TensorFlow, Keras, machine and XLA_FLAGS (``cache_dir``): an upgrade
+#   starts a new folder and never reads an entry compiled by another version.
+#
+# On by default; RECIPES_XLA_CACHE=0 turns it off, RECIPES_CACHE_DIR moves it.
 
-    TensorFlow's persistent XLA cache (``TF_XLA_FLAGS=--tf_xla_persistent_cache_
-    directory``): a later process with the same graph and shapes loads the
-    compiled code instead of compiling it (measured: ~1.8 s -> ~0.1 s per
-    configuration). Must be called before the process's first XLA compilation.
-    Entries are keyed by a fingerprint of the graph, so a stale entry is never
-    used for a different graph. TensorFlow may log a harmless "Error parsing
-    text-format tensorflow.XlaSerializedCacheEntry" when it reads an entry.
+CACHE = os.environ.get("RECIPES_XLA_CACHE", "1").lower() not in ("0", "false", "off", "no")
+CACHE_FLAG = "--tf_xla_persistent_cache_directory"
+_CACHE = {"shared": None, "staging": None}
+
+
+def _version(*names):
+    from importlib import metadata
+
+    for name in names:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "unknown"
+
+
+def cache_dir(root=None):
+    """The folder of this process's compiled functions: ``root`` (default
+    $RECIPES_CACHE_DIR, else the user cache folder: $XDG_CACHE_HOME or ~/.cache on Linux,
+    ~/Library/Caches on macOS, %LOCALAPPDATA% on Windows, then ``keras-loss-recipes``),
+    then one subfolder per TensorFlow and Keras version, machine and XLA_FLAGS."""
+    import hashlib
+    import platform
+    import sys
+
+    if root is None:
+        root = os.environ.get("RECIPES_CACHE_DIR")
+    if not root:
+        home = os.path.expanduser("~")
+        if sys.platform == "darwin":
+            base = os.path.join(home, "Library", "Caches")
+        elif os.name == "nt":
+            base = os.environ.get("LOCALAPPDATA") or home
+        else:
+            base = os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
+        root = os.path.join(base, "keras-loss-recipes")
+    tf = _version("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tensorflow-intel",
+                  "tf-nightly")
+    flags = hashlib.sha1(os.environ.get("XLA_FLAGS", "").encode()).hexdigest()[:8]
+    return os.path.join(root, f"xla-tf{tf}-keras{_version('keras')}-{platform.machine()}-{flags}")
+
+
+def persistent_cache(directory=None):
+    """Keep XLA's compiled chunk functions on disk across processes; returns the shared
+    folder (None when TF_XLA_FLAGS already names a cache folder of the user's own).
+
+    ``directory``: the root folder (default: see ``cache_dir``). Must be called before
+    the process's first XLA compilation (``fit_stacked`` calls it on first use when
+    ``CACHE`` is on). Safe when several processes share the folder (see above).
+    TensorFlow may log a harmless "Error parsing text-format
+    tensorflow.XlaSerializedCacheEntry" when it reads an entry.
     """
-    os.makedirs(directory, exist_ok=True)
-    flag = f"--tf_xla_persistent_cache_directory={os.path.abspath(directory)}"
+    import atexit
+    import socket
+    import tempfile
+
+    if _CACHE["staging"] is not None:   # TensorFlow reads its flags once per process
+        return _CACHE["shared"]
     current = os.environ.get("TF_XLA_FLAGS", "")
-    if "--tf_xla_persistent_cache_directory" not in current:
-        os.environ["TF_XLA_FLAGS"] = f"{current} {flag}".strip()
+    if CACHE_FLAG in current:
+        return None
+    shared = cache_dir(directory)
+    os.makedirs(shared, exist_ok=True)
+    host = socket.gethostname().replace("-", "_")
+    _remove_stale_staging(shared, host)
+    staging = tempfile.mkdtemp(prefix=f".staging-{host}-{os.getpid()}-", dir=shared)
+    for name in os.listdir(shared):
+        if name.endswith(".pb"):
+            try:
+                os.link(os.path.join(shared, name), os.path.join(staging, name))
+            except OSError:     # no hard links here: copy (readers see whole files only)
+                _copy(os.path.join(shared, name), os.path.join(staging, name))
+    flags = [f for f in current.split() if not f.startswith(CACHE_FLAG)]
+    os.environ["TF_XLA_FLAGS"] = " ".join(flags + [f"{CACHE_FLAG}={staging}"])
+    atexit.register(_close_cache)
+    _CACHE.update(shared=shared, staging=staging)
+    return shared
+
+
+def _copy(src, dst):
+    import shutil
+
+    from ..files import atomic_write
+
+    atomic_write(dst, lambda tmp: shutil.copyfile(src, tmp))
+
+
+def publish_cache():
+    """Link the entries this process compiled into the shared cache folder; returns
+    how many. Each appears whole or not at all (``os.link`` creates the name atomically;
+    a copy is renamed into place). An entry another process published first is kept."""
+    shared, staging = _CACHE["shared"], _CACHE["staging"]
+    if staging is None or not os.path.isdir(staging):
+        return 0
+    new = 0
+    for name in os.listdir(staging):
+        src, dst = os.path.join(staging, name), os.path.join(shared, name)
+        if not name.endswith(".pb") or os.path.exists(dst):
+            continue
+        try:
+            os.link(src, dst)
+        except FileExistsError:
+            continue
+        except OSError:
+            _copy(src, dst)
+        new += 1
+    return new
+
+
+def _close_cache():
+    import shutil
+
+    try:
+        publish_cache()
+    finally:
+        if _CACHE["staging"]:
+            shutil.rmtree(_CACHE["staging"], ignore_errors=True)
+
+
+def _remove_stale_staging(shared, host):
+    """Remove staging folders of processes of this host that are gone (killed ones)."""
+    import shutil
+
+    for name in os.listdir(shared):
+        parts = name.split("-")
+        if not name.startswith(".staging-") or len(parts) < 4 or parts[1] != host:
+            continue
+        try:
+            os.kill(int(parts[2]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(shared, name), ignore_errors=True)
+        except (ValueError, OSError):
+            continue
+
+
+_TRACE_LOCK = threading.Lock()
+_STABLE = set()     # keys traced with stable names in this process
+
+
+def _stable_names(key):
+    """A context in which TensorFlow's name counter (``ops.uid``) counts from a base fixed
+    by ``key`` (a string), so a trace of the same function gives the same XLA program in
+    every process. Used once per key and process (names must stay unique in a process);
+    holds a lock, so two traces never interleave their numbers."""
+    import contextlib
+    import hashlib
+    import itertools
+
+    from tensorflow.python.framework import ops
+
+    @contextlib.contextmanager
+    def stable():
+        with _TRACE_LOCK:
+            if key in _STABLE:
+                yield
+                return
+            _STABLE.add(key)
+            base = (1 + int(hashlib.sha1(key.encode()).hexdigest()[:8], 16)) << 24
+            counter, real = itertools.count(base), ops.uid
+            ops.uid = lambda: next(counter)
+            try:
+                yield
+            finally:
+                ops.uid = real
+
+    return stable()
 
 
 def configure_threads(intra=None, inter=None):
@@ -361,7 +531,7 @@ def use_xla(config, members, k, n_features, n_train, n_val):
         return bool(JIT)
     if (replace(config, jit=True), k, n_train, n_val, n_features) in _COMPILED:
         return True
-    if "--tf_xla_persistent_cache_directory" in os.environ.get("TF_XLA_FLAGS", ""):
+    if _CACHE["shared"] is not None or CACHE_FLAG in os.environ.get("TF_XLA_FLAGS", ""):
         return True
     saved = AUTO_COST["per_call_s"] + members * flops_per_run(
         config, n_features, n_train, n_val) * AUTO_COST["per_flop_s"]
@@ -595,14 +765,16 @@ def _split(n, cap, workers):
 
     As few chunks as the cap allows (at least ``workers`` when each would get
     ``MIN_SPLIT`` members), sizes as even as possible; all chunks are compiled at
-    the largest size ``K`` so they share one compiled function, smaller ones padded
-    with one dummy member (results discarded).
+    one size ``K``, the largest chunk rounded up to a power of two (at most ``cap``),
+    smaller ones padded with dummy members (results discarded). Rounding up lets
+    groups of different sizes share one compiled function: a dummy member costs one
+    run's training (~10-40 ms on digits), a new size a trace and compile (~0.3-1.2 s).
     """
     m = -(-n // cap)
     if m < workers and n >= workers * MIN_SPLIT:
         m = workers
     sizes = [n // m + (1 if j < n % m else 0) for j in range(m)]
-    return sizes, sizes[0]
+    return sizes, min(cap, 1 << (sizes[0] - 1).bit_length())
 
 
 def _shapes(split):
@@ -689,25 +861,41 @@ def _stack_inputs(config, setups, splits):
     return x_train, y_train, x_val, y_val, order, valid, lr, ws
 
 
-def _run_chunk(config, setups, splits, k=None):
-    """Train one chunk: (traces without seconds, final weights, wall seconds).
-
-    ``k``: the compiled chunk size; the chunk is padded to it with copies of its
-    first member, whose results are dropped.
-    """
+def _call(fn, config, arrays, ws):
+    """Run the chunk function; an XLA function's first trace gets stable names
+    (``_stable_names``), so the persistent cache finds it in the next process."""
     import tensorflow as tf
 
+    args = [tf.constant(a) for a in arrays], [tf.constant(w) for w in ws]
+    if config.jit:
+        key = repr((config, [(a.shape, a.dtype.str) for a in arrays],
+                    [w.shape for w in ws]))
+        with _stable_names(key):
+            fn.get_concrete_function(*args[0], args[1])
+    return fn(*args[0], args[1])
+
+
+def _run_chunk(config, setups, splits, k=None, keep_outputs=False):
+    """Train one chunk: (scored traces without seconds, final weights, wall seconds).
+
+    ``k``: the compiled chunk size; the chunk is padded to it with copies of its
+    first member, whose results are dropped. Each member's common metrics are computed
+    here, from the chunk's outputs (``trace.scores``), and only the final epoch's outputs
+    are kept (copies, so the chunk's arrays are freed), or every epoch's with
+    ``keep_outputs``.
+    """
     start = time.perf_counter()
     extra = (k or len(setups)) - len(setups)
     *arrays, ws = _stack_inputs(config, list(setups) + [setups[0]] * extra,
                                 list(splits) + [splits[0]] * extra)
     fn = _function(config, setups[0].recipe)
-    out = fn(*[tf.constant(a) for a in arrays], [tf.constant(w) for w in ws])
+    out = _call(fn, config, arrays, ws)
     if config.jit:
         _COMPILED.add((config, len(setups) + extra, arrays[0].shape[-2], arrays[2].shape[-2],
                        arrays[0].shape[-1]))
     res = {key: ([w.numpy() for w in v] if key == "weights" else v.numpy())
            for key, v in out.items()}
+    del out
     # An epoch is finite when its train loss and all its outputs are (as fit_keras checks).
     ok = (np.isfinite(res["loss_train"]) & np.isfinite(res["out_train"]).all(axis=(2, 3))
           & np.isfinite(res["out_val"]).all(axis=(2, 3)))
@@ -715,17 +903,22 @@ def _run_chunk(config, setups, splits, k=None):
     for m in range(len(setups)):
         bad = np.flatnonzero(~ok[m])
         epochs = config.epochs if bad.size == 0 else int(bad[0]) + 1
+        outputs = {"train": res["out_train"][m, :epochs], "val": res["out_val"][m, :epochs]}
+        member = [w[m] for w in res["weights"]]
+        if splits[m].X_test is not None:   # the test split: final outputs only
+            outputs["test"] = _outputs(member, splits[m].X_test, setups[m].recipe)[None]
         trace = Trace(
-            outputs={"train": res["out_train"][m, :epochs], "val": res["out_val"][m, :epochs]},
             loss={"train": res["loss_train"][m, :epochs].astype(np.float64),
                   "val": res["loss_val"][m, :epochs].astype(np.float64)},
             grad_norm=res["grad_norm"][m, :epochs].astype(np.float64))
+        if keep_outputs:
+            trace.outputs = outputs
+        else:
+            trace.metrics = scores(setups[m].recipe, splits[m], outputs)
+            trace.outputs = {s: np.array(v[-1:]) for s, v in outputs.items()}
         if bad.size:
             trace.status = "diverged"
             trace.error = f"non-finite loss or outputs at epoch {epochs}"
-        member = [w[m] for w in res["weights"]]
-        if splits[m].X_test is not None:   # the test split: final outputs only
-            trace.outputs["test"] = _outputs(member, splits[m].X_test, setups[m].recipe)[None]
         traces.append(trace)
         weights.append(member)
     return traces, weights, time.perf_counter() - start
@@ -744,59 +937,106 @@ def _outputs(weights, x, recipe):
         return NUMPY_ACTIVATIONS[recipe.activation](h).astype(np.float32)
 
 
-def _train_chunk(key, chunk, k, splits):
+def _train_chunk(key, chunk, k, splits, keep_outputs=False):
     start = time.perf_counter()
     if not isinstance(key, _Config):    # a setup whose configuration is invalid
         return [failed(key[2])], [None], 0.0
     try:
-        return _run_chunk(key, chunk, splits, k)
+        return _run_chunk(key, chunk, splits, k, keep_outputs)
     except Exception as err:   # recorded as failed runs; the grid carries on
         msg = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}"
         return [failed(msg) for _ in chunk], [None] * len(chunk), time.perf_counter() - start
 
 
-def train_stacked(setups, split):
-    """Train ``setups`` on ``split`` in stacked chunks; traces and final weights, in order.
-
-    ``split``: one Split for all setups, or one per setup (members of a chunk may
-    train on different splits of the same sizes).
-
-    Chunks run on ``WORKERS`` threads (TensorFlow releases the GIL while a
-    compiled function runs, so two chunks can use two cores).
-    """
-    setups = list(setups)
-    splits = per_setup(split, len(setups))
+def _start():
+    """First use in a process: thread pools, XLA options, the persistent cache."""
     configure_threads()
     configure_xla()
-    start = time.perf_counter()
-    traces, weights = [None] * len(setups), [None] * len(setups)
-    chunks = _group(setups, splits)
-    jobs = [(key, [setups[i] for i in members], k, [splits[i] for i in members])
-            for key, members, k in chunks]
-    if WORKERS > 1 and len(jobs) > 1:
-        from concurrent.futures import ThreadPoolExecutor
+    if CACHE and JIT is not False:
+        try:
+            persistent_cache()
+        except OSError:     # an unwritable cache folder: compile as if there were none
+            pass
 
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            results = list(pool.map(lambda job: _train_chunk(*job), jobs))
-    else:
-        results = [_train_chunk(*job) for job in jobs]
-    # Seconds: a chunk's wall time shared by its members, spread evenly over epochs;
-    # chunk times are scaled so that they add up to this call's elapsed time (chunks
-    # that ran side by side on WORKERS threads would otherwise count twice).
-    elapsed = time.perf_counter() - start
-    busy = sum(wall for _, _, wall in results)
-    scale = elapsed / busy if busy > 0 else 0.0
-    for (key, members, _), (got_t, got_w, wall) in zip(chunks, results):
-        for i, t, w in zip(members, got_t, got_w):
-            if t.status != "failed":
-                E = key.epochs
-                per_epoch = wall * scale / len(members) / E
-                t.seconds = per_epoch * np.arange(1, len(t.loss["train"]) + 1)
-            traces[i], weights[i] = t, w
+
+def iter_stacked(setups, split, keep_outputs=False):
+    """Train ``setups`` on ``split`` in stacked chunks; yield ``(trace, final weights)``
+    per setup, in order, each as soon as its chunk and every earlier setup's are done.
+
+    ``split``: one Split for all setups, or one per setup (members of a chunk may
+    train on different splits of the same sizes). Chunks run on ``WORKERS`` threads
+    (TensorFlow releases the GIL while a compiled function runs, so two chunks can
+    use two cores); each worker scores its chunk's outputs, so no more than
+    ``WORKERS`` chunks of raw outputs are held at a time, and at most ``WORKERS + 1``
+    chunks train ahead of the caller.
+
+    Seconds: each chunk, in the order they finish, is charged the wall time since the
+    previous one finished (the first: since this call started), shared equally by its
+    members and spread evenly over its epochs: member seconds at epoch ``e`` are
+    ``charge / members * e / epochs``. The seconds of all runs of a call add up to its
+    wall time, and time spent outside the trainer (the caller storing runs between two
+    chunks) counts too.
+    """
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    setups = list(setups)
+    splits = per_setup(split, len(setups))
+    _start()
+    last = time.perf_counter()
+    jobs = iter(_group(setups, splits))
+    ready, weights, nxt, running = {}, {}, 0, {}
+    pool = ThreadPoolExecutor(max_workers=WORKERS)
+
+    def submit():   # at most WORKERS + 1 chunks trained ahead of the caller
+        for key, members, k in jobs:
+            running[pool.submit(_train_chunk, key, [setups[i] for i in members], k,
+                                [splits[i] for i in members], keep_outputs)] = (key, members)
+            if len(running) > WORKERS:
+                return
+
+    try:
+        submit()
+        while running:
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in done:
+                key, members = running.pop(future)
+                got_t, got_w, _ = future.result()
+                now = time.perf_counter()
+                charge, last = now - last, now
+                for i, t, w in zip(members, got_t, got_w):
+                    if t.status != "failed":
+                        t.seconds = charge / len(members) / key.epochs * np.arange(
+                            1, len(t.loss["train"]) + 1)
+                    ready[i], weights[i] = t, w
+            submit()
+            while nxt in ready:
+                yield ready.pop(nxt), weights.pop(nxt)
+                nxt += 1
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        publish_cache()
+
+
+def train_stacked(setups, split, keep_outputs=False):
+    """Train ``setups`` on ``split``: every trace and final weights, in order
+    (``iter_stacked``). ``keep_outputs``: traces keep every epoch's raw outputs
+    (``Trace.outputs``, 4 * epochs * rows * units bytes per run) instead of their
+    scores and the final epoch's outputs."""
+    traces, weights = [], []
+    for trace, w in iter_stacked(setups, split, keep_outputs):
+        traces.append(trace)
+        weights.append(w)
     return StackedResult(traces=traces, weights=weights)
 
 
-def fit_stacked(setups, split):
-    """Like ``recipes.training.keras_fit.fit_keras``: one Trace per setup, in order, many runs per graph."""
-    return train_stacked(setups, split).traces
+def iter_fit_stacked(setups, split):
+    """The stacked trainer as ``trainers.trainer("stacked")``: one scored Trace per setup,
+    in order, each yielded as soon as it is ready (so a runner stores it at once)."""
+    for trace, _ in iter_stacked(setups, split):
+        yield trace
 
+
+def fit_stacked(setups, split):
+    """Like ``recipes.training.keras_fit.fit_keras``: one Trace per setup, in order, many runs
+    per graph; the traces hold the common metrics and the final epoch's outputs."""
+    return train_stacked(setups, split).traces

@@ -12,7 +12,7 @@ import importlib
 from ..messages import expected
 
 # name -> "module:function"
-TRAINERS = {"stacked": "recipes.training.stacked:fit_stacked",
+TRAINERS = {"stacked": "recipes.training.stacked:iter_fit_stacked",
             "keras": "recipes.training.keras_fit:iter_keras"}
 DEFAULT_TRAINER = "stacked"
 
