@@ -88,6 +88,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import zlib
 from itertools import product
 
@@ -103,7 +104,7 @@ from .formatting import fmt_epochs, fmt_value
 
 __all__ = [
     "HIGHER_IS_BETTER", "PRIMARY", "COMMON_METRICS", "MARGINS", "curves", "goals",
-    "summary", "paired", "effects",
+    "summary", "paired", "effects", "tuning", "TUNING",
 ]
 
 # Recorded per epoch but never a common metric.
@@ -122,6 +123,8 @@ CURVE_BAND = "2.5-97.5 percentile across seeds"
 KEY = ["experiment", "dataset"]
 SCORED_AS_BASELINE = ("diverged", "failed")
 OUTCOMES = ("better", "worse", "equivalent", "inconclusive")
+TUNING = " (tuning)"     # the suffix of a tuned experiment's tuning runs
+TUNED_SETTING = "learning_rate"
 ZERO_COUNTS = {"n_runs": 0, "n_ok": 0, "n_diverged": 0, "n_failed": 0}
 
 # Margin of practical equivalence per metric: (size, what it is relative to).
@@ -912,3 +915,121 @@ def _norm_key(key, known):
             return next(k for k in known if k[0] == key)
         raise KeyError(f"unknown comparison {key!r}")
     return tuple(key)
+
+
+TUNING_COLUMNS = [
+    "experiment", "dataset", "condition", "recipe", "role", "metric", "higher_is_better",
+    "learning_rate", "n", "n_runs", "n_diverged", "n_failed", "mean", "std", "ci_low",
+    "ci_high", "min", "max", "chosen", "chosen_by"]
+
+
+def tuning(results, runs=None, *, n_boot=N_BOOT):
+    """Each tuned comparison's learning-rate sensitivity, from its tuning runs.
+
+    A tuned experiment ``name`` trains its tuning runs as experiment ``name
+    (tuning)`` (``TUNING``): every recipe and condition at each learning rate of
+    the tuning grid, on tuning seeds. This is their final validation value of
+    the comparison's primary metric per recipe, condition and learning rate,
+    scored as everywhere else (a diverged or failed run counts as the trivial
+    baseline of its seed).
+
+    Returns
+    -------
+    DataFrame
+        One row per tuned comparison x condition x recipe x learning rate
+        (``TUNING_COLUMNS``). ``experiment`` is the tuned experiment (without
+        the suffix) and ``condition`` its condition (the learning rate reads
+        ``lr=tuned``), so the rows join the tuned comparison's own tables.
+        ``n``: tuning seeds scored, of ``n_runs``; ``mean``, ``std`` (sample)
+        and ``min``/``max`` over them; ``ci_low``/``ci_high``: the 95% bootstrap
+        CI of the mean. ``chosen``: the rate the final runs trained with
+        (``chosen_by`` 'final runs'); without final runs, the rate the tuning
+        rule picks (``chosen_by`` 'tuning rule': the best mean over the tuning
+        seeds, a rate with a diverged or failed run never, ties to the smaller).
+    """
+    comps = comparisons(results, runs)
+    finals = {c.key: c for c in comps}
+    parts = [_tuning_of(c, finals.get((c.key[0][:-len(TUNING)], c.key[1])))
+             for c in comps if str(c.key[0]).endswith(TUNING)]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=TUNING_COLUMNS)
+    t = pd.concat(parts, ignore_index=True)
+    samples = t.pop("values").tolist()
+    t["ci_low"], t["ci_high"] = _bootstrap_cis(samples, n_boot)
+    return t[TUNING_COLUMNS]
+
+
+def _tuned_label(label):
+    """A tuning run's condition label as its tuned comparison writes it: ``lr=tuned``."""
+    return re.sub(r"(^|\s)lr=\S+", r"\1lr=tuned", label)
+
+
+def _learning_rates(comp):
+    """``{run: learning rate}`` of a comparison's runs: from their configs, else from the
+    results' ``learning_rate`` column."""
+    rates = {}
+    if "learning_rate" in comp.res.columns:
+        rates.update(comp.res.drop_duplicates("run").set_index("run")["learning_rate"].dropna())
+    for run, config in zip(comp.runs["run"], comp.runs["config"]):
+        if isinstance(config, dict) and TUNED_SETTING in config:
+            rates[run] = config[TUNED_SETTING]
+    return {run: float(v) for run, v in rates.items()}
+
+
+def _tuning_of(comp, final):
+    """The sensitivity rows of one tuning comparison (with each row's seed ``values``)."""
+    metric = comp.primary
+    s = comp.scores("val")
+    s = s[s["metric"] == metric]
+    s = s.assign(learning_rate=s["run"].map(_learning_rates(comp)),
+                 condition=s["condition"].map(_tuned_label))
+    s = s[np.isfinite(s["learning_rate"].to_numpy(float))]
+    rows = []
+    for (cond, recipe, lr), g in s.groupby(["condition", "recipe", "learning_rate"], sort=True):
+        v = g["value"].to_numpy(float)
+        v = v[np.isfinite(v)]
+        rows.append({
+            "experiment": comp.key[0][:-len(TUNING)], "dataset": comp.key[1],
+            "condition": cond, "recipe": recipe, "role": comp.roles.get(recipe),
+            "metric": metric, "higher_is_better": is_higher_better(metric),
+            "learning_rate": lr, "n": len(v), "n_runs": len(g),
+            "n_diverged": int((g["status"] == "diverged").sum()),
+            "n_failed": int((g["status"] == "failed").sum()),
+            "mean": float(v.mean()) if len(v) else np.nan,
+            "std": float(v.std(ddof=1)) if len(v) > 1 else np.nan,
+            "min": float(v.min()) if len(v) else np.nan,
+            "max": float(v.max()) if len(v) else np.nan, "values": v})
+    t = pd.DataFrame(rows)
+    if not len(t):
+        return t
+    t["recipe_rank"] = t["recipe"].map({r: i for i, r in enumerate(comp.recipes)})
+    t = t.sort_values(["condition", "recipe_rank", "learning_rate"], kind="stable")
+    used = _rates_used(final) if final is not None else {}
+    t["chosen_by"] = ["final runs" if (c, r) in used else "tuning rule"
+                      for c, r in zip(t["condition"], t["recipe"])]
+    t["chosen"] = False
+    for (cond, recipe), g in t.groupby(["condition", "recipe"], sort=False):
+        lr = used.get((cond, recipe), _tuning_rule(g))
+        t.loc[g.index, "chosen"] = np.isclose(g["learning_rate"], lr, rtol=1e-9, atol=0)
+    return t.drop(columns="recipe_rank").reset_index(drop=True)
+
+
+def _rates_used(final):
+    """``{(condition, recipe): learning rate}`` the final runs of a tuned comparison used
+    (the most common one, should runs disagree)."""
+    rates = _learning_rates(final)
+    runs = pd.concat([final.runs[["run", "condition", "recipe"]],
+                      final.res[["run", "condition", "recipe"]]]).drop_duplicates("run")
+    runs = runs.assign(lr=runs["run"].map(rates)).dropna(subset=["lr"])
+    return {k: float(g.mode().iloc[0]) for k, g in runs.groupby(["condition", "recipe"])["lr"]}
+
+
+def _tuning_rule(rows):
+    """The learning rate the tuner picks among one recipe's rows: best mean, never one
+    with a diverged or failed run, the smaller on ties (``recipes.results.runner``)."""
+    sign = 1.0 if rows["higher_is_better"].iloc[0] else -1.0
+    bad = (rows["n_diverged"] + rows["n_failed"]) > 0
+    score = (sign * rows["mean"]).where(~bad & np.isfinite(rows["mean"]), -np.inf)
+    best = rows[score == score.max()]
+    return float(best["learning_rate"].min())
