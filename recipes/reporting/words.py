@@ -568,7 +568,7 @@ def tuning_table(tuning_df, comparison=None):
             "chosen learning rate": lr + edge,
             f"validation {_head(m)}, mean ± std": (mean if not np.isfinite(c["std"])
                                              else f"{mean} ± {std}") + f" ({int(c['n'])} seeds)",
-            f"rates within {within}": _near_best(g, c),
+            f"rates within {within} of it": _near_best(g, c),
             "diverged or failed": ", ".join(
                 f"lr={_rate(r['learning_rate'])}: {int(r['n_diverged'] + r['n_failed'])} of "
                 f"{int(r['n_runs'])}" for _, r in bad.iterrows()) or "none",
