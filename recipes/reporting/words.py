@@ -516,12 +516,14 @@ def _rate(x):
 
 
 def _near_best(rows, chosen):
-    """The learning rates whose mean lies within the metric's margin of the chosen one's
-    (``'0.1-1'``; a comma list when they are not neighbours in the grid)."""
+    """The learning rates without a diverged or failed tuning run whose mean lies within
+    the metric's margin of the chosen one's (``'0.1-1'``; a comma list when they are not
+    neighbours in the grid)."""
     m = rows["metric"].iloc[0]
     margin = margin_of(m, reference=float(chosen["mean"]))
-    gap = (chosen["mean"] - rows["mean"]) * (1 if rows["higher_is_better"].iloc[0] else -1)
-    near = (gap <= margin + 1e-12).to_numpy() & np.isfinite(rows["mean"].to_numpy(float))
+    gap = (rows["mean"] - chosen["mean"]).abs().to_numpy(float)
+    ok = ((rows["n_diverged"] + rows["n_failed"]) == 0).to_numpy()
+    near = ok & (gap <= margin + 1e-12)
     rates = rows["learning_rate"].to_numpy(float)
     picked = rates[near]
     if not len(picked):
