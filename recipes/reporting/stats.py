@@ -251,7 +251,7 @@ class _Comparison:
         self.split = "test" if ((res["split"] == "test")
                                 & ~res["metric"].str.startswith(BASELINE)).any() else "val"
         self._finals, self._counts, self._goals, self._scores = {}, {}, {}, {}
-        self._baselines, self._condition_counts = {}, None
+        self._baselines, self._condition_counts, self._seconds = {}, None, {}
 
     @property
     def label(self):
@@ -397,6 +397,12 @@ class _Comparison:
         }
 
     def seconds_per_run(self, recipe):
+        """Mean seconds per run of a recipe (its finished runs; else its ``seconds`` rows)."""
+        if recipe not in self._seconds:
+            self._seconds[recipe] = self._seconds_per_run(recipe)
+        return self._seconds[recipe]
+
+    def _seconds_per_run(self, recipe):
         runs = self.runs[(self.runs["recipe"] == recipe) & (self.runs["status"] != "failed")]
         secs = runs["seconds"][np.isfinite(runs["seconds"])]
         if len(secs):
@@ -624,20 +630,6 @@ def goals(results, runs=None):
                                              "higher_is_better", "source", "rule"])
 
 
-def _epochs_to_goal(res, recipe, goal):
-    """Per run: first epoch meeting the goal (NaN = never); plus max epochs seen."""
-    rows = res[(res["recipe"] == recipe) & (res["split"] == "val")
-               & (res["metric"] == goal["metric"])].dropna(subset=["epoch"])
-    if not len(rows):
-        return pd.Series(dtype=float), np.nan
-    value = rows["value"]
-    ok = np.isfinite(value) & ((value >= goal["value"]) if is_higher_better(goal["metric"])
-                               else (value <= goal["value"]))
-    first = rows[ok].groupby("run")["epoch"].min()
-    per_run = first.reindex(rows["run"].unique())
-    return per_run.astype(float), float(rows["epoch"].max())
-
-
 def _goal_text(mean_epochs, reached, total):
     if total == 0:
         return "no runs"
@@ -669,64 +661,92 @@ def summary(results, runs=None, *, split=None, n_boot=N_BOOT):
     ``epochs_to_goal``: the same as text, e.g. ``"6 (5/5)"``, ``"not reached
     (0/5)"``, ``"9 (3/5 reached)"``.
     """
-    rows = []
+    rows, samples = [], []
     for comp in comparisons(results, runs):
         use = split or comp.split
         scores = comp.scores(use)
         scores = scores[np.isfinite(scores["value"].to_numpy(float))]
-        final_by = {k: g for k, g in scores.groupby(["condition", "recipe", "metric"])}
+        final_value = scores["value"].to_numpy(float)
+        final_sub = scores["substituted"].to_numpy(bool)
+        final_by = _positions(scores, ["condition", "recipe", "metric"])
         val = comp.res[comp.res["split"] == "val"]
         # AULC per run: mean over its epochs, NaN when any epoch is not finite
         by_run = val.assign(finite=np.isfinite(val["value"])).groupby(
             ["condition", "recipe", "metric", "run"])
-        aulc_run = by_run["value"].mean().where(by_run["finite"].all())
-        aulc_by = {k: g.dropna().to_numpy(float)
-                   for k, g in aulc_run.groupby(level=["condition", "recipe", "metric"])}
+        aulc_run = by_run["value"].mean().where(by_run["finite"].all()).dropna().reset_index()
+        aulc_value = aulc_run["value"].to_numpy(float)
+        aulc_by = _positions(aulc_run, ["condition", "recipe", "metric"])
         max_ep = val.groupby(["condition", "recipe", "metric"])["epoch"].max().to_dict()
-        for cond, recipe in product(comp.conditions, comp.recipes):
-            counts = comp.status_counts(recipe, cond)
-            if not counts["n_runs"]:
-                continue
+        for cond in comp.conditions:
             goal = comp.goal(cond)
-            seconds = comp.seconds_per_run(recipe)
-            for metric in comp.metrics or [None]:
-                g = final_by.get((cond, recipe, metric))
-                x = np.empty(0) if g is None else g["value"].to_numpy(float)
-                lo, hi = _bootstrap_ci(x, n_boot)
-                aulc_runs = aulc_by.get((cond, recipe, metric), np.empty(0))
-                row = {
-                    "experiment": comp.key[0], "dataset": comp.key[1], "condition": cond,
-                    "split": use, "target": comp.target,
-                    "recipe": recipe, "role": comp.roles.get(recipe), "metric": metric,
-                    "higher_is_better": is_higher_better(metric), "primary": metric == comp.primary,
-                    "common": comp.common(metric), "n": len(x),
-                    "mean": float(x.mean()) if len(x) else np.nan,
-                    "std": float(x.std(ddof=1)) if len(x) > 1 else np.nan,
-                    "ci_low": lo, "ci_high": hi,
-                    "baseline": comp.baseline(metric, use, cond),
-                    "aulc": float(aulc_runs.mean()) if len(aulc_runs) else np.nan,
-                    "aulc_std": (float(aulc_runs.std(ddof=1)) if len(aulc_runs) > 1
-                                 else np.nan),
-                    "goal_metric": goal["metric"] if goal else None,
-                    "goal": goal["value"] if goal else np.nan,
-                    "goal_source": goal["source"] if goal else None,
-                    "goal_reached": np.nan, "goal_runs": np.nan, "goal_epochs": np.nan,
-                    "epochs_to_goal": "",
-                    "max_epochs": float(max_ep.get((cond, recipe, metric), np.nan)),
-                    **counts,
-                    "n_substituted": 0 if g is None else int(g["substituted"].sum()),
-                    "seconds_per_run": seconds,
-                }
-                if goal and metric == goal["metric"] and np.isfinite(goal["value"]):
-                    res = comp.res[comp.res["condition"] == cond]
-                    per_run, _ = _epochs_to_goal(res, recipe, goal)
-                    reached = per_run.dropna()
-                    total = max(counts["n_runs"], len(per_run))
-                    row.update(goal_reached=len(reached), goal_runs=total,
-                               goal_epochs=float(reached.mean()) if len(reached) else np.nan,
-                               epochs_to_goal=_goal_text(reached.mean(), len(reached), total))
-                rows.append(row)
-    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+            scored = goal and np.isfinite(goal["value"])
+            progress = _goal_progress(val[val["condition"] == cond], goal) if scored else {}
+            for recipe in comp.recipes:
+                counts = comp.status_counts(recipe, cond)
+                if not counts["n_runs"]:
+                    continue
+                seconds = comp.seconds_per_run(recipe)
+                for metric in comp.metrics or [None]:
+                    at = final_by.get((cond, recipe, metric), ())
+                    x = final_value[at]
+                    aulc_runs = aulc_value[aulc_by.get((cond, recipe, metric), ())]
+                    samples.append(x)
+                    row = {
+                        "experiment": comp.key[0], "dataset": comp.key[1],
+                        "condition": cond, "split": use, "target": comp.target,
+                        "recipe": recipe, "role": comp.roles.get(recipe), "metric": metric,
+                        "higher_is_better": is_higher_better(metric),
+                        "primary": metric == comp.primary,
+                        "common": comp.common(metric), "n": len(x),
+                        "mean": float(x.mean()) if len(x) else np.nan,
+                        "std": float(x.std(ddof=1)) if len(x) > 1 else np.nan,
+                        "baseline": comp.baseline(metric, use, cond),
+                        "aulc": float(aulc_runs.mean()) if len(aulc_runs) else np.nan,
+                        "aulc_std": (float(aulc_runs.std(ddof=1)) if len(aulc_runs) > 1
+                                     else np.nan),
+                        "goal_metric": goal["metric"] if goal else None,
+                        "goal": goal["value"] if goal else np.nan,
+                        "goal_source": goal["source"] if goal else None,
+                        "goal_reached": np.nan, "goal_runs": np.nan, "goal_epochs": np.nan,
+                        "epochs_to_goal": "",
+                        "max_epochs": float(max_ep.get((cond, recipe, metric), np.nan)),
+                        **counts,
+                        "n_substituted": int(final_sub[at].sum()),
+                        "seconds_per_run": seconds,
+                    }
+                    if scored and metric == goal["metric"]:
+                        seen, reached, mean = progress.get(recipe, (0, 0, np.nan))
+                        total = max(counts["n_runs"], seen)
+                        row.update(goal_reached=reached, goal_runs=total, goal_epochs=mean,
+                                   epochs_to_goal=_goal_text(mean, reached, total))
+                    rows.append(row)
+    out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    out["ci_low"], out["ci_high"] = _bootstrap_cis(samples, n_boot)
+    return out
+
+
+def _positions(frame, by):
+    """``{group key: row positions}`` of ``frame`` grouped ``by`` (positions ascending)."""
+    if not len(frame):
+        return {}
+    return frame.groupby(by, sort=False).indices
+
+
+def _goal_progress(val, goal):
+    """Per recipe of one condition's validation rows, all recipes at once: ``(runs with
+    a curve of the goal metric, runs that met the goal, the mean over those of the first
+    epoch that met it)``."""
+    rows = val[val["metric"] == goal["metric"]].dropna(subset=["epoch"])
+    value = rows["value"].to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(value) & ((value >= goal["value"]) if is_higher_better(goal["metric"])
+                                   else (value <= goal["value"]))
+    first = rows[ok].groupby(["recipe", "run"])["epoch"].min().astype(float)
+    by = first.groupby(level="recipe")
+    reached, mean = by.size(), by.mean()
+    seen = rows.groupby("recipe")["run"].nunique()
+    return {r: (int(n), int(reached.get(r, 0)), float(mean.get(r, np.nan)))
+            for r, n in seen.items()}
 
 
 def margin_of(metric, baseline=np.nan, reference=np.nan, margins=None):
