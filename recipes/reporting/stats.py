@@ -182,8 +182,9 @@ def _prepare_results(results):
         df[col] = df[col].astype(object)
     df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(float)
     df["epoch"] = pd.to_numeric(df["epoch"], errors="coerce")
-    df["trainer"] = df["trainer"].fillna("").astype(str)
-    df["condition"] = _labels(df.get("condition"), len(df))
+    df["trainer"] = df["trainer"].fillna("").astype(str).astype(object)
+    df["condition"] = pd.Series(_labels(df.get("condition"), len(df)), index=df.index,
+                                dtype=object)
     if df["run"].isna().any():  # a run id is needed to tell runs apart
         fallback = (df["experiment"].astype(str) + "|" + df["dataset"].astype(str) + "|"
                     + df["recipe"].astype(str) + "|" + df["seed"].astype(str) + "|"
@@ -218,7 +219,9 @@ def _labels(column, n):
     """A condition column as plain strings; missing -> ``""`` (one unnamed condition)."""
     if column is None:
         return [""] * n
-    return [c if isinstance(c, str) else "" for c in column]
+    codes, uniques = pd.factorize(pd.Series(column, dtype=object))  # few distinct labels
+    labels = [u if isinstance(u, str) else "" for u in uniques] + [""]  # code -1: missing
+    return np.array(labels, dtype=object)[codes]
 
 
 def role_rank(role):
