@@ -143,3 +143,38 @@ def test_an_automatic_goal_below_the_trivial_baseline_is_no_goal():
     assert "no better than the trivial baseline's 95%" in g["rule"]
     s = stats.summary(res, runs)
     assert (s["epochs_to_goal"] == "").all() and s["baseline"].to_numpy() == pytest.approx(0.95)
+
+
+def test_batched_intervals_and_p_equal_one_sample_at_a_time(monkeypatch):
+    """The batched bootstrap and sign-flip test give each sample exactly what the plain
+    one-sample computation gives, whatever else is in the batch and however it is cut."""
+    rng = np.random.default_rng(7)
+    samples = [rng.normal(size=n) for n in (0, 1, 2, 5, 5, 5, 10, 17)] + [np.zeros(4)]
+
+    def plain_ci(x):  # the textbook computation, one sample
+        x = np.sort(x)
+        idx = stats._value_rng(x).integers(0, len(x), size=(stats.N_BOOT, len(x)))
+        return tuple(np.percentile(x[idx].mean(axis=1), [2.5, 97.5]))
+
+    def plain_p(d):  # every sign pattern, one sample
+        d = np.sort(d)
+        signs = 1 - 2 * ((np.arange(2 ** len(d))[:, None] >> np.arange(len(d))) & 1)
+        tol = 1e-12 * max(1.0, np.abs(d).max())
+        return np.mean(np.abs((signs * d).mean(axis=1)) >= abs(d.mean()) - tol)
+
+    monkeypatch.setattr(stats, "BATCH_ELEMENTS", 3 * stats.N_BOOT * 5)  # cut into chunks
+    lo, hi = stats._bootstrap_cis(samples)
+    p = stats._sign_flip_ps(samples)
+    for i, x in enumerate(samples):
+        if len(x) < 2:
+            assert np.isnan(lo[i]) and np.isnan(hi[i])
+        else:
+            assert (lo[i], hi[i]) == plain_ci(x)
+        if len(x) == 0:
+            assert np.isnan(p[i])
+        elif not x.any():
+            assert p[i] == 1.0
+        elif len(x) <= stats.EXACT_PAIRS:
+            assert p[i] == plain_p(x)
+        else:
+            assert 0 < p[i] <= 1 and p[i] == stats._sign_flip_p(x[::-1])

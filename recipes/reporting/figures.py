@@ -304,3 +304,62 @@ def plot_condition_curves(curves_df, metric, *, comparison=None, split="val", lo
     fig.suptitle(f"{split} {metric}{unit} per condition, mean and {CURVE_BAND}: {_title(c)}",
                  fontsize=10)
     return fig
+
+
+__all__ += ["plot_tuning"]
+
+
+def plot_tuning(tuning_df, *, comparison=None):
+    """Each recipe's learning-rate sensitivity curve: mean validation score over the
+    tuning seeds against the learning rate (log scale), with its 95% bootstrap CI, one
+    panel per condition; the chosen rate is ringed. Takes ``stats.tuning``."""
+    import textwrap
+
+    from matplotlib.lines import Line2D
+
+    from .words import short_conditions
+
+    t = select(tuning_df, comparison)
+    if not len(t):
+        return _empty("no tuning runs")
+    metric = t["metric"].iloc[0]
+    scale = 100 if metric in PERCENT_METRICS else 1
+    short = short_conditions(t["condition"])
+    recipes = _recipe_order(t)
+    colors = _colors(recipes)
+    fig, axes = _grid(len(short), width=max(4.2, 6.4 / len(short)), height=3.2)
+    for ax, cond in zip(axes, short):
+        for recipe in recipes:
+            d = t[(t["condition"] == cond) & (t["recipe"] == recipe)].sort_values(
+                "learning_rate")
+            if not len(d):
+                continue
+            mean = d["mean"].to_numpy(float) * scale
+            lo = np.where(np.isfinite(d["ci_low"]), d["ci_low"], d["mean"]) * scale
+            hi = np.where(np.isfinite(d["ci_high"]), d["ci_high"], d["mean"]) * scale
+            ax.errorbar(d["learning_rate"], mean, yerr=[mean - lo, hi - mean], fmt="o-",
+                        color=colors[recipe], ms=4, lw=1.4, capsize=2)
+            best = d[d["chosen"].astype(bool)]
+            ax.plot(best["learning_rate"], best["mean"] * scale, "o", ms=12, mfc="none",
+                    mec=colors[recipe], mew=2, clip_on=False)
+        ax.set_xscale("log")
+        ax.margins(x=0.08, y=0.08)
+        ax.set_title(short[cond] or "default", fontsize=9)
+        ax.set_xlabel("learning rate", fontsize=8)
+        ax.set_ylabel(f"validation {metric}{' (%)' if scale == 100 else ''}", fontsize=8)
+        ax.grid(alpha=0.3)
+    roles = dict(zip(t["recipe"], t["role"]))
+    handles = [Line2D([], [], color=colors[r], marker="o", lw=1.4, ms=4,
+                      label=f"{r} ({roles.get(r) or '?'})") for r in recipes]
+    handles.append(Line2D([], [], ls="", marker="o", ms=12, mfc="none", mec="k", mew=2,
+                          label="chosen rate"))
+    width = fig.get_figwidth()
+    longest = max(len(h.get_label()) for h in handles)
+    ncols = max(1, min(len(handles), int(width / (0.065 * longest + 0.6))))
+    fig.legend(handles=handles, loc="outside lower center", ncols=ncols, fontsize=8,
+               frameon=False)
+    seeds = int(t["n_runs"].max())
+    title = (f"Learning-rate sensitivity: mean validation {metric} over {seeds} tuning "
+             f"seeds, 95% bootstrap CI, chosen rate ringed: {_title(t)}")
+    fig.suptitle("\n".join(textwrap.wrap(title, int(width * 11))), fontsize=10)
+    return fig

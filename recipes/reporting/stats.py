@@ -88,6 +88,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import zlib
 from itertools import product
 
@@ -103,7 +104,7 @@ from .formatting import fmt_epochs, fmt_value
 
 __all__ = [
     "HIGHER_IS_BETTER", "PRIMARY", "COMMON_METRICS", "MARGINS", "curves", "goals",
-    "summary", "paired", "effects",
+    "summary", "paired", "effects", "tuning", "TUNING",
 ]
 
 # Recorded per epoch but never a common metric.
@@ -112,6 +113,8 @@ BASELINE = "baseline_"   # the trivial baseline's rows: metric "baseline_<name>"
 N_BOOT = 2000
 BOOTSTRAP_SEED = 2024
 N_PERMUTATIONS = 20000
+EXACT_PAIRS = 16         # up to this many pairs the sign-flip p is exact
+BATCH_ELEMENTS = 4_000_000  # numbers per array operation of the batched bootstrap
 MIN_PAIRS = 3
 ALPHA = 0.05
 NOISE_RTOL = 1e-6        # paired values this close are equal (float noise, never a win)
@@ -120,6 +123,9 @@ CURVE_BAND = "2.5-97.5 percentile across seeds"
 KEY = ["experiment", "dataset"]
 SCORED_AS_BASELINE = ("diverged", "failed")
 OUTCOMES = ("better", "worse", "equivalent", "inconclusive")
+TUNING = " (tuning)"     # the suffix of a tuned experiment's tuning runs
+TUNED_SETTING = "learning_rate"
+ZERO_COUNTS = {"n_runs": 0, "n_ok": 0, "n_diverged": 0, "n_failed": 0}
 
 # Margin of practical equivalence per metric: (size, what it is relative to).
 # "absolute": in the metric's own unit (0.01 accuracy = 1 percentage point);
@@ -176,8 +182,9 @@ def _prepare_results(results):
         df[col] = df[col].astype(object)
     df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(float)
     df["epoch"] = pd.to_numeric(df["epoch"], errors="coerce")
-    df["trainer"] = df["trainer"].fillna("").astype(str)
-    df["condition"] = _labels(df.get("condition"), len(df))
+    df["trainer"] = df["trainer"].fillna("").astype(str).astype(object)
+    df["condition"] = pd.Series(_labels(df.get("condition"), len(df)), index=df.index,
+                                dtype=object)
     if df["run"].isna().any():  # a run id is needed to tell runs apart
         fallback = (df["experiment"].astype(str) + "|" + df["dataset"].astype(str) + "|"
                     + df["recipe"].astype(str) + "|" + df["seed"].astype(str) + "|"
@@ -212,7 +219,9 @@ def _labels(column, n):
     """A condition column as plain strings; missing -> ``""`` (one unnamed condition)."""
     if column is None:
         return [""] * n
-    return [c if isinstance(c, str) else "" for c in column]
+    codes, uniques = pd.factorize(pd.Series(column, dtype=object))  # few distinct labels
+    labels = [u if isinstance(u, str) else "" for u in uniques] + [""]  # code -1: missing
+    return np.array(labels, dtype=object)[codes]
 
 
 def role_rank(role):
@@ -245,6 +254,7 @@ class _Comparison:
         self.split = "test" if ((res["split"] == "test")
                                 & ~res["metric"].str.startswith(BASELINE)).any() else "val"
         self._finals, self._counts, self._goals, self._scores = {}, {}, {}, {}
+        self._baselines, self._condition_counts, self._seconds = {}, None, {}
 
     @property
     def label(self):
@@ -292,12 +302,24 @@ class _Comparison:
 
     def baseline(self, metric, split=None, condition=None):
         """Mean trivial-baseline value of ``metric`` over the runs (NaN when none recorded)."""
+        if condition is not None:
+            return self.baselines(split).get((condition, metric), np.nan)
         f = self.finals(split or self.split)
         f = f[f["metric"] == BASELINE + str(metric)]
-        if condition is not None:
-            f = f[f["condition"] == condition]
         v = f["value"][np.isfinite(f["value"])]
         return float(v.mean()) if len(v) else np.nan
+
+    def baselines(self, split=None):
+        """``{(condition, metric): mean trivial-baseline value}`` over each condition's runs
+        (finite values only), every condition and metric at once."""
+        split = split or self.split
+        if split not in self._baselines:
+            f = self.finals(split)
+            f = f[f["metric"].str.startswith(BASELINE) & np.isfinite(f["value"])]
+            self._baselines[split] = {
+                (c, m[len(BASELINE):]): float(g.to_numpy(float).mean())
+                for (c, m), g in f.groupby(["condition", "metric"], sort=False)["value"]}
+        return self._baselines[split]
 
     def scores(self, split=None):
         """One scored final value per run and metric: ``run, recipe, condition, seed,
@@ -336,9 +358,32 @@ class _Comparison:
         return self._goals[condition]
 
     def status_counts(self, recipe, condition=None):
+        """``n_runs, n_ok, n_diverged, n_failed`` of a recipe (in one condition, or in all)."""
+        if condition is not None:
+            if self._condition_counts is None:
+                self._condition_counts = self._counts_by_condition()
+            return self._condition_counts.get((recipe, condition), dict(ZERO_COUNTS))
         if (recipe, condition) not in self._counts:
             self._counts[recipe, condition] = self._status_counts(recipe, condition)
         return self._counts[recipe, condition]
+
+    def _counts_by_condition(self):
+        """``status_counts`` of every (recipe, condition) at once."""
+        cols = ["recipe", "condition"]
+        runs = self.runs.assign(**{f"n_{k}": self.runs["status"] == k
+                                   for k in ("ok", "diverged", "failed")})
+        by = runs.groupby(cols)
+        listed = pd.DataFrame({"rows": by.size()}).join(
+            by[["n_ok", "n_diverged", "n_failed"]].sum())
+        res_runs = self.res[cols + ["run"]].drop_duplicates().groupby(cols).size()
+        seen = pd.concat([self.res[cols + ["run"]], self.runs[cols + ["run"]].dropna()]
+                         ).drop_duplicates().groupby(cols).size()
+        t = pd.DataFrame({"seen": seen, "res_runs": res_runs}).join(listed, how="outer")
+        t = t.fillna(0).astype(int)
+        return {key: {"n_runs": int(max(r.rows, r.seen)),
+                      "n_ok": int(r.n_ok if r.rows else r.res_runs),
+                      "n_diverged": int(r.n_diverged), "n_failed": int(r.n_failed)}
+                for key, r in zip(t.index, t.itertuples())}
 
     def _status_counts(self, recipe, condition):
         runs = self.runs[self.runs["recipe"] == recipe]
@@ -355,6 +400,12 @@ class _Comparison:
         }
 
     def seconds_per_run(self, recipe):
+        """Mean seconds per run of a recipe (its finished runs; else its ``seconds`` rows)."""
+        if recipe not in self._seconds:
+            self._seconds[recipe] = self._seconds_per_run(recipe)
+        return self._seconds[recipe]
+
+    def _seconds_per_run(self, recipe):
         runs = self.runs[(self.runs["recipe"] == recipe) & (self.runs["status"] != "failed")]
         secs = runs["seconds"][np.isfinite(runs["seconds"])]
         if len(secs):
@@ -397,33 +448,89 @@ def _value_rng(x):
 
 
 def _bootstrap_ci(x, n_boot=N_BOOT):
-    x = np.sort(np.asarray(x, float))
-    if len(x) < 2:
-        return np.nan, np.nan
-    idx = _value_rng(x).integers(0, len(x), size=(n_boot, len(x)))
-    means = x[idx].mean(axis=1)
-    lo, hi = np.percentile(means, [2.5, 97.5])
-    return float(lo), float(hi)
+    """The 95% percentile-bootstrap CI of the mean of ``x`` (NaN, NaN with under 2 values)."""
+    lo, hi = _bootstrap_cis([x], n_boot)
+    return float(lo[0]), float(hi[0])
+
+
+def _by_length(samples, min_len=1):
+    """``{n: [(position, sorted sample), ...]}`` for the samples with ``n >= min_len``."""
+    out = {}
+    for i, x in enumerate(samples):
+        x = np.sort(np.asarray(x, np.float64))
+        if len(x) >= min_len:
+            out.setdefault(len(x), []).append((i, x))
+    return out
+
+
+def _chunks(items, per_item):
+    """``items`` in consecutive chunks of about ``BATCH_ELEMENTS / per_item`` each."""
+    step = max(1, BATCH_ELEMENTS // max(1, per_item))
+    return (items[i:i + step] for i in range(0, len(items), step))
+
+
+def _bootstrap_cis(samples, n_boot=N_BOOT):
+    """The bootstrap CIs of many samples at once: arrays ``lo``, ``hi`` (one per sample).
+
+    Samples of one length are resampled together (one array operation per chunk);
+    each sample still draws its indices from its own generator seeded from its
+    values (``_value_rng``), so every interval equals the one-sample
+    computation, whatever else is in the batch."""
+    lo = np.full(len(samples), np.nan)
+    hi = np.full(len(samples), np.nan)
+    for n, items in _by_length(samples, 2).items():
+        for part in _chunks(items, n_boot * n):
+            pos = [i for i, _ in part]
+            x = np.stack([v for _, v in part])                               # (G, n)
+            idx = np.stack([_value_rng(v).integers(0, n, size=(n_boot, n)) for _, v in part])
+            means = x[np.arange(len(part))[:, None, None], idx].mean(axis=2)  # (G, n_boot)
+            lo[pos], hi[pos] = np.percentile(means, [2.5, 97.5], axis=1)
+    return lo, hi
 
 
 def _sign_flip_p(d):
     """Two-sided sign-flip permutation p-value of the mean of paired differences:
-    exact (every sign pattern) up to 16 pairs, else random flips seeded from ``d``."""
-    d = np.sort(np.asarray(d, float))
-    n = len(d)
-    if n == 0:
-        return np.nan
+    exact (every sign pattern) up to ``EXACT_PAIRS`` pairs, else random flips
+    seeded from ``d``."""
+    return float(_sign_flip_ps([d])[0])
+
+
+def _sign_flip_ps(samples):
+    """``_sign_flip_p`` of many samples at once (an array, one p per sample): the
+    exact ones of one length share one array operation per chunk."""
+    p = np.full(len(samples), np.nan)
+    for n, items in _by_length(samples).items():
+        exact = []
+        for i, d in items:
+            if np.all(d == 0):
+                p[i] = 1.0
+            elif n > EXACT_PAIRS:
+                p[i] = _random_flip_p(d)
+            else:
+                exact.append((i, d))
+        if not exact:
+            continue
+        signs = 1 - 2 * ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1)     # (2**n, n)
+        for part in _chunks(exact, 2 ** n * n):
+            pos = [i for i, _ in part]
+            d = np.stack([v for _, v in part])                                  # (G, n)
+            observed = np.abs(d.mean(axis=1)) - _tolerance(d)
+            stats = np.abs((signs[None] * d[:, None, :]).mean(axis=2))          # (G, 2**n)
+            p[pos] = np.mean(stats >= observed[:, None], axis=1)
+    return p
+
+
+def _tolerance(d):
+    """Per row of ``d``: the slack under which a permuted mean counts as extreme."""
+    return 1e-12 * np.maximum(1.0, np.abs(d).max(axis=-1))
+
+
+def _random_flip_p(d):
+    """The sign-flip p of a sorted sample of more than ``EXACT_PAIRS`` differences."""
     observed = abs(d.mean())
-    if np.all(d == 0):
-        return 1.0
-    tol = 1e-12 * max(1.0, float(np.abs(d).max()))
-    if n <= 16:
-        signs = 1 - 2 * ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1)
-        stats = np.abs((signs * d).mean(axis=1))
-        return float(np.mean(stats >= observed - tol))
-    signs = _value_rng(d).choice([-1.0, 1.0], size=(N_PERMUTATIONS, n))
+    signs = _value_rng(d).choice([-1.0, 1.0], size=(N_PERMUTATIONS, len(d)))
     stats = np.abs((signs * d).mean(axis=1))
-    return float((np.sum(stats >= observed - tol) + 1) / (N_PERMUTATIONS + 1))
+    return float((np.sum(stats >= observed - _tolerance(d)) + 1) / (N_PERMUTATIONS + 1))
 
 
 def min_p(n):
@@ -526,20 +633,6 @@ def goals(results, runs=None):
                                              "higher_is_better", "source", "rule"])
 
 
-def _epochs_to_goal(res, recipe, goal):
-    """Per run: first epoch meeting the goal (NaN = never); plus max epochs seen."""
-    rows = res[(res["recipe"] == recipe) & (res["split"] == "val")
-               & (res["metric"] == goal["metric"])].dropna(subset=["epoch"])
-    if not len(rows):
-        return pd.Series(dtype=float), np.nan
-    value = rows["value"]
-    ok = np.isfinite(value) & ((value >= goal["value"]) if is_higher_better(goal["metric"])
-                               else (value <= goal["value"]))
-    first = rows[ok].groupby("run")["epoch"].min()
-    per_run = first.reindex(rows["run"].unique())
-    return per_run.astype(float), float(rows["epoch"].max())
-
-
 def _goal_text(mean_epochs, reached, total):
     if total == 0:
         return "no runs"
@@ -571,64 +664,92 @@ def summary(results, runs=None, *, split=None, n_boot=N_BOOT):
     ``epochs_to_goal``: the same as text, e.g. ``"6 (5/5)"``, ``"not reached
     (0/5)"``, ``"9 (3/5 reached)"``.
     """
-    rows = []
+    rows, samples = [], []
     for comp in comparisons(results, runs):
         use = split or comp.split
         scores = comp.scores(use)
         scores = scores[np.isfinite(scores["value"].to_numpy(float))]
-        final_by = {k: g for k, g in scores.groupby(["condition", "recipe", "metric"])}
+        final_value = scores["value"].to_numpy(float)
+        final_sub = scores["substituted"].to_numpy(bool)
+        final_by = _positions(scores, ["condition", "recipe", "metric"])
         val = comp.res[comp.res["split"] == "val"]
         # AULC per run: mean over its epochs, NaN when any epoch is not finite
         by_run = val.assign(finite=np.isfinite(val["value"])).groupby(
             ["condition", "recipe", "metric", "run"])
-        aulc_run = by_run["value"].mean().where(by_run["finite"].all())
-        aulc_by = {k: g.dropna().to_numpy(float)
-                   for k, g in aulc_run.groupby(level=["condition", "recipe", "metric"])}
+        aulc_run = by_run["value"].mean().where(by_run["finite"].all()).dropna().reset_index()
+        aulc_value = aulc_run["value"].to_numpy(float)
+        aulc_by = _positions(aulc_run, ["condition", "recipe", "metric"])
         max_ep = val.groupby(["condition", "recipe", "metric"])["epoch"].max().to_dict()
-        for cond, recipe in product(comp.conditions, comp.recipes):
-            counts = comp.status_counts(recipe, cond)
-            if not counts["n_runs"]:
-                continue
+        for cond in comp.conditions:
             goal = comp.goal(cond)
-            seconds = comp.seconds_per_run(recipe)
-            for metric in comp.metrics or [None]:
-                g = final_by.get((cond, recipe, metric))
-                x = np.empty(0) if g is None else g["value"].to_numpy(float)
-                lo, hi = _bootstrap_ci(x, n_boot)
-                aulc_runs = aulc_by.get((cond, recipe, metric), np.empty(0))
-                row = {
-                    "experiment": comp.key[0], "dataset": comp.key[1], "condition": cond,
-                    "split": use, "target": comp.target,
-                    "recipe": recipe, "role": comp.roles.get(recipe), "metric": metric,
-                    "higher_is_better": is_higher_better(metric), "primary": metric == comp.primary,
-                    "common": comp.common(metric), "n": len(x),
-                    "mean": float(x.mean()) if len(x) else np.nan,
-                    "std": float(x.std(ddof=1)) if len(x) > 1 else np.nan,
-                    "ci_low": lo, "ci_high": hi,
-                    "baseline": comp.baseline(metric, use, cond),
-                    "aulc": float(aulc_runs.mean()) if len(aulc_runs) else np.nan,
-                    "aulc_std": (float(aulc_runs.std(ddof=1)) if len(aulc_runs) > 1
-                                 else np.nan),
-                    "goal_metric": goal["metric"] if goal else None,
-                    "goal": goal["value"] if goal else np.nan,
-                    "goal_source": goal["source"] if goal else None,
-                    "goal_reached": np.nan, "goal_runs": np.nan, "goal_epochs": np.nan,
-                    "epochs_to_goal": "",
-                    "max_epochs": float(max_ep.get((cond, recipe, metric), np.nan)),
-                    **counts,
-                    "n_substituted": 0 if g is None else int(g["substituted"].sum()),
-                    "seconds_per_run": seconds,
-                }
-                if goal and metric == goal["metric"] and np.isfinite(goal["value"]):
-                    res = comp.res[comp.res["condition"] == cond]
-                    per_run, _ = _epochs_to_goal(res, recipe, goal)
-                    reached = per_run.dropna()
-                    total = max(counts["n_runs"], len(per_run))
-                    row.update(goal_reached=len(reached), goal_runs=total,
-                               goal_epochs=float(reached.mean()) if len(reached) else np.nan,
-                               epochs_to_goal=_goal_text(reached.mean(), len(reached), total))
-                rows.append(row)
-    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+            scored = goal and np.isfinite(goal["value"])
+            progress = _goal_progress(val[val["condition"] == cond], goal) if scored else {}
+            for recipe in comp.recipes:
+                counts = comp.status_counts(recipe, cond)
+                if not counts["n_runs"]:
+                    continue
+                seconds = comp.seconds_per_run(recipe)
+                for metric in comp.metrics or [None]:
+                    at = final_by.get((cond, recipe, metric), ())
+                    x = final_value[at]
+                    aulc_runs = aulc_value[aulc_by.get((cond, recipe, metric), ())]
+                    samples.append(x)
+                    row = {
+                        "experiment": comp.key[0], "dataset": comp.key[1],
+                        "condition": cond, "split": use, "target": comp.target,
+                        "recipe": recipe, "role": comp.roles.get(recipe), "metric": metric,
+                        "higher_is_better": is_higher_better(metric),
+                        "primary": metric == comp.primary,
+                        "common": comp.common(metric), "n": len(x),
+                        "mean": float(x.mean()) if len(x) else np.nan,
+                        "std": float(x.std(ddof=1)) if len(x) > 1 else np.nan,
+                        "baseline": comp.baseline(metric, use, cond),
+                        "aulc": float(aulc_runs.mean()) if len(aulc_runs) else np.nan,
+                        "aulc_std": (float(aulc_runs.std(ddof=1)) if len(aulc_runs) > 1
+                                     else np.nan),
+                        "goal_metric": goal["metric"] if goal else None,
+                        "goal": goal["value"] if goal else np.nan,
+                        "goal_source": goal["source"] if goal else None,
+                        "goal_reached": np.nan, "goal_runs": np.nan, "goal_epochs": np.nan,
+                        "epochs_to_goal": "",
+                        "max_epochs": float(max_ep.get((cond, recipe, metric), np.nan)),
+                        **counts,
+                        "n_substituted": int(final_sub[at].sum()),
+                        "seconds_per_run": seconds,
+                    }
+                    if scored and metric == goal["metric"]:
+                        seen, reached, mean = progress.get(recipe, (0, 0, np.nan))
+                        total = max(counts["n_runs"], seen)
+                        row.update(goal_reached=reached, goal_runs=total, goal_epochs=mean,
+                                   epochs_to_goal=_goal_text(mean, reached, total))
+                    rows.append(row)
+    out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    out["ci_low"], out["ci_high"] = _bootstrap_cis(samples, n_boot)
+    return out
+
+
+def _positions(frame, by):
+    """``{group key: row positions}`` of ``frame`` grouped ``by`` (positions ascending)."""
+    if not len(frame):
+        return {}
+    return frame.groupby(by, sort=False).indices
+
+
+def _goal_progress(val, goal):
+    """Per recipe of one condition's validation rows, all recipes at once: ``(runs with
+    a curve of the goal metric, runs that met the goal, the mean over those of the first
+    epoch that met it)``."""
+    rows = val[val["metric"] == goal["metric"]].dropna(subset=["epoch"])
+    value = rows["value"].to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(value) & ((value >= goal["value"]) if is_higher_better(goal["metric"])
+                                   else (value <= goal["value"]))
+    first = rows[ok].groupby(["recipe", "run"])["epoch"].min().astype(float)
+    by = first.groupby(level="recipe")
+    reached, mean = by.size(), by.mean()
+    seen = rows.groupby("recipe")["run"].nunique()
+    return {r: (int(n), int(reached.get(r, 0)), float(mean.get(r, np.nan)))
+            for r, n in seen.items()}
 
 
 def margin_of(metric, baseline=np.nan, reference=np.nan, margins=None):
@@ -705,45 +826,79 @@ def effects(results, runs=None, *, margins=None, n_boot=N_BOOT):
     >>> e = recipes.effects(recipes.load_results("results"))  # doctest: +SKIP
     >>> e[e.primary][["condition", "recipe", "difference", "outcome"]]  # doctest: +SKIP
     """
-    rows = []
+    parts, samples = [], []
     for comp in comparisons(results, runs):
-        scores = comp.scores()
-        values = {k: g.groupby(["seed", "trainer"])["value"].mean()
-                  for k, g in scores.groupby(["condition", "recipe", "metric"])}
-        applies = {k: bool(np.isfinite(v).any()) for k, v in values.items()}
-        others = [r for r in comp.recipes if r not in comp.recommended]
-        for cond, ref, recipe, metric in product(comp.conditions, comp.recommended, others,
-                                                 comp.metrics):
-            if not (applies.get((cond, recipe, metric)) and applies.get((cond, ref, metric))):
-                continue
-            both = pd.concat([values[cond, recipe, metric].rename("a"),
-                              values[cond, ref, metric].rename("b")], axis=1, join="inner")
-            both = both[np.isfinite(both).all(axis=1)]
-            a, b = both["a"].to_numpy(float), both["b"].to_numpy(float)
-            d = np.where(np.isclose(a, b, rtol=NOISE_RTOL, atol=0.0), 0.0, a - b)
-            higher = is_higher_better(metric)
-            sign = np.sign(d) if higher else -np.sign(d)
-            lo, hi = _bootstrap_ci(d, n_boot)
-            p = _sign_flip_p(d)
-            base = comp.baseline(metric, comp.split, cond)
-            margin = margin_of(metric, base, float(b.mean()) if len(b) else np.nan, margins)
-            outcome, note = _outcome(d, lo, hi, p, higher, margin)
-            c, cr = comp.status_counts(recipe, cond), comp.status_counts(ref, cond)
-            rows.append({
-                "experiment": comp.key[0], "dataset": comp.key[1], "condition": cond,
-                "split": comp.split, "recipe": recipe, "role": comp.roles.get(recipe),
-                "reference": ref, "metric": metric, "higher_is_better": higher,
-                "primary": metric == comp.primary, "n_runs": c["n_runs"],
-                "n_diverged": c["n_diverged"], "n_failed": c["n_failed"],
-                "ref_runs": cr["n_runs"], "ref_diverged": cr["n_diverged"],
-                "ref_failed": cr["n_failed"], "n_paired": len(d),
-                "difference": float(d.mean()) if len(d) else np.nan,
-                "ci_low": lo, "ci_high": hi, "won": int((sign > 0).sum()),
-                "lost": int((sign < 0).sum()), "tied": int((sign == 0).sum()),
-                "p": p, "p_min": min_p(int(np.count_nonzero(d))), "margin": margin,
-                "baseline": base, "outcome": outcome, "note": note,
-            })
-    return pd.DataFrame(rows, columns=EFFECT_COLUMNS)
+        frame, diffs = _paired_differences(comp, margins)
+        parts.append(frame)
+        samples += diffs
+    if not samples:
+        return pd.DataFrame(columns=EFFECT_COLUMNS)
+    e = pd.concat(parts, ignore_index=True)
+    e["ci_low"], e["ci_high"] = _bootstrap_cis(samples, n_boot)
+    e["p"] = _sign_flip_ps(samples)
+    e["outcome"], e["note"] = zip(*[
+        _outcome(d, lo, hi, p, higher, margin) for d, lo, hi, p, higher, margin in zip(
+            samples, e["ci_low"], e["ci_high"], e["p"], e["higher_is_better"], e["margin"])])
+    return e[EFFECT_COLUMNS]
+
+
+def _paired_differences(comp, margins=None):
+    """One comparison's effect rows without the interval, p and outcome, and the paired
+    differences of each row (a list of arrays, in row order), all rows at once."""
+    others = [r for r in comp.recipes if r not in comp.recommended]
+    keys = pd.DataFrame(list(product(comp.conditions, comp.recommended, others, comp.metrics)),
+                        columns=["condition", "reference", "recipe", "metric"])
+    # one value per (condition, recipe, metric, seed, trainer); does the metric apply?
+    v = comp.scores().groupby(["condition", "recipe", "metric", "seed", "trainer"])[
+        "value"].mean().reset_index()
+    applies = v[np.isfinite(v["value"].to_numpy(float))][
+        ["condition", "recipe", "metric"]].drop_duplicates()
+    keys = keys.merge(applies, on=["condition", "recipe", "metric"]).merge(
+        applies.rename(columns={"recipe": "reference"}), on=["condition", "reference", "metric"])
+    keys = keys.sort_values(["condition", "reference", "recipe", "metric"], kind="stable",
+                            key=_order_of(comp)).reset_index(drop=True)
+    if not len(keys):
+        return pd.DataFrame(columns=EFFECT_COLUMNS), []
+    keys["row"] = np.arange(len(keys))
+    pairs = (keys.merge(v.rename(columns={"value": "a"}), on=["condition", "recipe", "metric"])
+             .merge(v.rename(columns={"recipe": "reference", "value": "b"}),
+                    on=["condition", "reference", "metric", "seed", "trainer"]))
+    a, b = pairs["a"].to_numpy(float), pairs["b"].to_numpy(float)
+    pairs = pairs[np.isfinite(a) & np.isfinite(b)].sort_values("row", kind="stable")
+    a, b = pairs["a"].to_numpy(float), pairs["b"].to_numpy(float)
+    d = np.where(np.isclose(a, b, rtol=NOISE_RTOL, atol=0.0), 0.0, a - b)
+    ends = np.searchsorted(pairs["row"].to_numpy(), np.arange(1, len(keys)))
+    diffs, refs = np.split(d, ends), np.split(b, ends)
+    higher = keys["metric"].map(is_higher_better).astype(bool).to_numpy()
+    rows = pairs["row"].to_numpy()
+    sign = np.sign(d) * np.where(higher[rows], 1.0, -1.0)
+    count = lambda mask: np.bincount(rows[mask], minlength=len(keys)).astype(int)  # noqa: E731
+    base = comp.baselines()
+    e = keys.drop(columns="row").assign(
+        experiment=comp.key[0], dataset=comp.key[1], split=comp.split,
+        role=keys["recipe"].map(comp.roles), higher_is_better=higher,
+        primary=(keys["metric"] == comp.primary).to_numpy(),
+        n_paired=[len(x) for x in diffs],
+        difference=[float(x.mean()) if len(x) else np.nan for x in diffs],
+        won=count(sign > 0), lost=count(sign < 0), tied=count(sign == 0),
+        p_min=[min_p(int(np.count_nonzero(x))) for x in diffs],
+        baseline=[base.get((c, m), np.nan) for c, m in zip(keys["condition"], keys["metric"])])
+    e["margin"] = [margin_of(m, bl, float(r.mean()) if len(r) else np.nan, margins)
+                   for m, bl, r in zip(e["metric"], e["baseline"], refs)]
+    for prefix, column in (("n", "recipe"), ("ref", "reference")):
+        counts = [comp.status_counts(r, c) for r, c in zip(e[column], e["condition"])]
+        e[f"{prefix}_runs"] = [c["n_runs"] for c in counts]
+        e[f"{prefix}_diverged"] = [c["n_diverged"] for c in counts]
+        e[f"{prefix}_failed"] = [c["n_failed"] for c in counts]
+    return e, diffs
+
+
+def _order_of(comp):
+    """A ``sort_values`` key: each column in the comparison's order (conditions, recipes
+    by role, metrics common first)."""
+    orders = {"condition": comp.conditions, "reference": comp.recipes, "recipe": comp.recipes,
+              "metric": comp.metrics}
+    return lambda col: col.map({v: i for i, v in enumerate(orders[col.name])})
 
 
 def paired(results, runs=None, *, metrics=None, n_boot=N_BOOT):
@@ -783,3 +938,121 @@ def _norm_key(key, known):
             return next(k for k in known if k[0] == key)
         raise KeyError(f"unknown comparison {key!r}")
     return tuple(key)
+
+
+TUNING_COLUMNS = [
+    "experiment", "dataset", "condition", "recipe", "role", "metric", "higher_is_better",
+    "learning_rate", "n", "n_runs", "n_diverged", "n_failed", "mean", "std", "ci_low",
+    "ci_high", "min", "max", "chosen", "chosen_by"]
+
+
+def tuning(results, runs=None, *, n_boot=N_BOOT):
+    """Each tuned comparison's learning-rate sensitivity, from its tuning runs.
+
+    A tuned experiment ``name`` trains its tuning runs as experiment ``name
+    (tuning)`` (``TUNING``): every recipe and condition at each learning rate of
+    the tuning grid, on tuning seeds. This is their final validation value of
+    the comparison's primary metric per recipe, condition and learning rate,
+    scored as everywhere else (a diverged or failed run counts as the trivial
+    baseline of its seed).
+
+    Returns
+    -------
+    DataFrame
+        One row per tuned comparison x condition x recipe x learning rate
+        (``TUNING_COLUMNS``). ``experiment`` is the tuned experiment (without
+        the suffix) and ``condition`` its condition (the learning rate reads
+        ``lr=tuned``), so the rows join the tuned comparison's own tables.
+        ``n``: tuning seeds scored, of ``n_runs``; ``mean``, ``std`` (sample)
+        and ``min``/``max`` over them; ``ci_low``/``ci_high``: the 95% bootstrap
+        CI of the mean. ``chosen``: the rate the final runs trained with
+        (``chosen_by`` 'final runs'); without final runs, the rate the tuning
+        rule picks (``chosen_by`` 'tuning rule': the best mean over the tuning
+        seeds, a rate with a diverged or failed run never, ties to the smaller).
+    """
+    comps = comparisons(results, runs)
+    finals = {c.key: c for c in comps}
+    parts = [_tuning_of(c, finals.get((c.key[0][:-len(TUNING)], c.key[1])))
+             for c in comps if str(c.key[0]).endswith(TUNING)]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=TUNING_COLUMNS)
+    t = pd.concat(parts, ignore_index=True)
+    samples = t.pop("values").tolist()
+    t["ci_low"], t["ci_high"] = _bootstrap_cis(samples, n_boot)
+    return t[TUNING_COLUMNS]
+
+
+def _tuned_label(label):
+    """A tuning run's condition label as its tuned comparison writes it: ``lr=tuned``."""
+    return re.sub(r"(^|\s)lr=\S+", r"\1lr=tuned", label)
+
+
+def _learning_rates(comp):
+    """``{run: learning rate}`` of a comparison's runs: from their configs, else from the
+    results' ``learning_rate`` column."""
+    rates = {}
+    if "learning_rate" in comp.res.columns:
+        rates.update(comp.res.drop_duplicates("run").set_index("run")["learning_rate"].dropna())
+    for run, config in zip(comp.runs["run"], comp.runs["config"]):
+        if isinstance(config, dict) and TUNED_SETTING in config:
+            rates[run] = config[TUNED_SETTING]
+    return {run: float(v) for run, v in rates.items()}
+
+
+def _tuning_of(comp, final):
+    """The sensitivity rows of one tuning comparison (with each row's seed ``values``)."""
+    metric = comp.primary
+    s = comp.scores("val")
+    s = s[s["metric"] == metric]
+    s = s.assign(learning_rate=s["run"].map(_learning_rates(comp)),
+                 condition=s["condition"].map(_tuned_label))
+    s = s[np.isfinite(s["learning_rate"].to_numpy(float))]
+    rows = []
+    for (cond, recipe, lr), g in s.groupby(["condition", "recipe", "learning_rate"], sort=True):
+        v = g["value"].to_numpy(float)
+        v = v[np.isfinite(v)]
+        rows.append({
+            "experiment": comp.key[0][:-len(TUNING)], "dataset": comp.key[1],
+            "condition": cond, "recipe": recipe, "role": comp.roles.get(recipe),
+            "metric": metric, "higher_is_better": is_higher_better(metric),
+            "learning_rate": lr, "n": len(v), "n_runs": len(g),
+            "n_diverged": int((g["status"] == "diverged").sum()),
+            "n_failed": int((g["status"] == "failed").sum()),
+            "mean": float(v.mean()) if len(v) else np.nan,
+            "std": float(v.std(ddof=1)) if len(v) > 1 else np.nan,
+            "min": float(v.min()) if len(v) else np.nan,
+            "max": float(v.max()) if len(v) else np.nan, "values": v})
+    t = pd.DataFrame(rows)
+    if not len(t):
+        return t
+    t["recipe_rank"] = t["recipe"].map({r: i for i, r in enumerate(comp.recipes)})
+    t = t.sort_values(["condition", "recipe_rank", "learning_rate"], kind="stable")
+    used = _rates_used(final) if final is not None else {}
+    t["chosen_by"] = ["final runs" if (c, r) in used else "tuning rule"
+                      for c, r in zip(t["condition"], t["recipe"])]
+    t["chosen"] = False
+    for (cond, recipe), g in t.groupby(["condition", "recipe"], sort=False):
+        lr = used.get((cond, recipe), _tuning_rule(g))
+        t.loc[g.index, "chosen"] = np.isclose(g["learning_rate"], lr, rtol=1e-9, atol=0)
+    return t.drop(columns="recipe_rank").reset_index(drop=True)
+
+
+def _rates_used(final):
+    """``{(condition, recipe): learning rate}`` the final runs of a tuned comparison used
+    (the most common one, should runs disagree)."""
+    rates = _learning_rates(final)
+    runs = pd.concat([final.runs[["run", "condition", "recipe"]],
+                      final.res[["run", "condition", "recipe"]]]).drop_duplicates("run")
+    runs = runs.assign(lr=runs["run"].map(rates)).dropna(subset=["lr"])
+    return {k: float(g.mode().iloc[0]) for k, g in runs.groupby(["condition", "recipe"])["lr"]}
+
+
+def _tuning_rule(rows):
+    """The learning rate the tuner picks among one recipe's rows: best mean, never one
+    with a diverged or failed run, the smaller on ties (``recipes.results.runner``)."""
+    sign = 1.0 if rows["higher_is_better"].iloc[0] else -1.0
+    bad = (rows["n_diverged"] + rows["n_failed"]) > 0
+    score = (sign * rows["mean"]).where(~bad & np.isfinite(rows["mean"]), -np.inf)
+    best = rows[score == score.max()]
+    return float(best["learning_rate"].min())

@@ -17,11 +17,12 @@ import pandas as pd
 
 from ..messages import plural
 from .formatting import PERCENT_METRICS, fmt_epochs, fmt_group, fmt_value
-from .stats import (ALPHA, CURVE_BAND, MARGINS, MIN_PAIRS, N_BOOT, NOISE_RTOL, comparisons,
-                    effects, is_higher_better, select, summary)
+from .stats import (ALPHA, CURVE_BAND, MARGINS, MIN_PAIRS, N_BOOT, NOISE_RTOL, TUNING,
+                    comparisons, effects, is_higher_better, margin_of, select, summary)
 
 __all__ = ["summary_table", "effects_table", "claims_table", "problem_table", "margins_table",
-           "verdict", "short_conditions", "CLAIMS", "FAIRNESS_NOTE", "METHODS_NOTE"]
+           "tuning_table", "tuning_sentences", "verdict", "short_conditions", "CLAIMS",
+           "FAIRNESS_NOTE", "METHODS_NOTE", "TUNING"]
 
 FAIRNESS_NOTE = (
     "Recipes are compared only on the common metrics of their problem, computed the same "
@@ -74,7 +75,6 @@ CLAIMS = (
 # outcome of the recipe -> what the reference did, as the claims table says it
 FLIP = {"better": "worse", "worse": "better", "equivalent": "equivalent",
         "inconclusive": "inconclusive"}
-TUNING = " (tuning)"   # the suffix of a tuned experiment's tuning runs
 
 
 def _diff_unit(metric):
@@ -508,3 +508,111 @@ def what_was_run(comps):
             if len(comp.runs) else "-",
         })
     return pd.DataFrame(rows)
+
+
+def _rate(x):
+    """A learning rate as text: ``0.003``, ``1``."""
+    return f"{x:g}"
+
+
+def _near_best(rows, chosen):
+    """The learning rates without a diverged or failed tuning run whose mean lies within
+    the metric's margin of the chosen one's (``'0.1-1'``; a comma list when they are not
+    neighbours in the grid)."""
+    m = rows["metric"].iloc[0]
+    margin = margin_of(m, reference=float(chosen["mean"]))
+    gap = (rows["mean"] - chosen["mean"]).abs().to_numpy(float)
+    ok = ((rows["n_diverged"] + rows["n_failed"]) == 0).to_numpy()
+    near = ok & (gap <= margin + 1e-12)
+    rates = rows["learning_rate"].to_numpy(float)
+    picked = rates[near]
+    if not len(picked):
+        return "-"
+    first, last = np.flatnonzero(near)[[0, -1]]
+    if near[first:last + 1].all() and len(picked) > 1:
+        return f"{_rate(picked[0])}-{_rate(picked[-1])}"
+    return ", ".join(map(_rate, picked))
+
+
+def tuning_table(tuning_df, comparison=None):
+    """A tuned comparison's learning-rate choice as a display table (strings), from
+    ``stats.tuning``: per condition and recipe the chosen rate (and whether it lies at an
+    edge of the grid), its mean validation score ± std over the tuning seeds, the rates
+    within the metric's margin of it (how flat the optimum is) and the tuning runs that
+    diverged or failed."""
+    t = select(tuning_df, comparison)
+    if not len(t):
+        return pd.DataFrame()
+    m = t["metric"].iloc[0]
+    short = short_conditions(t["condition"])
+    margin = MARGINS.get(m, (np.nan, ""))
+    within = (f"{_pp(margin[0], m)}" if margin[1] == "absolute"
+              else f"{margin[0]:.0%}" if margin[1] else "the margin")
+    out = []
+    for (cond, recipe), g in t.groupby(["condition", "recipe"], sort=False):
+        g = g.sort_values("learning_rate")
+        chosen = g[g["chosen"].astype(bool)]
+        row = {"recipe": recipe}
+        if len(short) > 1:
+            row["condition"] = short[cond]
+        if not len(chosen):
+            row["chosen learning rate"] = "-"
+            out.append(row)
+            continue
+        c = chosen.iloc[0]
+        lr = _rate(c["learning_rate"])
+        edge = ("" if len(g) < 2 else " (smallest in the grid)" if c["learning_rate"] ==
+                g["learning_rate"].min() else " (largest in the grid)"
+                if c["learning_rate"] == g["learning_rate"].max() else "")
+        mean, std = fmt_group([c["mean"], c["std"]], m)
+        bad = g[(g["n_diverged"] + g["n_failed"]) > 0]
+        row.update({
+            "chosen learning rate": lr + edge,
+            f"validation {_head(m)}, mean ± std": (mean if not np.isfinite(c["std"])
+                                             else f"{mean} ± {std}") + f" ({int(c['n'])} seeds)",
+            f"rates within {within} of it": _near_best(g, c),
+            "diverged or failed": ", ".join(
+                f"lr={_rate(r['learning_rate'])}: {int(r['n_diverged'] + r['n_failed'])} of "
+                f"{int(r['n_runs'])}" for _, r in bad.iterrows()) or "none",
+        })
+        out.append(row)
+    return pd.DataFrame(out).fillna("")
+
+
+def tuning_sentences(tuning_df, comparison=None, *, split="test"):
+    """How a tuned comparison chose its learning rates, in sentences read from
+    ``stats.tuning``: the grid, the seeds, the rule, where the final numbers come from,
+    and each chosen rate that lies at an edge of the grid."""
+    t = select(tuning_df, comparison)
+    if not len(t):
+        return []
+    m = t["metric"].iloc[0]
+    grid = sorted(set(t["learning_rate"]))
+    seeds = int(t["n_runs"].max())
+    by = set(t["chosen_by"])
+    where = ("the test split, which no tuning run saw" if split == "test"
+             else f"the {split} split")
+    lines = [f"Each recipe's learning rate was chosen per condition from the grid "
+             f"{', '.join(map(_rate, grid))} by its mean validation {m} over "
+             f"{plural(seeds, 'tuning seed')} (each with its own data split; a rate with a "
+             f"diverged or failed tuning run is never chosen), then trained again on fresh "
+             f"seeds; the tables above score those runs on {where}."]
+    if "tuning rule" in by:
+        lines.append("Some recipes have no final runs: their rate is the one the tuning "
+                     "rule picks.")
+    short = short_conditions(t["condition"])
+    edges = {}
+    for (cond, recipe), g in t.groupby(["condition", "recipe"], sort=False):
+        c = g[g["chosen"].astype(bool)]
+        if not len(c) or len(g) < 2:
+            continue
+        lr = c["learning_rate"].iloc[0]
+        side = ("largest" if lr == g["learning_rate"].max() else "smallest"
+                if lr == g["learning_rate"].min() else None)
+        if side:
+            under = f" under {short[cond]}" if len(short) > 1 and short[cond] else ""
+            edges.setdefault(side, []).append(f"{recipe}{under} ({_rate(lr)})")
+    for side, who in edges.items():
+        lines.append(f"The rate chosen for {_join(who)} is the {side} in the grid: a "
+                     f"{'larger' if side == 'largest' else 'smaller'} one might do better.")
+    return lines

@@ -18,13 +18,13 @@ import pandas as pd
 from ..files import atomic_write
 from ..results.store import Store
 from .document import Document, slugify
-from .figures import plot_condition_curves, plot_curves, plot_effects, plot_grad_norm
+from .figures import plot_condition_curves, plot_curves, plot_effects, plot_grad_norm, plot_tuning
 from .formatting import fmt_value
-from .stats import (comparisons, curves, effects, goals, parse_config, prepare_runs, select,
-                    summary)
+from .stats import (TUNING, comparisons, curves, effects, goals, parse_config, prepare_runs,
+                    select, summary, tuning)
 from .words import (FAIRNESS_NOTE, METHODS_NOTE, claims_table, effects_table, margins_table,
-                    problem_table, short, short_conditions, summary_table, verdict,
-                    what_was_run)
+                    problem_table, short, short_conditions, summary_table, tuning_sentences,
+                    tuning_table, verdict, what_was_run)
 
 __all__ = ["report", "write_report"]
 
@@ -92,8 +92,11 @@ def write_report(results, runs=None, out="report", *, extras=None, appendix=None
     doc = Document()
     doc.heading(1, title)
     _first_screen(doc, comps, summ, eff)
+    tun = tuning(comps)
+    shown = {(c.key[0] + TUNING, c.key[1]) for c in comps}  # tuning runs: in their section
     for comp in comps:
-        _section(doc, comp, summ, eff, gls, cur, verdicts, extras)
+        if comp.key not in shown:
+            _section(doc, comp, summ, eff, gls, cur, verdicts, extras, tun)
     _methods(doc, comps, rns)
     all_bad = rns[rns["status"] == "failed"]
     if len(all_bad):
@@ -136,7 +139,7 @@ def _first_screen(doc, comps, summ, eff):
               "failed runs are scored as the trivial baseline.")
 
 
-def _section(doc, comp, summ, eff, gls, cur, verdicts, extras):
+def _section(doc, comp, summ, eff, gls, cur, verdicts, extras, tun=None):
     """One comparison's details: verdict, summary, effects, figures."""
     slug = slugify(comp.label)
     doc.heading(2, comp.label, anchor=slug)
@@ -163,6 +166,7 @@ def _section(doc, comp, summ, eff, gls, cur, verdicts, extras):
     doc.table(effects_table(eff, comp.key),
               caption="Difference = recipe - recommended on the same seeds (pp: percentage "
               "points) [95% bootstrap CI]; p: sign-flip (smallest possible).")
+    _tuning(doc, comp, tun)
     bad = comp.runs[comp.runs["status"] != "ok"]
     if len(bad):
         doc.heading(3, "Runs that did not finish normally")
@@ -192,6 +196,18 @@ def _section(doc, comp, summ, eff, gls, cur, verdicts, extras):
         doc.figure(fig_title, make(), f"{slug}-{kind}")
     for i, (t, item) in enumerate(_lookup(extras, comp)):
         doc.item(t, item, f"{slug}-extra-{i + 1}-{slugify(t)}")
+
+
+def _tuning(doc, comp, tun):
+    """A tuned comparison's learning-rate choice: how, the chosen rates, the curves."""
+    t = select(tun, comp.key) if tun is not None and len(tun) else None
+    if t is None or not len(t):
+        return
+    doc.heading(3, "Learning-rate tuning")
+    doc.bullets(tuning_sentences(t, split=comp.split))
+    doc.table(tuning_table(t), caption="The learning rate chosen per recipe and its mean "
+              "validation score over the tuning seeds (the tuning runs' own summary).")
+    doc.figure("Learning-rate sensitivity", plot_tuning(t), f"{slugify(comp.label)}-tuning")
 
 
 def _methods(doc, comps, rns):
