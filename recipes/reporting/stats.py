@@ -255,6 +255,7 @@ class _Comparison:
                                 & ~res["metric"].str.startswith(BASELINE)).any() else "val"
         self._finals, self._counts, self._goals, self._scores = {}, {}, {}, {}
         self._baselines, self._condition_counts, self._seconds = {}, None, {}
+        self._means = {}
 
     @property
     def label(self):
@@ -320,6 +321,17 @@ class _Comparison:
                 (c, m[len(BASELINE):]): float(g.to_numpy(float).mean())
                 for (c, m), g in f.groupby(["condition", "metric"], sort=False)["value"]}
         return self._baselines[split]
+
+    def recipe_means(self, metric, split="val"):
+        """``{condition: Series of recipe -> mean final value}`` of ``metric`` (finite
+        values, as recorded: the automatic goal's input), every condition at once."""
+        if (metric, split) not in self._means:
+            f = self.finals(split)
+            f = f[(f["metric"] == metric) & np.isfinite(f["value"])]
+            means = f.groupby(["condition", "recipe"])["value"].mean()
+            self._means[metric, split] = {c: g.droplevel("condition")
+                                          for c, g in means.groupby(level="condition")}
+        return self._means[metric, split]
 
     def scores(self, split=None):
         """One scored final value per run and metric: ``run, recipe, condition, seed,
@@ -580,9 +592,7 @@ def _auto_goal(comp, condition):
     metric = comp.primary
     if metric is None:
         return None
-    f = comp.finals("val")
-    f = f[(f["metric"] == metric) & (f["condition"] == condition) & np.isfinite(f["value"])]
-    means = f.groupby("recipe")["value"].mean()
+    means = comp.recipe_means(metric).get(condition, pd.Series(dtype=float))
     if not len(means):
         return None
     higher = is_higher_better(metric)
@@ -680,10 +690,14 @@ def summary(results, runs=None, *, split=None, n_boot=N_BOOT):
         aulc_value = aulc_run["value"].to_numpy(float)
         aulc_by = _positions(aulc_run, ["condition", "recipe", "metric"])
         max_ep = val.groupby(["condition", "recipe", "metric"])["epoch"].max().to_dict()
+        goals = {cond: comp.goal(cond) for cond in comp.conditions}
+        goal_rows = val[val["metric"].isin({g["metric"] for g in goals.values() if g})]
+        goal_rows = dict(tuple(goal_rows.groupby("condition", sort=False)))
         for cond in comp.conditions:
-            goal = comp.goal(cond)
+            goal = goals[cond]
             scored = goal and np.isfinite(goal["value"])
-            progress = _goal_progress(val[val["condition"] == cond], goal) if scored else {}
+            progress = (_goal_progress(goal_rows.get(cond, val.iloc[0:0]), goal) if scored
+                        else {})
             for recipe in comp.recipes:
                 counts = comp.status_counts(recipe, cond)
                 if not counts["n_runs"]:
