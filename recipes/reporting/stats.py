@@ -552,7 +552,7 @@ def min_p(n):
 
 def curves(results):
     """Mean, std and a band across seeds per comparison, condition, recipe, split, metric,
-    epoch.
+    epoch. ``results``: the tidy results, or their prepared ``comparisons``.
 
     Columns: ``experiment, dataset, condition, target, recipe, role, split,
     metric, epoch, n, mean, std, lower, upper``. ``n`` counts seeds with a
@@ -560,7 +560,10 @@ def curves(results):
     the 2.5-97.5 percentile interval across seeds (``CURVE_BAND``). The trivial
     baselines' rows are not curves and are left out.
     """
-    res = _prepare_results(results)
+    if isinstance(results, _Comparisons):  # already prepared
+        res = pd.concat([c.res for c in results]) if results else _prepare_results(None)
+    else:
+        res = _prepare_results(results)
     res = res[~res["metric"].astype(str).str.startswith(BASELINE)]
     cols = KEY + ["condition", "target", "recipe", "role", "split", "metric", "epoch"]
     if not len(res):
