@@ -125,6 +125,7 @@ SCORED_AS_BASELINE = ("diverged", "failed")
 OUTCOMES = ("better", "worse", "equivalent", "inconclusive")
 TUNING = " (tuning)"     # the suffix of a tuned experiment's tuning runs
 TUNED_SETTING = "learning_rate"
+NO_ROWS = np.empty(0, dtype=int)  # no positions: selects nothing
 ZERO_COUNTS = {"n_runs": 0, "n_ok": 0, "n_diverged": 0, "n_failed": 0}
 
 # Margin of practical equivalence per metric: (size, what it is relative to).
@@ -707,9 +708,9 @@ def summary(results, runs=None, *, split=None, n_boot=N_BOOT):
                     continue
                 seconds = comp.seconds_per_run(recipe)
                 for metric in comp.metrics or [None]:
-                    at = final_by.get((cond, recipe, metric), ())
+                    at = final_by.get((cond, recipe, metric), NO_ROWS)
                     x = final_value[at]
-                    aulc_runs = aulc_value[aulc_by.get((cond, recipe, metric), ())]
+                    aulc_runs = aulc_value[aulc_by.get((cond, recipe, metric), NO_ROWS)]
                     samples.append(x)
                     row = {
                         "experiment": comp.key[0], "dataset": comp.key[1],
