@@ -82,6 +82,15 @@ Statistics (the choices, stated once)
   - ``better`` / ``worse`` when the CI excludes 0 and ``p <= ALPHA``;
   - ``inconclusive`` otherwise; the note says when ``p_min > ALPHA``, i.e.
     when there are too few seeds for any difference to be clear.
+* Learning-rate tuning (``tuning``): a tuned experiment's tuning runs (experiment
+  ``"<name> (tuning)"``) scored like any run on the validation split, per
+  recipe, condition and learning rate: mean, std, min/max and bootstrap CI
+  over the tuning seeds; the chosen rate is the one the final runs used.
+
+Speed: each statistic is computed for all rows of a comparison at once
+(grouped pandas operations); the bootstrap resamples all samples of one length
+in one array operation, each from its own value-seeded generator, so a batched
+interval equals the one-sample one.
 """
 
 from __future__ import annotations
