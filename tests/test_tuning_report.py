@@ -158,5 +158,6 @@ def test_report_shows_tuning_in_the_tuned_section(tmp_path, tables):
     md = writer.write_report(*tables, tmp_path / "rep").read_text()
     section = md[md.index(f"## {EXP} / {DS}"):md.index("## How to read the numbers")]
     assert "### Learning-rate tuning" in section and "rates within 1.0 pp of it" in section
-    assert "figures/t-d-tuning.png" in section and (tmp_path / "rep/figures/t-d-tuning.png").exists()
+    assert "figures/t-d-tuning.png" in section
+    assert (tmp_path / "rep/figures/t-d-tuning.png").exists()
     assert f"## {EXP}{stats.TUNING} / {DS}" not in md  # no separate section

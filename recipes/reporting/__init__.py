@@ -8,15 +8,17 @@ The package is a pipeline; each module imports only those before it:
     The statistics: learning curves, final values, goals, the summary, and
     ``effects``: each recipe against the recommended one per condition
     (bootstrap CIs, exact sign-flip p-values, margins of equivalence,
-    outcomes). numpy and pandas only, no plotting.
+    outcomes); ``tuning``: a tuned comparison's learning-rate sensitivity and
+    chosen rates. numpy and pandas only, no plotting.
 ``words``
     The claims table and the recipe to use (the report's first screen), tables
-    as text (``summary_table``, ``effects_table``, ``margins_table``) and verdict
+    as text (``summary_table``, ``effects_table``, ``margins_table``,
+    ``tuning_table``) and verdict
     sentences (``verdict``), the fairness and methods notes.
 ``figures``
     The statistics' DataFrames drawn as matplotlib Figures (``plot_curves``,
     ``plot_final``, ``plot_paired``, ``plot_grad_norm``, ``plot_effects``,
-    ``plot_condition_curves``).
+    ``plot_condition_curves``, ``plot_tuning``).
 ``document``
     A renderer that knows nothing about recipes: headings, paragraphs,
     tables, figures... to Markdown and to one self-contained HTML page.

@@ -82,6 +82,15 @@ Statistics (the choices, stated once)
   - ``better`` / ``worse`` when the CI excludes 0 and ``p <= ALPHA``;
   - ``inconclusive`` otherwise; the note says when ``p_min > ALPHA``, i.e.
     when there are too few seeds for any difference to be clear.
+* Learning-rate tuning (``tuning``): a tuned experiment's tuning runs (experiment
+  ``"<name> (tuning)"``) scored like any run on the validation split, per
+  recipe, condition and learning rate: mean, std, min/max and bootstrap CI
+  over the tuning seeds; the chosen rate is the one the final runs used.
+
+Speed: each statistic is computed for all rows of a comparison at once
+(grouped pandas operations); the bootstrap resamples all samples of one length
+in one array operation, each from its own value-seeded generator, so a batched
+interval equals the one-sample one.
 """
 
 from __future__ import annotations
@@ -125,6 +134,7 @@ SCORED_AS_BASELINE = ("diverged", "failed")
 OUTCOMES = ("better", "worse", "equivalent", "inconclusive")
 TUNING = " (tuning)"     # the suffix of a tuned experiment's tuning runs
 TUNED_SETTING = "learning_rate"
+NO_ROWS = np.empty(0, dtype=int)  # no positions: selects nothing
 ZERO_COUNTS = {"n_runs": 0, "n_ok": 0, "n_diverged": 0, "n_failed": 0}
 
 # Margin of practical equivalence per metric: (size, what it is relative to).
@@ -255,6 +265,7 @@ class _Comparison:
                                 & ~res["metric"].str.startswith(BASELINE)).any() else "val"
         self._finals, self._counts, self._goals, self._scores = {}, {}, {}, {}
         self._baselines, self._condition_counts, self._seconds = {}, None, {}
+        self._means = {}
 
     @property
     def label(self):
@@ -320,6 +331,17 @@ class _Comparison:
                 (c, m[len(BASELINE):]): float(g.to_numpy(float).mean())
                 for (c, m), g in f.groupby(["condition", "metric"], sort=False)["value"]}
         return self._baselines[split]
+
+    def recipe_means(self, metric, split="val"):
+        """``{condition: Series of recipe -> mean final value}`` of ``metric`` (finite
+        values, as recorded: the automatic goal's input), every condition at once."""
+        if (metric, split) not in self._means:
+            f = self.finals(split)
+            f = f[(f["metric"] == metric) & np.isfinite(f["value"])]
+            means = f.groupby(["condition", "recipe"])["value"].mean()
+            self._means[metric, split] = {c: g.droplevel("condition")
+                                          for c, g in means.groupby(level="condition")}
+        return self._means[metric, split]
 
     def scores(self, split=None):
         """One scored final value per run and metric: ``run, recipe, condition, seed,
@@ -540,7 +562,7 @@ def min_p(n):
 
 def curves(results):
     """Mean, std and a band across seeds per comparison, condition, recipe, split, metric,
-    epoch.
+    epoch. ``results``: the tidy results, or their prepared ``comparisons``.
 
     Columns: ``experiment, dataset, condition, target, recipe, role, split,
     metric, epoch, n, mean, std, lower, upper``. ``n`` counts seeds with a
@@ -548,7 +570,10 @@ def curves(results):
     the 2.5-97.5 percentile interval across seeds (``CURVE_BAND``). The trivial
     baselines' rows are not curves and are left out.
     """
-    res = _prepare_results(results)
+    if isinstance(results, _Comparisons):  # already prepared
+        res = pd.concat([c.res for c in results]) if results else _prepare_results(None)
+    else:
+        res = _prepare_results(results)
     res = res[~res["metric"].astype(str).str.startswith(BASELINE)]
     cols = KEY + ["condition", "target", "recipe", "role", "split", "metric", "epoch"]
     if not len(res):
@@ -580,9 +605,7 @@ def _auto_goal(comp, condition):
     metric = comp.primary
     if metric is None:
         return None
-    f = comp.finals("val")
-    f = f[(f["metric"] == metric) & (f["condition"] == condition) & np.isfinite(f["value"])]
-    means = f.groupby("recipe")["value"].mean()
+    means = comp.recipe_means(metric).get(condition, pd.Series(dtype=float))
     if not len(means):
         return None
     higher = is_higher_better(metric)
@@ -680,19 +703,23 @@ def summary(results, runs=None, *, split=None, n_boot=N_BOOT):
         aulc_value = aulc_run["value"].to_numpy(float)
         aulc_by = _positions(aulc_run, ["condition", "recipe", "metric"])
         max_ep = val.groupby(["condition", "recipe", "metric"])["epoch"].max().to_dict()
+        goals = {cond: comp.goal(cond) for cond in comp.conditions}
+        goal_rows = val[val["metric"].isin({g["metric"] for g in goals.values() if g})]
+        goal_rows = dict(tuple(goal_rows.groupby("condition", sort=False)))
         for cond in comp.conditions:
-            goal = comp.goal(cond)
+            goal = goals[cond]
             scored = goal and np.isfinite(goal["value"])
-            progress = _goal_progress(val[val["condition"] == cond], goal) if scored else {}
+            progress = (_goal_progress(goal_rows.get(cond, val.iloc[0:0]), goal) if scored
+                        else {})
             for recipe in comp.recipes:
                 counts = comp.status_counts(recipe, cond)
                 if not counts["n_runs"]:
                     continue
                 seconds = comp.seconds_per_run(recipe)
                 for metric in comp.metrics or [None]:
-                    at = final_by.get((cond, recipe, metric), ())
+                    at = final_by.get((cond, recipe, metric), NO_ROWS)
                     x = final_value[at]
-                    aulc_runs = aulc_value[aulc_by.get((cond, recipe, metric), ())]
+                    aulc_runs = aulc_value[aulc_by.get((cond, recipe, metric), NO_ROWS)]
                     samples.append(x)
                     row = {
                         "experiment": comp.key[0], "dataset": comp.key[1],

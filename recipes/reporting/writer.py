@@ -75,8 +75,8 @@ def write_report(results, runs=None, out="report", *, extras=None, appendix=None
     previous report as it was. Returns the path of ``report.md``.
     """
     out = Path(out)
-    cur = curves(results)
     comps = comparisons(results, runs)  # prepared once, reused by the statistics below
+    cur = curves(comps)
     known = {c.key for c in comps}
     for k in (extras or {}):
         key = k if isinstance(k, tuple) else None
