@@ -101,7 +101,7 @@ def part_stacked(args):
     stacked.configure_threads()   # before anything starts TensorFlow's runtime
     split = _split()
     stacked.JIT = "auto"      # what "auto" would choose for this grid, before any compiling
-    auto = [k.jit for k, _, _ in stacked._group(_setups(range(args.seeds)), split)]
+    auto = [k.jit for k, _, _ in stacked._group(_setups(range(args.seeds)), [split] * args.seeds)]
     stacked.JIT = {"xla": True, "plain": False, "auto": "auto"}[args.graph]
     import tensorflow as tf  # noqa: F401  (start-up not counted)
 
@@ -119,7 +119,7 @@ def part_stacked(args):
     assert stacked.TRACE_COUNT == traces_before, "the compiled function was not reused"
     return {"first": first, "per_model": runs[1] / n, "per_model_first": first / n,
             "compile": max(first - runs[1], 0.0), "models": n,
-            "chunks": [len(m) for _, m, _ in stacked._group(_setups(range(n)), split)],
+            "chunks": [len(m) for _, m, _ in stacked._group(_setups(range(n)), [split] * n)],
             "statuses": sorted({t.status for t in traces}), "accuracy": _accuracy(traces, split),
             "threads": {"intra": tf.config.threading.get_intra_op_parallelism_threads(),
                         "inter": tf.config.threading.get_inter_op_parallelism_threads()},
@@ -163,7 +163,7 @@ def part_memory(args):
     kept = sum(t.outputs[s].nbytes for t in traces if t.status == "ok" for s in t.outputs)
     return {"runs": len(traces), "seconds": total, "per_model": total / len(traces),
             "rss_before_mb": before, "peak_rss_mb": _rss_mb(), "trace_outputs_mb": kept / 2**20,
-            "chunks": len(stacked._group(setups, split)),
+            "chunks": len(stacked._group(setups, [split] * len(setups))),
             "statuses": sorted({t.status for t in traces})}
 
 
@@ -183,14 +183,41 @@ def part_sweep(args):
                   for opt, rates in SWEEP_LR.items() for lr in rates for scale in (1, 10)]
     experiment = recipes.Experiment("sweep", data.names(), seeds=args.sweep,
                                     conditions=conditions)
+    import threading
+
+    from recipes.results import executors
+
+    # peak RSS while training and storing (sampled), apart from run()'s read-back of the
+    # whole tidy table at the end (pandas, ~280 rows per run)
+    peak, training = [0.0], threading.Event()
+
+    def sample():
+        while training.is_set():
+            with open("/proc/self/statm") as f:
+                peak[0] = max(peak[0], int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20)
+            time.sleep(0.2)
+
+    local = executors.EXECUTORS["local"]
+
+    def sampled(*a, **kw):
+        training.set()
+        thread = threading.Thread(target=sample, daemon=True)
+        thread.start()
+        try:
+            return local(*a, **kw)
+        finally:
+            training.clear()
+            thread.join()
+
     with tempfile.TemporaryDirectory() as out:
+        executors.EXECUTORS["local"] = sampled     # so the run groups its tasks as "local"
         recipes.run(experiment, out, progress=False)
-        runs = recipes.load_results(out)
-        n = runs["run"].nunique()
-        statuses = runs.drop_duplicates("run").groupby("recipe").size().size
-    total = time.perf_counter() - start
+        total = time.perf_counter() - start
+        import sqlite3
+        with sqlite3.connect(os.path.join(out, "results.sqlite")) as con:
+            n, = con.execute("SELECT COUNT(*) FROM runs").fetchone()
     return {"runs": n, "seconds": total, "per_run": total / n, "peak_rss_mb": _rss_mb(),
-            "recipes": statuses}
+            "training_rss_mb": peak[0]}
 
 
 def part_flops(args):
@@ -225,9 +252,9 @@ def part_flops(args):
             t = time.perf_counter()
             stacked.fit_stacked(fresh, split)
             times.append(time.perf_counter() - t)
-        config = stacked._group(setups, split)[0][0]
+        config = stacked._group(setups, [split] * k)[0][0]
         flops = stacked.flops_per_run(config, 64, len(split.X_train), len(split.X_val))
-        chunks = len(stacked._group(setups, split))
+        chunks = len(stacked._group(setups, [split] * k))
         out["trainer"][k] = {"per_model": min(times) / k, "gflops": flops * k / min(times) / 1e9,
                              "chunks": chunks}
     return out
@@ -317,7 +344,8 @@ def main(argv=None):
         print("\nmatmul peak (2048 x 2048 float32): " + ", ".join(
             f"{k} {v:.1f} GFLOP/s" for k, v in f["peak_gflops"].items()))
         for k, r in f["trainer"].items():
-            print(f"stacked XLA, K={k:>2} ({r['chunks']} chunk(s)): {1000 * r['per_model']:6.1f} "
+            print(f"stacked XLA, {k:>2} runs per call ({r['chunks']} chunks on {r['chunks']} threads): "
+                  f"{1000 * r['per_model']:6.1f} "
                   f"ms/model, {r['gflops']:6.1f} GFLOP/s = {r['gflops'] / peak:5.1%} of the peak")
 
     if args.sweep:
@@ -330,7 +358,8 @@ def main(argv=None):
               f"x output_scale {{1, 10}} x {args.sweep} seeds, recipes.run end to end")
         for label, r in rows:
             print(f"  {label:12s} {r['runs']:6d} runs {r['seconds']:7.1f} s  "
-                  f"{1000 * r['per_run']:6.1f} ms/run all-in  peak RSS {r['peak_rss_mb']:6.0f} MB")
+                  f"{1000 * r['per_run']:6.1f} ms/run all-in  peak RSS {r['peak_rss_mb']:6.0f} MB "
+                  f"({r['training_rss_mb']:.0f} MB while training and storing)")
         best = rows[-1][1]["per_run"]
         print(f"  all-in (warm) / compiled kernel: {best / st['per_model']:.1f}x; "
               f"sklearn / all-in: {sk['per_model'] / best:.1f}x; "

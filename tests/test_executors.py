@@ -32,6 +32,7 @@ def without_clock(df):
                                                   ignore_index=True)
 
 
+@pytest.mark.slow   # ~35-60 s on 2 cores: two Ray nodes each start TensorFlow workers
 def test_two_node_cluster_survives_losing_a_node_mid_sweep(tmp_path):
     # A simulated cluster of two nodes (one CPU each). When the first task finishes, the
     # other node is killed: its task in flight dies and Ray retries it on the node left,
@@ -42,7 +43,9 @@ def test_two_node_cluster_survives_losing_a_node_mid_sweep(tmp_path):
 
     exp = TINY.with_options(name="tiny-cluster", epochs=1, recipes=(
         "binary_sigmoid_bce", "binary_sigmoid_mse", "binary_softmax2_cce", "binary_logits_bce"))
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "_system_config": {
+        "health_check_initial_delay_ms": 0, "health_check_period_ms": 500,
+        "health_check_failure_threshold": 2}})   # notice the dead node within ~1 s
     worker = cluster.add_node(num_cpus=1)
     killed = []
     try:
