@@ -1,7 +1,7 @@
 """Time the stacked trainer against plain Keras and scikit-learn on one grid.
 
     python benchmarks/grid.py [--seeds 10] [--keras-seeds 3] [--memory-runs 1000]
-                              [--xla-cache DIR]
+                              [--xla-cache DIR] [--sweep SEEDS] [--flops]
 
 The grid: scikit-learn's digits (standardized 75/25 split), a 64-32-10 MLP
 (``hidden=(32,)``), 20 epochs, batches of 32, Adam at 1e-3, recipe
@@ -19,6 +19,18 @@ Each contender runs in its own subprocess (TensorFlow fixes its thread pools at
 start-up, and peak RSS is per process), as does the memory check: a grid of
 ``--memory-runs`` digits runs through ``fit_stacked`` with its peak RSS
 (``resource.getrusage``). ``benchmarks/suite.py`` times the default suite.
+
+``--sweep SEEDS``: all-in cost per run of a sweep through ``recipes.run`` (the
+local executor and a fresh results store), timed from the child process's start
+(imports, tracing, compiling or loading compiled code, training, metrics, storage):
+every bundled data set x every catalog recipe of its problem x optimizer {adam,
+sgd} x 3 learning rates x output_scale {1, 10} x SEEDS seeds (564 runs per seed:
+18 seeds = 10,152 runs). Run twice: with an empty compilation cache, then with
+the cache the first run filled. Prints peak RSS too.
+
+``--flops``: the compiled trainer's achieved GFLOP/s on digits at K = 8 ... 64
+members (``stacked.flops_per_run``) beside a measured float32 matmul peak (numpy
+and TensorFlow, 2048 x 2048) on the same machine.
 """
 
 from __future__ import annotations
@@ -89,7 +101,7 @@ def part_stacked(args):
     stacked.configure_threads()   # before anything starts TensorFlow's runtime
     split = _split()
     stacked.JIT = "auto"      # what "auto" would choose for this grid, before any compiling
-    auto = [k.jit for k, _, _ in stacked._group(_setups(range(args.seeds)), split)]
+    auto = [k.jit for k, _, _ in stacked._group(_setups(range(args.seeds)), [split] * args.seeds)]
     stacked.JIT = {"xla": True, "plain": False, "auto": "auto"}[args.graph]
     import tensorflow as tf  # noqa: F401  (start-up not counted)
 
@@ -107,7 +119,7 @@ def part_stacked(args):
     assert stacked.TRACE_COUNT == traces_before, "the compiled function was not reused"
     return {"first": first, "per_model": runs[1] / n, "per_model_first": first / n,
             "compile": max(first - runs[1], 0.0), "models": n,
-            "chunks": [len(m) for _, m, _ in stacked._group(_setups(range(n)), split)],
+            "chunks": [len(m) for _, m, _ in stacked._group(_setups(range(n)), [split] * n)],
             "statuses": sorted({t.status for t in traces}), "accuracy": _accuracy(traces, split),
             "threads": {"intra": tf.config.threading.get_intra_op_parallelism_threads(),
                         "inter": tf.config.threading.get_inter_op_parallelism_threads()},
@@ -148,14 +160,107 @@ def part_memory(args):
     start = time.perf_counter()
     traces = stacked.fit_stacked(setups, split)
     total = time.perf_counter() - start
-    kept = sum(t.outputs[s].nbytes for t in traces if t.status == "ok" for s in ("train", "val"))
+    kept = sum(t.outputs[s].nbytes for t in traces if t.status == "ok" for s in t.outputs)
     return {"runs": len(traces), "seconds": total, "per_model": total / len(traces),
             "rss_before_mb": before, "peak_rss_mb": _rss_mb(), "trace_outputs_mb": kept / 2**20,
-            "chunks": len(stacked._group(setups, split)),
+            "chunks": len(stacked._group(setups, [split] * len(setups))),
             "statuses": sorted({t.status for t in traces})}
 
 
-PARTS = {"keras": part_keras, "stacked": part_stacked, "sklearn": part_sklearn,
+SWEEP_LR = {"adam": [3e-4, 1e-3, 3e-3], "sgd": [0.01, 0.03, 0.1]}
+
+
+def part_sweep(args):
+    start = time.perf_counter()
+    import tempfile
+
+    if args.xla_cache:
+        os.environ["RECIPES_CACHE_DIR"] = args.xla_cache
+    import recipes
+    from recipes.training import data
+
+    conditions = [{"optimizer": opt, "learning_rate": lr, "output_scale": scale}
+                  for opt, rates in SWEEP_LR.items() for lr in rates for scale in (1, 10)]
+    experiment = recipes.Experiment("sweep", data.names(), seeds=args.sweep,
+                                    conditions=conditions)
+    import threading
+
+    from recipes.results import executors
+
+    # peak RSS while training and storing (sampled), apart from run()'s read-back of the
+    # whole tidy table at the end (pandas, ~280 rows per run)
+    peak, training = [0.0], threading.Event()
+
+    def sample():
+        while training.is_set():
+            with open("/proc/self/statm") as f:
+                peak[0] = max(peak[0], int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20)
+            time.sleep(0.2)
+
+    local = executors.EXECUTORS["local"]
+
+    def sampled(*a, **kw):
+        training.set()
+        thread = threading.Thread(target=sample, daemon=True)
+        thread.start()
+        try:
+            return local(*a, **kw)
+        finally:
+            training.clear()
+            thread.join()
+
+    with tempfile.TemporaryDirectory() as out:
+        executors.EXECUTORS["local"] = sampled     # so the run groups its tasks as "local"
+        recipes.run(experiment, out, progress=False)
+        total = time.perf_counter() - start
+        import sqlite3
+        with sqlite3.connect(os.path.join(out, "results.sqlite")) as con:
+            n, = con.execute("SELECT COUNT(*) FROM runs").fetchone()
+    return {"runs": n, "seconds": total, "per_run": total / n, "peak_rss_mb": _rss_mb(),
+            "training_rss_mb": peak[0]}
+
+
+def part_flops(args):
+    import numpy as np
+
+    from recipes.training import stacked
+    stacked.configure_threads()
+    import tensorflow as tf
+
+    n = 2048
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    peaks = {}
+    for name, mm in (("numpy", lambda: a @ a), ("tensorflow", lambda: tf.matmul(ta, ta).numpy())):
+        ta = tf.constant(a)
+        mm()
+        times = []
+        for _ in range(5):
+            t = time.perf_counter()
+            mm()
+            times.append(time.perf_counter() - t)
+        peaks[name] = 2 * n ** 3 / min(times) / 1e9
+    split = _split()
+    stacked.JIT = True
+    out = {"peak_gflops": peaks, "trainer": {}}
+    for k in (8, 16, 32, 64):
+        stacked.MAX_MEMBERS = k
+        setups = _setups(range(k))
+        stacked.fit_stacked(setups, split)      # compile (or load) once for this K
+        times = []
+        for rep in range(3):
+            fresh = _setups(range(1000 * (rep + 1), 1000 * (rep + 1) + k))
+            t = time.perf_counter()
+            stacked.fit_stacked(fresh, split)
+            times.append(time.perf_counter() - t)
+        config = stacked._group(setups, [split] * k)[0][0]
+        flops = stacked.flops_per_run(config, 64, len(split.X_train), len(split.X_val))
+        chunks = len(stacked._group(setups, [split] * k))
+        out["trainer"][k] = {"per_model": min(times) / k, "gflops": flops * k / min(times) / 1e9,
+                             "chunks": chunks}
+    return out
+
+
+PARTS = {"keras": part_keras, "sweep": part_sweep, "flops": part_flops, "stacked": part_stacked, "sklearn": part_sklearn,
          "memory": part_memory}
 
 
@@ -165,7 +270,8 @@ def _run_part(name, args):
     name, _, graph = name.partition(":")
     cmd = [sys.executable, os.path.abspath(__file__), "--part", name,
            "--seeds", str(args.seeds), "--keras-seeds", str(args.keras_seeds),
-           "--memory-runs", str(args.memory_runs), "--graph", graph or "auto"]
+           "--memory-runs", str(args.memory_runs), "--graph", graph or "auto",
+           "--sweep", str(args.sweep)]
     if args.xla_cache:
         cmd += ["--xla-cache", args.xla_cache]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
@@ -184,6 +290,12 @@ def main(argv=None):
     p.add_argument("--memory-runs", type=int, default=1000,
                    help="runs in the memory check (0 to skip; default 1000)")
     p.add_argument("--xla-cache", default=None, help="persistent XLA cache directory (optional)")
+    p.add_argument("--sweep", type=int, default=0, metavar="SEEDS",
+                   help="also time a sweep over every bundled data set (564 runs per seed; "
+                        "18 seeds = 10,152 runs), cold and warm compilation cache")
+    p.add_argument("--flops", action="store_true",
+                   help="also print achieved GFLOP/s beside a measured matmul peak")
+    p.add_argument("--skip-contenders", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--part", choices=sorted(PARTS), help=argparse.SUPPRESS)
     p.add_argument("--graph", choices=("xla", "plain", "auto"), default="auto",
                    help=argparse.SUPPRESS)
@@ -196,6 +308,9 @@ def main(argv=None):
     cpu = os.cpu_count()
     print(f"digits, 64-32-10 MLP, {EPOCHS} epochs, batch {BATCH}, adam {LR}, {RECIPE}; "
           f"{cpu} CPU cores; load average {os.getloadavg()[0]:.2f}", flush=True)
+    if args.xla_cache is None:      # the contenders compile, as a first run would
+        import tempfile
+        args.xla_cache = tempfile.mkdtemp(prefix="recipes-bench-cache-")
     res = {name: _run_part(name, args)
            for name in ("stacked:xla", "stacked:plain", "keras", "sklearn")}
     st, pl, ke, sk = res["stacked:xla"], res["stacked:plain"], res["keras"], res["sklearn"]
@@ -222,6 +337,34 @@ def main(argv=None):
                ">= 80x faster than plain fit": ke["per_model"] / st["per_model"] >= 80,
                ">= 6x faster than sklearn": sk["per_model"] / st["per_model"] >= 6}
     print("targets: " + ", ".join(f"{k}: {'met' if v else 'MISSED'}" for k, v in targets.items()))
+
+    if args.flops:
+        f = _run_part("flops", args)
+        peak = max(f["peak_gflops"].values())
+        print("\nmatmul peak (2048 x 2048 float32): " + ", ".join(
+            f"{k} {v:.1f} GFLOP/s" for k, v in f["peak_gflops"].items()))
+        for k, r in f["trainer"].items():
+            print(f"stacked XLA, {k:>2} runs per call ({r['chunks']} chunks on {r['chunks']} threads): "
+                  f"{1000 * r['per_model']:6.1f} "
+                  f"ms/model, {r['gflops']:6.1f} GFLOP/s = {r['gflops'] / peak:5.1%} of the peak")
+
+    if args.sweep:
+        cache = __import__("tempfile").mkdtemp(prefix="recipes-sweep-cache-")
+        rows = []
+        for label in ("empty cache", "warm cache"):
+            r = _run_part("sweep", argparse.Namespace(**{**vars(args), "xla_cache": cache}))
+            rows.append((label, r))
+        print(f"\nsweep: every bundled data set x recipe x {{adam, sgd}} x 3 learning rates "
+              f"x output_scale {{1, 10}} x {args.sweep} seeds, recipes.run end to end")
+        for label, r in rows:
+            print(f"  {label:12s} {r['runs']:6d} runs {r['seconds']:7.1f} s  "
+                  f"{1000 * r['per_run']:6.1f} ms/run all-in  peak RSS {r['peak_rss_mb']:6.0f} MB "
+                  f"({r['training_rss_mb']:.0f} MB while training and storing)")
+        best = rows[-1][1]["per_run"]
+        print(f"  all-in (warm) / compiled kernel: {best / st['per_model']:.1f}x; "
+              f"sklearn / all-in: {sk['per_model'] / best:.1f}x; "
+              f"plain fit / all-in: {ke['per_model'] / best:.0f}x; "
+              f"target <= 40 ms/run: {'met' if best <= 0.040 else 'MISSED'}")
 
     if args.memory_runs:
         m = _run_part("memory", args)

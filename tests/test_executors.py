@@ -32,6 +32,47 @@ def without_clock(df):
                                                   ignore_index=True)
 
 
+@pytest.mark.slow   # ~35-60 s on 2 cores: two Ray nodes each start TensorFlow workers
+def test_two_node_cluster_survives_losing_a_node_mid_sweep(tmp_path):
+    # A simulated cluster of two nodes (one CPU each). When the first task finishes, the
+    # other node is killed: its task in flight dies and Ray retries it on the node left,
+    # where train_group skips the runs already stored. The store ends with every run,
+    # each once, with the histories the local executor trains. (Runs before the tests
+    # that share one local Ray instance.)
+    from ray.cluster_utils import Cluster
+
+    exp = TINY.with_options(name="tiny-cluster", epochs=1, recipes=(
+        "binary_sigmoid_bce", "binary_sigmoid_mse", "binary_softmax2_cce", "binary_logits_bce"))
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "_system_config": {
+        "health_check_initial_delay_ms": 0, "health_check_period_ms": 500,
+        "health_check_failure_threshold": 2}})   # notice the dead node within ~1 s
+    worker = cluster.add_node(num_cpus=1)
+    killed = []
+    try:
+        ray.init(address=cluster.address, log_to_driver=False)
+        cluster.wait_for_nodes()
+        assert len([n for n in ray.nodes() if n["Alive"]]) == 2
+        todo = tasks(exp, pending(exp, tmp_path / "ray", TRAINER), tmp_path / "ray", TRAINER)
+
+        def done(n):
+            if not killed:
+                cluster.remove_node(worker, allow_graceful=False)
+                killed.append(n)
+
+        ray_executor(todo, done)
+        assert killed and len([n for n in ray.nodes() if n["Alive"]]) == 1
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+    runs = Store(tmp_path / "ray").runs()
+    assert len(runs) == 8 and runs.run.is_unique and set(runs.status) == {"ok"}
+    local = run(exp, tmp_path / "local", trainer=TRAINER, progress=False)
+    a = without_clock(Store(tmp_path / "ray").history())
+    b = without_clock(local)
+    assert a.drop(columns="value").equals(b.drop(columns="value"))
+    np.testing.assert_array_equal(a.value.to_numpy(), b.value.to_numpy())
+
+
 def test_ray_trains_the_same_histories_as_local_and_resumes(tmp_path, ray_session):
     by_ray = run(TINY, tmp_path / "ray", trainer=TRAINER, executor="ray", progress=False)
     local = run(TINY, tmp_path / "local", trainer=TRAINER, progress=False)

@@ -211,10 +211,14 @@ def test_chunking_is_bounded_and_even():
     sizes, k = stacked._split(1000, 64, 2)
     assert sum(sizes) == 1000 and max(sizes) <= k == 64 and max(sizes) - min(sizes) <= 1
     assert len(sizes) == 16
-    assert stacked._split(10, 64, 2) == ([5, 5], 8)     # two workers, one compiled size
+    assert stacked._split(10, 64, 2) == ([4, 3, 3], 4)  # two workers or more, one size
     assert stacked._split(6, 64, 2) == ([6], 8)         # too few to split
     assert stacked._split(7, 64, 2) == ([7], 8)         # 6 and 7 share one compiled size
-    assert stacked._split(30, 12, 2) == ([10, 10, 10], 12)   # never above the cap
+    assert stacked._split(30, 12, 2) == ([8, 8, 7, 7], 8)    # padding kept small
+    for n in range(1, 200):    # K: a power of two or the cap; padding below one chunk
+        sizes, k = stacked._split(n, 12, 2)
+        assert sum(sizes) == n and max(sizes) <= k and (k == 12 or k & (k - 1) == 0)
+        assert len(sizes) * k - n < k
     config = stacked._Config((32,), 10, "softmax", (), "onehot", "adam", (), 32, 20, True)
     cap = stacked.max_members(config, 1347, 450)
     assert 1 <= cap <= stacked.MAX_MEMBERS

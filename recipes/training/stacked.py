@@ -760,21 +760,28 @@ class StackedResult:
     weights: list
 
 
+# a chunk's fixed cost (per-step overhead of its loop, its call and scoring) in runs'
+# worth of training: the chunk-size choice below trades it against padding
+CHUNK_COST = 2
+
+
 def _split(n, cap, workers):
     """``(sizes, K)``: how a group of ``n`` members is cut into chunks.
 
-    As few chunks as the cap allows (at least ``workers`` when each would get
-    ``MIN_SPLIT`` members), sizes as even as possible; all chunks are compiled at
-    one size ``K``, the largest chunk rounded up to a power of two (at most ``cap``),
-    smaller ones padded with dummy members (results discarded). Rounding up lets
-    groups of different sizes share one compiled function: a dummy member costs one
-    run's training (~10-40 ms on digits), a new size a trace and compile (~0.3-1.2 s).
+    All chunks of a group are compiled at one size ``K``, a power of two (or ``cap``),
+    so that groups of different sizes share compiled functions (a new size costs a
+    trace and a compile, ~0.3-1.2 s; a padding member costs one run's training, ~10-40
+    ms on digits); smaller chunks are padded with dummy members (results discarded).
+    ``K`` minimizes the trained slots plus ``CHUNK_COST`` per chunk, with at least
+    ``workers`` chunks when each would get ``MIN_SPLIT`` members; sizes are as even as
+    possible.
     """
-    m = -(-n // cap)
-    if m < workers and n >= workers * MIN_SPLIT:
-        m = workers
-    sizes = [n // m + (1 if j < n % m else 0) for j in range(m)]
-    return sizes, min(cap, 1 << (sizes[0] - 1).bit_length())
+    sizes = [1 << p for p in range(max(cap, 1).bit_length()) if 1 << p < cap] + [cap]
+    if n >= workers * MIN_SPLIT:
+        sizes = [k for k in sizes if -(-n // k) >= workers] or sizes[:1]
+    k = min(sizes, key=lambda k: (-(-n // k) * (k + CHUNK_COST), -k))
+    m = -(-n // k)
+    return [n // m + (1 if j < n % m else 0) for j in range(m)], k
 
 
 def _shapes(split):

@@ -1,0 +1,55 @@
+"""Time a user's first ``compare()`` of 20 runs in a fresh process, after ``import recipes``.
+
+    python benchmarks/first_result.py [--cache DIR]
+
+Runs the same child process twice with one compilation cache folder (default: a new
+temporary one): the first finds it empty (a first run on this machine), the second
+finds what the first compiled. Each child times ``recipes.compare`` on digits with two
+recipes x 10 seeds (20 runs), TensorFlow's import included (``import recipes`` does not
+import it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CHILD = """
+import json, sys, tempfile, time
+import recipes
+from sklearn.datasets import load_digits
+X, y = load_digits(return_X_y=True)
+start = time.perf_counter()
+with tempfile.TemporaryDirectory() as out:
+    df = recipes.compare(X, y, recipes=["multiclass_softmax_cce", "multiclass_softmax_mse"],
+                         seeds=10, out=out, progress=False)
+print(json.dumps({"seconds": time.perf_counter() - start, "runs": int(df["run"].nunique())}))
+"""
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cache", help="compilation cache folder (default: a new temporary one)")
+    args = p.parse_args(argv)
+    cache = args.cache or tempfile.mkdtemp(prefix="recipes-first-")
+    env = {**os.environ, "RECIPES_CACHE_DIR": cache, "TF_CPP_MIN_LOG_LEVEL": "3",
+           "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    for label in ("empty cache", "warm cache"):
+        out = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True,
+                             env=env, cwd=ROOT)
+        lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
+        if out.returncode or not lines:
+            sys.stderr.write(out.stderr[-3000:])
+            raise SystemExit(f"child failed (exit {out.returncode})")
+        r = json.loads(lines[-1])
+        print(f"{label:12s} first compare() of {r['runs']} runs: {r['seconds']:.2f} s after import")
+
+
+if __name__ == "__main__":
+    main()
