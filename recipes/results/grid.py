@@ -2,8 +2,10 @@
 
 An ``Experiment`` names datasets, recipes, a number of seeds and the training
 ``Settings``; every (dataset, recipe, seed) is one run. A run is identified by
-the hash of everything that defines it (``run_id``), so a results store knows
-which runs of a grid it already holds (``pending``).
+the hash of everything that defines it (``run_id``): the experiment, the
+recipe's full row, the seed, the settings, the trainer, and a fingerprint of the
+data (``Dataset.fingerprint``), so a results store knows which runs of a grid it
+already holds (``pending``) and never answers for other data or settings.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from ..catalog.table import as_catalog
 from ..messages import expected
 from ..training import data as datasets
 from ..training.settings import Settings, Setup, set_fields
-from .store import Store
+from .store import KEPT, Store
 
 
 # A tuned comparison's learning-rate grid (log-spaced, half a decade apart) and seeds.
@@ -181,7 +183,8 @@ def setups(experiment, dataset, catalog):
 
 def run_config(experiment, dataset, setup, trainer):
     """Everything that defines one run, JSON-ready (stored with the run)."""
-    config = {"experiment": experiment.name, "dataset": dataset.name, "trainer": trainer,
+    config = {"experiment": experiment.name, "dataset": dataset.name,
+              "data": dataset.fingerprint, "trainer": trainer,
               **setup.config(), "goal": experiment.goal, "claim": experiment.claim,
               "description": experiment.description,
               "split": {"val": experiment.val_fraction, "test": experiment.test_fraction,
@@ -198,11 +201,12 @@ def run_id(config):
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def pending(experiment, out, trainer, catalog=None, data=None, show_test=True):
-    """The runs of the grid not yet in the store: ``[(dataset, [(setup, split)])]``, one
-    entry per dataset; each seed trains on its own split (one Split object per seed)."""
+def pending(experiment, out, trainer, catalog=None, data=None, show_test=True, skip=()):
+    """The runs of the grid the store holds no result of (a ``failed`` run is trained
+    again), less the ids in ``skip``: ``[(dataset, [(setup, split)])]``, one entry per
+    dataset; each seed trains on its own split (one Split object per seed)."""
     catalog = as_catalog(catalog)
-    done = Store(out).finished()
+    done = Store(out).finished(*KEPT) | set(skip)
     work = []
     for ds in (data or [datasets.load(n) for n in experiment.datasets]):
         todo = [s for s in setups(experiment, ds, catalog)

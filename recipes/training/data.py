@@ -18,6 +18,7 @@ No TensorFlow here. statsmodels is imported only by the loaders that need it.
 from __future__ import annotations
 
 import functools
+import hashlib
 import warnings
 from dataclasses import dataclass, field
 
@@ -47,6 +48,19 @@ class Dataset:
     description: str
     source: str
     derived: bool = False
+
+    @functools.cached_property
+    def fingerprint(self):
+        """A hash of the data itself: X's and y's bytes, shapes and dtypes, the problem and
+        the class order. Part of every run's identity, so a results folder never answers
+        for other data under the same name."""
+        digest = hashlib.sha1(f"{self.problem}|{self.classes!r}".encode())
+        for a in (self.X, self.y):
+            a = np.ascontiguousarray(a)
+            digest.update(f"|{a.dtype.str}{a.shape}|".encode())
+            digest.update("\x1f".join(map(repr, a.ravel().tolist())).encode()
+                          if a.dtype == object else a.tobytes())
+        return digest.hexdigest()[:16]
 
     def __repr__(self):
         return (f"Dataset(name={self.name!r}, problem={self.problem!r}, X={self.X.shape}, "
