@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 from ..catalog.table import as_catalog
 from ..messages import expected
 from ..training import data as datasets
-from ..training.settings import Settings, Setup, set_fields
+from ..training.settings import Settings, Setup, check_seeds, set_fields
 from .store import KEPT, Store
 
 
@@ -108,14 +108,17 @@ class Experiment:
             raise ValueError(expected(TUNABLE, "tune", tune))
         if test_fraction is None:
             test_fraction = TEST_FRACTION if tune else 0.0
-        seeds = tuple(range(seeds)) if isinstance(seeds, int) else tuple(seeds)
+        _check_fractions(val_fraction, test_fraction)
+        seeds = check_seeds(seeds)
+        datasets, recipes = _names(datasets, "datasets"), _names(recipes, "recipes")
+        if not datasets:
+            raise ValueError(f"Expected at least one dataset. Received: datasets={datasets!r}")
         grid = Settings.grid(options, settings, conditions)
         if tune and tuned is None and len({getattr(c, tune) for c in grid}) > 1:
             raise ValueError(f"Expected one {tune} per condition when tune={tune!r} (the "
                              f"tuning grid is tune_grid). Received: {tune}="
                              f"{sorted({getattr(c, tune) for c in grid})}")
-        set_fields(self, name=name, datasets=tuple(datasets),
-                   recipes=None if recipes is None else tuple(recipes), seeds=seeds,
+        set_fields(self, name=name, datasets=datasets, recipes=recipes, seeds=seeds,
                    conditions=grid, tune=tune,
                    tune_grid=tuple(tune_grid), tune_seeds=tune_seeds,
                    val_fraction=val_fraction, test_fraction=test_fraction, goal=goal,
@@ -157,6 +160,35 @@ class Experiment:
     def split_of(self, dataset, seed, show_test=True):
         """The data split a run of this experiment with ``seed`` trains on."""
         return datasets.split(dataset, self.val_fraction, seed, self.test_fraction, show_test)
+
+
+def _names(values, what):
+    """Names as a tuple: one name (a string) is one name, never read letter by letter."""
+    if values is None:
+        return None
+    if isinstance(values, str):
+        return (values,)
+    if not hasattr(values, "__iter__"):
+        raise ValueError(f"Expected {what} as a list of names. Received: {what}={values!r}")
+    values = tuple(values)
+    bad = [v for v in values if not isinstance(v, str)]
+    if bad:
+        raise ValueError(f"Expected {what} as a list of names (strings). "
+                         f"Received: {what}={list(values)!r}")
+    return values
+
+
+def _check_fractions(val_fraction, test_fraction):
+    """0 < val_fraction < 1 and 0 <= test_fraction < 1 - val_fraction."""
+    try:
+        val, test = float(val_fraction), float(test_fraction)
+    except (TypeError, ValueError):
+        val = test = float("nan")
+    if not 0.0 < val < 1.0:
+        raise ValueError(f"Expected 0 < val_fraction < 1. Received: val_fraction={val_fraction!r}")
+    if not 0.0 <= test < 1.0 - val:
+        raise ValueError(f"Expected 0 <= test_fraction < 1 - val_fraction = {1.0 - val:g}. "
+                         f"Received: test_fraction={test_fraction!r}")
 
 
 def setups(experiment, dataset, catalog):

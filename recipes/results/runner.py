@@ -188,7 +188,7 @@ def compare(X, y, recipes=None, problem=None, seeds=10, out="results",
     """
     if problem is None:
         problem = infer_problem(y).problem
-    ds = datasets.from_arrays(X, y, problem, name=name)
+    ds = datasets.from_arrays(X, y, problem, name=name, catalog=catalog)
     experiment = Experiment(name=name, datasets=(ds.name,),
                             recipes=tuple(recipes) if recipes else None, seeds=seeds,
                             goal=goal, conditions=conditions, tune=tune, **settings)
