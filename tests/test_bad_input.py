@@ -237,3 +237,109 @@ def test_odd_input_gets_the_right_answer(tmp_path, make, expected):
 def test_case_ids_are_unique():
     ids = [c[0] for c in BAD_INPUTS + RIGHT_ANSWERS]
     assert len(ids) == len(set(ids))
+
+
+# --- models (Keras, no training) ----------------------------------------------------
+
+def _model(loss, built=True, units=3):
+    import keras
+
+    layers = ([keras.Input((4,))] if built else []) + [keras.layers.Dense(units, activation="softmax")]
+    model = keras.Sequential(layers)
+    if loss is not None:
+        model.compile(loss=loss)
+    return model
+
+
+def _custom_loss(y_true, y_pred):
+    import keras
+
+    return keras.ops.mean((y_true - y_pred) ** 2)
+
+
+LABELS = np.array([0, 1, 2, 1, 0, 2])
+MODEL_CASES = [
+    ("models/unbuilt-sequential", lambda: recipes.check_model(_model("mse", built=False), LABELS),
+     ValueError, r"Expected a built model: model '.*' has no inputs or outputs yet.*keras.Input"),
+    ("models/uncompiled", lambda: recipes.check_model(_model(None), LABELS),
+     ValueError, r"Expected a compiled model"),
+    ("models/two-losses-one-output",
+     lambda: recipes.check_model(_model(["mse", "mae"]), LABELS),
+     ValueError, r"one loss for the single output. Received: \['mse', 'mae'\]"),
+]
+
+
+@pytest.mark.parametrize("make, error, match", [c[1:] for c in MODEL_CASES],
+                         ids=[c[0] for c in MODEL_CASES])
+def test_bad_model_gets_a_clear_error(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_bad_model_files(tmp_path):
+    text = write(tmp_path, "m.keras", "not a model")
+    with pytest.raises(ValueError, match=r"m.keras': it is not a .keras file"):
+        recipes.check_model(text, LABELS)
+
+
+def test_a_custom_loss_is_reported_as_not_checked():
+    check = recipes.check_model(_model(_custom_loss), LABELS)
+    assert "Could not check the loss '_custom_loss'" in check.summary()
+    assert "No problems found" not in str(check) and "NOT confirmed" in str(check)
+
+
+def test_a_one_element_loss_list_is_read_as_its_loss():
+    check = recipes.check_model(_model(["sparse_categorical_crossentropy"]), LABELS)
+    assert check.model.loss_name == "sparse_categorical_crossentropy" and check.ok
+
+
+# --- security: a name runs only a bundled experiment ---------------------------------
+
+def test_run_by_name_never_runs_code_from_the_working_directory(tmp_path, monkeypatch):
+    from recipes.cli import load_experiment, main
+
+    marker = tmp_path / "ran"
+    evil = f"open({str(marker)!r}, 'w').write('x')\n"
+    (tmp_path / "experiments").mkdir()
+    for name in ("binary", "evil"):
+        write(tmp_path / "experiments", f"{name}.py", evil)
+    monkeypatch.chdir(tmp_path)
+    assert load_experiment("binary").name == "binary"       # the bundled one
+    assert main(["run", "evil", "--out", str(tmp_path / "r"), "--no-report"]) == 2
+    assert not marker.exists()
+    with pytest.raises(ValueError, match="must define EXPERIMENT"):   # a path: the user's file
+        load_experiment(str(tmp_path / "experiments" / "evil.py"))
+    assert marker.exists()
+
+
+# --- cases that train: tiny data, 1 epoch --------------------------------------------
+
+def test_results_answer_for_the_data_asked(tmp_path):
+    """A compare of other data into the same folder trains it, and reads back only it."""
+    iris, wine = data.load("iris"), data.load("wine")
+    kw = dict(recipes=["multiclass_softmax_cce"], seeds=1, epochs=1, trainer="keras",
+              out=tmp_path, progress=False)
+    first = recipes.compare(wine.X[::6], wine.y[::6], **kw)
+    second = recipes.compare(iris.X[::5], iris.y[::5], **kw)
+    assert set(first.run).isdisjoint(second.run)
+    assert len(recipes.load_results(tmp_path).groupby("condition").run.nunique()) == 2
+    again = recipes.compare(iris.X[::5], iris.y[::5], **kw)     # nothing new: no training
+    assert set(again.run) == set(second.run)
+
+
+def test_a_user_catalog_problem_trains_and_all_diverged_is_reported(tmp_path):
+    catalog = with_rate_row(tmp_path)
+    y = 1 / (1 + np.exp(-X[:, 0]))
+    rate = recipes.compare(X, y, problem="rate", catalog=catalog, seeds=1, epochs=1,
+                           trainer="keras", out=tmp_path / "rate", progress=False)
+    assert set(rate.recipe) == {"rate_sigmoid_bce"} and set(rate.problem) == {"rate"}
+    diverged = recipes.compare(X, X[:, 0] * 50, problem="regression", seeds=2, epochs=2,
+                               recipes=["regression_linear_mse"], optimizer="sgd",
+                               learning_rate=1e6, trainer="keras", out=tmp_path / "div",
+                               progress=False)
+    runs = recipes.results.store.Store(tmp_path / "div", create=False).runs()
+    assert set(runs.status) == {"diverged"}
+    page = recipes.report(tmp_path / "div", tmp_path / "report", appendix=False)
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert page.is_file() and "2 of 2 runs of regression_linear_mse diverged" in text
+    assert len(diverged)

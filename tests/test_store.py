@@ -441,3 +441,40 @@ def test_runs_on_other_data_or_settings_are_other_conditions(tmp_path):
     assert labels.nunique() == 4
     assert "data aaaa1111" in labels["r0"] and "data bbbb2222" in labels["r3"]
     assert set(store.history().groupby("run").condition.first()) == set(labels)
+
+
+def test_a_second_process_waits_for_runs_another_is_training(tmp_path):
+    """``run`` leaves runs claimed by a live process to it, waits, and returns them."""
+    import socket
+    import threading
+
+    from recipes import load_catalog
+    from recipes.results.grid import Experiment, run_config, run_id, setups
+    from recipes.results.runner import run
+    from recipes.training import data
+
+    exp = Experiment("shared", ("iris",), recipes=("multiclass_softmax_cce",), seeds=2, epochs=1)
+    ds = data.load("iris")
+    ids = [run_id(run_config(exp, ds, s, "keras")) for s in setups(exp, ds, load_catalog())]
+    store = Store(tmp_path)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert store.claim(ids, by=f"{socket.gethostname()}:{other.pid}") == ids
+
+        def the_other_process_finishes():
+            time.sleep(1.5)
+            for i, run_ in enumerate(ids):
+                store.write(make_run(i, run=run_, experiment="shared", config={"epochs": 1}),
+                            make_history(1))
+
+        writer = threading.Thread(target=the_other_process_finishes)
+        writer.start()
+        start = time.time()
+        results = run(exp, tmp_path, trainer="keras", progress=False)
+        writer.join()
+    finally:
+        other.kill()
+        other.wait()
+    assert time.time() - start >= 1.0                      # it waited
+    assert set(results.run) == set(ids)                    # and returned the other's runs
+    assert set(store.runs().seconds) == {1.5}              # which it did not train again

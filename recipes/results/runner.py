@@ -92,7 +92,7 @@ def _train(experiment, out, trainer, catalog, data, execute, address, progress,
             before, tried = tried, tried | (_ids(experiment, work, trainer) & store.finished())
             if tried == before:   # nothing was written: stop rather than loop
                 break
-        elif set(ids) & others - store.finished(*KEPT):
+        elif set(ids) & (others - store.finished(*KEPT)):
             time.sleep(WAIT)      # another process is training some of these runs
         else:
             break
