@@ -95,6 +95,12 @@ BAD_INPUTS = [
      InferenceError, r"numbers, booleans or strings. Received: an array of dtype complex128"),
     ("labels/unknown-class", lambda t: MULTICLASS.encode([0, 5], classes=[0, 1]),
      ValueError, r"Labels not among the classes.*Received: labels=\['5'\]"),
+    ("labels/none-is-no-class", lambda t: data.from_arrays(X[:8], ["a", "b", None, "b"] * 2, "binary"),
+     ValueError, r"no missing labels. Received: y\[2\]=None \(2 missing, at rows \[2, 6\]\)"),
+    ("labels/mixed-types-unsortable", lambda t: MULTICLASS.encode(np.array([1, "a", 2.5], dtype=object)),
+     ValueError, r"class labels of one type. Received y mixing \['float', 'int', 'str'\]"),
+    ("labels/one-class-for-binary", lambda t: data.from_arrays(X[:8], [1] * 8, "binary"),
+     ValueError, r"needs exactly 2 classes. Received: 1 classes"),
     ("labels/regression-inf", lambda t: data.from_arrays(X[:8], [1.0] * 7 + [np.inf], "regression"),
      ValueError, r"finite targets. Received NaN or inf at rows \[7\]"),
     # --- arguments
@@ -144,6 +150,9 @@ BAD_INPUTS = [
      ValueError, r"finite X. Received: X\[0, 0\]=nan"),
     ("args/masked-X", lambda t: data.from_arrays(masked(X[:8], np.eye(8, 3)), [0, 1] * 4, "binary"),
      ValueError, r"X without masked entries.*at rows \[0, 1, 2\]"),
+    ("args/dataframe-text-column", lambda t: data.from_arrays(
+        pd.DataFrame({"a": range(8), "colour": list("rgbrgbrg")}), [0, 1] * 4, "binary"),
+     ValueError, r"non-numeric columns of X: \{'colour': "),
     ("args/ragged-X", lambda t: data.from_arrays([[1, 2], [3]] * 4, [0, 1] * 4, "binary"),
      ValueError, r"2-D numeric array. Received an irregular array"),
     ("args/unknown-problem", lambda t: compare(X, [0, 1] * 12, problem="rate"),
@@ -203,6 +212,9 @@ RIGHT_ANSWERS = [
      lambda t: "regression" in [c.problem for c in recipes.infer_problem(
          np.round(np.random.RandomState(1).normal(70, 10, 20), 1)[[*range(16), 0, 1, 2, 3]]
      ).candidates], True),
+    ("args/numpy-numbers-give-the-same-run",
+     lambda t: Settings(epochs=np.int64(5), learning_rate=np.float32(0.5)).config()
+     == Settings(epochs=5, learning_rate=0.5).config(), True),
     ("args/recipes-as-one-string",
      lambda t: Experiment("e", ("iris",), recipes="binary_sigmoid_bce").recipes,
      ("binary_sigmoid_bce",)),

@@ -210,14 +210,33 @@ def class_labels(y, classes=None, name="y"):
                          f"Received: {name}.shape={y.shape}")
     if classes is None and levels is not None:
         classes = levels
+    if y.dtype == object:
+        _no_missing(y, name)
     if classes is None:
         if y.dtype.kind in "fc":
             _whole_numbers(y, name)
-        classes = classes_of(y)
+        try:
+            classes = classes_of(y)
+        except TypeError:   # e.g. 1 and "a": no sorted order
+            kinds = sorted({type(v).__name__ for v in y.tolist()})
+            raise ValueError(f"Expected class labels of one type. Received {name} mixing "
+                             f"{kinds}; convert them to one type, or pass classes=[...] "
+                             f"in index order.") from None
     classes = np.asarray(list(classes))
     if len(set(classes.tolist())) != len(classes):
         raise ValueError(f"Expected distinct classes. Received: classes={classes.tolist()!r}")
     return y, classes
+
+
+def _no_missing(y, name):
+    """Object labels must not hold None or NaN (a missing label is no class)."""
+    missing = np.array([v is None or (isinstance(v, float) and v != v) for v in y.tolist()],
+                       dtype=bool)
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        raise ValueError(f"Expected no missing labels. Received: {name}[{rows[0]}]="
+                         f"{y[rows[0]]!r} ({rows.size} missing, at rows {rows[:5].tolist()}); "
+                         f"drop those rows first.")
 
 
 def _whole_numbers(y, name):

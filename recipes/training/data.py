@@ -298,6 +298,14 @@ MIN_ROWS = 6   # fewer rows leave under 2 validation rows at the default val_fra
 
 def _features(X):
     """Check features: 2-D, real numbers, finite."""
+    if type(X).__module__.split(".")[0] == "pandas" and hasattr(X, "columns"):
+        from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+        bad = {str(c): str(t) for c, t in X.dtypes.items()
+               if not (is_numeric_dtype(t) or is_bool_dtype(t))}
+        if bad:   # a DataFrame: name its non-numeric columns
+            raise ValueError(f"Expected numeric feature columns. Received non-numeric columns "
+                             f"of X: {bad}; encode them as numbers (e.g. pd.get_dummies) first.")
     X = plain(X, "X")   # (a ragged list raises ValueError in plain; see below)
     if X.dtype.kind == "c":
         raise ValueError(f"Expected real features. Received: complex X (dtype={X.dtype}); "

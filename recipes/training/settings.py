@@ -104,6 +104,10 @@ class Settings:
     output_scale: float = 1.0
 
     def __post_init__(self):
+        for name in self.names():   # numpy scalars -> Python numbers: the same config and run id
+            value = getattr(self, name)
+            if isinstance(value, numbers.Number) and hasattr(value, "item"):
+                object.__setattr__(self, name, value.item())
         if isinstance(self.hidden, (str, bytes)) or not hasattr(self.hidden, "__iter__"):
             raise ValueError(f"Expected hidden as a sequence of layer widths, e.g. (32,) or "
                              f"(64, 32). Received: hidden={self.hidden!r}")
