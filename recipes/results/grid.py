@@ -216,7 +216,7 @@ def setups(experiment, dataset, catalog):
 def run_config(experiment, dataset, setup, trainer):
     """Everything that defines one run, JSON-ready (stored with the run)."""
     config = {"experiment": experiment.name, "dataset": dataset.name,
-              "data": dataset.fingerprint, "trainer": trainer,
+              "data": getattr(dataset, "fingerprint", None), "trainer": trainer,
               **setup.config(), "goal": experiment.goal, "claim": experiment.claim,
               "description": experiment.description,
               "split": {"val": experiment.val_fraction, "test": experiment.test_fraction,
