@@ -478,3 +478,19 @@ def test_a_second_process_waits_for_runs_another_is_training(tmp_path):
     assert time.time() - start >= 1.0                      # it waited
     assert set(results.run) == set(ids)                    # and returned the other's runs
     assert set(store.runs().seconds) == {1.5}              # which it did not train again
+
+
+def test_the_next_grid_run_retries_failed_runs_only(tmp_path):
+    from recipes import load_catalog
+    from recipes.results.grid import Experiment, pending, run_config, run_id, setups
+    from recipes.training import data
+
+    exp = Experiment("retry", ("iris",), recipes=("multiclass_softmax_cce",), seeds=3, epochs=1)
+    ds = data.load("iris")
+    ids = [run_id(run_config(exp, ds, s, "keras")) for s in setups(exp, ds, load_catalog())]
+    store = Store(tmp_path)
+    for i, (status, error) in enumerate([("ok", None), ("diverged", "NaN loss"),
+                                         ("failed", "ResourceExhaustedError: OOM")]):
+        store.write(make_run(i, run=ids[i], status=status, error=error))
+    ((_, todo),) = pending(exp, tmp_path, "keras")
+    assert [s.seed for s, _ in todo] == [2]
