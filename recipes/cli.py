@@ -120,17 +120,22 @@ def _run_infer(args, catalog: Catalog):
 
 # --- run and report ----------------------------------------------------------
 
+BUNDLED_EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+
+
 def experiments_dir():
-    """experiments/ in the working directory, else beside the installed package."""
-    for base in (Path.cwd(), Path(__file__).resolve().parents[1]):
-        if (base / "experiments").is_dir():
-            return base / "experiments"
-    raise FileNotFoundError("No experiments/ folder found in the working directory or beside "
-                            "the recipes package; pass a path to an experiment script")
+    """The bundled experiments/ folder, beside the recipes package. Never the working
+    directory's: running a command in a folder must not run code found there."""
+    if BUNDLED_EXPERIMENTS.is_dir():
+        return BUNDLED_EXPERIMENTS
+    raise FileNotFoundError(f"No bundled experiments/ folder beside the recipes package "
+                            f"(looked in {BUNDLED_EXPERIMENTS}); pass the path of an "
+                            f"experiment script ending in .py")
 
 
 def load_experiment(what):
-    """An Experiment from a script path or the name of a script in experiments/."""
+    """An Experiment from a script path (ending in .py: the user's own file), or the
+    name of a bundled experiment (``experiments_dir``)."""
     path = Path(what)
     if path.suffix != ".py":
         folder = experiments_dir()
@@ -139,6 +144,8 @@ def load_experiment(what):
             raise ValueError(expected(["all"] + names, "experiment", what)
                              + " (or pass the path of a script ending in .py)")
         path = folder / f"{what}.py"
+    elif not path.is_file():
+        raise FileNotFoundError(f"No experiment script at {path}")
     spec = importlib.util.spec_from_file_location(f"experiment_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -359,7 +366,7 @@ def _guard(command, action):
     """Run ``action``; known errors become one line on stderr and an exit status."""
     try:
         return action()
-    except (CatalogError, ValueError, FileNotFoundError) as err:
+    except (CatalogError, ValueError, OSError) as err:
         print(f"recipes {command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

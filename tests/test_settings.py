@@ -83,14 +83,16 @@ def test_an_unknown_setting_names_the_allowed_ones(where):
 
 # Run ids pinned, so that a change of what defines a run is a decision, never an accident:
 # an existing results store resumes only while they hold. (They changed once, when each
-# seed got its own data split: the "split" entry of a run's config.)
+# seed got its own data split: the "split" entry of a run's config; and again when a run's
+# identity took in a fingerprint of its data, the "data" entry, so that a folder holding
+# runs on other data under the same name never answers for this data.)
 KNOWN_IDS = [
     (dict(name="saturated", datasets=("breast_cancer",), recipes=("binary_sigmoid_bce",),
           output_scale=10.0, goal={"metric": "accuracy", "value": 0.9}, claim="C1"),
-     "stacked", ["2b04736fa6b55cb3", "a537f044d861d7ad"]),
+     "stacked", ["8cfa816a3ef0e3ff", "f813ba5bfeabb0cb"]),
     (dict(name="e", datasets=("iris",), recipes=("multiclass_softmax_cce",), seeds=1, epochs=3,
           batch_size=16, optimizer="sgd", learning_rate=0.1, hidden=(8, 4)),
-     "keras", ["ebf89d9c197bdf70"]),
+     "keras", ["ae4fff6b5e246340"]),
 ]
 
 
@@ -101,6 +103,21 @@ def test_run_ids_are_stable(spec, trainer, ids):
     got = [run_id(run_config(exp, ds, s, trainer))
            for s in setups(exp, ds, recipes.load_catalog())]
     assert got[: len(ids)] == ids
+
+
+def test_a_run_id_changes_with_its_data():
+    """Same experiment, recipe, seed and settings on other data (or the same data with
+    another class order) is another run."""
+    exp = Experiment("compare", ("compare",), recipes=("multiclass_softmax_cce",), seeds=1)
+    iris, wine = data.load("iris"), data.load("wine")
+    ids = []
+    for ds in (data.from_arrays(iris.X, iris.y, "multiclass", name="compare"),
+               data.from_arrays(wine.X, wine.y, "multiclass", name="compare"),
+               data.from_arrays(iris.X, iris.y, "multiclass", name="compare", classes=(2, 1, 0)),
+               data.from_arrays(iris.X.copy(), list(iris.y), "multiclass", name="compare")):
+        (setup,) = setups(exp, ds, recipes.load_catalog())
+        ids.append(run_id(run_config(exp, ds, setup, "stacked")))
+    assert len(set(ids[:3])) == 3 and ids[3] == ids[0]   # the same data again: the same run
 
 
 def test_settings_config_is_json_ready():

@@ -1,6 +1,7 @@
 """The results store: schema, round trips, errors, and crash safety (real signals)."""
 
 import math
+import os
 import re
 import pickle
 import signal
@@ -323,3 +324,173 @@ for i in range({start}, 60, 3):
         _, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err
     assert_complete(Store(tmp_path / "new"), {f"r{i}" for i in range(60)})
+
+
+# --- integrity: reading never writes, clear errors, retries, shared grids -----
+
+def test_reading_never_creates_a_store(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No results store at .*typo"):
+        Store(tmp_path / "typo", create=False)
+    assert not (tmp_path / "typo").exists()
+    empty = tmp_path / "empty" / "results.sqlite"
+    empty.parent.mkdir()
+    empty.touch()
+    with pytest.raises(StoreError, match=re.escape(f"{empty} is not a results store: it is an empty file")):
+        load(empty.parent)
+    assert empty.stat().st_size == 0 and sorted(p.name for p in empty.parent.iterdir()) == [
+        "results.sqlite"]
+
+
+def test_report_of_a_mistyped_folder_keeps_the_good_report(tmp_path, capsys):
+    from recipes.cli import main
+
+    good = tmp_path / "report"
+    good.mkdir()
+    (good / "report.md").write_text("the good report")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "results.sqlite").touch()
+    for results in ("resluts", "empty"):
+        assert main(["report", str(tmp_path / results), "--out", str(good)]) == 2
+        assert "results" in capsys.readouterr().err
+    assert (good / "report.md").read_text() == "the good report"
+    assert not (tmp_path / "resluts").exists()
+
+
+def test_a_read_only_store_is_read_and_refuses_writes(tmp_path):
+    store = Store(tmp_path)
+    store.write(make_run(0), make_history(2))
+    store.write(make_run(1, status="failed", error="OOM"))
+    before = store.path.read_bytes()
+    reader = Store(tmp_path, create=False)
+    assert reader.finished() == {"r0", "r1"} and len(reader.history()) == 2 * 2 * len(METRICS)
+    with pytest.raises(StoreError, match=f"Cannot write the results store {re.escape(str(store.path))}: it is read-only"):
+        reader.write(make_run(2), make_history(1))
+    assert store.path.read_bytes() == before
+
+
+@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0,
+                    reason="needs POSIX permissions that bind the user (not root)")
+def test_a_store_that_cannot_be_written_is_found_before_training(tmp_path):
+    Store(tmp_path).write(make_run(0), make_history(1))
+    for p in (tmp_path, tmp_path / "results.sqlite"):
+        p.chmod(0o555 if p.is_dir() else 0o444)
+    try:
+        with pytest.raises(StoreError, match="is read-only"):
+            Store(tmp_path)
+        assert load(tmp_path).run.unique().tolist() == ["r0"]   # an archive can be read
+    finally:
+        tmp_path.chmod(0o755)
+
+
+def test_a_damaged_store_names_the_file(tmp_path):
+    store = Store(tmp_path)
+    for i in range(20):
+        store.write(make_run(i), make_history())
+    with sqlite3.connect(store.path) as con:   # move the runs from the WAL into the file
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    size = (tmp_path / "results.sqlite").stat().st_size
+    with open(tmp_path / "results.sqlite", "r+b") as f:   # garbage in the middle
+        f.seek(size // 3)
+        f.write(b"\xde\xad\xbe\xef" * (size // 12))
+    with pytest.raises(StoreError, match=re.escape(str(tmp_path / "results.sqlite"))
+                       + ".*(damaged|not a results store)"):
+        load(tmp_path)
+
+
+def test_a_failed_run_is_retried_a_diverged_run_is_kept(tmp_path):
+    from recipes.results.store import KEPT
+
+    store = Store(tmp_path)
+    store.write(make_run(0, status="failed", error="ResourceExhaustedError: OOM"))
+    store.write(make_run(1, status="diverged", error="loss is NaN"), make_history(2))
+    assert store.finished(*KEPT) == {"r1"}          # what a grid run skips
+    store.write(make_run(0), make_history(2))        # the retry replaces the failed run
+    assert store.runs().set_index("run").status.to_dict() == {"r0": "ok", "r1": "diverged"}
+    assert store.write(make_run(0, seconds=7.0), make_history(1), skip=True) is False
+    assert store.runs().set_index("run").seconds["r0"] == 1.5   # a result is never overwritten
+
+
+def test_claims_share_a_grid_between_processes(tmp_path):
+    import socket
+
+    store = Store(tmp_path)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        them = f"{socket.gethostname()}:{other.pid}"
+        assert store.claim(["r0", "r1"], by=them) == ["r0", "r1"]
+        store.write(make_run(2), make_history(1))
+        assert store.claimed() == {"r0", "r1"}
+        assert store.claim(["r0", "r1", "r2", "r3"]) == ["r3"]   # theirs, and a result, skipped
+        store.write(make_run(3), make_history(1))                 # releases our claim
+        assert store.claimed(by_others=False) == {"r0", "r1"}
+    finally:
+        other.kill()
+        other.wait()
+    assert store.claimed() == set()            # a dead process's claims lapse
+    assert store.claim(["r0", "r1"]) == ["r0", "r1"]
+
+
+def test_runs_on_other_data_or_settings_are_other_conditions(tmp_path):
+    store = Store(tmp_path)
+    configs = [({"epochs": 5, "data": "aaaa1111"}, "keras"), ({"epochs": 8, "data": "aaaa1111"}, "keras"),
+               ({"epochs": 5, "data": "aaaa1111"}, "stacked"), ({"epochs": 5, "data": "bbbb2222"}, "keras")]
+    for i, (config, trainer) in enumerate(configs):
+        store.write(make_run(i, config=config, trainer=trainer), make_history(1))
+    labels = store.runs().set_index("run").condition
+    assert labels.nunique() == 4
+    assert "data aaaa1111" in labels["r0"] and "data bbbb2222" in labels["r3"]
+    assert set(store.history().groupby("run").condition.first()) == set(labels)
+
+
+def test_a_second_process_waits_for_runs_another_is_training(tmp_path):
+    """``run`` leaves runs claimed by a live process to it, waits, and returns them."""
+    import socket
+    import threading
+
+    from recipes import load_catalog
+    from recipes.results.grid import Experiment, run_config, run_id, setups
+    from recipes.results.runner import run
+    from recipes.training import data
+
+    exp = Experiment("shared", ("iris",), recipes=("multiclass_softmax_cce",), seeds=2, epochs=1)
+    ds = data.load("iris")
+    ids = [run_id(run_config(exp, ds, s, "keras")) for s in setups(exp, ds, load_catalog())]
+    store = Store(tmp_path)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert store.claim(ids, by=f"{socket.gethostname()}:{other.pid}") == ids
+
+        def the_other_process_finishes():
+            time.sleep(1.5)
+            for i, run_ in enumerate(ids):
+                store.write(make_run(i, run=run_, experiment="shared", config={"epochs": 1}),
+                            make_history(1))
+
+        writer = threading.Thread(target=the_other_process_finishes)
+        writer.start()
+        start = time.time()
+        results = run(exp, tmp_path, trainer="keras", progress=False)
+        writer.join()
+    finally:
+        other.kill()
+        other.wait()
+    assert time.time() - start >= 1.0                      # it waited
+    assert set(results.run) == set(ids)                    # and returned the other's runs
+    assert set(store.runs().seconds) == {1.5}              # which it did not train again
+
+
+def test_the_next_grid_run_retries_failed_runs_only(tmp_path):
+    from recipes import load_catalog
+    from recipes.results.grid import Experiment, pending, run_config, run_id, setups
+    from recipes.training import data
+
+    exp = Experiment("retry", ("iris",), recipes=("multiclass_softmax_cce",), seeds=3, epochs=1)
+    ds = data.load("iris")
+    ids = [run_id(run_config(exp, ds, s, "keras")) for s in setups(exp, ds, load_catalog())]
+    store = Store(tmp_path)
+    for i, (status, error) in enumerate([("ok", None), ("diverged", "NaN loss"),
+                                         ("failed", "ResourceExhaustedError: OOM")]):
+        store.write(make_run(i, run=ids[i], status=status, error=error))
+    ((_, todo),) = pending(exp, tmp_path, "keras")
+    assert [s.seed for s, _ in todo] == [2]

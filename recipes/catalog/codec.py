@@ -12,6 +12,8 @@ expects, and decoders turn outputs back into indices (or labels).
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ..messages import expected
@@ -159,6 +161,122 @@ PROBABILITIES = {
     "cumulative": _from_cumulative,
     "identity": lambda s: s,
 }
+
+
+def ordered_levels(y):
+    """The levels of an ordered pandas Categorical (or Series of one), in their order;
+    None for anything else."""
+    dtype = getattr(y, "dtype", None)
+    if getattr(dtype, "ordered", False) and getattr(dtype, "categories", None) is not None:
+        return tuple(dtype.categories.tolist())
+    return None
+
+
+def plain(values, name="y"):
+    """``values`` as a numpy array; a masked array with masked entries is an error
+    (a masked entry has no label: its hidden value would become one)."""
+    mask = np.ma.getmaskarray(values) if isinstance(values, np.ma.MaskedArray) else None
+    if mask is not None and mask.any():
+        rows = np.flatnonzero(mask.reshape(len(mask), -1).any(axis=1))
+        raise ValueError(f"Expected {name} without masked entries. Received: a masked array "
+                         f"with {int(mask.sum())} masked entries, at rows {rows[:5].tolist()}; "
+                         f"drop those rows or fill them (np.ma.filled) first.")
+    return np.asarray(values.data if mask is not None else values)
+
+
+def class_labels(y, classes=None, name="y"):
+    """Check class labels and give ``(labels as a 1-D array, classes)``.
+
+    ``classes``: the labels in index order; by default the levels of an ordered
+    Categorical, else the sorted distinct labels. A (n, 1) column is flattened; a
+    one-hot matrix (0/1, one 1 per row) gives its column indices (its columns are the
+    classes). Without ``classes``, non-finite labels and fractions are an error: {0,
+    0.5} are proportions, not two classes.
+    """
+    levels = ordered_levels(y)
+    if classes is not None and (isinstance(classes, (str, bytes, numbers.Number))
+                                or not hasattr(classes, "__len__")):
+        raise ValueError(f"Expected classes as a list of the class labels in index order, "
+                         f"e.g. classes=[0, 1, 2]. Received: classes={classes!r}")
+    y = plain(y, name)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim == 2:
+        y = _from_onehot(y, classes, name)
+        classes = range(y.max() + 1 if classes is None else len(classes)) \
+            if classes is None else classes
+    if y.ndim != 1:
+        raise ValueError(f"Expected {name} as 1-D class labels (or a one-hot matrix). "
+                         f"Received: {name}.shape={y.shape}")
+    if classes is None and levels is not None:
+        classes = levels
+    if y.dtype == object:
+        _no_missing(y, name)
+    if classes is None:
+        if y.dtype.kind in "fc":
+            _whole_numbers(y, name)
+        try:
+            classes = classes_of(y)
+        except TypeError:   # e.g. 1 and "a": no sorted order
+            kinds = sorted({type(v).__name__ for v in y.tolist()})
+            raise ValueError(f"Expected class labels of one type. Received {name} mixing "
+                             f"{kinds}; convert them to one type, or pass classes=[...] "
+                             f"in index order.") from None
+    classes = np.asarray(list(classes))
+    if len(set(classes.tolist())) != len(classes):
+        raise ValueError(f"Expected distinct classes. Received: classes={classes.tolist()!r}")
+    return y, classes
+
+
+def _no_missing(y, name):
+    """Object labels must not hold None or NaN (a missing label is no class)."""
+    missing = np.array([v is None or (isinstance(v, float) and v != v) for v in y.tolist()],
+                       dtype=bool)
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        raise ValueError(f"Expected no missing labels. Received: {name}[{rows[0]}]="
+                         f"{y[rows[0]]!r} ({rows.size} missing, at rows {rows[:5].tolist()}); "
+                         f"drop those rows first.")
+
+
+def _whole_numbers(y, name):
+    """Float labels read as classes must be finite whole numbers."""
+    finite = np.isfinite(y)
+    if not finite.all():
+        rows = np.flatnonzero(~finite)
+        raise ValueError(f"Expected finite class labels. Received: {name}[{rows[0]}]="
+                         f"{float(y[rows[0]])} ({rows.size} NaN or inf labels, at rows "
+                         f"{rows[:5].tolist()})")
+    frac = y != np.round(y)
+    if frac.any():
+        values = sorted(set(y[frac].tolist()))[:5]
+        raise ValueError(
+            f"Expected class labels (whole numbers or names). Received fractions in {name}: "
+            f"{values} (at rows {np.flatnonzero(frac)[:5].tolist()}). Proportions in 0..1 are a "
+            f"bounded_regression problem; to use them as class labels anyway, pass "
+            f"classes=[...] explicitly.")
+
+
+def _from_onehot(y, classes, name):
+    """Column indices of a one-hot matrix; any other matrix is an error."""
+    onehot = np.isin(y, (0, 1)).all() and (np.asarray(y, dtype=float).sum(axis=1) == 1).all()
+    if not onehot:
+        raise ValueError(f"Expected {name} as 1-D class labels, or a one-hot matrix (0/1, one 1 "
+                         f"per row). Received: a matrix of shape {y.shape} that is not one-hot")
+    if classes is not None and len(classes) != y.shape[1]:
+        raise ValueError(f"Expected one class per one-hot column: {y.shape[1]} classes. "
+                         f"Received: classes={list(classes)!r}")
+    return np.asarray(y, dtype=float).argmax(axis=1)
+
+
+def check_outputs(scores, who):
+    """Class decoding needs finite outputs: a NaN output has no class."""
+    bad = ~np.isfinite(scores)
+    if bad.any():
+        rows = np.flatnonzero(bad.reshape(len(bad), -1).any(axis=1))
+        raise ValueError(f"{who}: cannot decode non-finite outputs (NaN or inf) to labels: "
+                         f"{rows.size} rows, the first at row {rows[0]} (the model diverged, "
+                         f"or its inputs hold NaN). Expected finite outputs.")
 
 
 def classes_of(y):

@@ -33,6 +33,8 @@ from typing import Callable
 
 import numpy as np
 
+from .codec import plain
+
 PROBLEMS = ("binary", "multiclass", "multilabel", "regression",
             "bounded_regression", "count", "ordinal")
 
@@ -303,6 +305,14 @@ def _not_array_message(y):
 def _from_array(y):
     if isinstance(y, _NOT_ARRAYS):
         raise InferenceError(_not_array_message(y))
+    if isinstance(y, np.ma.MaskedArray):
+        try:
+            y = plain(y)
+        except ValueError as err:
+            raise InferenceError(str(err)) from None
+    if isinstance(y, np.ndarray) and y.dtype.kind not in _KINDS_OF_DTYPE and y.dtype != object:
+        raise InferenceError(f"Expected labels as numbers, booleans or strings. Received: "
+                             f"an array of dtype {y.dtype}")
     if isinstance(y, np.ndarray) and y.dtype != object:
         values = y
     else:
@@ -1311,7 +1321,11 @@ EVIDENCE = {
 def _read_csv(path, target):
     import pandas as pd
 
-    frame = pd.read_csv(path)
+    _check_table(path)
+    try:
+        frame = pd.read_csv(path, encoding="utf-8-sig", index_col=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise InferenceError(f"Cannot read labels from {str(path)!r}: {err}") from None
     available = f"Available columns: {list(frame.columns)}"
     if target is None:
         if frame.shape[1] != 1:
@@ -1328,13 +1342,55 @@ def _read_csv(path, target):
     return frame[target]
 
 
+def _check_table(path):
+    """A CSV file must be UTF-8 text whose rows all have the header's number of cells
+    (pandas would silently shift the columns of a longer row); errors name the row."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = csv.reader(f, strict=True)
+            header = next(rows, None)
+            if header is None:
+                raise InferenceError(f"Cannot read labels from {str(path)!r}: the file is empty")
+            for row in rows:
+                if row and len(row) != len(header):
+                    raise InferenceError(
+                        f"Cannot read labels from {str(path)!r}, line {rows.line_num}: expected "
+                        f"{len(header)} cells, as in the header {header}. Received "
+                        f"{len(row)}: {row[:len(header) + 2]}")
+    except UnicodeDecodeError as err:
+        raise InferenceError(f"Cannot read labels from {str(path)!r}: it is not UTF-8 text "
+                             f"(byte {err.start}: {err.reason}). Save it as UTF-8 CSV.") from None
+    except csv.Error as err:
+        raise InferenceError(f"Cannot read labels from {str(path)!r}, line {rows.line_num}: "
+                             f"{err} (an unterminated quote?)") from None
+    except IsADirectoryError:
+        raise InferenceError(f"Cannot read labels from {str(path)!r}: it is a directory, "
+                             f"not a file") from None
+
+
 def _read_npy(path, target):
     if target is not None:
         raise InferenceError(f"Expected target=None for a .npy file (it holds only labels). "
                              f"Received: target={target!r}")
+    if path.is_dir():
+        raise InferenceError(f"Cannot read labels from {str(path)!r}: it is a directory, "
+                             f"not a file")
+    with open(path, "rb") as f:
+        magic = f.read(6)
+    if magic != b"\x93NUMPY":
+        raise InferenceError(f"Cannot read labels from {str(path)!r}: it is not a NumPy .npy "
+                             f"file (written by numpy.save). Save the labels with numpy.save, "
+                             f"or as a .csv file.")
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as err:
+        if "allow_pickle" in str(err):
+            raise InferenceError(f"Cannot read labels from {str(path)!r}: it holds Python "
+                                 f"objects, which are not loaded (allow_pickle=False: loading "
+                                 f"them could run code). Save the labels as numbers or "
+                                 f"strings.") from None
         raise InferenceError(f"Cannot read labels from {str(path)!r}: {err}") from None
 
 

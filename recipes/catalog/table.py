@@ -184,9 +184,9 @@ class Recipe:
         """Labels -> the training targets this recipe's loss expects."""
         fn, consumes = codec.ENCODERS[self.encoding]
         if consumes == "indices":
-            classes = codec.classes_of(y) if classes is None else np.asarray(classes)
+            y, classes = codec.class_labels(y, classes)
             return fn(codec.to_indices(y, classes), len(classes))
-        targets = fn(y, None)
+        targets = fn(codec.plain(y), None)
         _check_values(self, targets)
         return targets
 
@@ -210,7 +210,10 @@ class Recipe:
                 f"Recipe {self.name!r} decodes by rounding to the nearest class index "
                 "and needs the classes. Received: classes=None"
             )
-        pred = fn(self.scores(outputs), n, threshold)
+        scores = self.scores(outputs)
+        if gives != "values":
+            codec.check_outputs(scores, f"Recipe {self.name!r}")
+        pred = fn(scores, n, threshold)
         if gives == "indices" and classes is not None and not isinstance(classes, (int, np.integer)):
             return np.asarray(classes)[pred]
         return pred
@@ -380,8 +383,20 @@ def _check_table(rows, where):
 
 
 def _read(path):
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
+    """The catalog's rows as ``(line, {column: cell})``. UTF-8 text, with or without the
+    byte-order mark spreadsheet programs write; errors name the file and line."""
+    try:
+        return _rows(path)
+    except UnicodeDecodeError as err:
+        raise CatalogError(f"{path}: not UTF-8 text (byte {err.start}: {err.reason}). "
+                           f"Expected a catalog saved as UTF-8 CSV.") from None
+    except csv.Error as err:
+        raise CatalogError(f"{path}: {err} (an unterminated quote?)") from None
+
+
+def _rows(path):
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh, strict=True)
         try:
             header = [h.strip() for h in next(reader)]
         except StopIteration:
@@ -503,7 +518,8 @@ def load_catalog(path=None):
     """
     path = Path(str(default_path())) if path is None else Path(path)
     if not path.is_file():
-        raise CatalogError(f"Catalog file not found. Received: path={str(path)!r}")
+        what = "is a directory, not a file" if path.is_dir() else "not found"
+        raise CatalogError(f"Catalog file {what}. Received: path={str(path)!r}")
     key = (str(path.resolve()), path.stat().st_mtime_ns)
     if key in _cache:
         return _cache[key]

@@ -272,7 +272,22 @@ class Check:
     def codes(self):
         return [f.code for f in self.findings]
 
+    @property
+    def unchecked(self):
+        """What could not be read, so was not checked: ``["the loss 'custom'", ...]``."""
+        m, out = self.model, []
+        if m.loss is None:
+            out.append(f"the loss {m.loss_name!r}")
+        if m.activation == "unknown":
+            out.append(f"the output activation of {m.output_layer}")
+        return out
+
     def summary(self):
+        if self.unchecked and not self.errors and not self.warnings:
+            return (f"Could not check {' or '.join(self.unchecked)}: not one the catalog knows, "
+                    f"so the checks that need it were skipped and this model is NOT confirmed "
+                    f"to fit these {self.labels.problem} labels. Recommended recipe: "
+                    f"{self.recommended.name} (see: recipes show {self.recommended.name}).")
         if not self.errors and not self.warnings:
             what = (f"it is catalog recipe {self.matched.name} ({self.matched.role})"
                     if self.matched else f"the recommended recipe is {self.recommended.name}")
@@ -310,6 +325,12 @@ def _load(model):
     if path.suffix not in (".keras", ".h5"):
         raise ValueError(f"Expected a model saved with model.save('NAME.keras'). "
                          f"Received: {str(path)!r}")
+    if path.suffix == ".keras":
+        import zipfile
+
+        if not zipfile.is_zipfile(path):
+            raise ValueError(f"Cannot load a Keras model from {str(path)!r}: it is not a .keras "
+                             f"file (the zip archive model.save('NAME.keras') writes).")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")   # optimizer-variable notices of saved models
@@ -427,6 +448,14 @@ def read_model(model, label_rank=1, label_width=1):
     resolve plain 'accuracy' and 'crossentropy'.
     """
     model = _load(model)
+    try:
+        outputs = model.outputs
+    except (AttributeError, ValueError):
+        outputs = None
+    if not outputs:
+        raise ValueError(f"Expected a built model: model {model.name!r} has no inputs or outputs "
+                         f"yet (a Sequential without keras.Input). Start it with "
+                         f"keras.Input(shape=...), or call model.build((None, n_features)).")
     if len(model.outputs) != 1:
         raise ValueError(f"Expected a model with one output. Received: {len(model.outputs)} "
                          f"outputs ({[t.name for t in model.outputs]}); check each head separately.")
@@ -434,9 +463,14 @@ def read_model(model, label_rank=1, label_width=1):
     if not config or config.get("loss") is None:
         raise ValueError(f"Expected a compiled model (model.compile(loss=..., metrics=...)). "
                          f"Received: model {model.name!r} without a loss.")
-    if isinstance(config["loss"], (list, tuple)) or (
-            isinstance(config["loss"], dict) and "class_name" not in config["loss"]):
-        raise ValueError(f"Expected one loss for the single output. Received: {config['loss']!r:.120}")
+    loss = config["loss"]
+    if isinstance(loss, (list, tuple)) and len(loss) == 1:   # Keras accepts [loss] too
+        loss = loss[0]
+    elif isinstance(loss, dict) and "class_name" not in loss and len(loss) == 1:
+        loss = next(iter(loss.values()))
+    if isinstance(loss, (list, tuple)) or (isinstance(loss, dict) and "class_name" not in loss):
+        raise ValueError(f"Expected one loss for the single output. Received: {loss!r:.120}")
+    config = {**config, "loss": loss}
     units = int(model.outputs[0].shape[-1])
     layer = _output_layer(model)
     loss, loss_name, from_logits = _read_loss(config["loss"], units, label_rank, label_width)

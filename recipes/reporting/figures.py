@@ -190,6 +190,8 @@ def plot_grad_norm(curves_df, *, comparison=None, metric="grad_norm", split="tra
     c = c[(c["metric"] == metric) & (c["split"] == split)] if len(c) else c
     if not len(c):
         return _empty(f"no {metric}")
+    if not (np.isfinite(c["mean"]) & (c["mean"] > 0)).any():   # a log scale needs one
+        return _empty(f"no finite {metric}: every run diverged")
     recipes = _recipe_order(c)
     colors = _colors(recipes)
     fig = Figure(figsize=(6.5, 4.2), layout="constrained")
@@ -293,7 +295,7 @@ def plot_condition_curves(curves_df, metric, *, comparison=None, split="val", lo
                 mean, lower = mean.where(mean > 0), lower.where(lower > 0)
             ax.plot(d["epoch"], mean, color=colors[recipe], lw=1.6)
             ax.fill_between(d["epoch"], lower, upper, color=colors[recipe], alpha=0.18, lw=0)
-        if log:
+        if log and any(np.isfinite(line.get_ydata()).any() for line in ax.get_lines()):
             ax.set_yscale("log")
         ax.set_title(short[cond] or "default", fontsize=9)
         ax.set_xlabel("epoch", fontsize=8)

@@ -67,25 +67,33 @@ def train_group(experiment, dataset, splits, setups, trainer, out, env=None, don
     """Train one group of setups (each on its split, one per setup) and write each run
     to the store at ``out`` as soon as the trainer returns it; the unit an executor runs.
 
-    Runs the store already holds are left out first, so a retried group (a Ray task whose
-    worker died) never trains or writes a run twice. ``env``: the ``versions()`` to record
-    (computed here when None, i.e. in the process that trains). ``done(1)`` is called after
-    each write. Returns the number of runs written.
+    Only the runs this process claims are trained (``Store.claim``: no result stored,
+    no live claim of another process), so a retried group (a Ray task whose worker
+    died) or a second process running the same grid never trains a run twice; a run
+    another process stored meanwhile is kept as it is (``write(skip=True)``). ``env``:
+    the ``versions()`` to record (computed here when None, i.e. in the process that
+    trains). ``done(1)`` is called after each write. Returns the number of runs written.
     """
     fit = trainer_function(trainer)
     store = Store(out)
-    finished = store.finished()
-    pairs = [(s, sp) for s, sp in zip(setups, splits)
-             if run_id(run_config(experiment, dataset, s, trainer)) not in finished]
+    ids = [run_id(run_config(experiment, dataset, s, trainer)) for s in setups]
+    mine = store.claim(ids)
+    chosen = set(mine)
+    pairs = [(s, sp) for s, sp, i in zip(setups, splits, ids) if i in chosen]
     if not pairs:
         return 0
     setups, splits = [s for s, _ in pairs], [sp for _, sp in pairs]
-    env = versions() if env is None else env
-    for setup, split, trace in zip(setups, splits, fit(setups, splits)):
-        store.write(*record(experiment, dataset, split, setup, trace, trainer, env))
-        if done is not None:
-            done(1)
-    return len(setups)
+    written = 0
+    try:
+        env = versions() if env is None else env
+        for setup, split, trace in zip(setups, splits, fit(setups, splits)):
+            written += store.write(*record(experiment, dataset, split, setup, trace, trainer,
+                                           env), skip=True)
+            if done is not None:
+                done(1)
+    finally:
+        store.release(mine)
+    return written
 
 
 # --- local ------------------------------------------------------------------

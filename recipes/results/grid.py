@@ -2,8 +2,10 @@
 
 An ``Experiment`` names datasets, recipes, a number of seeds and the training
 ``Settings``; every (dataset, recipe, seed) is one run. A run is identified by
-the hash of everything that defines it (``run_id``), so a results store knows
-which runs of a grid it already holds (``pending``).
+the hash of everything that defines it (``run_id``): the experiment, the
+recipe's full row, the seed, the settings, the trainer, and a fingerprint of the
+data (``Dataset.fingerprint``), so a results store knows which runs of a grid it
+already holds (``pending``) and never answers for other data or settings.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from dataclasses import dataclass, fields
 from ..catalog.table import as_catalog
 from ..messages import expected
 from ..training import data as datasets
-from ..training.settings import Settings, Setup, set_fields
-from .store import Store
+from ..training.settings import Settings, Setup, check_seeds, set_fields
+from .store import KEPT, Store
 
 
 # A tuned comparison's learning-rate grid (log-spaced, half a decade apart) and seeds.
@@ -106,14 +108,17 @@ class Experiment:
             raise ValueError(expected(TUNABLE, "tune", tune))
         if test_fraction is None:
             test_fraction = TEST_FRACTION if tune else 0.0
-        seeds = tuple(range(seeds)) if isinstance(seeds, int) else tuple(seeds)
+        _check_fractions(val_fraction, test_fraction)
+        seeds = check_seeds(seeds)
+        datasets, recipes = _names(datasets, "datasets"), _names(recipes, "recipes")
+        if not datasets:
+            raise ValueError(f"Expected at least one dataset. Received: datasets={datasets!r}")
         grid = Settings.grid(options, settings, conditions)
         if tune and tuned is None and len({getattr(c, tune) for c in grid}) > 1:
             raise ValueError(f"Expected one {tune} per condition when tune={tune!r} (the "
                              f"tuning grid is tune_grid). Received: {tune}="
                              f"{sorted({getattr(c, tune) for c in grid})}")
-        set_fields(self, name=name, datasets=tuple(datasets),
-                   recipes=None if recipes is None else tuple(recipes), seeds=seeds,
+        set_fields(self, name=name, datasets=datasets, recipes=recipes, seeds=seeds,
                    conditions=grid, tune=tune,
                    tune_grid=tuple(tune_grid), tune_seeds=tune_seeds,
                    val_fraction=val_fraction, test_fraction=test_fraction, goal=goal,
@@ -157,6 +162,35 @@ class Experiment:
         return datasets.split(dataset, self.val_fraction, seed, self.test_fraction, show_test)
 
 
+def _names(values, what):
+    """Names as a tuple: one name (a string) is one name, never read letter by letter."""
+    if values is None:
+        return None
+    if isinstance(values, str):
+        return (values,)
+    if not hasattr(values, "__iter__"):
+        raise ValueError(f"Expected {what} as a list of names. Received: {what}={values!r}")
+    values = tuple(values)
+    bad = [v for v in values if not isinstance(v, str)]
+    if bad:
+        raise ValueError(f"Expected {what} as a list of names (strings). "
+                         f"Received: {what}={list(values)!r}")
+    return values
+
+
+def _check_fractions(val_fraction, test_fraction):
+    """0 < val_fraction < 1 and 0 <= test_fraction < 1 - val_fraction."""
+    try:
+        val, test = float(val_fraction), float(test_fraction)
+    except (TypeError, ValueError):
+        val = test = float("nan")
+    if not 0.0 < val < 1.0:
+        raise ValueError(f"Expected 0 < val_fraction < 1. Received: val_fraction={val_fraction!r}")
+    if not 0.0 <= test < 1.0 - val:
+        raise ValueError(f"Expected 0 <= test_fraction < 1 - val_fraction = {1.0 - val:g}. "
+                         f"Received: test_fraction={test_fraction!r}")
+
+
 def setups(experiment, dataset, catalog):
     """The setups of one dataset's part of the grid: condition x recipe x seed."""
     problem = dataset.problem
@@ -181,7 +215,8 @@ def setups(experiment, dataset, catalog):
 
 def run_config(experiment, dataset, setup, trainer):
     """Everything that defines one run, JSON-ready (stored with the run)."""
-    config = {"experiment": experiment.name, "dataset": dataset.name, "trainer": trainer,
+    config = {"experiment": experiment.name, "dataset": dataset.name,
+              "data": getattr(dataset, "fingerprint", None), "trainer": trainer,
               **setup.config(), "goal": experiment.goal, "claim": experiment.claim,
               "description": experiment.description,
               "split": {"val": experiment.val_fraction, "test": experiment.test_fraction,
@@ -198,11 +233,12 @@ def run_id(config):
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def pending(experiment, out, trainer, catalog=None, data=None, show_test=True):
-    """The runs of the grid not yet in the store: ``[(dataset, [(setup, split)])]``, one
-    entry per dataset; each seed trains on its own split (one Split object per seed)."""
+def pending(experiment, out, trainer, catalog=None, data=None, show_test=True, skip=()):
+    """The runs of the grid the store holds no result of (a ``failed`` run is trained
+    again), less the ids in ``skip``: ``[(dataset, [(setup, split)])]``, one entry per
+    dataset; each seed trains on its own split (one Split object per seed)."""
     catalog = as_catalog(catalog)
-    done = Store(out).finished()
+    done = Store(out).finished(*KEPT) | set(skip)
     work = []
     for ds in (data or [datasets.load(n) for n in experiment.datasets]):
         todo = [s for s in setups(experiment, ds, catalog)

@@ -9,6 +9,7 @@ same for a user's own arrays. ``load_results(out)`` reads a store back.
 from __future__ import annotations
 
 import sys
+import time
 
 import numpy as np
 
@@ -19,7 +20,9 @@ from ..training import metrics
 from ..training.trainers import DEFAULT_TRAINER, trainer as trainer_function
 from .executors import GROUPING, executor_function, executor_name, tasks
 from .grid import Experiment, pending, run_config, run_id, setups
-from .store import Store
+from .store import KEPT, Store
+
+WAIT = 1.0   # seconds between looks at runs another process is training
 
 
 def run(experiment, out="results", trainer=DEFAULT_TRAINER, catalog=None, progress=True,
@@ -74,16 +77,39 @@ def run(experiment, out="results", trainer=DEFAULT_TRAINER, catalog=None, progre
 
 def _train(experiment, out, trainer, catalog, data, execute, address, progress,
            show_test=True):
-    """Train the grid's missing runs; returns the run ids of the whole grid."""
-    work = pending(experiment, out, trainer, catalog, data, show_test)
+    """Train the grid's missing runs; returns the run ids of the whole grid.
+
+    Runs another process is training into the same store (``Store.claimed``) are
+    left to it, and waited for; a run that failed here is not retried in this call."""
+    ids = [run_id(run_config(experiment, ds, s, trainer))
+           for ds in data for s in setups(experiment, ds, catalog)]
+    store, tried = Store(out), set()   # opening the store checks that it can be written
+    while True:
+        others = store.claimed()
+        work = pending(experiment, out, trainer, catalog, data, show_test, skip=tried | others)
+        if work:
+            _execute(experiment, work, out, trainer, execute, address, progress)
+            before, tried = tried, tried | (_ids(experiment, work, trainer) & store.finished())
+            if tried == before:   # nothing was written: stop rather than loop
+                break
+        elif set(ids) & (others - store.finished(*KEPT)):
+            time.sleep(WAIT)      # another process is training some of these runs
+        else:
+            break
+    return ids
+
+
+def _ids(experiment, work, trainer):
+    return {run_id(run_config(experiment, ds, s, trainer)) for ds, todo in work for s, _ in todo}
+
+
+def _execute(experiment, work, out, trainer, execute, address, progress):
     todo = tasks(experiment, work, out, trainer, by=GROUPING.get(executor_name(execute), "recipe"))
     bar = _bar(sum(len(t.setups) for t in todo), experiment.name, progress)
     try:
         execute(todo, bar.update, address=address)
     finally:
         bar.close()
-    return [run_id(run_config(experiment, ds, s, trainer))
-            for ds in data for s in setups(experiment, ds, catalog)]
 
 
 def _choose(experiment, tuning, out, trainer, catalog, data):
@@ -162,7 +188,7 @@ def compare(X, y, recipes=None, problem=None, seeds=10, out="results",
     """
     if problem is None:
         problem = infer_problem(y).problem
-    ds = datasets.from_arrays(X, y, problem, name=name)
+    ds = datasets.from_arrays(X, y, problem, name=name, catalog=catalog)
     experiment = Experiment(name=name, datasets=(ds.name,),
                             recipes=tuple(recipes) if recipes else None, seeds=seeds,
                             goal=goal, conditions=conditions, tune=tune, **settings)

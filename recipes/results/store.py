@@ -20,14 +20,28 @@ thread (opened on first use; a write costs ~0.1 ms instead of a new connection's
 ``synchronous = NORMAL``: in WAL mode a commit then waits for no disk flush, and a
 killed process still never loses a committed run (a power cut may lose the last
 few commits, never corrupt the file).
+
+Reading never creates or changes anything: ``Store(path, create=False)`` opens the
+file read-only (an archived, read-only folder can be read), and a file that is not a
+results store (empty, another database, damaged) is a ``StoreError`` naming it. A
+store opened to write is checked for writing at once, before any training.
+
+A run stored as ``ok`` or ``diverged`` is a result and is kept (``KEPT``); a
+``failed`` run (out of memory, a crash in the trainer) is a placeholder that the
+next grid run trains again. Several processes running one grid share the work
+through ``claims``: a process claims the runs it is about to train in one
+transaction, and the others skip them (a claim of a dead process on this machine,
+or one older than ``CLAIM_TTL`` from another machine, is ignored).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -54,6 +68,8 @@ CONDITION_COLUMNS = ("condition",) + Settings.names()
 RUNS_READ = RUN_COLUMNS + tuple(c for c in CONDITION_COLUMNS if c not in RUN_COLUMNS)
 HISTORY_READ = TIDY_COLUMNS + CONDITION_COLUMNS
 STATUSES = ("ok", "diverged", "failed")
+KEPT = ("ok", "diverged")   # results; a "failed" run is trained again by the next grid run
+CLAIM_TTL = 12 * 3600.0     # seconds after which another machine's claim is ignored
 SPLITS = ("train", "val", "test")
 EXPORTS = (".csv", ".parquet")
 JSON_COLUMNS = ("config", "versions")
@@ -83,6 +99,9 @@ HISTORY = f"""CREATE TABLE IF NOT EXISTS history (
 TIDY = f"""CREATE VIEW IF NOT EXISTS tidy AS
     SELECT {", ".join("r." + c for c in KEY_COLUMNS)}, h.epoch, h.split, h.metric, h.value
     FROM history AS h JOIN runs AS r ON r.run = h.run;"""
+CLAIMS = """CREATE TABLE IF NOT EXISTS claims (
+    run TEXT PRIMARY KEY NOT NULL, owner TEXT NOT NULL, claimed_at REAL NOT NULL
+) WITHOUT ROWID;"""
 SCHEMA = SCHEMA.format(history=HISTORY, tidy=TIDY)
 # Stores written before the test split existed allow only train and val rows; the first
 # write of a test row rebuilds their history table with the current split list.
@@ -107,10 +126,55 @@ def _resolve(path, create):
         folder, file = path.parent, path
     else:
         folder, file = path, path / FILENAME
-    if not create and not file.exists():
-        raise FileNotFoundError(f"No results store at {file}")
+    if not create:
+        if not file.exists():
+            raise FileNotFoundError(f"No results store at {file}")
+        if file.is_dir():
+            raise StoreError(f"{file} is a directory, not a results store file")
+        return file
+    if folder.exists() and not folder.is_dir():
+        raise StoreError(f"Cannot write a results store in {folder}: it is a file, not a folder")
     folder.mkdir(parents=True, exist_ok=True)
+    if not os.access(folder, os.W_OK) or (file.exists() and not os.access(file, os.W_OK)):
+        raise StoreError(f"Cannot write the results store {file}: "
+                         f"{'it' if file.exists() else 'its folder'} is read-only. Write to "
+                         f"another folder (--out), or make it writable; reading it needs no "
+                         f"write access (recipes report, load_results).")
     return file
+
+
+def owner():
+    """Who claims runs: this machine and process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(claimant, claimed_at, now):
+    """Whether a claim still holds: its process runs (this machine), or it is recent."""
+    host, _, pid = claimant.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return now - claimed_at < CLAIM_TTL
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:   # another user's live process
+        return True
+    return True
+
+
+def _explain(path, err):
+    """A clear StoreError for an sqlite3 error raised on the store at ``path``."""
+    text = str(err)
+    if "readonly" in text or "read-only" in text:
+        return StoreError(f"Cannot write the results store {path}: it is read-only ({text}). "
+                          f"Write to another folder (--out), or make it writable.")
+    if "locked" in text or "busy" in text:
+        return StoreError(f"The results store {path} stayed locked by another process for "
+                          f"{TIMEOUT:g} s ({text}); try again when it has finished.")
+    if isinstance(err, sqlite3.IntegrityError):
+        return err
+    return StoreError(f"{path} is not a readable results store: {text}. The file is damaged "
+                      f"or is not an SQLite file; restore it from a copy or use another folder.")
 
 
 # --- values in, values out -------------------------------------------------
@@ -166,6 +230,7 @@ def _with_conditions(history, store):
     runs = runs[runs["run"].isin(set(history["run"]))]
     found = pd.DataFrame([condition(c, t) for c, t in zip(runs["config"], runs["trainer"])],
                          columns=CONDITION_COLUMNS, index=runs.index)
+    found["condition"] = runs["condition"]   # with the data tag of ``_by_data``
     found.insert(0, "run", runs["run"])
     return history.merge(found, on="run", how="left")
 
@@ -193,6 +258,7 @@ class Store:
 
     def __init__(self, path, create=True):
         self.path = _resolve(path, create)
+        self.readonly = not create
         self._local = threading.local()
         self._check_schema()
 
@@ -200,36 +266,60 @@ class Store:
         return f"Store({str(self.path)!r})"
 
     def __getstate__(self):     # pickles as its path; connections stay in their process
-        return {"path": self.path}
+        return {"path": self.path, "readonly": self.readonly}
 
     def __setstate__(self, state):
         self.path, self._local = state["path"], threading.local()
+        self.readonly = state.get("readonly", False)
 
     def _connect(self):
         """This process and thread's connection (opened on first use)."""
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
-            local.con = sqlite3.connect(self.path, timeout=TIMEOUT, isolation_level=None)
+            local.con = self._open_readonly() if self.readonly else sqlite3.connect(
+                self.path, timeout=TIMEOUT, isolation_level=None)
             local.con.execute("PRAGMA foreign_keys = ON")
             local.con.execute("PRAGMA synchronous = NORMAL")
             local.pid = os.getpid()
         return local.con
 
+    def _open_readonly(self):
+        """A read-only connection (``mode=ro``); in a read-only folder, where SQLite cannot
+        make the WAL's shared-memory file, the file is read as immutable."""
+        uri = self.path.resolve().as_uri()
+        con = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=TIMEOUT, isolation_level=None)
+        try:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return con
+        except sqlite3.OperationalError:
+            con.close()
+            return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+
     @contextmanager
     def _connection(self):
-        yield self._connect()
+        """This thread's connection; sqlite3 errors become clear ``StoreError``s."""
+        try:
+            yield self._connect()
+        except sqlite3.DatabaseError as e:
+            raise _explain(self.path, e) from None
 
     def _check_schema(self):
+        if self.readonly and self.path.stat().st_size == 0:
+            raise StoreError(f"{self.path} is not a results store: it is an empty file")
         try:
-            with self._connection() as con:
-                names = {name for (name,) in con.execute("SELECT name FROM sqlite_master")}
-                if names:
-                    self._check_columns(con)
-                if not {"runs", "history", "tidy"} <= names:  # new store: readers never lock
-                    con.execute("PRAGMA journal_mode = WAL")
-                    con.executescript(SCHEMA)
+            con = self._connect()
+            names = {name for (name,) in con.execute("SELECT name FROM sqlite_master")}
+            if names or self.readonly:
+                self._check_columns(con)
+            if self.readonly:
+                return
+            if not {"runs", "history", "tidy"} <= names:  # new store: readers never lock
+                con.execute("PRAGMA journal_mode = WAL")
+                con.executescript(SCHEMA)
+            con.executescript(f"BEGIN IMMEDIATE; {CLAIMS} COMMIT;")  # can we write? (now)
         except sqlite3.DatabaseError as e:
-            raise StoreError(f"{self.path} is not a results store: {e}") from e
+            raise (_explain(self.path, e) if "readonly" in str(e) or "locked" in str(e)
+                   else StoreError(f"{self.path} is not a results store: {e}")) from None
 
     def _check_columns(self, con):
         for table, expected in (("runs", RUN_COLUMNS), ("history", HISTORY_COLUMNS)):
@@ -254,20 +344,30 @@ class Store:
 
     def _query(self, sql, params=()):
         with self._connection() as con:
-            return pd.read_sql_query(sql, con, params=params)
+            cursor = con.execute(sql, params)
+            rows = cursor.fetchall()
+        return pd.DataFrame.from_records(rows, columns=[d[0] for d in cursor.description])
 
     # --- writing
 
-    def write(self, run, history=None, replace=False):
+    def write(self, run, history=None, replace=False, skip=False):
         """Store one run and its history (a DataFrame with columns epoch, split, metric,
-        value, or an iterable of such tuples) in one transaction: all of it or none."""
+        value, or an iterable of such tuples) in one transaction: all of it or none.
+
+        A stored ``failed`` run is replaced (it is what a retry is for). A stored result
+        (``KEPT``) raises ``StoreError``, unless ``replace`` (overwrite it) or ``skip``
+        (keep it: another process wrote the same run first). Returns whether the run
+        was written; its claim, if any, is released in the same transaction."""
         row = _run_row(run)
         rows = list(_history_rows(row["run"], history))
         if any(r[2] == "test" for r in rows):
             self._upgrade()
         with self._transaction() as con:
-            exists = con.execute("SELECT 1 FROM runs WHERE run = ?", (row["run"],)).fetchone()
-            if exists and not replace:
+            found = con.execute("SELECT status FROM runs WHERE run = ?", (row["run"],)).fetchone()
+            con.execute("DELETE FROM claims WHERE run = ?", (row["run"],))
+            if found and found[0] in KEPT and not replace:
+                if skip:
+                    return False
                 raise StoreError(
                     f"Run {row['run']!r} is already in {self.path}. Pass replace=True to "
                     f"overwrite it, or forget([{row['run']!r}]) first.")
@@ -275,6 +375,40 @@ class Store:
             con.execute(f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) "
                         f"VALUES ({', '.join('?' * len(RUN_COLUMNS))})", tuple(row.values()))
             con.executemany("INSERT INTO history VALUES (?, ?, ?, ?, ?)", rows)
+        return True
+
+    # --- sharing a grid between processes
+
+    def claim(self, run_ids, by=None):
+        """Claim, in one transaction, the runs of ``run_ids`` that hold no result
+        (``KEPT``) and no live claim of another process; returns the claimed ids, in
+        order. ``by``: the claimant (default: this process, ``owner()``)."""
+        by, now, ids = by or owner(), time.time(), list(dict.fromkeys(run_ids))
+        with self._transaction() as con:
+            done = _kept(con, ids)
+            held = {run: (who, at) for run, who, at in con.execute(
+                "SELECT run, owner, claimed_at FROM claims")}
+            mine = [r for r in ids if r not in done and (
+                r not in held or held[r][0] == by or not _alive(*held[r], now))]
+            con.executemany("INSERT OR REPLACE INTO claims VALUES (?, ?, ?)",
+                            [(r, by, now) for r in mine])
+        return mine
+
+    def release(self, run_ids, by=None):
+        """Drop this process's (or ``by``'s) claims on ``run_ids``."""
+        ids = list(run_ids)
+        with self._transaction() as con:
+            con.executemany("DELETE FROM claims WHERE run = ? AND owner = ?",
+                            [(r, by or owner()) for r in ids])
+
+    def claimed(self, by_others=True):
+        """Ids of runs claimed by live processes (other than this one, by default)."""
+        now, me = time.time(), owner()
+        with self._connection() as con:
+            if "claims" not in {n for (n,) in con.execute("SELECT name FROM sqlite_master")}:
+                return set()
+            rows = con.execute("SELECT run, owner, claimed_at FROM claims").fetchall()
+        return {r for r, who, at in rows if not (by_others and who == me) and _alive(who, at, now)}
 
     def _upgrade(self):
         """Let an older store take test rows (see ``UPGRADE``), once."""
@@ -294,7 +428,8 @@ class Store:
     # --- reading
 
     def finished(self, *statuses):
-        """Ids of stored runs, of any status or only of ``statuses`` (e.g. ``"failed"``)."""
+        """Ids of stored runs, of any status or only of ``statuses`` (e.g. ``"failed"``;
+        ``*KEPT``: the results a grid does not train again)."""
         where, params = _where({"status": list(statuses)} if statuses else {}, RUN_COLUMNS)
         with self._connection() as con:
             return {r for (r,) in con.execute(f"SELECT run FROM runs{where}", params)}
@@ -307,6 +442,7 @@ class Store:
             df[c] = [None if s is None else json.loads(s) for s in df[c]]
         found = pd.DataFrame([condition(c, t) for c, t in zip(df["config"], df["trainer"])],
                              columns=CONDITION_COLUMNS, index=df.index)
+        found["condition"] = _by_data(df, found["condition"])
         # "epochs" stays the epochs a run finished; the setting is in "condition" and "config"
         return pd.concat([df, found.drop(columns=[c for c in found if c in df])], axis=1)
 
@@ -331,6 +467,30 @@ class Store:
             else (lambda p: df.to_parquet(p, index=False))
         atomic_write(path, write)
         return path
+
+
+def _by_data(runs, labels):
+    """Condition labels, with the data fingerprint added where one experiment and dataset
+    name holds runs on different data (two ``compare`` calls of the same name into one
+    folder): runs on other data are never pooled as seeds of one comparison."""
+    data = pd.Series([c.get("data") if isinstance(c, dict) else None for c in runs["config"]],
+                     index=runs.index)
+    if data.isna().all():
+        return labels
+    mixed = data.groupby([runs["experiment"], runs["dataset"]], dropna=False).transform("nunique")
+    tag = labels.astype(object).where(mixed <= 1, labels.astype(str) + " | data " + data.str[:8])
+    return tag
+
+
+def _kept(con, ids):
+    """Those of ``ids`` stored with a result status (``KEPT``)."""
+    found = set()
+    for start in range(0, len(ids), 500):
+        part = ids[start:start + 500]
+        found |= {r for (r,) in con.execute(
+            f"SELECT run FROM runs WHERE status IN {KEPT} AND run IN "
+            f"({', '.join('?' * len(part))})", part)}
+    return found
 
 
 def _delete(con, ids):

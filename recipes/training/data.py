@@ -18,12 +18,14 @@ No TensorFlow here. statsmodels is imported only by the loaders that need it.
 from __future__ import annotations
 
 import functools
+import hashlib
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..catalog.table import CLASS_TARGETS, load_catalog
+from ..catalog.codec import class_labels, ordered_levels, plain
+from ..catalog.table import CLASS_TARGETS, as_catalog, load_catalog
 from ..messages import expected
 
 
@@ -36,7 +38,8 @@ class Dataset:
     ``classes``: the class labels in index order for class problems; the label
     names in column order for multi-label sets; None for regression.
     ``derived``: True when the labels were derived from a real set (not
-    collected as such).
+    collected as such). ``target``: the kind of target (``Recipe.target``) of the
+    catalog the set was made with; None: the bundled catalog's for ``problem``.
     """
 
     name: str
@@ -47,6 +50,20 @@ class Dataset:
     description: str
     source: str
     derived: bool = False
+    target: str | None = None
+
+    @functools.cached_property
+    def fingerprint(self):
+        """A hash of the data itself: X's and y's bytes, shapes and dtypes, the problem and
+        the class order. Part of every run's identity, so a results folder never answers
+        for other data under the same name."""
+        digest = hashlib.sha1(f"{self.problem}|{self.classes!r}".encode())
+        for a in (self.X, self.y):
+            a = np.ascontiguousarray(a)
+            digest.update(f"|{a.dtype.str}{a.shape}|".encode())
+            digest.update("\x1f".join(map(repr, a.ravel().tolist())).encode()
+                          if a.dtype == object else a.tobytes())
+        return digest.hexdigest()[:16]
 
     def __repr__(self):
         return (f"Dataset(name={self.name!r}, problem={self.problem!r}, X={self.X.shape}, "
@@ -96,11 +113,11 @@ def _frozen(a):
     return a
 
 
-def _make(name, problem, X, y, classes, description, source, derived=False):
+def _make(name, problem, X, y, classes, description, source, derived=False, target=None):
     X, y = _frozen(np.asarray(X, dtype=np.float64)), _frozen(y)
     return Dataset(name=name, problem=problem, X=X, y=y,
                    classes=None if classes is None else tuple(classes),
-                   description=description, source=source, derived=derived)
+                   description=description, source=source, derived=derived, target=target)
 
 
 def _bundled(X, y, classes, description, source, derived=False):
@@ -262,28 +279,37 @@ def load(name):
 
 # --- users' data -------------------------------------------------------------------
 
-def _target(problem):
-    catalog = load_catalog()
+def _target(problem, catalog=None):
+    """The recommended recipe of ``problem`` in ``catalog`` (None: the bundled one)."""
+    catalog = load_catalog() if catalog is None else as_catalog(catalog)
     if problem not in catalog.problems:
         raise ValueError(expected(catalog.problems, "problem", problem))
     return catalog.select(problem)
 
 
-def from_arrays(X, y, problem, name="user", classes=None):
-    """Wrap a user's arrays as a Dataset of catalog problem type ``problem``.
+def target_of(dataset):
+    """The target kind of a dataset (``Recipe.target``): the one it was made with, else
+    that of the bundled catalog's recipe for its problem."""
+    return dataset.target or _target(dataset.problem).target
 
-    ``X``: 2-D finite numeric features. ``y``: 1-D labels for class problems
-    (a (N, 1) column is flattened), 2-D 0/1 for multi-label, 1-D or 2-D values
-    for regression. ``classes``: class labels in index order (default: the
-    sorted distinct labels). Labels are checked by the problem's recommended
-    recipe (``encode``), so a bad label gives the same error training would.
-    """
-    recipe = _target(problem)
-    try:
-        X = np.asarray(X)
-    except ValueError as e:  # ragged rows
-        raise ValueError(f"Expected X as a 2-D numeric array. Received an irregular "
-                         f"array: {e}") from None
+
+MIN_ROWS = 6   # fewer rows leave under 2 validation rows at the default val_fraction (0.25)
+
+
+def _features(X):
+    """Check features: 2-D, real numbers, finite."""
+    if type(X).__module__.split(".")[0] == "pandas" and hasattr(X, "columns"):
+        from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+        bad = {str(c): str(t) for c, t in X.dtypes.items()
+               if not (is_numeric_dtype(t) or is_bool_dtype(t))}
+        if bad:   # a DataFrame: name its non-numeric columns
+            raise ValueError(f"Expected numeric feature columns. Received non-numeric columns "
+                             f"of X: {bad}; encode them as numbers (e.g. pd.get_dummies) first.")
+    X = plain(X, "X")   # (a ragged list raises ValueError in plain; see below)
+    if X.dtype.kind == "c":
+        raise ValueError(f"Expected real features. Received: complex X (dtype={X.dtype}); "
+                         f"pass X.real and X.imag as separate columns, or np.abs(X).")
     if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
         raise ValueError(f"Expected X to be numeric. Received: X.dtype={X.dtype}")
     if X.ndim != 2:
@@ -295,19 +321,38 @@ def from_arrays(X, y, problem, name="user", classes=None):
         r, c = np.argwhere(~np.isfinite(X))[0]
         raise ValueError(f"Expected finite X. Received: X[{r}, {c}]={float(X[r, c])} "
                          f"({int((~np.isfinite(X)).sum())} non-finite values)")
-    y = np.asarray(y)
+    return X
+
+
+def from_arrays(X, y, problem, name="user", classes=None, catalog=None):
+    """Wrap a user's arrays as a Dataset of catalog problem type ``problem``.
+
+    ``X``: 2-D finite real features, at least ``MIN_ROWS`` rows. ``y``: 1-D labels for
+    class problems (a (N, 1) column is flattened, a one-hot matrix read as class
+    indices), 2-D 0/1 for multi-label, 1-D or 2-D values for regression. ``classes``:
+    class labels in index order (default: the levels of an ordered Categorical, else the
+    sorted distinct labels). ``catalog``: where ``problem`` is defined (None: the
+    bundled catalog), so a user's own problem type works. Labels are checked by the
+    problem's recommended recipe (``encode``), so a bad label gives the same error
+    training would. Masked entries are an error, never a label.
+    """
+    recipe = _target(problem, catalog)
+    try:
+        X = _features(X)
+    except ValueError as e:
+        if "inhomogeneous" not in str(e) and "sequence" not in str(e):
+            raise
+        raise ValueError(f"Expected X as a 2-D numeric array. Received an irregular "
+                         f"array: {e}") from None
+    levels = ordered_levels(y)
+    y = plain(y, "y")
     if y.ndim == 0 or len(y) != len(X):
         raise ValueError(f"Expected len(y) == len(X) == {len(X)}. Received: y.shape={y.shape}")
     if recipe.target in CLASS_TARGETS:
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y[:, 0]
-        if y.ndim != 1:
-            raise ValueError(f"Expected 1-D class labels for problem {problem!r}. "
-                             f"Received: y.shape={y.shape}")
-        if y.dtype.kind == "f" and not np.isfinite(y).all():
-            raise ValueError(f"Expected finite labels. Received: NaN or inf at rows "
-                             f"{np.flatnonzero(~np.isfinite(y))[:5].tolist()}")
-        classes = tuple(np.unique(y).tolist()) if classes is None else tuple(classes)
+        if y.dtype.kind == "c":
+            raise ValueError(f"Expected real or named class labels. Received: y.dtype={y.dtype}")
+        y, found = class_labels(y, classes if classes is not None else levels)
+        classes = tuple(found.tolist())
     elif recipe.target == "labels":
         if y.ndim != 2:
             raise ValueError(f"Expected a 2-D 0/1 label matrix (samples, labels) for problem "
@@ -315,20 +360,27 @@ def from_arrays(X, y, problem, name="user", classes=None):
     else:
         if y.ndim not in (1, 2):
             raise ValueError(f"Expected 1-D or 2-D targets. Received: y.shape={y.shape}")
-        if y.dtype == object or not np.issubdtype(y.dtype, np.number):
-            raise ValueError(f"Expected numeric targets for problem {problem!r}. "
+        if y.dtype == object or not np.issubdtype(y.dtype, np.number) or y.dtype.kind == "c":
+            raise ValueError(f"Expected real numeric targets for problem {problem!r}. "
                              f"Received: y.dtype={y.dtype}")
+        if not np.isfinite(y.astype(np.float64)).all():
+            rows = np.flatnonzero(~np.isfinite(y.astype(np.float64)).reshape(len(y), -1).any(1))
+            raise ValueError(f"Expected finite targets. Received NaN or inf at rows "
+                             f"{rows[:5].tolist()}")
     recipe.encode(y, classes)  # raises on labels the problem's recipes cannot take
+    if X.shape[0] < MIN_ROWS:
+        raise ValueError(f"Expected at least {MIN_ROWS} rows, to split into train and validation "
+                         f"parts. Received: X.shape={X.shape}")
     return _make(name, problem, X, y, classes,
                  f"User data {name!r}: {X.shape[0]} samples x {X.shape[1]} features.",
-                 "user", derived=False)
+                 "user", derived=False, target=recipe.target)
 
 
 # --- splits ------------------------------------------------------------------------
 
 def problem_size(dataset):
     """``n`` for ``recipe.n_units(n)``: classes, labels or targets of the dataset."""
-    target = _target(dataset.problem).target
+    target = target_of(dataset)
     if target in CLASS_TARGETS:
         return len(dataset.classes)
     y = np.asarray(dataset.y)
@@ -362,16 +414,17 @@ def split(dataset, val_fraction=0.25, seed=0, test_fraction=0.0, show_test=True)
     if not 0.0 <= float(test_fraction) < 1.0 - float(val_fraction):
         raise ValueError(f"Expected 0 <= test_fraction < 1 - val_fraction. "
                          f"Received: test_fraction={test_fraction!r}")
-    target = _target(dataset.problem).target
+    target = target_of(dataset)
     X, y = np.asarray(dataset.X, dtype=np.float64), np.asarray(dataset.y)
     rows, test = np.arange(len(X)), None
     if test_fraction > 0:
         rows, test = _cut(dataset, rows, test_fraction, 0, target)
     train, val = _cut(dataset, rows, val_fraction / (1.0 - test_fraction), seed, target)
     mean, std = _moments(X[train])
-    scale = lambda part: ((X[part] - mean) / std).astype(np.float32)  # noqa: E731
+    scale = lambda part: _standardize(X[part], mean, std).astype(np.float32)  # noqa: E731
     y_mean, y_std = _moments(y[train]) if target in SCALED_TARGETS else (None, None)
-    scale_y = (lambda part: y[part]) if y_mean is None else (lambda part: (y[part] - y_mean) / y_std)
+    scale_y = (lambda part: y[part]) if y_mean is None else (
+        lambda part: _standardize(y[part], y_mean, y_std))
     shown = test is not None and show_test
     return Split(X_train=scale(train), X_val=scale(val), y_train=scale_y(train), y_val=scale_y(val),
                  classes=dataset.classes, n=problem_size(dataset), problem=dataset.problem,
@@ -401,7 +454,17 @@ def _cut(dataset, rows, fraction, seed, target):
 
 
 def _moments(a):
-    """Mean and std over rows; constant columns get std 1."""
+    """Mean and std over rows; constant columns get std 1. Computed on values divided by
+    each column's largest magnitude, so that values near the float64 limit (1e300)
+    do not overflow to inf (which would standardize every feature to 0)."""
     a = np.asarray(a, dtype=np.float64)
-    std = a.std(axis=0)
-    return a.mean(axis=0), np.where(np.ptp(a, axis=0) == 0, 1.0, std)
+    big = np.abs(a).max(axis=0) if len(a) else np.ones(a.shape[1:])
+    big = np.where(big > 0, big, 1.0)
+    small = a / big
+    std = small.std(axis=0) * big
+    return small.mean(axis=0) * big, np.where(np.ptp(small, axis=0) == 0, 1.0, std)
+
+
+def _standardize(a, mean, std):
+    """``(a - mean) / std``, as ``a / std - mean / std`` (no overflow for huge values)."""
+    return np.asarray(a, dtype=np.float64) / std - mean / std

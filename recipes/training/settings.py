@@ -22,10 +22,57 @@ ValueError: Expected one of {'epochs', 'batch_size', 'optimizer', 'learning_rate
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, fields, replace
 
 from ..catalog.table import Recipe
 from ..messages import expected
+
+
+def _count(v):
+    """A whole number (a bool is not one)."""
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _positive(v):
+    """A finite real number above zero."""
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+
+
+# setting -> (check, what is allowed): every Settings is checked on creation
+CHECKS = {
+    "epochs": (lambda v: _count(v) and v >= 1, "a whole number >= 1"),
+    "batch_size": (lambda v: _count(v) and v >= 1, "a whole number >= 1"),
+    "optimizer": (lambda v: not isinstance(v, str) or bool(v.strip()),
+                  "an optimizer name (e.g. 'adam', 'sgd') or a keras optimizer"),
+    "learning_rate": (_positive, "a finite number > 0"),
+    "hidden": (lambda v: all(_count(w) and w >= 1 for w in v),
+               "a sequence of layer widths, each a whole number >= 1"),
+    "output_scale": (_positive, "a finite number > 0"),
+}
+
+
+def check_seeds(seeds):
+    """``seeds`` as a tuple: an int n >= 1 gives ``0 .. n-1``; a sequence gives its
+    distinct non-negative whole numbers, in order."""
+    if _count(seeds):
+        if seeds < 1:
+            raise ValueError(f"Expected seeds >= 1 (the number of runs per recipe), or a list "
+                             f"of seed values. Received: seeds={seeds!r}")
+        return tuple(range(seeds))
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise ValueError(f"Expected seeds as a whole number >= 1 or a list of seed values. "
+                         f"Received: seeds={seeds!r}")
+    values = tuple(seeds)
+    bad = [v for v in values if not (_count(v) and v >= 0)]
+    if not values or bad:
+        raise ValueError(f"Expected a non-empty list of seed values, each a whole number >= 0. "
+                         f"Received: seeds={list(values)!r}")
+    if len(set(values)) != len(values):
+        raise ValueError(f"Expected distinct seed values (a repeated seed is the same run). "
+                         f"Received: seeds={list(values)!r}")
+    return tuple(int(v) for v in values)
 
 
 @dataclass(frozen=True)
@@ -56,6 +103,19 @@ class Settings:
     hidden: tuple = (32,)
     output_scale: float = 1.0
 
+    def __post_init__(self):
+        for name in self.names():   # numpy scalars -> Python numbers: the same config and run id
+            value = getattr(self, name)
+            if isinstance(value, numbers.Number) and hasattr(value, "item"):
+                object.__setattr__(self, name, value.item())
+        if isinstance(self.hidden, (str, bytes)) or not hasattr(self.hidden, "__iter__"):
+            raise ValueError(f"Expected hidden as a sequence of layer widths, e.g. (32,) or "
+                             f"(64, 32). Received: hidden={self.hidden!r}")
+        for name, (ok, allowed) in CHECKS.items():
+            if not ok(getattr(self, name)):
+                raise ValueError(f"Expected {name} to be {allowed}. "
+                                 f"Received: {name}={getattr(self, name)!r}")
+
     @classmethod
     def names(cls):
         """The settings' names, in field order."""
@@ -72,7 +132,8 @@ class Settings:
         for name in options:
             if name not in cls.names():
                 raise ValueError(expected(cls.names(), "setting", name))
-        if "hidden" in options:
+        if "hidden" in options and not isinstance(options["hidden"], (str, bytes)) \
+                and hasattr(options["hidden"], "__iter__"):
             options["hidden"] = tuple(options["hidden"])
         return replace(base or cls(), **options)
 
