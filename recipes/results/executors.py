@@ -67,8 +67,8 @@ class Task:
 
     @property
     def backend(self):
-        """The Keras backend of the task's runs (one per task)."""
-        return self.setups[0].settings.backend
+        """The Keras backend of the task's runs (one per task; this process's when empty)."""
+        return self.setups[0].settings.backend if self.setups else current_backend()
 
 
 def _by_backend(group):
