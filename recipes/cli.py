@@ -265,6 +265,29 @@ def _run_explain(args, catalog: Catalog):
     return 0
 
 
+# --- backends (recipes.diagnostics.backends) -------------------------------------
+
+def _add_backends(p):
+    p.add_argument("--backend", action="append", metavar="NAME",
+                   help="a Keras backend to compute on (repeat; default: tensorflow, jax, torch)")
+    p.add_argument("--out", metavar="DIR", help="a results folder to cache the matrix in")
+
+
+def _run_backends(args, catalog: Catalog):
+    from .diagnostics.backends import disagreements, matrix, table_text
+    from .training.settings import BACKENDS
+
+    df = matrix(catalog, tuple(args.backend or BACKENDS), args.out)
+    print(table_text(df))
+    notes = [r for r in catalog if r.backend_note and r.name in set(
+        disagreements(df).query("disagree")["recipe"])]
+    if notes:
+        print("\nbackend notes (catalog.csv):")
+        for r in notes:
+            print(f"  {r.name}: {r.backend_note}")
+    return 0
+
+
 # --- export and export-model (recipes.export) -----------------------------------
 
 def _add_export(p):
@@ -344,6 +367,8 @@ COMMANDS = {
               _add_check, _run_check),
     "explain": ("show a recipe's gradient at the output pre-activation, autodiff vs formula",
                 _add_explain, _run_explain),
+    "backends": ("each recipe's loss and gradient on TensorFlow, JAX and PyTorch, and where "
+                 "they differ", _add_backends, _run_backends),
     "export": ("export a results store's runs to MLflow or TensorBoard", _add_export, _run_export),
     "export-model": ("save a recipe's generated (untrained) model as a .keras file",
                      _add_export_model, _run_export_model),

@@ -83,6 +83,9 @@ CASES = {
     "metric-mismatch": (lambda: model(1, "linear", "mse", ["accuracy"]), Y_REG),
     "anti-pattern": (lambda: model(1, "sigmoid", "mse", ["binary_accuracy"]), Y_BIN),
     "recipe": (lambda: model(1, "linear", "mse", ["mae"]), Y_REG),
+    # repaired on TensorFlow, wrong on JAX and PyTorch (tests/test_backends.py: per backend)
+    "backend-dependent": (lambda: model(3, "softmax", keras.losses.CategoricalCrossentropy(
+        from_logits=True), ["categorical_accuracy"]), Y_ONEHOT),
 }
 
 # More metric mistakes: (model factory, labels, words the message must contain).

@@ -27,6 +27,12 @@ COLUMNS = (
     "units", "metrics", "decoding", "target", "rationale", "reference",
 )
 
+# Optional columns: a catalog may leave them out (they default to ""). Notes only: they
+# are not part of a recipe's identity (``describe``, hence no run id, includes them).
+# backend_note: where the recipe behaves differently on the TensorFlow, JAX and PyTorch
+# backends (``recipes backends`` measures it).
+OPTIONAL_COLUMNS = ("backend_note",)
+
 ROLES = ("recommended", "alternative", "anti-pattern")
 
 # What the labels of a problem are, and what ``n`` (its size) counts.
@@ -147,6 +153,7 @@ class Recipe:
     target: str
     rationale: str
     reference: str
+    backend_note: str = field(default="", compare=False)
     line: int = field(default=0, compare=False)
     source: str = field(default="", compare=False)
 
@@ -424,7 +431,8 @@ def _recipe(line, row, where):
         from_logits=BOOLEANS[row["from_logits"]], encoding=row["encoding"],
         units=row["units"], metrics=tuple(filter(None, row["metrics"].split(";"))),
         decoding=row["decoding"], target=row["target"], rationale=row["rationale"],
-        reference=row["reference"], line=line, source=where,
+        reference=row["reference"], backend_note=row.get("backend_note", ""), line=line,
+        source=where,
     )
 
 

@@ -36,6 +36,7 @@ from ..catalog.infer import infer_problem
 from ..catalog.table import CLASS_TARGETS, LOSSES, OUTPUT_RANGES, Recipe, as_catalog
 from ..messages import expected, plural
 from ..models.spec import LOGITS_CLASSES, LOSS_CLASSES, loss_spec
+from ..training.settings import current_backend
 
 __all__ = ["CHECKS", "Check", "Finding", "LabelFacts", "ModelFacts", "check_model", "read_model"]
 
@@ -978,6 +979,73 @@ def _check_recipe(ctx):
     return None
 
 
+# --- backend-dependent pairs ----------------------------------------------------------
+
+# Backends that compute a cross-entropy on a Keras softmax/sigmoid output from the logits
+# the layer caches (``_get_logits``); the others clip the probabilities at EPSILON.
+LOGITS_RECOVERING = ("tensorflow",)
+
+
+def _probability_ce(m):
+    """The model's output is the activation its cross-entropy loss would apply itself."""
+    return (m.loss in LOSSES and LOSSES[m.loss].needs == "probability"
+            and m.activation in ("softmax", "sigmoid") and LOSSES[m.loss].link == m.activation)
+
+
+def _backend_logits_twice(m, here):
+    """from_logits=True on a probability output: fixed on TensorFlow, wrong elsewhere."""
+    if not (m.from_logits and _probability_ce(m)):
+        return None
+    fixed = here in LOGITS_RECOVERING
+    return ("warning",
+            f"This model trains differently on each Keras backend (this process: {here}): "
+            f"{m.loss_name}(from_logits=True) on a {m.activation} output is "
+            f"{'quietly repaired here' if fixed else 'wrong here'}.",
+            f"The TensorFlow backend recovers the logits a Keras {m.activation} layer caches on "
+            f"its output, so there the loss is right (with a warning); JAX and PyTorch apply "
+            f"the {m.activation} a second time, with no warning: the loss stays high and a "
+            f"confidently wrong output gets almost no gradient. A model that trains well on "
+            f"TensorFlow can fail on the others.")
+
+
+def _backend_clipped(m, here):
+    """A probability output with from_logits=False: right everywhere, but its gradient at a
+    saturated output exists only where the backend recovers the logits."""
+    if m.from_logits or not _probability_ce(m):
+        return None
+    fixed = here in LOGITS_RECOVERING
+    return ("info" if fixed else "warning",
+            f"On the {here} backend, {m.loss_name} on a {m.activation} output "
+            f"{'is computed from the cached logits' if fixed else 'clips the probabilities'}; "
+            f"the backends differ where the output saturates.",
+            f"TensorFlow computes this cross-entropy from the logits the {m.activation} layer "
+            f"caches, so a confidently wrong output keeps the gradient p - y; JAX and PyTorch "
+            f"clip the probabilities to [{EPSILON:g}, 1 - {EPSILON:g}], so there the loss "
+            f"stops at {-math.log(EPSILON):.1f} and the gradient is 0, and a saturated output "
+            f"stalls as with MSE (`recipes backends` shows the numbers). A linear output with "
+            f"from_logits=True trains alike on every backend.")
+
+
+# rules (model facts, this process's backend) -> None or (severity, message, explanation)
+BACKEND_RULES = (_backend_logits_twice, _backend_clipped)
+
+
+def _check_backend(ctx):
+    """Where the model's loss/activation pair behaves differently across Keras backends."""
+    m = ctx.model
+    here = current_backend()
+    found = []
+    for rule in BACKEND_RULES:
+        result = rule(m, here)
+        if result is None:
+            continue
+        recipe, fix = ctx.fix("a linear output with from_logits=True (the logits form)",
+                              {"loss": m.loss, "from_logits": True, "activation": "linear"},
+                              {"from_logits": True, "activation": "linear"})
+        found.append((*result, fix, recipe))
+    return found or None
+
+
 # code -> (default severity, check). A check returns None, or a tuple
 # (message, explanation, fix, recipe) / (severity, message, explanation, fix, recipe),
 # or a Finding (for a code of its own: the metric check's 'plain-accuracy' info), or a
@@ -998,6 +1066,7 @@ CHECKS = {
     "output-range": ("error", _check_output_range),
     "metric-mismatch": ("error", _check_metrics),
     "anti-pattern": ("warning", _check_anti_pattern),
+    "backend-dependent": ("warning", _check_backend),
     "recipe": ("info", _check_recipe),
 }
 

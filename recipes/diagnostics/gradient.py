@@ -198,9 +198,13 @@ def _autodiff(recipe, Z, Y, fused):
     """dL/dz per example: the recipe's Keras loss through its Keras activation.
 
     ``fused=False`` hands the loss a plain copy of the activation's output (no
-    cached logits), as the JAX and PyTorch backends see it.
+    cached logits), as the JAX and PyTorch backends see it. On those backends both
+    are the same (``recipes.training.keras_fit.value_and_grad``; JAX in 64 bits).
     """
     import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return _autodiff_any(recipe, Z, Y)
     import tensorflow as tf
 
     from ..models.build import make_loss
@@ -221,6 +225,47 @@ def _autodiff(recipe, Z, Y, fused):
                 value = loss(y, out)
         grad = tape.gradient(value, z).numpy()
     return grad * len(Z)   # undo the mean over the batch
+
+
+@contextlib.contextmanager
+def _x64():
+    """64-bit floats on the JAX backend for the duration (JAX computes in 32 bits
+    unless ``jax_enable_x64`` is on); nothing elsewhere."""
+    import keras
+
+    if keras.backend.backend() != "jax":
+        yield
+        return
+    import jax
+
+    old = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_enable_x64", old)
+
+
+def _autodiff_any(recipe, Z, Y):
+    """``_autodiff`` on any Keras backend (no cached logits off TensorFlow)."""
+    import keras
+
+    from ..models.build import make_loss
+    from ..training.keras_fit import value_and_grad
+
+    with _float64(), _x64():
+        loss = make_loss(recipe)
+        activation = keras.activations.get(recipe.activation)
+        sparse = recipe.loss in SPARSE_LOSSES
+        y = keras.ops.convert_to_tensor(Y.argmax(axis=-1).astype("int32") if sparse else Y)
+
+        def value(z):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return loss(y, activation(z))
+
+        _, [grad] = value_and_grad(value, [keras.ops.convert_to_tensor(Z, "float64")])
+    return grad * len(Z)
 
 
 def _sweep_points(recipe, sweep, points):

@@ -23,15 +23,28 @@ not stored and is trained again by the next ``run``.
   started for the call and shut down afterwards; with one (``"auto"``,
   ``"ray://host:10001"``, ...) the tasks go to that cluster. A Ray session
   already started in this process (``ray.init``) is used as it is.
+
+Backends: every task holds runs of one Keras backend (``Settings.backend``).
+Keras fixes its backend when it is first imported, so a task whose backend is not
+this process's is trained in a fresh Python process with ``KERAS_BACKEND`` set
+(``train_elsewhere``: ``python -m recipes.results.executors TASK``), which writes
+its runs to the same store; its progress comes back one line per run.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..extras import require
 from ..messages import expected
+from ..training.settings import current_backend
+from ..training.trainers import effective
 from ..training.trainers import trainer as trainer_function
 from .grid import groups, run_config, run_id
 from .records import record, versions
@@ -52,6 +65,19 @@ class Task:
     def __len__(self):
         return len(self.setups)
 
+    @property
+    def backend(self):
+        """The Keras backend of the task's runs (one per task; this process's when empty)."""
+        return self.setups[0].settings.backend if self.setups else current_backend()
+
+
+def _by_backend(group):
+    """A group of ``(setup, split)`` pairs cut into one group per backend."""
+    found = {}
+    for pair in group:
+        found.setdefault(pair[0].settings.backend, []).append(pair)
+    return list(found.values())
+
 
 def tasks(experiment, work, out, trainer, by="recipe"):
     """One ``Task`` per group of ``grid.pending``'s work (``by``: a key of ``grid.GROUP_BY``);
@@ -60,7 +86,7 @@ def tasks(experiment, work, out, trainer, by="recipe"):
     path = str(Store(out).path.resolve())
     return [Task(experiment, ds, tuple(s for s, _ in group), tuple(sp for _, sp in group),
                  trainer, path)
-            for ds, todo in work for group in groups(todo, by)]
+            for ds, todo in work for whole in groups(todo, by) for group in _by_backend(whole)]
 
 
 def train_group(experiment, dataset, splits, setups, trainer, out, env=None, done=None):
@@ -75,6 +101,7 @@ def train_group(experiment, dataset, splits, setups, trainer, out, env=None, don
     trains). ``done(1)`` is called after each write. Returns the number of runs written.
     """
     fit = trainer_function(trainer)
+    trainer = effective(trainer)
     store = Store(out)
     ids = [run_id(run_config(experiment, dataset, s, trainer)) for s in setups]
     mine = store.claim(ids)
@@ -96,17 +123,75 @@ def train_group(experiment, dataset, splits, setups, trainer, out, env=None, don
     return written
 
 
+# --- another backend: another process ---------------------------------------------
+
+def train_elsewhere(task, done=None):
+    """Train ``task`` in a new Python process whose Keras backend is ``task.backend``.
+
+    The task goes to the worker as a pickle in a temporary file; the worker writes its
+    runs to the task's store and prints one line per run written, which calls
+    ``done(1)`` here. A worker that fails raises ``RuntimeError`` with the end of its
+    error output. Returns the number of runs written.
+    """
+    import recipes
+
+    root = str(Path(recipes.__file__).resolve().parent.parent)
+    env = dict(os.environ, KERAS_BACKEND=task.backend,
+               PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    written = 0
+    with tempfile.TemporaryDirectory(prefix="recipes-task-") as tmp:
+        path, log = Path(tmp) / "task.pickle", Path(tmp) / "stderr.txt"
+        path.write_bytes(pickle.dumps(task))
+        with open(log, "w") as err:
+            proc = subprocess.Popen([sys.executable, "-m", "recipes.results.executors",
+                                     str(path)], stdout=subprocess.PIPE, stderr=err, text=True,
+                                    env=env, cwd=root)
+            for line in proc.stdout:
+                if line.startswith(_DONE):
+                    written += 1
+                    if done is not None:
+                        done(1)
+            code = proc.wait()
+        if code != 0:
+            tail = log.read_text()[-3000:]
+            raise RuntimeError(f"The {task.backend} worker training {len(task)} runs of "
+                               f"{task.experiment.name!r} failed (exit code {code}):\n{tail}")
+    return written
+
+
+_DONE = "recipes: run written"
+
+
+def train_task(task, env=None, done=None):
+    """Train one task here when its backend is this process's, else in a process of
+    its own (``train_elsewhere``); returns the number of runs written."""
+    if task.backend != current_backend():
+        return train_elsewhere(task, done)
+    return train_group(task.experiment, task.dataset, list(task.splits), list(task.setups),
+                       task.trainer, task.out, env, done)
+
+
+def _worker(path):
+    """``python -m recipes.results.executors TASK``: train a pickled task, one line per run."""
+    task = pickle.loads(Path(path).read_bytes())
+    if task.backend != current_backend():
+        raise SystemExit(f"Expected KERAS_BACKEND={task.backend!r} for this task. "
+                         f"Received: {current_backend()!r}")
+    train_group(task.experiment, task.dataset, list(task.splits), list(task.setups),
+                task.trainer, task.out, done=lambda n: print(_DONE, flush=True))
+
+
 # --- local ------------------------------------------------------------------
 
 def local(tasks, done, address=None):
-    """Train the tasks one after the other in this process."""
+    """Train the tasks one after the other, in this process (or, for another backend's
+    tasks, in a process of their own)."""
     if address is not None:
         raise ValueError(f"The local executor takes no address. Received: address={address!r} "
                          f"(did you mean --executor ray?)")
-    env = versions() if tasks else {}
+    env = versions() if any(t.backend == current_backend() for t in tasks) else {}
     for t in tasks:
-        train_group(t.experiment, t.dataset, list(t.splits), list(t.setups), t.trainer, t.out,
-                    env, done)
+        train_task(t, env, done)
 
 
 # --- ray ----------------------------------------------------------------------
@@ -114,7 +199,7 @@ def local(tasks, done, address=None):
 def _train_task(experiment, dataset, setups, trainer, out, *splits):
     """The body of a Ray task (module-level, so workers import it by name). The splits
     come last, as arguments of their own, so that Ray resolves each reference."""
-    return train_group(experiment, dataset, list(splits), list(setups), trainer, out)
+    return train_task(Task(experiment, dataset, tuple(setups), tuple(splits), trainer, out))
 
 
 def ray_executor(tasks, done, address=None, num_cpus=None):
@@ -189,3 +274,7 @@ def executor_function(name):
     if name == "ray":
         require("ray", "ray", "The ray executor")
     return EXECUTORS[name]
+
+
+if __name__ == "__main__":
+    _worker(sys.argv[1])

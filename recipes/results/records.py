@@ -26,11 +26,15 @@ BASELINE = "baseline_"   # the prefix of a trivial baseline's metric rows
 
 
 def versions():
-    """The library versions a run is recorded with."""
-    import keras
-    import tensorflow as tf
+    """The library versions a run is recorded with (the Keras backend's library, by
+    its name: ``tensorflow``, ``jax`` or ``torch``)."""
+    import importlib
 
-    return {"python": platform.python_version(), "tensorflow": tf.__version__,
+    import keras
+
+    backend = keras.backend.backend()
+    return {"python": platform.python_version(), "backend": backend,
+            backend: importlib.import_module(backend).__version__,
             "keras": keras.__version__, "numpy": np.__version__, "pandas": pd.__version__}
 
 
@@ -68,7 +72,7 @@ def record(experiment, dataset, split, setup, trace, trainer, env):
     run = {
         "run": run_id(config), "experiment": experiment.name, "dataset": dataset.name,
         "problem": dataset.problem, "target": setup.recipe.target, "recipe": setup.recipe.name,
-        "role": setup.recipe.role, "seed": setup.seed, "trainer": trainer,
+        "role": setup.recipe.role, "seed": setup.seed, "trainer": config["trainer"],
         "status": trace.status, "error": trace.error, "epochs": trace.epochs,
         "seconds": float(trace.seconds[-1]) if trace.epochs else 0.0,
         "config": json.dumps(config, default=str), "versions": json.dumps(env),

@@ -17,7 +17,8 @@ from ..catalog.infer import infer_problem
 from ..catalog.table import as_catalog
 from ..training import data as datasets
 from ..training import metrics
-from ..training.trainers import DEFAULT_TRAINER, trainer as trainer_function
+from ..training.trainers import DEFAULT_TRAINER, warn_fallback
+from ..training.trainers import trainer as trainer_function
 from .executors import GROUPING, executor_function, executor_name, tasks
 from .grid import Experiment, pending, run_config, run_id, setups
 from .store import KEPT, Store
@@ -105,6 +106,8 @@ def _ids(experiment, work, trainer):
 
 def _execute(experiment, work, out, trainer, execute, address, progress):
     todo = tasks(experiment, work, out, trainer, by=GROUPING.get(executor_name(execute), "recipe"))
+    for backend in dict.fromkeys(t.backend for t in todo):
+        warn_fallback(trainer, backend)   # once per backend, here rather than in a worker
     bar = _bar(sum(len(t.setups) for t in todo), experiment.name, progress)
     try:
         execute(todo, bar.update, address=address)

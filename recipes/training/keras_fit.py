@@ -5,6 +5,11 @@ setup (``recipes.training.trace``). ``fit_keras`` is the reference path: one pla
 (``iter_keras`` yields each trace as soon as its run ends). The
 stacked trainer (``recipes.training.stacked``) trains many runs in one compiled graph
 and must match it.
+
+It runs on every Keras backend: the batches come from ``tf.data`` on TensorFlow
+(what the stacked trainer is checked against) and from a Python generator
+elsewhere, in the same order, and the gradient norm of the output layer is taken
+by the backend's own autodiff (``value_and_grad``).
 """
 
 from __future__ import annotations
@@ -17,9 +22,56 @@ import numpy as np
 from .trace import SPLITS, Trace, batch_order, failed, finite, per_setup, targets
 
 
+# --- autodiff on every backend ------------------------------------------------------
+
+def _tf_value_and_grad(fn, values):
+    import tensorflow as tf
+
+    values = [tf.convert_to_tensor(v) for v in values]
+    with tf.GradientTape() as tape:
+        tape.watch(values)
+        out = fn(*values)
+    return out, tape.gradient(out, values)
+
+
+def _jax_value_and_grad(fn, values):
+    import jax
+
+    return jax.value_and_grad(lambda vs: fn(*vs))(list(values))
+
+
+def _torch_value_and_grad(fn, values):
+    import torch
+
+    values = [torch.as_tensor(v).detach().requires_grad_(True) for v in values]
+    out = fn(*values)
+    return out, list(torch.autograd.grad(out, values, allow_unused=True))
+
+
+# backend -> value_and_grad(fn, values) -> (fn(*values), [d fn / d value, ...])
+VALUE_AND_GRAD = {"tensorflow": _tf_value_and_grad, "jax": _jax_value_and_grad,
+                  "torch": _torch_value_and_grad}
+
+
+def value_and_grad(fn, values):
+    """``(fn(*values), gradients)`` of a scalar function by this process's backend,
+    as numpy: ``values`` are arrays (or backend tensors); a value ``fn`` does not
+    depend on gets a zero gradient."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend not in VALUE_AND_GRAD:
+        raise ValueError(f"Keras backend {backend!r} has no autodiff here. Expected one of "
+                         f"{sorted(VALUE_AND_GRAD)}. Received: KERAS_BACKEND={backend!r}")
+    out, grads = VALUE_AND_GRAD[backend](fn, values)
+    numpy = keras.ops.convert_to_numpy
+    return numpy(out), [np.zeros(np.shape(numpy(v))) if g is None else numpy(g)
+                        for v, g in zip(values, grads)]
+
+
 # --- the reference trainer: plain Keras ----------------------------------------
 
-def _epoch_batches(x, y, order, batch_size):
+def _tf_batches(x, y, order, batch_size):
     import tensorflow as tf
 
     per_epoch = [tf.data.Dataset.from_tensor_slices((x[o], y[o])).batch(batch_size) for o in order]
@@ -29,7 +81,22 @@ def _epoch_batches(x, y, order, batch_size):
     return data
 
 
-def _grad_norm(model, loss_fn, x, y):
+def _python_batches(x, y, order, batch_size):
+    """The batches of ``_tf_batches``, in the same order, from a generator (any backend)."""
+    for o in order:
+        for start in range(0, len(o), batch_size):
+            idx = o[start:start + batch_size]
+            yield x[idx], y[idx]
+
+
+def _epoch_batches(x, y, order, batch_size):
+    import keras
+
+    make = _tf_batches if keras.backend.backend() == "tensorflow" else _python_batches
+    return make(x, y, order, batch_size)
+
+
+def _tf_grad_norm(model, loss_fn, x, y):
     import tensorflow as tf
 
     head = model.get_layer("head").trainable_weights
@@ -37,6 +104,34 @@ def _grad_norm(model, loss_fn, x, y):
         loss = loss_fn(y, model(x, training=False))
     grads = tape.gradient(loss, head)
     return float(tf.linalg.global_norm(grads).numpy())
+
+
+def _stateless_grad_norm(model, loss_fn, x, y):
+    """``_tf_grad_norm`` on any backend: a stateless call whose head weights are the
+    differentiated inputs (``value_and_grad``)."""
+    from keras import ops
+
+    head = model.get_layer("head").trainable_weights
+    at = {v.path: i for i, v in enumerate(head)}
+    x = ops.convert_to_tensor(x)
+
+    def loss(*head_values):
+        trainable = [head_values[at[v.path]] if v.path in at else v.value
+                     for v in model.trainable_weights]
+        out, _ = model.stateless_call(trainable, [v.value for v in model.non_trainable_weights],
+                                      x, training=False)
+        return loss_fn(y, out)
+
+    _, grads = value_and_grad(loss, [v.value for v in head])
+    return float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in grads)))
+
+
+def _grad_norm(model, loss_fn, x, y):
+    """The global norm of the loss's gradient on the output layer's weights."""
+    import keras
+
+    tensorflow = keras.backend.backend() == "tensorflow"
+    return (_tf_grad_norm if tensorflow else _stateless_grad_norm)(model, loss_fn, x, y)
 
 
 def _fit_one(setup, split):
@@ -62,11 +157,12 @@ def _fit_one(setup, split):
             # tensors, so the loss sees the activation and uses its stable logits form
             tensors = {"train": model(split.X_train, training=False),
                        "val": model(split.X_val, training=False)}
-            out = {s: t.numpy() for s, t in tensors.items()}
+            out = {s: keras.ops.convert_to_numpy(t) for s, t in tensors.items()}
             for s in SPLITS:
                 trace.outputs[s].append(out[s])
             trace.loss["train"].append(float(logs["loss"]))
-            trace.loss["val"].append(float(loss_fn(y_val, tensors["val"])))
+            trace.loss["val"].append(float(keras.ops.convert_to_numpy(
+                loss_fn(y_val, tensors["val"]))))
             grads.append(_grad_norm(model, loss_fn, split.X_train, y_train))
             seconds.append(time.perf_counter() - start)
             if not finite(logs["loss"], out["train"], out["val"]):
@@ -78,7 +174,8 @@ def _fit_one(setup, split):
               callbacks=[Record()])
     trace.outputs = {s: np.stack(v) for s, v in trace.outputs.items()}
     if split.X_test is not None:   # the test split: final outputs only
-        trace.outputs["test"] = model(split.X_test, training=False).numpy()[None]
+        trace.outputs["test"] = keras.ops.convert_to_numpy(
+            model(split.X_test, training=False))[None]
     trace.loss = {s: np.asarray(v) for s, v in trace.loss.items()}
     trace.grad_norm, trace.seconds = np.asarray(grads), np.asarray(seconds)
     return trace

@@ -9,25 +9,56 @@ run id), and ``Experiment``/``compare`` accept it by name.
 
 ``Setup`` is one run: a recipe, a seed, and the settings.
 
->>> s = Settings(epochs=5)
+``backend`` is the Keras backend a run trains on (``BACKENDS``). Keras fixes
+its backend when it is first imported, so a run whose backend is not this
+process's is trained in a process of its own (``recipes.results.executors``).
+Left out, it is this process's backend (``current_backend``). A TensorFlow
+run's config leaves the backend out, so run ids from before the field existed
+still name the same runs.
+
+>>> s = Settings(epochs=5, backend="tensorflow")
 >>> s.epochs, s.optimizer
 (5, 'adam')
 >>> Settings.names()
-('epochs', 'batch_size', 'optimizer', 'learning_rate', 'hidden', 'output_scale')
+('epochs', 'batch_size', 'optimizer', 'learning_rate', 'hidden', 'output_scale', 'backend')
 >>> Settings.of({"epoch": 3})
 Traceback (most recent call last):
 ...
-ValueError: Expected one of {'epochs', 'batch_size', 'optimizer', 'learning_rate', 'hidden', 'output_scale'}. Received: setting='epoch'
+ValueError: Expected one of {'epochs', 'batch_size', 'optimizer', 'learning_rate', 'hidden', 'output_scale', 'backend'}. Received: setting='epoch'
 """
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
+import os
+import sys
 from dataclasses import dataclass, fields, replace
+from pathlib import Path
 
 from ..catalog.table import Recipe
 from ..messages import expected
+
+# The Keras backends a run can train on; a run's config names its backend unless it
+# is DEFAULT_BACKEND (so the ids of runs recorded before the field existed hold).
+BACKENDS = ("tensorflow", "jax", "torch")
+DEFAULT_BACKEND = "tensorflow"
+
+
+def current_backend():
+    """The Keras backend of this process, without importing Keras when it is not yet
+    imported: Keras' own rule (``KERAS_BACKEND``, else ``backend`` in
+    ``$KERAS_HOME/keras.json`` or ``~/.keras/keras.json``, else TensorFlow)."""
+    if "keras" in sys.modules and hasattr(sys.modules["keras"], "backend"):
+        return sys.modules["keras"].backend.backend()
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+    try:
+        return json.loads((home / "keras.json").read_text()).get("backend", DEFAULT_BACKEND)
+    except (OSError, ValueError, AttributeError):
+        return DEFAULT_BACKEND
 
 
 def _count(v):
@@ -94,6 +125,9 @@ class Settings:
     output_scale : float, default=1.0
         Factor on the output layer's initial weights; 10 starts the outputs
         saturated (the "loss is large" condition of claims C1 and C3).
+    backend : {"tensorflow", "jax", "torch"}, optional
+        The Keras backend the run trains on; None: this process's
+        (``current_backend``). Another backend trains in a process of its own.
     """
 
     epochs: int = 20
@@ -102,8 +136,13 @@ class Settings:
     learning_rate: float = 1e-3
     hidden: tuple = (32,)
     output_scale: float = 1.0
+    backend: str | None = None
 
     def __post_init__(self):
+        backend = current_backend() if self.backend is None else self.backend
+        if backend not in BACKENDS:
+            raise ValueError(expected(BACKENDS, "backend", backend))
+        object.__setattr__(self, "backend", backend)
         for name in self.names():   # numpy scalars -> Python numbers: the same config and run id
             value = getattr(self, name)
             if isinstance(value, numbers.Number) and hasattr(value, "item"):
@@ -179,15 +218,17 @@ class Settings:
 
     def label(self, tuned=()):
         """A short text naming every setting, e.g. ``'adam lr=0.001 epochs=20 batch=32
-        hidden=32 scale=1'``; settings in ``tuned`` read ``tuned``."""
+        hidden=32 scale=1'``; settings in ``tuned`` read ``tuned``; the backend is shown
+        when it is not ``DEFAULT_BACKEND``."""
         def show(name):
             if name in tuned:
                 return "tuned"
             v = getattr(self, name)
             return ",".join(map(str, v)) if name == "hidden" else f"{v:g}" if isinstance(
                 v, float) else str(v)
+        hide = {"optimizer"} | ({"backend"} if self.backend == DEFAULT_BACKEND else set())
         return " ".join([show("optimizer")] + [f"{SHORT.get(n, n)}={show(n)}"
-                                               for n in self.names() if n != "optimizer"])
+                                               for n in self.names() if n not in hide])
 
 
 # The conditions that decide claims C1-C3 (shared/background.md, section 8): Adam rescales
@@ -226,6 +267,7 @@ def condition(config, trainer=""):
     given = {k: config[k] for k in Settings.names() if k in config}
     if not given:
         return dict.fromkeys(("condition",) + Settings.names(), float("nan"))
+    given.setdefault("backend", DEFAULT_BACKEND)   # a config without one is a TensorFlow run
     settings = Settings.of({k: v for k, v in given.items()
                             if not isinstance(v, (dict, list)) or k == "hidden"})
     tuned = (config.get("tune") or {}).get("setting")
@@ -257,8 +299,13 @@ class Setup:
         set_fields(self, recipe=recipe, seed=seed, settings=Settings.of(options, settings))
 
     def config(self):
-        """JSON-ready description (the recipe by its full row, so a user's edit is a new run)."""
-        return {"recipe": self.recipe.describe(), "seed": self.seed, **self.settings.config()}
+        """JSON-ready description (the recipe by its full row, so a user's edit is a new
+        run); the backend is left out when it is ``DEFAULT_BACKEND``, so the ids of runs
+        recorded before the backend was a setting still name them."""
+        settings = self.settings.config()
+        if settings["backend"] == DEFAULT_BACKEND:
+            del settings["backend"]
+        return {"recipe": self.recipe.describe(), "seed": self.seed, **settings}
 
     def build_model(self, split):
         """The compiled Keras model this run starts from (``recipes.models.build.build_model``)."""
