@@ -20,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..quiet import import_tensorflow
 from ..catalog import codec
 from ..catalog.table import as_catalog
 from .check import SPARSE_LOSSES
@@ -179,6 +180,7 @@ RTOL = 1e-5
 
 @contextlib.contextmanager
 def _float64():
+    import_tensorflow()
     import keras
 
     old = keras.config.floatx()
@@ -200,6 +202,7 @@ def _autodiff(recipe, Z, Y, fused):
     ``fused=False`` hands the loss a plain copy of the activation's output (no
     cached logits), as the JAX and PyTorch backends see it.
     """
+    import_tensorflow()
     import keras
     import tensorflow as tf
 

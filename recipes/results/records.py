@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
+from ..quiet import import_tensorflow
 from ..training import metrics
 from ..training.trace import SPLITS
 from .grid import run_config, run_id
@@ -27,6 +28,7 @@ BASELINE = "baseline_"   # the prefix of a trivial baseline's metric rows
 
 def versions():
     """The library versions a run is recorded with."""
+    import_tensorflow()
     import keras
     import tensorflow as tf
 

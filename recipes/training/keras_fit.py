@@ -14,12 +14,14 @@ import traceback
 
 import numpy as np
 
+from ..quiet import import_tensorflow
 from .trace import SPLITS, Trace, batch_order, failed, finite, per_setup, targets
 
 
 # --- the reference trainer: plain Keras ----------------------------------------
 
 def _epoch_batches(x, y, order, batch_size):
+    import_tensorflow()
     import tensorflow as tf
 
     per_epoch = [tf.data.Dataset.from_tensor_slices((x[o], y[o])).batch(batch_size) for o in order]
@@ -30,6 +32,7 @@ def _epoch_batches(x, y, order, batch_size):
 
 
 def _grad_norm(model, loss_fn, x, y):
+    import_tensorflow()
     import tensorflow as tf
 
     head = model.get_layer("head").trainable_weights
@@ -40,6 +43,7 @@ def _grad_norm(model, loss_fn, x, y):
 
 
 def _fit_one(setup, split):
+    import_tensorflow()
     import keras
 
     from ..models.build import make_loss
