@@ -68,11 +68,30 @@ def _inline_html(text):
     return t
 
 
+def _pipe_cells(line):
+    """The cells of a Markdown table row ``| a | b |`` (``\\|`` is a literal pipe)."""
+    cells = re.split(r"(?<!\\)\|", line.strip().strip("|"))
+    return [c.strip().replace("\\|", "|") for c in cells]
+
+
+def _pipe_table_html(rows):
+    """A Markdown pipe table (header, ``|---|`` rule, rows) as an HTML table."""
+    body = [r for r in rows if not re.fullmatch(r"\|?[\s:|-]+\|?", r)]
+    head, rest = _pipe_cells(body[0]), [_pipe_cells(r) for r in body[1:]]
+    th = "".join(f"<th>{_inline_html(c)}</th>" for c in head)
+    trs = "".join("<tr>" + "".join(f"<td>{_inline_html(c)}</td>" for c in r) + "</tr>"
+                  for r in rest)
+    return f"<table class=\"tab\"><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
+
+
 def _markdown_to_html(md):
     """A tiny Markdown subset for injected text: headings, lists, code, paragraphs."""
-    out, para, items, code = [], [], [], None
+    out, para, items, rows, code = [], [], [], [], None
 
     def flush():
+        if rows:
+            out.append(_pipe_table_html(rows))
+            rows.clear()
         if para:
             out.append(f"<p>{_inline_html(' '.join(para))}</p>")
             para.clear()
@@ -81,6 +100,9 @@ def _markdown_to_html(md):
             items.clear()
 
     for line in str(md).splitlines():
+        if rows and not line.strip().startswith("|"):
+            out.append(_pipe_table_html(rows))
+            rows.clear()
         if code is not None:
             if line.strip().startswith("```"):
                 out.append(f"<pre>{html.escape(chr(10).join(code))}</pre>")
@@ -103,8 +125,10 @@ def _markdown_to_html(md):
                 flush()
             items.append(s[2:])
         elif s.startswith("|"):
-            flush()
-            out.append(f"<pre>{html.escape(s)}</pre>")
+            if not rows:
+                flush()
+            rows.append(s)
+            continue
         else:
             para.append(s)
     if code is not None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from ..files import atomic_write
 from ..results.store import Store
@@ -108,8 +109,10 @@ def write_report(results, runs=None, out="report", *, extras=None, appendix=None
         }))
     if appendix:
         doc.heading(2, "Appendix")
-        for i, (t, item) in enumerate(appendix):
-            doc.item(t, item, f"appendix-{i + 1}-{slugify(t)}")
+        figures = 0  # figures are numbered 1, 2, 3, ... (text items take no number)
+        for t, item in appendix:
+            figures += isinstance(item, Figure)
+            doc.item(t, item, f"appendix-{figures}-{slugify(t)}")
 
     doc.render()
     md = doc.to_markdown()
