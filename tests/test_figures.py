@@ -137,3 +137,19 @@ def test_the_check_finds_clipped_and_overlapping_text():
     ax.set_xticks([0.5, 0.51], ["0.66200", "0.66250"])
     with pytest.raises(AssertionError, match="overlapping"):
         check_text(fig)
+
+
+def test_appendix_numbers_are_read_back_from_the_results_folder(tmp_path):
+    import pickle
+
+    from recipes.diagnostics import appendix as ap
+    from recipes.files import atomic_write
+
+    catalog = ap.as_catalog(None)
+    marker = {"surface": "stored surface", "gradients": {}}
+    atomic_write(tmp_path / ap.CACHE_NAME,
+                 pickle.dumps({"key": ap._cache_key(catalog), "numbers": marker}))
+    assert ap.appendix_numbers(catalog, cache=tmp_path) == marker  # no TensorFlow work
+    # a cache made for another catalog (or other code, other versions) is not used
+    atomic_write(tmp_path / ap.CACHE_NAME, pickle.dumps({"key": "other", "numbers": marker}))
+    assert ap._cache_key(catalog) != "other"

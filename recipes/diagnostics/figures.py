@@ -81,13 +81,15 @@ def _color(i):
     return colormaps["tab10"](i % 10)
 
 
-def gradient_figures(catalog=None):
-    """One ``(title, Figure)`` per problem type of the catalog."""
+def gradient_figures(catalog=None, tables=None):
+    """One ``(title, Figure)`` per problem type of the catalog. ``tables``: the
+    ``problem_gradients`` tables by problem, when already computed."""
     catalog = as_catalog(catalog)
+    tables = tables or {p: problem_gradients(p, catalog) for p in catalog.problems}
     out = []
     for problem in catalog.problems:
         title = f"Gradients at the output pre-activation: {problem}"
-        out.append((title, gradient_figure(problem_gradients(problem, catalog), title=title)))
+        out.append((title, gradient_figure(tables[problem], title=title)))
     return out
 
 
