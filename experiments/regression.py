@@ -15,8 +15,9 @@ EXPERIMENT = Experiment(
     name="regression",
     datasets=("diabetes", "star98"),
     epochs=30,
-    description="Diabetes targets are standardized with the train mean and std, so a "
-                "validation MSE of 1.0 is no better than predicting the mean.",
+    description="diabetes: the targets are standardized with the train mean and std, so a "
+                "validation MSE of 1.0 is no better than predicting the mean. star98: the "
+                "targets are proportions in 0..1, used as they are (not standardized).",
     claim="Regression to any value: a linear output. Values in 0..1: a sigmoid output with "
           "MSE or binary cross-entropy.",
 )

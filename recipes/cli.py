@@ -49,15 +49,46 @@ def _add_show(p):
     p.add_argument("--n", type=int, help="problem size for the generated code (classes, labels, targets)")
 
 
-def _describe(recipe):
+def _describe(recipe, why=True):
     row = recipe.describe()
     keys = ["problem", "role", "activation", "loss", "from_logits", "encoding", "units",
             "metrics", "decoding", "target", "reference"]
     lo, hi = OUTPUT_RANGES[recipe.activation]
     lines = [f"{recipe.name}  ({recipe.role})", ""]
     lines += [f"  {k:<12} {row[k]}" for k in keys]
-    lines += [f"  {'range':<12} outputs in [{lo:g}, {hi:g}]", "", f"  Why: {recipe.rationale}"]
+    lines.append(f"  {'range':<12} outputs in [{lo:g}, {hi:g}]")
+    if why:
+        lines += ["", f"  Why: {recipe.rationale}"]
     return "\n".join(lines)
+
+
+def _pair(recipe):
+    return (f"{recipe.activation} + {recipe.loss}"
+            f"{', from_logits' if recipe.from_logits else ''}")
+
+
+# role -> (opening line, label of the recommended recipe, label of this recipe's rationale)
+ADVICE = {
+    "anti-pattern": ("Do not use {name}: it is an anti-pattern for {problem!r}.",
+                     "Use instead", "Why not"),
+    "alternative": ("{name} is an alternative for {problem!r}; prefer the recommended "
+                    "recipe unless the reason below applies.", "Recommended", "Why it is listed"),
+}
+
+
+def _advice(recipe, catalog):
+    """What to use instead of an alternative or an anti-pattern, and why: said before any code."""
+    if recipe.role not in ADVICE:
+        return ""
+    opening, instead, why = ADVICE[recipe.role]
+    best = catalog.select(recipe.problem)
+    return "\n".join([
+        opening.format(name=recipe.name, problem=recipe.problem),
+        f"  {instead}: {best.name} ({_pair(best)}). {best.rationale}",
+        f"  {why}: {recipe.rationale}",
+        f"  See: recipes show {best.name}",
+        "",
+        ""])
 
 
 def _run_show(args, catalog: Catalog):
@@ -74,8 +105,11 @@ def _run_show(args, catalog: Catalog):
         hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
         raise CatalogError(f"Expected a problem type {list(catalog.problems)} or a recipe name "
                            f"(see 'recipes list'). Received: {args.what!r}.{hint}")
-    print(_describe(recipe))
-    print("\nKeras code:\n")
+    advice = _advice(recipe, catalog)
+    print(advice + _describe(recipe, why=not advice))
+    code_title = {"anti-pattern": "Keras code of this anti-pattern (to recognize it, not to copy)",
+                  "alternative": "Keras code"}.get(recipe.role, "Keras code")
+    print(f"\n{code_title}:\n")
     print("\n".join("    " + l if l else "" for l in keras_code(recipe, n=args.n).splitlines()))
     others = [r for r in catalog.of(recipe.problem) if r.name != recipe.name]
     if others:

@@ -281,3 +281,27 @@ def test_targets_outside_the_recipes_domain(target, values, match):
 def test_softmax_needs_two_units():
     with pytest.raises(ValueError, match="gives 1 output unit"):
         get("binary_softmax2_cce", CATALOG).n_units(1)
+
+
+# --- recipes show -------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["multiclass_softmax_mse", "binary_softmax2_cce"])
+def test_show_says_what_to_use_instead_and_why_before_any_code(name, capsys):
+    from recipes.cli import main
+
+    assert main(["show", name]) == 0
+    out = capsys.readouterr().out
+    recipe, best = get(name), select(get(name).problem)
+    head = out.split("Keras code")[0]
+    assert best.name in head and best.rationale in head and recipe.rationale in head
+    first = out.splitlines()[0]
+    assert (first.startswith("Do not use") if recipe.role == "anti-pattern"
+            else "alternative" in first)
+
+
+def test_show_on_the_recommended_recipe_gives_no_advice(capsys):
+    from recipes.cli import main
+
+    assert main(["show", "binary"]) == 0
+    out = capsys.readouterr().out
+    assert "Use instead" not in out and "Recommended:" not in out and "Why:" in out

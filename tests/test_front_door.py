@@ -19,7 +19,7 @@ PUBLIC = ["load_catalog", "select", "get", "infer_problem", "build_model", "buil
           "compare", "run", "report", "effects", "load_results", "check_model", "gradients"]
 
 # The stages in the order data flows; a module may import only its own stage and those before.
-STAGES = ["messages", "files", "extras", "catalog", "models", "training", "results",
+STAGES = ["messages", "files", "quiet", "extras", "catalog", "models", "training", "results",
           "diagnostics", "reporting", "export", "cli", "__main__"]
 
 
@@ -46,10 +46,29 @@ def test_import_recipes_loads_neither_tensorflow_nor_matplotlib():
     assert _python(code) == "[]"
 
 
-def test_keras_names_load_on_first_use():
+def test_keras_names_load_on_first_use_without_tensorflow_log_lines():
     code = ("import sys, recipes; before = 'keras' in sys.modules; recipes.build_model; "
             "print(before, 'keras' in sys.modules)")
-    assert _python(code) == "False True"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False True"
+    assert out.stderr == "", f"TensorFlow's start-up lines reached stderr:\n{out.stderr}"
+
+
+def test_quiet_import_drops_only_the_start_up_lines():
+    # What TensorFlow 2.21 writes to fd 2 from C++, and a warning that must still show.
+    code = ("import os, warnings; from recipes.quiet import quiet_stderr\n"
+            "with quiet_stderr():\n"
+            "    os.write(2, b'WARNING: All log messages before absl::InitializeLog() is called"
+            " are written to STDERR\\n')\n"
+            "    os.write(2, b'I0000 00:00:1796169443.029126   18606 port.cc:153] oneDNN custom"
+            " operations are on.\\n')\n"
+            "    warnings.warn('this one matters')\n"
+            "print('done')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0 and out.stdout.strip() == "done", out.stderr
+    assert "absl" not in out.stderr and "oneDNN" not in out.stderr
+    assert "UserWarning: this one matters" in out.stderr
 
 
 @pytest.mark.parametrize("name", PUBLIC)

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..catalog.table import as_catalog
+from ..files import atomic_write
 from .figures import gradient_figures, surface_figure
+from .gradient import problem_gradients
 from .surface import c6_table, loss_surface
 
-__all__ = ["appendix"]
+# The cache of the appendix's numbers in a results folder (see ``appendix_numbers``).
+CACHE_NAME = "appendix-cache.pkl"
+
+__all__ = ["appendix", "appendix_numbers"]
 
 
 def _markdown(df, digits=6):
@@ -21,10 +27,10 @@ def _markdown(df, digits=6):
 C3_TEXT = (
     "For softmax + cross-entropy the gradient at the logits is p - y (p_t - 1 for the true "
     "class), which tends to -1 as p_t -> 0. For softmax + MSE the true-class component "
-    "vanishes as p_t -> 0. C3's -2 p_t (1 - p_t)^2 is the derivative of the true class's own "
-    "squared error (1 - p_t)^2 with errors summed over classes and the other classes' terms "
+    "vanishes as p_t -> 0. C3's -2 p_t (1 - p_t)² is the derivative of the true class's own "
+    "squared error (1 - p_t)² with errors summed over classes and the other classes' terms "
     "dropped; Keras' MSE averages over the K classes and keeps every term, giving "
-    "-2 p_t (1 - p_t)^2 / (K - 1) when the other classes share 1 - p_t equally (exactly C3 "
+    "-2 p_t (1 - p_t)² / (K - 1) when the other classes share 1 - p_t equally (exactly C3 "
     "for K = 2).\n\n"
     "Backend notes (TensorFlow backend, measured): Keras 3's cross-entropies take the logits "
     "a Keras softmax/sigmoid caches on its output, whatever the loss, so binary_crossentropy "
@@ -35,8 +41,57 @@ C3_TEXT = (
 )
 
 
-def appendix(catalog=None):
-    """``[(title, Figure or markdown str)]`` for the report: C2 surfaces, C6 table, C3, gradients."""
+def _cache_key(catalog):
+    """What the appendix's numbers depend on: the catalog's rows, the code that computes
+    them, and the library versions that run it."""
+    import hashlib
+    import importlib.metadata as md
+    from pathlib import Path
+
+    h = hashlib.sha256()
+    for recipe in catalog.recipes:
+        h.update(repr(sorted(recipe.describe().items())).encode())
+    here = Path(__file__).parent
+    for name in ("gradient.py", "surface.py", "check.py"):
+        h.update((here / name).read_bytes())
+    for lib in ("keras", "tensorflow", "numpy", "pandas"):
+        try:
+            h.update(f"{lib}={md.version(lib)}".encode())
+        except md.PackageNotFoundError:
+            h.update(f"{lib}=none".encode())
+    return h.hexdigest()
+
+
+def appendix_numbers(catalog=None, cache=None):
+    """``{"surface": DataFrame, "gradients": {problem: DataFrame}}``: the numbers the
+    appendix draws. The gradients take TensorFlow seconds per problem, so with ``cache``
+    (a results folder) they are read from ``cache/appendix-cache.pkl`` when its key (the
+    catalog, this code, the library versions) matches, else computed and written there."""
+    import pickle
+    from pathlib import Path
+
+    catalog = as_catalog(catalog)
+    key = _cache_key(catalog)
+    path = Path(cache) / CACHE_NAME if cache is not None else None
+    if path is not None and path.is_file():
+        try:
+            stored = pickle.loads(path.read_bytes())
+            if stored.get("key") == key:
+                return stored["numbers"]
+        except Exception:  # an unreadable or older cache is recomputed and replaced
+            pass
+    numbers = {"surface": loss_surface(),
+               "gradients": {p: problem_gradients(p, catalog) for p in catalog.problems}}
+    if path is not None and path.parent.is_dir():
+        atomic_write(path, pickle.dumps({"key": key, "numbers": numbers}))
+    return numbers
+
+
+def appendix(catalog=None, cache=None):
+    """``[(title, Figure or markdown str)]`` for the report: C2 surfaces, C6 table, C3,
+    gradients. ``cache``: a folder to keep the computed numbers in (``appendix_numbers``)."""
+    catalog = as_catalog(catalog)
+    numbers = appendix_numbers(catalog, cache)
     table = c6_table()
     c6 = (_markdown(table) + "\n\nMSE prefers the first prediction ("
           f"{table['mse'][0]:.6g} < {table['mse'][1]:.6g}, Keras' mean over classes; sums "
@@ -44,8 +99,8 @@ def appendix(catalog=None):
           f"({table['cce'][0]:.6g}): it depends only on the true class's probability.")
     return [
         ("C2: loss surfaces of softmax + cross-entropy and softmax + MSE",
-         surface_figure(loss_surface())),
+         surface_figure(numbers["surface"])),
         ("C6: MSE ranks predictions by how the wrong mass is spread", c6),
         ("C3: the gradient at the true class's logit", C3_TEXT),
-        *gradient_figures(catalog),
+        *gradient_figures(catalog, numbers["gradients"]),
     ]

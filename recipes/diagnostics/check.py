@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..quiet import import_tensorflow
 from ..catalog.infer import infer_problem
 from ..catalog.table import CLASS_TARGETS, LOSSES, OUTPUT_RANGES, Recipe, as_catalog
 from ..messages import expected, plural
@@ -311,6 +312,7 @@ class Check:
 # --- reading the model ----------------------------------------------------------
 
 def _load(model):
+    import_tensorflow()
     import keras
 
     from ..models import build as models  # noqa: F401  (registers LogPoisson for loading)
@@ -382,6 +384,7 @@ def _serialized_name(obj):
 
 def _read_loss(entry, units, label_rank, label_width):
     """(catalog loss or None, Keras name, from_logits)."""
+    import_tensorflow()
     import keras
 
     name, config = _serialized_name(entry)
@@ -412,6 +415,7 @@ def _shape_rule(units, label_rank, label_width):
 
 
 def _read_metric(entry, units, label_rank, label_width):
+    import_tensorflow()
     import keras
 
     name, config = _serialized_name(entry)

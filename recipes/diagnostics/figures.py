@@ -37,8 +37,12 @@ def gradient_figure(table, highlight=None, title=None):
     thin and grey-dotted beside the recipe's line.
     """
     sweeps = list(dict.fromkeys(table["sweep"]))
-    fig = Figure(figsize=(6.2 * len(sweeps), 4.4))
+    fig = Figure(figsize=(max(7.5, 6.2 * len(sweeps)), 5.2), layout="constrained")
     axes = fig.subplots(1, len(sweeps), squeeze=False)
+    names = list(dict.fromkeys(table["recipe"]))
+    first = {str(n).split("_", 1)[0] for n in names}
+    prefix = first.pop() + "_" if len(first) == 1 and all("_" in n for n in names) else ""
+    handles = {}
     for ax, sweep in zip(axes[0], sweeps):
         part = table[table["sweep"] == sweep]
         for name, rows in part.groupby("recipe", sort=False):
@@ -46,31 +50,46 @@ def gradient_figure(table, highlight=None, title=None):
             if highlight is not None:
                 width = width * (1.6 if name == highlight else 0.7)
             x, g = _gapped(rows["x"].to_numpy(), rows["autodiff"].abs().to_numpy())
-            line, = ax.plot(x, g, style, lw=width, label=f"{name} ({rows['role'].iloc[0]})")
+            short = name[len(prefix):]
+            line, = ax.plot(x, g, style, lw=width, color=_color(names.index(name)),
+                            label=f"{short} ({rows['role'].iloc[0]})")
+            handles.setdefault(line.get_label(), line)
             if not rows["tf_same"].all():
                 x, g = _gapped(rows["x"].to_numpy(), rows["autodiff_tf"].abs().to_numpy())
-                ax.plot(x, g, ":", lw=1.0, color=line.get_color(), alpha=0.7,
-                        label=f"{name}, as the TensorFlow backend trains it")
+                tf_line, = ax.plot(x, g, ":", lw=1.0, color=line.get_color(), alpha=0.7,
+                                   label=f"{short}, as the TensorFlow backend trains it")
+                handles.setdefault(tf_line.get_label(), tf_line)
         if sweep == "p_t":
             ax.set_xscale("log")
             ax.set_yscale("log")
         ax.set_xlabel(SWEEP_LABELS[sweep])
         ax.set_ylabel("|dL/dz| at the true unit" + (" (log scale)" if sweep == "p_t" else ""))
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
+    labels = list(handles)
+    per_col = 0.55 * 8 / 72 * max(map(len, labels)) + 0.7  # inches per legend column
+    fig.legend(list(handles.values()), labels, loc="outside lower center", fontsize=8,
+               frameon=False, ncols=max(1, min(len(labels), int(fig.get_figwidth() / per_col))))
     problems = ", ".join(dict.fromkeys(table["problem"]))
-    fig.suptitle(title or f"Gradient of the loss at the output pre-activation: {problems}")
-    fig.tight_layout()
+    key = f" (recipes named without '{prefix}')" if prefix else ""
+    fig.suptitle((title or f"Gradient of the loss at the output pre-activation: {problems}")
+                 + key, fontsize=11)
     return fig
 
 
-def gradient_figures(catalog=None):
-    """One ``(title, Figure)`` per problem type of the catalog."""
+def _color(i):
+    from matplotlib import colormaps
+    return colormaps["tab10"](i % 10)
+
+
+def gradient_figures(catalog=None, tables=None):
+    """One ``(title, Figure)`` per problem type of the catalog. ``tables``: the
+    ``problem_gradients`` tables by problem, when already computed."""
     catalog = as_catalog(catalog)
+    tables = tables or {p: problem_gradients(p, catalog) for p in catalog.problems}
     out = []
     for problem in catalog.problems:
         title = f"Gradients at the output pre-activation: {problem}"
-        out.append((title, gradient_figure(problem_gradients(problem, catalog), title=title)))
+        out.append((title, gradient_figure(tables[problem], title=title)))
     return out
 
 
@@ -78,7 +97,7 @@ def surface_figure(df):
     """The two loss surfaces of ``loss_surface`` side by side (filled contours)."""
     z1 = np.unique(df["z1"])
     z2 = np.unique(df["z2"])
-    fig = Figure(figsize=(11.5, 4.6))
+    fig = Figure(figsize=(11.5, 4.8), layout="constrained")
     axes = fig.subplots(1, 2)
     panels = (("cce", "softmax + categorical cross-entropy"),
               ("mse", "softmax + MSE (mean over 3 classes)"))
@@ -92,5 +111,4 @@ def surface_figure(df):
         ax.set_ylabel("z2: logit of another class (z3 = 0)")
     fig.suptitle("C2: where the loss is large (z1 low), MSE's surface is flat; "
                  "cross-entropy's keeps its slope")
-    fig.tight_layout()
     return fig

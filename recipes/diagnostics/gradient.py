@@ -20,6 +20,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..quiet import import_tensorflow
 from ..catalog import codec
 from ..catalog.table import as_catalog
 from .check import SPARSE_LOSSES
@@ -179,6 +180,7 @@ RTOL = 1e-5
 
 @contextlib.contextmanager
 def _float64():
+    import_tensorflow()
     import keras
 
     old = keras.config.floatx()
@@ -201,6 +203,7 @@ def _autodiff(recipe, Z, Y, fused):
     cached logits), as the JAX and PyTorch backends see it. On those backends both
     are the same (``recipes.training.keras_fit.value_and_grad``; JAX in 64 bits).
     """
+    import_tensorflow()
     import keras
 
     if keras.backend.backend() != "tensorflow":

@@ -20,7 +20,11 @@ from __future__ import annotations
 
 import sys
 
-import keras
+from ..quiet import import_tensorflow
+
+import_tensorflow()
+
+import keras  # noqa: E402  (after TensorFlow is imported quietly)
 import numpy as np
 from keras import ops
 

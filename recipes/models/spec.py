@@ -71,34 +71,48 @@ def call_code(namespace, cls, kwargs):
 
 
 _DECODE_CODE = {
-    "threshold": "scores >= 0.5  # one threshold per label for multi-label",
+    "threshold": "(scores >= 0.5).astype(int)  # multi-label: one threshold per label",
     "argmax": "scores.argmax(axis=-1)",
-    "round": "np.clip(np.rint(scores[:, 0]), 0, n_classes - 1)",
-    "cumulative": "(scores >= 0.5).sum(axis=-1)  # level = thresholds passed",
+    "round": "np.clip(np.rint(scores[:, 0]), 0, n_classes - 1).astype(int)",
+    "cumulative": "(scores >= 0.5).sum(axis=-1)  # the level: thresholds passed",
     "identity": "scores",
 }
 
+# link -> the scores (outputs after the link) from what the model predicts
 _LINK_CODE = {
-    "linear": "model.predict(x_new)",
-    "sigmoid": "keras.activations.sigmoid(model.predict(x_new)).numpy()",
-    "softmax": "keras.activations.softmax(model.predict(x_new)).numpy()",
-    "exponential": "np.exp(model.predict(x_new))",
+    "linear": "model.predict(x_new, verbose=0)",
+    "sigmoid": "keras.activations.sigmoid(model.predict(x_new, verbose=0)).numpy()",
+    "softmax": "keras.activations.softmax(model.predict(x_new, verbose=0)).numpy()",
+    "exponential": "np.exp(model.predict(x_new, verbose=0))",
+}
+
+# encoding -> what the training targets look like, in one comment line
+_TARGET_WORDS = {
+    "binary": "a 0/1 column",
+    "onehot": "one-hot rows (keras.utils.to_categorical(y))",
+    "index": "integer class indices",
+    "number": "the class index as a number",
+    "cumulative": "cumulative 0/1 rows, 1 where level > k",
+    "multihot": "multi-hot 0/1 rows, one column per label",
+    "value": "the values themselves",
 }
 
 
 def keras_code(recipe: Recipe, input_shape=(20,), n=None, hidden=(32,)):
-    """Plain Keras code that builds and compiles this recipe's model.
+    """Plain Keras code that builds and compiles this recipe's model, then predicts
+    and decodes on stand-in inputs; it runs as printed.
 
     ``n`` is the problem size (classes, labels or targets); a sample size is
     used when omitted.
     """
     n = n if n is not None else {"1": 2, "n": 3, "n-1": 5}[recipe.units]
     units = recipe.n_units(n)
+    shape = tuple(input_shape)
     lines = [
         "import keras",
         "import numpy as np",
         "",
-        f"inputs = keras.Input(shape={tuple(input_shape)!r})",
+        f"inputs = keras.Input(shape={shape!r})",
         "x = inputs",
     ]
     lines += [f'x = keras.layers.Dense({h}, activation="relu")(x)' for h in hidden]
@@ -111,10 +125,16 @@ def keras_code(recipe: Recipe, input_shape=(20,), n=None, hidden=(32,)):
         f"    metrics=[{', '.join(call_code(*m) for m in metric_specs(recipe))}],",
         ")",
         "",
-        f"# targets: {recipe.encoding} encoding; decode predictions with",
+        f"# Train with targets as {_TARGET_WORDS[recipe.encoding]}:",
+        "# model.fit(x_train, y_train, epochs=20, validation_split=0.2)",
+        "",
+        "# Predict, then decode (x_new: 4 random rows standing in for new inputs).",
+        f"x_new = np.random.default_rng(0).normal(size=(4, {', '.join(map(str, shape))}))",
         f"scores = {_LINK_CODE[recipe.link]}",
-        f"pred = {_DECODE_CODE[recipe.decoding]}",
     ]
+    if recipe.decoding == "round":
+        lines.append(f"n_classes = {n}")
+    lines.append(f"pred = {_DECODE_CODE[recipe.decoding]}")
     if recipe.loss in LOGITS_CLASSES and recipe.from_logits:
         lines.insert(0, "import recipes.models.build  # registers " + loss_spec(recipe)[1])
     return "\n".join(lines)

@@ -32,14 +32,61 @@ def _recipe_order(df):
                                  key=lambda t: (role_rank(t[1]), str(t[0])))]
 
 
-def _grid(n, width=4.2, height=3.2):
-    ncols = min(3, max(1, n))
+def _grid(n, width=4.2, height=3.2, ncols=3):
+    ncols = min(ncols, max(1, n))
     nrows = max(1, math.ceil(n / ncols))
     fig = Figure(figsize=(width * ncols, height * nrows + 0.9), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax in axes[n:]:
         ax.set_visible(False)
     return fig, axes[:n]
+
+
+def _prefix(names):
+    """The first ``_``-separated word all recipe names share (their problem, e.g.
+    ``multiclass_``), or ``""``."""
+    names = [str(n) for n in names]
+    first = {n.split("_", 1)[0] for n in names}
+    if len(first) == 1 and all("_" in n for n in names):
+        return first.pop() + "_"
+    return ""
+
+
+def _aliases(df, also=()):
+    """Recipe -> its name without the shared problem word (``multiclass_softmax_mse`` ->
+    ``softmax_mse``): labels short enough for a panel title or a legend row. ``also``:
+    more names (a reference recipe) that share the prefix."""
+    names = list(dict.fromkeys([*df["recipe"], *also]))
+    prefix = _prefix(names)
+    return {n: n[len(prefix):] for n in names}
+
+
+def _alias_key(df, also=()):
+    """The key to the aliases, for a figure's title: the dropped prefix."""
+    prefix = _prefix(list(dict.fromkeys([*df["recipe"], *also])))
+    return f" (recipes named without '{prefix}')" if prefix else ""
+
+
+def _suptitle(fig, text, fontsize=10):
+    """A figure title wrapped to the figure's width (about 0.55 em per character)."""
+    import textwrap
+
+    chars = max(20, int(fig.get_figwidth() * 72 / (0.55 * fontsize)))
+    fig.suptitle("\n".join(textwrap.wrap(text, chars)), fontsize=fontsize)
+
+
+def _fit_legend(fig, handles, fontsize=8):
+    """A legend below the panels, as many columns as fit the figure's width."""
+    longest = max(len(h.get_label()) for h in handles)
+    per_col = 0.55 * fontsize / 72 * longest + 0.7  # inches: text plus the line sample
+    ncols = max(1, min(len(handles), int(fig.get_figwidth() / per_col)))
+    fig.legend(handles=handles, loc="outside lower center", ncols=ncols, fontsize=fontsize,
+               frameon=False)
+
+
+def _scale(metric):
+    """Accuracy-like metrics are drawn in % like the tables; the unit for a label."""
+    return (100, " (%)") if metric in PERCENT_METRICS else (1, "")
 
 
 def _empty(text):
@@ -76,6 +123,7 @@ def plot_curves(curves_df, goals_df=None, *, comparison=None, metrics=None,
     g = select(goals_df, comparison) if goals_df is not None and len(goals_df) else None
     fig, axes = _grid(len(metrics))
     for ax, metric in zip(axes, metrics):
+        scale, unit = _scale(metric)
         for recipe in recipes:
             for split in splits:
                 d = c[(c["recipe"] == recipe) & (c["split"] == split) & (c["metric"] == metric)]
@@ -83,37 +131,38 @@ def plot_curves(curves_df, goals_df=None, *, comparison=None, metrics=None,
                 if not len(d):
                     continue
                 ls = "-" if split == "val" else "--"
-                ax.plot(d["epoch"], d["mean"], ls=ls, color=colors[recipe],
+                ax.plot(d["epoch"], d["mean"] * scale, ls=ls, color=colors[recipe],
                         lw=1.8 if split == "val" else 1.1)
-                ax.fill_between(d["epoch"], d["lower"], d["upper"], color=colors[recipe],
-                                alpha=0.18 if split == "val" else 0.07, lw=0)
+                ax.fill_between(d["epoch"], d["lower"] * scale, d["upper"] * scale,
+                                color=colors[recipe], alpha=0.18 if split == "val" else 0.07,
+                                lw=0)
         if g is not None and len(g):
             for _, row in g[g["metric"] == metric].iterrows():
-                ax.axhline(row["value"], color="0.3", lw=1, ls=":")
-                ax.annotate(f"goal ({row['source']})", (0.01, row["value"]),
+                ax.axhline(row["value"] * scale, color="0.3", lw=1, ls=":")
+                ax.annotate(f"goal ({row['source']})", (0.01, row["value"] * scale),
                             xycoords=("axes fraction", "data"), fontsize=7, color="0.3",
                             va="bottom")
-        ax.set_title(f"{metric} ({'higher' if is_higher_better(metric) else 'lower'} is better)",
-                     fontsize=10)
+        better = "higher" if is_higher_better(metric) else "lower"
+        ax.set_title(f"{metric}{unit} ({better} is better)", fontsize=9)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     _legend(fig, recipes, c, colors, splits=splits)
-    fig.suptitle(f"Learning curves, mean and {CURVE_BAND}: {_title(c)}", fontsize=11)
+    _suptitle(fig, f"Learning curves, mean and {CURVE_BAND}: {_title(c)}{_alias_key(c)}")
     return fig
 
 
 def _legend(fig, recipes, df, colors, splits=()):
     from matplotlib.lines import Line2D
     roles = dict(zip(df["recipe"], df["role"]))
-    handles = [Line2D([], [], color=colors[r], lw=2, label=f"{r} ({roles.get(r) or '?'})")
+    alias = _aliases(df)
+    handles = [Line2D([], [], color=colors[r], lw=2, label=f"{alias[r]} ({roles.get(r) or '?'})")
                for r in recipes]
     if "val" in splits:
         handles.append(Line2D([], [], color="k", ls="-", label="validation"))
     if "train" in splits:
         handles.append(Line2D([], [], color="k", ls="--", label="train"))
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)),
-               fontsize=8, frameon=False)
+    _fit_legend(fig, handles)
 
 
 def _dot(ax, value, y, lo, hi, scale, color):
@@ -194,7 +243,7 @@ def plot_grad_norm(curves_df, *, comparison=None, metric="grad_norm", split="tra
         return _empty(f"no finite {metric}: every run diverged")
     recipes = _recipe_order(c)
     colors = _colors(recipes)
-    fig = Figure(figsize=(6.5, 4.2), layout="constrained")
+    fig = Figure(figsize=(7.5, 4.6), layout="constrained")
     ax = fig.subplots()
     for recipe in recipes:
         d = c[c["recipe"] == recipe].sort_values("epoch")
@@ -208,7 +257,7 @@ def plot_grad_norm(curves_df, *, comparison=None, metric="grad_norm", split="tra
     ax.set_ylabel(f"{metric} ({split})")
     ax.grid(alpha=0.3, which="both")
     _legend(fig, recipes, c, colors)
-    fig.suptitle(f"Output-layer gradient norm: {_title(c)}", fontsize=11)
+    _suptitle(fig, f"Output-layer gradient norm: {_title(c)}{_alias_key(c)}")
     return fig
 
 
@@ -235,6 +284,7 @@ def plot_effects(effects_df, *, comparison=None, metric=None):
     short = short_conditions(e["condition"])
     conds = list(short)
     recipes = list(dict.fromkeys(e["recipe"]))
+    alias = _aliases(e, also=e["reference"])
     fig, axes = _grid(len(recipes), width=max(3.6, 0.9 * len(conds) + 1.6), height=3.0)
     for ax, recipe in zip(axes, recipes):
         d = e[e["recipe"] == recipe]
@@ -257,23 +307,31 @@ def plot_effects(effects_df, *, comparison=None, metric=None):
                       rotation=30 if len(conds) > 2 else 0, ha="right" if len(conds) > 2
                       else "center")
         ax.set_xlim(-0.5, len(conds) - 0.5)
-        ax.set_title(f"{recipe} - {d['reference'].iloc[0]}", fontsize=8)
+        reference = d["reference"].iloc[0]
+        ax.set_title(f"{alias[recipe]} - {alias[reference]}", fontsize=8)
         ax.set_ylabel(f"{metric}{' (pp)' if scale == 100 else ''}", fontsize=8)
+        ax.tick_params(axis="y", labelsize=8)
         ax.grid(alpha=0.3, axis="y")
     from matplotlib.lines import Line2D
     handles = [Line2D([], [], color=c, marker="o", ls="", label=o)
                for o, c in OUTCOME_COLORS.items()]
-    fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=8,
-               frameon=False)
+    _fit_legend(fig, handles)
     better = "higher" if is_higher_better(metric) else "lower"
-    fig.suptitle(f"Effect vs the recommended recipe, {better} is better; band: margin of "
-                 f"equivalence: {_title(e)}", fontsize=10)
+    _suptitle(fig, f"Effect vs the recommended recipe, {better} is better; band: margin of "
+              f"equivalence: {_title(e)}{_alias_key(e, also=e['reference'])}")
     return fig
+
+
+# More recipes than this in one panel become small multiples: each alternative against
+# the recommended recipe, one row per alternative.
+MAX_RECIPES_PER_PANEL = 3
 
 
 def plot_condition_curves(curves_df, metric, *, comparison=None, split="val", log=False):
     """Learning curves of one metric, one panel per condition: mean and band across
-    seeds per recipe. ``log``: a log y scale (for gradient norms)."""
+    seeds per recipe. With more than ``MAX_RECIPES_PER_PANEL`` recipes, small
+    multiples: one row per alternative, drawn against the recommended recipe (grey),
+    one column per condition. ``log``: a log y scale (for gradient norms)."""
     from .words import short_conditions
 
     c = select(curves_df, comparison)
@@ -283,28 +341,51 @@ def plot_condition_curves(curves_df, metric, *, comparison=None, split="val", lo
     short = short_conditions(c["condition"])
     recipes = _recipe_order(c)
     colors = _colors(recipes)
-    scale = 100 if metric in PERCENT_METRICS else 1
-    fig, axes = _grid(len(short), width=3.8, height=2.8)
-    for ax, cond in zip(axes, short):
-        for recipe in recipes:
-            d = c[(c["condition"] == cond) & (c["recipe"] == recipe)].sort_values("epoch")
-            if not len(d):
-                continue
-            mean, lower, upper = (d[k] * scale for k in ("mean", "lower", "upper"))
+    scale, unit = _scale(metric)
+    alias = _aliases(c)
+    if len(recipes) > MAX_RECIPES_PER_PANEL:
+        rows = [[recipes[0], r] for r in recipes[1:]]
+    else:
+        rows = [recipes]
+    ncols = len(short)
+    fig, axes = _grid(len(rows) * ncols, width=max(2.6, min(3.8, 10.5 / ncols)),
+                      height=2.0 if len(rows) > 1 else 2.8, ncols=ncols)
+    for i, group in enumerate(rows):
+        for j, cond in enumerate(short):
+            ax = axes[i * ncols + j]
+            for k, recipe in enumerate(group):
+                d = c[(c["condition"] == cond) & (c["recipe"] == recipe)].sort_values("epoch")
+                if not len(d):
+                    continue
+                mean, lower, upper = (d[key] * scale for key in ("mean", "lower", "upper"))
+                if log:
+                    mean, lower = mean.where(mean > 0), lower.where(lower > 0)
+                color = "0.35" if len(rows) > 1 and k == 0 else colors[recipe]
+                ax.plot(d["epoch"], mean, color=color, lw=1.6)
+                ax.fill_between(d["epoch"], lower, upper, color=color, alpha=0.18, lw=0)
             if log:
-                mean, lower = mean.where(mean > 0), lower.where(lower > 0)
-            ax.plot(d["epoch"], mean, color=colors[recipe], lw=1.6)
-            ax.fill_between(d["epoch"], lower, upper, color=colors[recipe], alpha=0.18, lw=0)
-        if log and any(np.isfinite(line.get_ydata()).any() for line in ax.get_lines()):
-            ax.set_yscale("log")
-        ax.set_title(short[cond] or "default", fontsize=9)
-        ax.set_xlabel("epoch", fontsize=8)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
-    _legend(fig, recipes, c, colors)
-    unit = " (%)" if scale == 100 else ""
-    fig.suptitle(f"{split} {metric}{unit} per condition, mean and {CURVE_BAND}: {_title(c)}",
-                 fontsize=10)
+                if any(np.isfinite(line.get_ydata()).any() for line in ax.get_lines()):
+                    ax.set_yscale("log")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=4) if not log else ax.yaxis.get_major_locator())
+            ax.tick_params(labelsize=7)
+            ax.grid(alpha=0.3)
+            if i == 0:
+                ax.set_title(short[cond] or "default", fontsize=9)
+            if i == len(rows) - 1:
+                ax.set_xlabel("epoch", fontsize=8)
+            if j == 0 and len(rows) > 1:
+                ax.set_ylabel(alias[group[-1]], fontsize=8, color=colors[group[-1]])
+    if len(rows) > 1:
+        from matplotlib.lines import Line2D
+        _fit_legend(fig, [Line2D([], [], color="0.35", lw=2,
+                                 label=f"{alias[recipes[0]]} (recommended), in every row"),
+                          Line2D([], [], color="k", lw=2,
+                                 label="the row's recipe (name at the left)")])
+    else:
+        _legend(fig, recipes, c, colors)
+    _suptitle(fig, f"{split} {metric}{unit} per condition, mean and {CURVE_BAND}: "
+              f"{_title(c)}{_alias_key(c)}")
     return fig
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from ..files import atomic_write
 from ..results.store import Store
@@ -63,8 +64,16 @@ def _lookup(mapping, comp):
     return []
 
 
+def _progress(total, quiet):
+    """A progress bar over the report's figures (to stderr; none when ``quiet``)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="report figures", unit="fig", disable=quiet or None,
+                leave=False)
+
+
 def write_report(results, runs=None, out="report", *, extras=None, appendix=None,
-                 title="Output layer + loss recipes: experiment report"):
+                 title="Output layer + loss recipes: experiment report", quiet=False):
     """Write ``out/report.md``, ``out/report.html`` (self-contained) and ``out/figures/*.png``.
 
     ``extras``: ``{(experiment, dataset) or "experiment / dataset": [(title, item), ...]}``
@@ -72,7 +81,8 @@ def write_report(results, runs=None, out="report", *, extras=None, appendix=None
     at the end of the report. An item is a matplotlib Figure, a Markdown string or a
     DataFrame. Everything is computed and rendered before any file is written, and each
     file is written to a temporary file then moved into place, so a failure leaves the
-    previous report as it was. Returns the path of ``report.md``.
+    previous report as it was. A progress bar over the figures goes to stderr unless
+    ``quiet`` (and when stderr is not a terminal). Returns the path of ``report.md``.
     """
     out = Path(out)
     comps = comparisons(results, runs)  # prepared once, reused by the statistics below
@@ -108,10 +118,14 @@ def write_report(results, runs=None, out="report", *, extras=None, appendix=None
         }))
     if appendix:
         doc.heading(2, "Appendix")
-        for i, (t, item) in enumerate(appendix):
-            doc.item(t, item, f"appendix-{i + 1}-{slugify(t)}")
+        figures = 0  # figures are numbered 1, 2, 3, ... (text items take no number)
+        for t, item in appendix:
+            figures += isinstance(item, Figure)
+            doc.item(t, item, f"appendix-{figures}-{slugify(t)}")
 
-    doc.render()
+    figures = sum(isinstance(f, Figure) for f in doc.files.values())
+    with _progress(figures, quiet) as bar:
+        doc.render(progress=lambda path: bar.update())
     md = doc.to_markdown()
     page = doc.to_html(title)
     # Everything is rendered; now write, each file atomically.
@@ -228,11 +242,12 @@ def _methods(doc, comps, rns):
              f"matplotlib {matplotlib.__version__}.")
 
 
-def _appendix(catalog=None):
-    """The appendix: loss surfaces (C2), the C6 table, gradient figures (C3). Needs TensorFlow."""
+def _appendix(catalog=None, cache=None):
+    """The appendix: loss surfaces (C2), the C6 table, gradient figures (C3). Needs
+    TensorFlow unless its numbers are cached in ``cache`` (the results folder)."""
     from ..diagnostics.appendix import appendix
 
-    return appendix(catalog)
+    return appendix(catalog, cache=cache)
 
 
 def _runs_of(results):
@@ -297,8 +312,10 @@ def report(results, out="report", *, runs=None, appendix=True, catalog=None):
     ...
     FileNotFoundError: No results store at no-such-results/results.sqlite
     """
+    cache = None
     if isinstance(results, (str, os.PathLike)):
         store = Store(results, create=False)
+        cache = Path(store.path).parent if hasattr(store, "path") else Path(results)
         results = store.history()
         if runs is None:
             runs = store.runs()
@@ -307,5 +324,5 @@ def report(results, out="report", *, runs=None, appendix=True, catalog=None):
         if runs is None:
             raise ValueError("No runs table for these results: pass the results directory "
                              "instead of the DataFrame, or runs=Store(directory).runs()")
-    extra = _appendix(catalog) if appendix else None
+    extra = _appendix(catalog, cache) if appendix else None
     return write_report(results, runs, out, appendix=extra).with_name("report.html")

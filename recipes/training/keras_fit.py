@@ -19,6 +19,7 @@ import traceback
 
 import numpy as np
 
+from ..quiet import import_tensorflow
 from .trace import SPLITS, Trace, batch_order, failed, finite, per_setup, targets
 
 
@@ -72,6 +73,7 @@ def value_and_grad(fn, values):
 # --- the reference trainer: plain Keras ----------------------------------------
 
 def _tf_batches(x, y, order, batch_size):
+    import_tensorflow()
     import tensorflow as tf
 
     per_epoch = [tf.data.Dataset.from_tensor_slices((x[o], y[o])).batch(batch_size) for o in order]
@@ -97,6 +99,7 @@ def _epoch_batches(x, y, order, batch_size):
 
 
 def _tf_grad_norm(model, loss_fn, x, y):
+    import_tensorflow()
     import tensorflow as tf
 
     head = model.get_layer("head").trainable_weights
@@ -135,6 +138,7 @@ def _grad_norm(model, loss_fn, x, y):
 
 
 def _fit_one(setup, split):
+    import_tensorflow()
     import keras
 
     from ..models.build import make_loss

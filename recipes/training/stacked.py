@@ -102,6 +102,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..quiet import import_tensorflow
 from .trace import Trace, batch_order, failed, per_setup, scores, targets
 
 __all__ = [
@@ -360,6 +361,7 @@ def configure_threads(intra=None, inter=None):
     or optimizer) keeps equivalent pools: then this returns False and changes nothing.
     Called by ``fit_stacked`` on first use.
     """
+    import_tensorflow()
     import tensorflow as tf
 
     if _THREADS["configured"] is not None:
@@ -412,6 +414,7 @@ class NotStackable(ValueError):
 
 
 def _spec_of(optimizer, learning_rate):
+    import_tensorflow()
     import keras
 
     from ..models.build import make_optimizer
@@ -571,6 +574,7 @@ def _build(config, recipe):
 
     ``recipe``: any recipe with this config (they share activation and loss spec).
     """
+    import_tensorflow()
     import keras
     import tensorflow as tf
 
@@ -871,6 +875,7 @@ def _stack_inputs(config, setups, splits):
 def _call(fn, config, arrays, ws):
     """Run the chunk function; an XLA function's first trace gets stable names
     (``_stable_names``), so the persistent cache finds it in the next process."""
+    import_tensorflow()
     import tensorflow as tf
 
     args = [tf.constant(a) for a in arrays], [tf.constant(w) for w in ws]

@@ -1,0 +1,155 @@
+"""Every figure the report draws, from small hand-made tables with the suite's long recipe
+names and condition labels: no text outside the figure, no two labels overlapping
+(tests/figure_checks.py), units as in the tables."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from figure_checks import check_text
+from recipes.reporting import figures, stats
+from recipes.training.settings import condition
+
+# the multiclass suite's recipes: one recommended, five to compare
+RECIPES = {"multiclass_softmax_cce": "recommended", "multiclass_ovr_sigmoid_bce": "alternative",
+           "multiclass_index_regression": "anti-pattern", "multiclass_linear_mse": "anti-pattern",
+           "multiclass_softmax_bce": "anti-pattern", "multiclass_softmax_mse": "anti-pattern"}
+CONDITIONS = ({"optimizer": "adam", "learning_rate": 0.001}, {"optimizer": "sgd", "learning_rate": 0.01},
+              {"optimizer": "sgd", "learning_rate": 0.1})
+EPOCHS, SEEDS = 4, 3
+
+
+def _tables(exp, configs, recipes):
+    """Tidy results and runs: accuracy rises to a level set by the recipe and condition."""
+    rng = np.random.default_rng(0)
+    rows, runs = [], []
+    for c, config in enumerate(configs):
+        config = {**config, "epochs": EPOCHS}
+        label = condition(config, "stacked")
+        for r, (recipe, role) in enumerate(recipes.items()):
+            for seed in range(SEEDS):
+                run = f"{exp}|{c}|{recipe}|{seed}"
+                key = dict(run=run, experiment=exp, dataset="digits", problem="multiclass",
+                           target="classes", recipe=recipe, role=role, seed=seed,
+                           trainer="stacked", condition=label["condition"],
+                           learning_rate=config["learning_rate"])
+                runs.append(dict(key, status="ok", epochs=EPOCHS, seconds=1.0, config=config))
+                rows += [dict(key, epoch=0, split="val", metric="baseline_accuracy", value=0.1),
+                         dict(key, epoch=0, split="val", metric="baseline_log_loss",
+                              value=2.3)]
+                top = 0.95 - 0.12 * r - 0.1 * c
+                for epoch in range(1, EPOCHS + 1):
+                    acc = top * (1 - 0.5 ** epoch) + rng.normal(0, 0.01)
+                    for split, shift in (("val", 0.0), ("train", 0.01)):
+                        rows += [dict(key, epoch=epoch, split=split, metric="accuracy",
+                                      value=acc + shift),
+                                 dict(key, epoch=epoch, split=split, metric="log_loss",
+                                      value=-np.log(max(acc + shift, 1e-3)))]
+                    rows.append(dict(key, epoch=epoch, split="train", metric="grad_norm",
+                                     value=10.0 ** (-r) / epoch))
+    return pd.DataFrame(rows), pd.DataFrame(runs)
+
+
+@pytest.fixture(scope="module")
+def tables():
+    many = _tables("multiclass", CONDITIONS, RECIPES)
+    one = _tables("single", CONDITIONS[:1], RECIPES)
+    results = pd.concat([many[0], one[0]], ignore_index=True)
+    runs = pd.concat([many[1], one[1]], ignore_index=True)
+    comps = stats.comparisons(results, runs)
+    return {"curves": stats.curves(comps), "effects": stats.effects(comps),
+            "goals": stats.goals(comps)}
+
+
+MANY, ONE = ("multiclass", "digits"), ("single", "digits")
+
+# every figure the report draws: name -> how it is drawn from the tables
+FIGURES = {
+    "effects": lambda t: figures.plot_effects(t["effects"], comparison=MANY),
+    "condition_curves": lambda t: figures.plot_condition_curves(t["curves"], "accuracy",
+                                                                comparison=MANY),
+    "condition_grad_norm": lambda t: figures.plot_condition_curves(
+        t["curves"], "grad_norm", comparison=MANY, split="train", log=True),
+    "curves": lambda t: figures.plot_curves(t["curves"], t["goals"], comparison=ONE),
+    "grad_norm": lambda t: figures.plot_grad_norm(t["curves"], comparison=ONE),
+    "effects_one_condition": lambda t: figures.plot_effects(t["effects"], comparison=ONE),
+}
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_report_figures_have_no_clipped_or_overlapping_text(tables, name):
+    fig = FIGURES[name](tables)
+    assert check_text(fig) > 5
+
+
+def test_accuracy_is_drawn_in_percent_like_the_tables(tables):
+    fig = figures.plot_curves(tables["curves"], comparison=ONE, metrics=["accuracy"])
+    ax = [a for a in fig.axes if a.get_visible()][0]
+    ys = np.concatenate([np.asarray(line.get_ydata(), float) for line in ax.get_lines()])
+    ys = ys[np.isfinite(ys)]
+    assert ys.max() > 50 and ys.max() <= 100 and "%" in ax.get_title()
+
+
+def test_tuning_figure(tables):
+    import test_tuning_report as tr
+
+    rows, runs = [], []  # the tuning runs of tests/test_tuning_report.py, two conditions
+    for (opt, recipe), accs in tr.TUNE.items():
+        for lr, acc in zip(tr.RATES, accs):
+            for seed in (1000, 1001, 1002):
+                tr._add(rows, runs, tr.EXP + stats.TUNING, opt, recipe, lr, seed,
+                        0.9 if acc is None else acc, False)
+    tun = stats.tuning(pd.DataFrame(rows), pd.DataFrame(runs))
+    EXP, DS = tr.EXP, tr.DS
+    assert check_text(figures.plot_tuning(tun, comparison=(EXP, DS))) > 5
+
+
+def test_appendix_surface_figure():
+    from recipes.diagnostics.figures import surface_figure
+    from recipes.diagnostics.surface import loss_surface
+
+    assert check_text(surface_figure(loss_surface(n=11))) > 5
+
+
+def test_appendix_gradient_figure_with_many_recipes():
+    from recipes.diagnostics.figures import gradient_figure
+
+    rows = []
+    p = np.geomspace(1e-4, 1.0, 30)
+    for i, (recipe, role) in enumerate(RECIPES.items()):
+        for sweep, x in (("p_t", p), ("error", np.linspace(-2, 2, 9))):
+            rows += [dict(problem="multiclass", recipe=recipe, role=role, sweep=sweep, x=v,
+                          autodiff=(i + 1) * (1 - v if sweep == "p_t" else v),
+                          autodiff_tf=0.5 * (1 - v), tf_same=i != 4) for v in x]
+    assert check_text(gradient_figure(pd.DataFrame(rows))) > 5
+
+
+def test_the_check_finds_clipped_and_overlapping_text():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3, 2))
+    ax = fig.subplots()
+    ax.set_title("a title far too long to fit inside a figure three inches wide")
+    with pytest.raises(AssertionError, match="outside"):
+        check_text(fig)
+    fig = Figure(figsize=(3, 2), layout="constrained")
+    ax = fig.subplots()
+    ax.set_xticks([0.5, 0.51], ["0.66200", "0.66250"])
+    with pytest.raises(AssertionError, match="overlapping"):
+        check_text(fig)
+
+
+def test_appendix_numbers_are_read_back_from_the_results_folder(tmp_path):
+    import pickle
+
+    from recipes.diagnostics import appendix as ap
+    from recipes.files import atomic_write
+
+    catalog = ap.as_catalog(None)
+    marker = {"surface": "stored surface", "gradients": {}}
+    atomic_write(tmp_path / ap.CACHE_NAME,
+                 pickle.dumps({"key": ap._cache_key(catalog), "numbers": marker}))
+    assert ap.appendix_numbers(catalog, cache=tmp_path) == marker  # no TensorFlow work
+    # a cache made for another catalog (or other code, other versions) is not used
+    atomic_write(tmp_path / ap.CACHE_NAME, pickle.dumps({"key": "other", "numbers": marker}))
+    assert ap._cache_key(catalog) != "other"
