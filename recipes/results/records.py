@@ -18,7 +18,6 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
-from ..quiet import import_tensorflow
 from ..training import metrics
 from ..training.trace import SPLITS
 from .grid import run_config, run_id
