@@ -298,7 +298,7 @@ CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1200px;
 margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{border-bottom:2px solid #444}h2{border-bottom:1px solid #bbb;margin-top:2em}
-table.tab{border-collapse:collapse;font-size:0.85em;margin:0.5em 0 1em}
+table.tab{border-collapse:collapse;font-size:0.85em;margin:0.5em 0 1em;display:block;max-width:100%;overflow-x:auto}
 table.tab th,table.tab td{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
 table.tab th{background:#f0f0f0}table.tab tr:nth-child(even) td{background:#fafafa}
 figure{margin:1em 0}figure img{max-width:100%;height:auto}figcaption{font-size:0.85em;color:#555}
