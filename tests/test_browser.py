@@ -29,8 +29,13 @@ console.error = (...a) => { window.__errors.push(a.join(' ')); _error(...a); };
 window.addEventListener('error', e => window.__errors.push(String(e.message)));
 window.addEventListener('load', () => {
   const imgs = Array.from(document.images);
+  // inside a box that scrolls sideways (a wide table) an element is reached by scrolling
+  const scrolls = el => { for (let a = el.parentElement; a && a !== document.body;
+                               a = a.parentElement) {
+    if (['auto', 'scroll'].includes(getComputedStyle(a).overflowX)) return true; }
+    return false; };
   const wide = Array.from(document.body.querySelectorAll('*'))
-    .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)
+    .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1 && !scrolls(el))
     .map(el => el.tagName + (el.id ? '#' + el.id : '')).slice(0, 10);
   const out = document.createElement('pre');
   out.id = 'browser-check';

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from .formatting import PERCENT_METRICS
 from .stats import (COMMON_METRICS, CURVE_BAND, KEY, NOT_COMMON, is_higher_better, role_rank,
@@ -367,8 +367,11 @@ def plot_condition_curves(curves_df, metric, *, comparison=None, split="val", lo
                 if any(np.isfinite(line.get_ydata()).any() for line in ax.get_lines()):
                     ax.set_yscale("log")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.yaxis.set_major_locator(MaxNLocator(nbins=4) if not log else ax.yaxis.get_major_locator())
-            ax.tick_params(labelsize=7)
+            if log:
+                ax.yaxis.set_minor_formatter(NullFormatter())  # 2x10^-1, 3x10^-1 ... crowd
+            else:
+                ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
+            ax.tick_params(which="both", labelsize=7)
             ax.grid(alpha=0.3)
             if i == 0:
                 ax.set_title(short[cond] or "default", fontsize=9)
