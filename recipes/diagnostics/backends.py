@@ -35,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -43,8 +42,7 @@ import numpy as np
 from ..catalog.table import as_catalog
 from ..training.settings import BACKENDS, current_backend
 from .gradient import (INVERSES, SIZE_BY_PROBLEM, SIZE_BY_TARGET, SWEEP_BY_ENCODING,
-                       SWEEP_TARGETS, TARGET_ROWS, _scoring)
-from .check import SPARSE_LOSSES
+                       SWEEP_TARGETS, TARGET_ROWS, _scoring, loss_and_grad)
 
 __all__ = ["POINTS", "RTOL", "ATOL", "compute", "disagreements", "matrix", "section",
            "table_text"]
@@ -85,23 +83,7 @@ def _inputs(recipe, point):
 
 def _one(recipe, point):
     """``{loss, grad, grad_norm}`` of ``recipe`` at ``point`` on this process's backend."""
-    import keras
-
-    from ..models.build import make_loss
-    from ..training.keras_fit import value_and_grad
-
-    Z, Y = _inputs(recipe, point)
-    loss = make_loss(recipe)
-    activation = keras.activations.get(recipe.activation)
-    sparse = recipe.loss in SPARSE_LOSSES
-    y = keras.ops.convert_to_tensor(Y.argmax(axis=-1).astype("int32") if sparse else Y)
-
-    def value(z):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return loss(y, activation(z))   # as a Keras model hands its output to the loss
-
-    out, [grad] = value_and_grad(value, [keras.ops.convert_to_tensor(Z)])
+    out, grad = loss_and_grad(recipe, *_inputs(recipe, point))
     return {"loss": float(out), "grad": float(grad[0, 0]),
             "grad_norm": float(np.sqrt(np.sum(np.square(grad, dtype=np.float64))))}
 

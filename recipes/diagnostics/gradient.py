@@ -249,25 +249,32 @@ def _x64():
         jax.config.update("jax_enable_x64", old)
 
 
-def _autodiff_any(recipe, Z, Y):
-    """``_autodiff`` on any Keras backend (no cached logits off TensorFlow)."""
+def loss_and_grad(recipe, Z, Y, dtype=None):
+    """``(loss, dL/dZ)`` of ``recipe``'s loss on ``activation(Z)`` against ``Y``, by this
+    process's Keras backend, as a Keras model hands its output to the loss."""
     import keras
 
     from ..models.build import make_loss
     from ..training.keras_fit import value_and_grad
 
+    loss = make_loss(recipe)
+    activation = keras.activations.get(recipe.activation)
+    sparse = recipe.loss in SPARSE_LOSSES
+    y = keras.ops.convert_to_tensor(Y.argmax(axis=-1).astype("int32") if sparse else Y)
+
+    def value(z):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return loss(y, activation(z))
+
+    out, [grad] = value_and_grad(value, [keras.ops.convert_to_tensor(Z, dtype)])
+    return out, grad
+
+
+def _autodiff_any(recipe, Z, Y):
+    """``_autodiff`` on any Keras backend (no cached logits off TensorFlow)."""
     with _float64(), _x64():
-        loss = make_loss(recipe)
-        activation = keras.activations.get(recipe.activation)
-        sparse = recipe.loss in SPARSE_LOSSES
-        y = keras.ops.convert_to_tensor(Y.argmax(axis=-1).astype("int32") if sparse else Y)
-
-        def value(z):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return loss(y, activation(z))
-
-        _, [grad] = value_and_grad(value, [keras.ops.convert_to_tensor(Z, "float64")])
+        _, grad = loss_and_grad(recipe, Z, Y, "float64")
     return grad * len(Z)
 
 
