@@ -425,6 +425,11 @@ def _guard(command, action):
     """Run ``action``; known errors become one line on stderr and an exit status."""
     try:
         return action()
+    except BrokenPipeError:
+        # The reader closed the pipe (``recipes list | head``): stop quietly, as
+        # Unix tools do, and keep Python from complaining when it flushes stdout.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (CatalogError, ValueError, OSError) as err:
         print(f"recipes {command}: error: {err}", file=sys.stderr)
         return 2

@@ -2,6 +2,7 @@
 
 import ast
 import inspect
+import os
 import re
 import subprocess
 import sys
@@ -170,3 +171,15 @@ def test_experiments_use_only_the_front_door():
         used = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         used |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         assert {m for m in used if m and m.startswith("recipes")} <= {"recipes"}, path.name
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    # ``recipes list | head -1``: the reader is gone before the command writes;
+    # the command stops quietly, with SIGPIPE's exit status as Unix tools do.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    child = subprocess.run([sys.executable, "-m", "recipes", "list"], cwd=ROOT,
+                           stdout=write_end, stderr=subprocess.PIPE, text=True)
+    os.close(write_end)
+    assert child.returncode == 141
+    assert child.stderr == "", child.stderr
