@@ -21,7 +21,7 @@ import re
 import sys
 import tempfile
 
-__all__ = ["NOISE", "import_tensorflow", "quiet_stderr"]
+__all__ = ["NOISE", "import_keras", "import_tensorflow", "quiet_stderr"]
 
 # The start-up lines TensorFlow and absl write while TensorFlow is imported.
 NOISE = re.compile(
@@ -71,3 +71,15 @@ def import_tensorflow():
     with quiet_stderr():
         import tensorflow
     return tensorflow
+
+
+def import_keras():
+    """Keras, imported once with its backend's start-up log lines dropped (TensorFlow
+    is imported only where it is the Keras backend)."""
+    if "keras" in sys.modules:
+        return sys.modules["keras"]
+    for key, value in ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+    with quiet_stderr():
+        import keras
+    return keras

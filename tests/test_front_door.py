@@ -183,3 +183,15 @@ def test_a_reader_that_stops_early_gets_no_traceback():
     os.close(write_end)
     assert child.returncode == 141
     assert child.stderr == "", child.stderr
+
+
+def test_training_from_the_command_line_prints_no_tensorflow_log_lines(tmp_path):
+    script = tmp_path / "tiny.py"
+    script.write_text("import recipes\nEXPERIMENT = recipes.Experiment(name='tiny', "
+                      "datasets=('breast_cancer',), recipes=('binary_sigmoid_bce',), "
+                      "seeds=1, epochs=1)\n")
+    out = subprocess.run([sys.executable, "-m", "recipes", "run", str(script), "--out",
+                          str(tmp_path / "res"), "--no-report", "--quiet"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == "", f"log lines reached stderr:\n{out.stderr[:2000]}"
