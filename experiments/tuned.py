@@ -18,7 +18,7 @@ EXPERIMENT = Experiment(
              "multiclass_softmax_cce", "multiclass_softmax_mse"),
     optimizer="sgd",
     tune="learning_rate",
-    tune_grid=(1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0),
+    tune_grid=(1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0, 10.0),
     claim="Tuned: with its own tuned learning rate, does MSE still trail cross-entropy on a "
           "sigmoid or softmax output under SGD?",
 )
