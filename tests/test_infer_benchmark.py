@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from infer_columns import COLUMNS, run, score  # noqa: E402
+from infer_columns import CHECK_COLUMNS, COLUMNS, run, score  # noqa: E402
 
 from recipes.catalog.infer import PROBLEMS  # noqa: E402
 
@@ -32,6 +32,13 @@ def test_the_benchmark_is_large_and_mixed():
     assert {c.truth for c in COLUMNS} == set(PROBLEMS)
     assert len({c.name for c in COLUMNS}) == len(COLUMNS)
     assert all(c.note for c in COLUMNS)
+
+
+def test_the_check_columns_stay_apart_from_the_benchmark():
+    # labelled before any inference ran on them; scored by ``benchmarks/infer.py --check`` only
+    assert not {c.name for c in CHECK_COLUMNS} & {c.name for c in COLUMNS}
+    assert len({c.name for c in CHECK_COLUMNS}) == len(CHECK_COLUMNS)
+    assert all(c.note and c.truth in PROBLEMS for c in CHECK_COLUMNS)
 
 
 def test_overall_accuracy(results):
