@@ -580,10 +580,28 @@ def test_nearly_unique_integers_with_zeros_are_counts():
     assert got.problem == "count" and got.alternatives[0] == "regression"
 
 
-def test_group_sizes_rank_count_second():
-    sizes = np.repeat(np.arange(1, 7), [456, 232, 80, 60, 8, 4])
+def test_group_sizes_falling_from_one_are_counts():
+    sizes = np.repeat(np.arange(1, 7), [456, 232, 80, 60, 8, 4])   # travel group sizes
     got = infer_problem(sizes)
+    assert got.problem == "count" and got.alternatives == ("ordinal", "multiclass")
+    assert "J shape" in got.reason and "J shape" in got.candidates[0].evidence
+
+
+def test_counts_with_their_mode_at_the_origin_are_counts():
+    rng = np.random.default_rng(2)
+    geometric = rng.geometric(0.5, 500)                        # from 1, falling all along
+    assert geometric.min() == 1 and infer_problem(geometric).problem == "count"
+    truncated = rng.poisson(1.0, 2000)
+    truncated = truncated[truncated > 0][:500]                 # zero-truncated Poisson
+    assert infer_problem(truncated).problem == "count"
+
+
+def test_a_falling_profile_away_from_the_origin_stays_ordinal():
+    levels = np.repeat(np.arange(3, 9), [456, 232, 80, 60, 8, 4])   # falls, but from 3
+    got = infer_problem(levels)
     assert got.problem == "ordinal" and got.alternatives[0] == "count"
+    peaked = np.repeat(np.arange(1, 8), [109, 317, 236, 160, 67, 36, 19])   # mode at 2
+    assert infer_problem(peaked).problem == "ordinal"
 
 
 def test_many_level_codes_numbered_from_one_are_ordinal():

@@ -159,7 +159,13 @@ def infer_problem(y, max_classes=20):
           negative binomial, zero-inflated and gamma laws meet this;
           symmetric laws, uniform class codes, a few imbalanced classes and
           bounded ratings or codes far from 0 (whose variance is far below
-          their mean) do not.
+          their mean) do not. Also counts from their origin, 0 or 1, in J
+          shape: 5 or more integer levels whose frequencies fall all along
+          from the lowest, significantly (the permutation test below) and
+          with a significant right skew; the shape of a count law with a
+          small mean (geometric, Poisson below 1, zero-truncated counts such
+          as group sizes), which a rating shows only when its mode is its
+          first level, so ordinal comes second.
         * ``'bounded_regression'``: values within [0, 1] that are not all 0
           or 1 (1-D non-integer values, or 2-D columns).
         * ``'regression'``: any other numbers, 1-D or 2-D (multi-output);
@@ -673,6 +679,37 @@ class _Summary:
         return self.lo >= 0 and self.right_skewed and int(counts.argmax()) == 0
 
     @cached_property
+    def mode_at_origin(self):
+        """Integer levels from 0 or 1 whose frequencies fall all along: a count's J shape.
+
+        Three things must hold. (1) The levels are ordered: their frequencies
+        are far from uniform and monotone, which the permutation test of
+        ``smooth_levels`` finds significant (at 5 %, so 5 or more levels: a
+        random order of K frequencies is monotone with probability 2/K!).
+        (2) They fall from the lowest level, which is the most frequent, and
+        the values are significantly right-skewed (``falls_from_lowest``).
+        (3) The lowest level is the origin of a count: 0 (events) or 1 (the
+        members of a non-empty group, a zero-truncated count).
+
+        Why count rather than ordinal, once (1) says ordered: a count law
+        whose mean is small has its mode at its origin and probabilities
+        that fall from there on (Poisson with mean below 1, every geometric
+        law, negative binomial laws of size at most 1, and their
+        zero-truncated forms), so such counts take this shape with
+        probability near 1. A rating scale's mode can be any of its K
+        levels, and a monotone profile falling from the first level is one
+        of K unimodal shapes (1/6 for 6 levels): the shape is several times
+        more likely for a count than for a scale (likelihood ratio above 1,
+        the argument of ``peaked_levels``). Not a test of a count law's fit:
+        real counts from 1 (travel group sizes) carry bumps (families of 4)
+        that make free frequencies fit better, and the Poisson dispersion
+        test reads counts from 1 as underdispersed because it assumes the
+        origin at 0. Ordinal comes second.
+        """
+        return (self.lo in (0, 1) and self.smooth_levels and self.turns == 0
+                and self.falls_from_lowest)
+
+    @cached_property
     def profile(self):
         """Frequencies of the distinct values in their order: (uniform p, smooth p)."""
         _, counts = np.unique(self.numeric, return_counts=True)
@@ -1088,6 +1125,12 @@ def _count_fit(s):
             f"than free class frequencies, BIC lower by {s.count_law:.1f}")
 
 
+def _j_shape(s):
+    return (f"whose frequencies fall from the lowest value, {s.lo:g}, all along (smoothness "
+            f"p = {s.profile[1]:.2g}, skewness z = {s.shape[1]:.1f}): the J shape of counts "
+            "from their origin")
+
+
 def _scale(s):
     return "negative levels" if s.lo < 0 else "gaps between the levels"
 
@@ -1157,6 +1200,11 @@ RULES_1D = (
                     "per value for class codes, a measurement. If they are classes, problem "
                     "'multiclass'.",
           lambda s: ("count", "multiclass") if s.lo >= 0 else ("multiclass",)),
+    _Rule("count", lambda s: _small_integers(s) and s.mode_at_origin,
+          lambda s: f"{s.n} distinct non-negative integer values {_range(s)} ({s.dtype}) "
+                    f"{_j_shape(s)}: counts. If they are the levels of a rating, problem "
+                    "'ordinal'; if class codes, problem 'multiclass'.",
+          lambda s: ("ordinal", "multiclass")),
     _Rule("ordinal", lambda s: _small_integers(s) and (s.smooth_levels or s.scale_levels
                                                        or s.peaked_levels),
           lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}) "
@@ -1290,6 +1338,8 @@ def _count_evidence(s):
     skew, z, cv = s.shape
     if s.counts_evidence:
         shaped = f"right-skewed like counts ({_count_fit(s)})"
+    elif s.n <= s.max_classes and s.mode_at_origin:
+        return f"non-negative integers {_range(s)}, {zeros}, {_j_shape(s)}"
     else:
         shaped = (f"not skewed like counts (skewness {skew:.2f}, coefficient of variation "
                   f"{cv:.2f}, z = {z:.1f})")
