@@ -1,12 +1,15 @@
 """Score ``recipes.infer_problem`` on real target columns labelled from their documentation.
 
-    python benchmarks/infer.py [--misses] [--check]
+    python benchmarks/infer.py [--misses] [--check | --holdout]
 
 Prints top-1 accuracy (the answer is the documented type) and top-2 accuracy
 (the documented type is among the first two candidates) per true type and
 overall. ``--misses`` also lists every column whose answer is not its
 documented type, with the ranking. ``--check`` scores the separate check columns
 instead (labelled before any inference ran on them, never used to choose a rule).
+``--holdout`` scores the held-out columns (labelled before any inference ran on
+them, run once before and once after the second pass of rule changes, never used
+to choose or tune a rule).
 The columns: ``benchmarks/infer_columns.py``.
 """
 
@@ -19,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
-from infer_columns import CHECK_COLUMNS, COLUMNS, run, score  # noqa: E402
+from infer_columns import CHECK_COLUMNS, COLUMNS, HOLDOUT_COLUMNS, run, score  # noqa: E402
 
 ORDER = ("binary", "multiclass", "multilabel", "regression", "bounded_regression", "count",
          "ordinal", "overall")
@@ -28,10 +31,14 @@ ORDER = ("binary", "multiclass", "multilabel", "regression", "bounded_regression
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--misses", action="store_true", help="list the columns missed at top-1")
-    parser.add_argument("--check", action="store_true",
-                        help="score the check columns (kept out of the benchmark) instead")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--check", action="store_true",
+                       help="score the check columns (kept out of the benchmark) instead")
+    which.add_argument("--holdout", action="store_true",
+                       help="score the held-out columns (never used to choose a rule) instead")
     args = parser.parse_args(argv)
-    results = run(CHECK_COLUMNS if args.check else COLUMNS)
+    columns = CHECK_COLUMNS if args.check else HOLDOUT_COLUMNS if args.holdout else COLUMNS
+    results = run(columns)
     table = score(results)
     print(f"{'type':<20}{'columns':>8}{'top-1':>8}{'top-2':>8}")
     for key in ORDER:

@@ -297,19 +297,131 @@ CHECK_COLUMNS = (
            "Hosmer & Lemeshow, low birth weight data"),
 )
 
+# A held-out measure of generalization (issue 15), kept out of the score, out of the tests'
+# floors and out of every rule decision: 36 more columns, labelled from the documentation named
+# in each entry and written down (this block committed) before any inference ran on them. Then
+# ``python benchmarks/infer.py --holdout`` ran once before the rule changes of the second pass
+# and once after; its misses were never used to choose or tune a rule.
+#
+# How they were chosen: data sets not yet used (the statsmodels test files ships,
+# foodexpenditure, stata_cancer, pastes, motorcycle, binary_constrict) and unused columns of data
+# sets already used, every column whose documentation says plainly what it is. Left out:
+# identifiers, time indexes, dummies and transforms of other columns, columns whose documented
+# meaning fits two types equally (ships service, an exposure in months; racd10 educyr, years of
+# schooling; framing p_harm, a 2-8 score; statsmodels sunspots, documented as a "number" but an
+# annual mean index; counts of people in the hundreds of thousands, cancer population), and
+# binary indicators beyond seven (two-valued columns are found by construction and would only pad
+# the score). Float-valued measurements are likewise found by construction, so the regressions
+# are mostly integer-valued ones, the columns where the rules decide. Units were read where the
+# documentation is silent about them (scotland YES and statecrime single are stored in percent,
+# so they are regressions, not proportions within [0, 1]).
+HOLDOUT_COLUMNS = (
+    # --- binary
+    Column(SMF, "ships", "yr_op", "binary", "year of operation: 1 = 1960-74, 2 = 1975-79",
+           "McCullagh & Nelder (1989) ship damage data, Stata ships.dta"),
+    Column(SMF, "binary_constrict", "diagnosis", "binary",
+           "vasoconstriction of the skin of the fingers: constrict / no constrict",
+           "Finney (1947), vaso-constriction data (R robustbase vaso)"),
+    Column(SMF, "lbw", "smoke", "binary", "smoking status during pregnancy (1 = yes, 0 = no)",
+           "Hosmer & Lemeshow, low birth weight data"),
+    Column(SMF, "epil", "trt", "binary", "treatment: placebo or progabide",
+           "R package MASS, epil"),
+    Column(SMF, "framing", "gender", "binary", "respondent's gender: male or female",
+           "R package mediation, framing"),
+    Column(SMF, "medpar", "admitype", "binary",
+           "type of admission, emergency (type 3) or elective/urgent (types 1 and 2)",
+           "Hilbe, Negative Binomial Regression, medpar (type: 1 elective, 2 urgent, 3 emergency)"),
+    Column(SMF, "autos", "doors", "binary", "num-of-doors: four, two",
+           "UCI Automobile data set"),
+    # --- multiclass
+    Column(SMF, "ships", "ship", "multiclass", "ship type A to E, coded 1 to 5",
+           "McCullagh & Nelder (1989) ship damage data, Stata ships.dta"),
+    Column(SMF, "stata_cancer", "drug", "multiclass",
+           "drug type: 1 = placebo, 2 and 3 = two active drugs",
+           "Stata cancer.dta, patient survival in drug trial"),
+    Column(SMF, "pastes", "batch", "multiclass", "the batch the paste came from, A to J",
+           "R package lme4, Pastes (Davies & Goldsmith 1972)"),
+    Column(SMF, "pastes", "cask", "multiclass", "the cask within the batch, a, b or c",
+           "R package lme4, Pastes (Davies & Goldsmith 1972)"),
+    # --- ordinal
+    Column(SMF, "ships", "yr_con", "ordinal",
+           "year of construction: 1 = 1960-64, 2 = 1965-69, 3 = 1970-74, 4 = 1975-79",
+           "McCullagh & Nelder (1989) ship damage data, Stata ships.dta"),
+    # --- count
+    Column(SMF, "ships", "accident", "count", "number of damage incidents",
+           "McCullagh & Nelder (1989) ship damage data, Stata ships.dta"),
+    Column(SMF, "foodexpenditure", "persons", "count", "number of persons in the household",
+           "R package betareg, FoodExpenditure (Griffiths, Hill & Judge 1993)"),
+    Column(S, "digits", "pixel_4_4", "count",
+           "the number of on pixels counted in a 4x4 block of the 32x32 bitmap, 0..16"),
+    Column(S, "digits", "pixel_6_2", "count",
+           "the number of on pixels counted in a 4x4 block of the 32x32 bitmap, 0..16"),
+    # --- bounded regression
+    Column(SMF, "foodexpenditure_share", "food/income", "bounded_regression",
+           "derived: the share of household income spent on food (the response of the "
+           "betareg example, food / income)",
+           "R package betareg, FoodExpenditure (Griffiths, Hill & Judge 1993)"),
+    # --- regression
+    Column(SMF, "autos", "weight", "regression", "curb-weight: continuous from 1488 to 4066",
+           "UCI Automobile data set"),
+    Column(SMF, "autos", "eng_cc", "regression", "engine-size: continuous from 61 to 326",
+           "UCI Automobile data set"),
+    Column(SMF, "autos", "rpm", "regression", "peak-rpm: continuous from 4150 to 6600",
+           "UCI Automobile data set"),
+    Column(SMF, "autos", "city_mpg", "regression", "city-mpg: continuous from 13 to 49",
+           "UCI Automobile data set"),
+    Column(SMF, "mvreg", "read", "regression", "standardized reading test score",
+           "UCLA hsb2 data"),
+    Column(SMF, "mvreg", "write", "regression", "standardized writing test score",
+           "UCLA hsb2 data"),
+    Column(SM, "modechoice", "ttme", "regression",
+           "terminal waiting time for plane, train and bus (minutes); 0 for car"),
+    Column(SM, "modechoice", "invt", "regression",
+           "travel time (in-vehicle time) for all stages (minutes)"),
+    Column(SMF, "stata_cancer", "studytime", "regression",
+           "months to death or end of experiment (a duration, as heart survival days)",
+           "Stata cancer.dta, patient survival in drug trial"),
+    Column(SMF, "stata_cancer", "age", "regression", "patient's age at start of experiment",
+           "Stata cancer.dta, patient survival in drug trial"),
+    Column(SMF, "lbw", "bwt", "regression", "birth weight (grams)",
+           "Hosmer & Lemeshow, low birth weight data"),
+    Column(S, "diabetes_raw", "s1", "regression", "tc, total serum cholesterol"),
+    Column(S, "diabetes_raw", "s6", "regression", "glu, blood sugar level"),
+    Column(SMF, "framing", "age", "regression", "respondent's age (years)",
+           "R package mediation, framing"),
+    Column(SMF, "pastes", "strength", "regression", "paste strength",
+           "R package lme4, Pastes (Davies & Goldsmith 1972)"),
+    Column(SMF, "motorcycle", "accel", "regression", "head acceleration (g)",
+           "R package MASS, mcycle"),
+    Column(SMF, "ologit_ucla", "gpa", "regression", "the student's grade point average",
+           "UCLA IDRE ordinal logistic regression example"),
+    Column(SM, "scotland", "YES", "regression",
+           "Proportion voting yes to granting taxation powers to the Scottish parliament "
+           "(stored in percent, 0..100)"),
+    Column(SM, "statecrime", "single", "regression",
+           "single-parent family households divided by all family households (stored in "
+           "percent, 0..100)"),
+)
+
 # statsmodels' own test files: data set name -> path inside the statsmodels package
 STATSMODELS_FILES = {
     "autos": "gam/tests/results/autos.csv",
+    "binary_constrict": "stats/tests/results/binary_constrict.csv",
     "bmt": "duration/tests/results/bmt.csv",
     "cattaneo2": "treatment/tests/results/cataneo2.csv",
     "dietox": "regression/tests/results/dietox.csv",
     "epil": "genmod/tests/results/epil.csv",
+    "foodexpenditure": "othermod/tests/results/foodexpenditure.csv",
     "framing": "stats/tests/results/framing.csv",
     "lbw": "genmod/tests/results/stata_lbw_glm.csv",
     "medpar": "genmod/tests/results/stata_medpar1_glm.csv",
+    "motorcycle": "gam/tests/results/motorcycle.csv",
     "mvreg": "multivariate/tests/results/mvreg.csv",
     "ologit_ucla": "miscmodels/tests/results/ologit_ucla.csv",
+    "pastes": "regression/tests/results/pastes.csv",
     "racd10": "sandbox/regression/tests/racd10data_with_transformed.csv",
+    "ships": "discrete/tests/results/ships.csv",
+    "stata_cancer": "genmod/tests/results/stata_cancer_glm.csv",
 }
 
 
@@ -355,11 +467,19 @@ def _statsmodels(column):
 
 
 def _statsmodels_files(column):
+    if column.dataset == "foodexpenditure_share":
+        data = _read_statsmodels_file("foodexpenditure")
+        return data["food"] / data["income"]
+    data = _read_statsmodels_file(column.dataset)
+    return data[column.column].dropna().reset_index(drop=True)
+
+
+def _read_statsmodels_file(dataset):
     import pandas as pd
 
-    path = resources.files("statsmodels").joinpath(STATSMODELS_FILES[column.dataset])
+    path = resources.files("statsmodels").joinpath(STATSMODELS_FILES[dataset])
     with resources.as_file(path) as local:
-        return pd.read_csv(local)[column.column].dropna().reset_index(drop=True)
+        return pd.read_csv(local)
 
 
 LOADERS = {S: _sklearn, SM: _statsmodels, SMF: _statsmodels_files}
