@@ -569,7 +569,8 @@ def test_sparse_values_with_gaps_are_not_class_codes():
     airflow = [50] * 5 + [56] + [58] * 6 + [62] * 5 + [70, 75, 80, 80]
     assert infer_problem(airflow).problem == "regression"
     few_codes = [1, 2, 4, 1, 2, 4, 1, 2]                # gaps, but fewer than 5 rows per value
-    assert infer_problem(few_codes).problem == "regression"
+    assert infer_problem(few_codes).problem == "count"  # and within 1 sd of 0: like counts
+    assert infer_problem([11, 12, 14, 11, 12, 14, 11, 12]).problem == "regression"
     many_rows = np.repeat([1, 2, 4], [30, 20, 10])       # enough rows per value: codes
     assert infer_problem(many_rows).problem != "regression"
 

@@ -614,10 +614,53 @@ class _Summary:
 
     @cached_property
     def count_shaped(self):
-        """Non-negative integers, right-skewed like counts and not underdispersed."""
+        """Non-negative integers, right-skewed like counts, not underdispersed, not far from 0."""
         skew, _, cv = self.shape
         return (self.integral and self.lo >= 0 and self.right_skewed and skew >= cv
-                and self.dispersion[1] > _ONE_PCT)
+                and self.dispersion[1] > _ONE_PCT and not self.far_from_zero)
+
+    @cached_property
+    def floor_distance(self):
+        """How far the values sit above 0: the lowest non-zero value in standard deviations.
+
+        Counts are bounded below by 0 and their spread grows with their mean
+        (Poisson: variance = mean), so they reach down toward 0: a Poisson
+        sample of mean m has its lowest value near sqrt(m) - z standard
+        deviations above 0 (z about 2 to 3.5 for 20 to 5000 rows), below 2
+        for every mean under about 16 to 30. Measurements of physical
+        quantities (ages, weights, pulse) sit far from 0 relative to their
+        spread. Zeros followed by ones are the floor itself (distance 0); zeros
+        with a gap above them are a separate code (0 for a missing father's
+        age, below ages 14 to 52): the distance is then that of the non-zero
+        values, in their own standard deviations. Infinite when the non-zero
+        values do not vary; 0 with negative values.
+        """
+        x = self.numeric[self.numeric != 0]
+        if self.lo < 0 or len(x) < 2 or (self.lo == 0 and float(x.min()) <= 1):
+            return 0.0
+        sd = float(x.std())
+        return float(x.min()) / sd if sd > 0 else math.inf
+
+    @cached_property
+    def far_from_zero(self):
+        """The lowest non-zero value is ``_FAR`` or more standard deviations above 0.
+
+        A count there is far from its floor: a count law of such a mean is
+        close to a normal one (Poisson skewness 1/sqrt(mean) <= 0.25), so a
+        regression serves it as well as a count loss does, and measurements
+        look like this, counts seldom do. Regression comes first, count second.
+        """
+        return self.floor_distance >= _FAR
+
+    @cached_property
+    def near_floor(self):
+        """The lowest non-zero value is less than one standard deviation above 0.
+
+        With few rows the shape tests (skewness, dispersion) have little power;
+        what is left is where the values sit: reaching down to within one
+        standard deviation of 0, as counts of a small or moderate mean do.
+        """
+        return self.floor_distance < _NEAR
 
     @cached_property
     def count_law(self):
@@ -639,6 +682,7 @@ class _Summary:
     def counts_evidence(self):
         """Right-skewed non-negative integers shaped like counts, by moments or by likelihood."""
         return self.count_shaped or (self.integral and self.lo >= 0 and self.right_skewed
+                                     and not self.far_from_zero
                                      and self.rows_per_value >= _ADEQUATE and self.count_law > 0)
 
     @cached_property
@@ -680,16 +724,20 @@ class _Summary:
 
     @cached_property
     def mode_at_origin(self):
-        """Integer levels from 0 or 1 whose frequencies fall all along: a count's J shape.
+        """Integer levels whose frequencies fall all along from 0 or 1: a count's J shape.
 
         Three things must hold. (1) The levels are ordered: their frequencies
-        are far from uniform and monotone, which the permutation test of
-        ``smooth_levels`` finds significant (at 5 %, so 5 or more levels: a
-        random order of K frequencies is monotone with probability 2/K!).
-        (2) They fall from the lowest level, which is the most frequent, and
-        the values are significantly right-skewed (``falls_from_lowest``).
-        (3) The lowest level is the origin of a count: 0 (events) or 1 (the
-        members of a non-empty group, a zero-truncated count).
+        are far from uniform and monotone (or, below a mode at 1, rise from 0
+        once), which the permutation test of ``smooth_levels`` finds
+        significant (at 5 %, so 5 or more levels: a random order of K
+        frequencies is monotone with probability 2/K!). (2) They fall from
+        the most frequent level on, and the values are significantly
+        right-skewed. (3) The most frequent level is the origin of a count: 0
+        (events) or 1 (the members of a non-empty group, a zero-truncated
+        count, or counts from 0 of a mean between 1 and 2, whose mode is 1:
+        a Poisson law of mean 1.5 gives 0, 1, 2, 3 probabilities 0.22, 0.33,
+        0.25, 0.13). A few zeros below a mode at 1 (a missing-value code below
+        a birth order) leave it a count.
 
         Why count rather than ordinal, once (1) says ordered: a count law
         whose mean is small has its mode at its origin and probabilities
@@ -706,8 +754,11 @@ class _Summary:
         test reads counts from 1 as underdispersed because it assumes the
         origin at 0. Ordinal comes second.
         """
-        return (self.lo in (0, 1) and self.smooth_levels and self.turns == 0
-                and self.falls_from_lowest)
+        values, counts = np.unique(self.numeric, return_counts=True)
+        top = int(counts.argmax())
+        falls = bool((np.diff(counts[top:]) <= 0).all())
+        return (self.lo >= 0 and values[top] in (0, 1) and falls and self.smooth_levels
+                and self.right_skewed)
 
     @cached_property
     def profile(self):
@@ -717,9 +768,24 @@ class _Summary:
 
     @cached_property
     def smooth_levels(self):
-        """Integer levels whose frequencies are far from uniform and change smoothly."""
+        """Integer levels whose frequencies are far from uniform and change smoothly.
+
+        Smoothly: few changes of direction (``_smooth_p``) or, with
+        ``_MANY_LEVELS`` or more levels, small steps between neighbours
+        (``_steps_p``). With many levels and few rows per level, sampling
+        noise alone turns the frequencies of a smooth profile up and down
+        between neighbours (19 income brackets, 14 rows each), and the count
+        of turns loses its power; the size of the steps keeps it.
+        """
         uniform_p, smooth_p = self.profile
-        return self.n >= 3 and uniform_p < _ALPHA and smooth_p < _ALPHA
+        return self.n >= 3 and uniform_p < _ALPHA and (
+            smooth_p < _ALPHA or (self.n >= _MANY_LEVELS and self.steps_p < _ALPHA))
+
+    @cached_property
+    def steps_p(self):
+        """P-value of the permutation test of small steps between neighbouring frequencies."""
+        _, counts = np.unique(self.numeric, return_counts=True)
+        return _steps_p(counts)
 
     @cached_property
     def peaked_levels(self):
@@ -769,6 +835,17 @@ class _Summary:
             isinstance(c, str) for c in self.classes))
 
     @property
+    def cardinal_words(self):
+        """String levels that are all cardinal number words ("two", "four", "six").
+
+        Cardinal numbers answer "how many": such a column counts something
+        (cylinders, doors), so count is a candidate, right after the order
+        the words carry (the labels are strings: ``problem='count'`` needs
+        them converted to numbers first).
+        """
+        return self.string_levels and all(_normal(c) in CARDINALS for c in self.classes)
+
+    @property
     def order(self):
         """The levels from lowest to highest an ordinal encoding would use, or None."""
         if self.kind == "category" and self.ordered:
@@ -783,6 +860,9 @@ class _Summary:
 _ALPHA = 0.05          # the level of the tests that find ordered integer levels
 _ONE_PCT = 0.01        # the level of the dispersion test of counts
 _ADEQUATE = 5          # rows per level for a comparison of frequencies (as for chi-square)
+_MANY_LEVELS = 8       # from here on noise adds turns; the size of the steps tests smoothness
+_FAR = 2.0             # lowest non-zero value, in standard deviations: far from 0, a measurement
+_NEAR = 1.0            # lowest non-zero value, in standard deviations: near 0, like counts
 _Z_1PCT = 2.326        # one-sided 1 % point of the standard normal: skewness test
 
 
@@ -866,6 +946,24 @@ def _smooth_p(counts, draws=4000):
         orders = np.argsort(rng.random((draws, len(counts))), axis=1)
     turns = _turns(counts[orders])
     return float((turns <= _turns(counts[None, :])[0]).mean())
+
+
+def _steps_p(counts, draws=4000):
+    """P-value of a permutation test that neighbouring levels have similar frequencies.
+
+    The statistic is the sum of squared differences between the frequencies
+    of neighbouring levels (the numerator of von Neumann's ratio): small
+    when the frequencies follow a smooth curve along the levels, as a
+    quantity cut into brackets does, even when noise makes them zigzag.
+    Under the null hypothesis the levels are nominal codes and every order
+    of the frequencies is as likely; the p-value is the share of ``draws``
+    random orders (seeded) whose statistic is at most the observed one.
+    """
+    counts = np.asarray(counts, dtype=float)
+    rng = np.random.default_rng(0)
+    orders = np.argsort(rng.random((draws, len(counts))), axis=1)
+    steps = (np.diff(counts[orders], axis=1) ** 2).sum(axis=1)
+    return float((steps <= (np.diff(counts) ** 2).sum()).mean())
 
 
 def _turns(profiles):
@@ -970,6 +1068,9 @@ def _by_leading_number(levels):
     return order, "every level starts with a number: ordered by it"
 
 
+# Cardinal number words name how many: levels that are all such words are counts too.
+CARDINALS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+             "ten", "eleven", "twelve")
 # Graded vocabularies, lowest level first; '|' separates words for the same level.
 SCALES = (
     ("very poor", "poor", "fair", "good", "very good", "excellent"),
@@ -979,8 +1080,7 @@ SCALES = (
     ("bad", "medium|average|neutral|ok", "good"),
     ("too little|too few|too low|not enough", "about right|just right", "too much|too many|too high"),
     ("extra small|xs", "small|s", "medium|m", "large|l", "extra large|xl", "xxl"),
-    ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-     "eleven", "twelve"),
+    CARDINALS,
     ("first|1st", "second|2nd", "third|3rd", "fourth|4th", "fifth|5th"),
     ("less than high school|no high school|primary|elementary",
      "high school|secondary|hs grad|high school graduate",
@@ -1126,7 +1226,9 @@ def _count_fit(s):
 
 
 def _j_shape(s):
-    return (f"whose frequencies fall from the lowest value, {s.lo:g}, all along (smoothness "
+    values, counts = np.unique(s.numeric, return_counts=True)
+    return (f"whose frequencies fall from {values[counts.argmax()]:g}, the most frequent value, "
+            f"all along (smoothness "
             f"p = {s.profile[1]:.2g}, skewness z = {s.shape[1]:.1f}): the J shape of counts "
             "from their origin")
 
@@ -1164,8 +1266,10 @@ RULES_1D = (
     _Rule("ordinal", lambda s: s.scale is not None,
           lambda s: f"{s.n} distinct {'categories' if s.kind == 'category' else 'string labels'}"
                     f" ({s.dtype}); {s.scale[1]}: ordered levels {_order(s)}. If they are "
-                    "unordered classes, problem 'multiclass'.",
-          lambda s: ("multiclass",)),
+                    "unordered classes, problem 'multiclass'."
+                    + (" They are cardinal number words, which say how many: as numbers, "
+                       "problem 'count'." if s.cardinal_words else ""),
+          lambda s: ("count", "multiclass") if s.cardinal_words else ("multiclass",)),
     _Rule("multiclass", lambda s: s.kind == "category",
           lambda s: f"unordered categorical with {s.n} categories. If the levels are "
                     "ordered, problem 'ordinal' (make the Categorical ordered).",
@@ -1173,32 +1277,33 @@ RULES_1D = (
     _Rule("multiclass", lambda s: s.kind == "string",
           lambda s: f"{s.n} distinct string labels ({s.dtype}): classes. {_ORDER_HINT}",
           lambda s: ("ordinal",)),
-    _Rule("count", lambda s: _small_integers(s) and s.near_unique and s.lo == 0,
+    _Rule("count", lambda s: _small_integers(s) and s.near_unique and _near_zero(s),
           lambda s: f"{s.n} distinct non-negative integer values {_range(s)} ({s.dtype}) in "
-                    f"{s.rows} rows, nearly one per row and with gaps between them, including zeros: counts, not class "
-                    "codes. If they are measurements, problem 'regression'.",
+                    f"{s.rows} rows, nearly one per row and with gaps between them, "
+                    f"{_near_zero_text(s)}: counts, not class codes. If they are measurements, "
+                    "problem 'regression'.",
           lambda s: ("regression", "multiclass")),
     _Rule("regression", lambda s: _small_integers(s) and s.near_unique,
           lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}) in {s.rows} rows, "
-                    "nearly one per row and with gaps between them: a measurement, not class "
-                    "codes. If they are classes, problem 'multiclass'.",
+                    f"nearly one per row and with gaps between them{_far_text(s)}: a "
+                    "measurement, not class codes. If they are classes, problem 'multiclass'.",
           lambda s: ("count", "multiclass") if s.lo >= 0 else ("multiclass",)),
     _Rule("count", lambda s: _small_integers(s) and s.counts_evidence,
           lambda s: f"{s.n} distinct non-negative integer values {_range(s)} ({s.dtype}), "
                     f"right-skewed like counts ({_count_fit(s)}): counts. "
                     "If they are class codes, problem 'ordinal' or 'multiclass'.",
           lambda s: ("ordinal", "multiclass")),
-    _Rule("count", lambda s: _small_integers(s) and s.sparse_levels and s.lo == 0,
+    _Rule("count", lambda s: _small_integers(s) and s.sparse_levels and _near_zero(s),
           lambda s: f"{s.n} distinct non-negative integer values {_range(s)} ({s.dtype}) in "
                     f"{s.rows} rows, {s.rows_per_value:.1f} per value and with gaps between "
-                    "them, including zeros: too few rows per value for class codes, counts. "
-                    "If they are measurements, problem 'regression'.",
+                    f"them, {_near_zero_text(s)}: too few rows per value for class codes, "
+                    "counts. If they are measurements, problem 'regression'.",
           lambda s: ("regression", "multiclass")),
     _Rule("regression", lambda s: _small_integers(s) and s.sparse_levels,
           lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}) in {s.rows} rows, "
-                    f"{s.rows_per_value:.1f} per value and with gaps between them: too few rows "
-                    "per value for class codes, a measurement. If they are classes, problem "
-                    "'multiclass'.",
+                    f"{s.rows_per_value:.1f} per value and with gaps between them{_far_text(s)}: "
+                    "too few rows per value for class codes, a measurement. If they are classes, "
+                    "problem 'multiclass'.",
           lambda s: ("count", "multiclass") if s.lo >= 0 else ("multiclass",)),
     _Rule("count", lambda s: _small_integers(s) and s.mode_at_origin,
           lambda s: f"{s.n} distinct non-negative integer values {_range(s)} ({s.dtype}) "
@@ -1213,12 +1318,19 @@ RULES_1D = (
                                                if s.falls_from_lowest else ""),
           lambda s: (("count", "multiclass") if s.falls_from_lowest else ("multiclass",))
           + tuple(p for p in _class_alternatives(s)[1:] if p != "count" or not s.falls_from_lowest)),
+    _Rule("regression", lambda s: _small_integers(s) and s.consecutive and s.lo >= 2,
+          lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}), every integer "
+                    f"between them present but starting at {s.lo:g}, not at 0 or 1 where codes "
+                    "start, and no order in their frequencies: values on a numeric scale (a sum "
+                    "of item scores), a regression. If they are ordered levels, problem "
+                    "'ordinal'; if classes, problem 'multiclass'.",
+          lambda s: ("ordinal", "multiclass")),
     _Rule("multiclass", _small_integers,
           lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}), at most "
                     f"max_classes={s.max_classes}: classes. If the levels are ordered, "
                     f"problem 'ordinal'.{_count_hint(s)}",
           _class_alternatives),
-    _Rule("count", lambda s: s.integral and s.lo == 0,
+    _Rule("count", lambda s: s.integral and s.lo == 0 and not s.far_from_zero,
           lambda s: f"{s.n} distinct non-negative integer values {_range(s)} ({s.dtype}), "
                     f"more than max_classes={s.max_classes} and including zeros: counts. "
                     "If they are measurements rather than counts, problem 'regression'.",
@@ -1235,6 +1347,12 @@ RULES_1D = (
                     "are a continuous quantity, problem 'regression'; if they count events, "
                     "problem 'count'.",
           lambda s: ("regression", "count")),
+    _Rule("regression", lambda s: s.integral and s.lo == 0,
+          lambda s: f"{s.n} distinct non-negative integer values {_range(s)} ({s.dtype}), more "
+                    f"than max_classes={s.max_classes}; {_far_text(s)[2:]}: zeros that far below "
+                    "the other values are a separate code (missing, not applicable), and the "
+                    "others a measurement. If they count events, problem 'count'.",
+          lambda s: ("count",)),
     _Rule("regression", lambda s: s.integral and s.lo > 0,
           lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}), more than "
                     f"max_classes={s.max_classes} and no zeros: a continuous quantity. "
@@ -1283,6 +1401,26 @@ RULES_2D = (
                                   if s.integral and s.lo >= 0 else ""),
           lambda s: ("count",) if s.integral and s.lo >= 0 else ()),
 )
+
+
+def _near_zero(s):
+    """Integers that reach down to 0: with zeros (not far below the rest), or near the floor."""
+    return (s.lo == 0 and not s.far_from_zero) or s.near_floor
+
+
+def _near_zero_text(s):
+    if s.lo == 0:
+        return "including zeros"
+    return (f"the lowest {s.floor_distance:.2f} standard deviations above 0, near the floor of "
+            "counts")
+
+
+def _far_text(s):
+    if not s.far_from_zero:
+        return ""
+    what = "the lowest non-zero value" if s.lo == 0 else "the lowest value"
+    return (f", {what} {s.floor_distance:.1f} standard deviations above 0 (far from the "
+            "floor of counts)")
 
 
 def _shape(s):
@@ -1334,6 +1472,9 @@ def _ordinal_evidence(s):
 def _count_evidence(s):
     if s.k > 1:
         return f"{s.k} columns of non-negative integers {_range(s)}"
+    if s.kind != "number":
+        return (f"cardinal number words {_order(s)}: they say how many (convert them to "
+                "numbers)")
     zeros = "including zeros" if s.lo == 0 else "no zeros"
     skew, z, cv = s.shape
     if s.counts_evidence:
