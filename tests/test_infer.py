@@ -623,3 +623,71 @@ def test_turning_points_statistic():
     from recipes.catalog.infer import _smooth_p
     assert _smooth_p([1, 2, 3, 4, 5]) == pytest.approx(2 / 120)            # monotone
     assert _smooth_p([1, 3, 5, 4, 2]) == pytest.approx(30 / 120)           # one turn
+
+
+# --- second pass (issue 15): each rule with the values that meet it and the values it leaves ---
+# Each row: labels, the ranking of the candidates expected (first ones), and what the row shows.
+
+_MOTHERS_AGES = np.repeat(np.arange(14, 46), [3, 3, 7, 12, 10, 16, 18, 12, 13, 13, 13, 15, 8,
+                                              3, 9, 7, 7, 5, 6, 3, 1, 2, 2, 0, 0, 0, 0, 0, 0,
+                                              0, 0, 1])
+_FATHERS_AGES = np.concatenate([np.zeros(60, int), np.repeat(np.arange(16, 52), np.r_[
+    np.arange(4, 40, 2), np.arange(36, 0, -2)])])
+_BIRTH_ORDER = np.repeat([0, 1, 2, 3, 5, 6, 7, 8, 9, 10], [4, 2033, 1585, 835, 109, 37, 23,
+                                                            6, 4, 4])
+_INCOME_BRACKETS = np.repeat(np.arange(1, 20), [6, 3, 6, 5, 7, 12, 16, 12, 17, 24, 35, 29, 32,
+                                                15, 17, 14, 8, 4, 3])
+_SUM_SCORE = np.repeat(np.arange(3, 13), [35, 23, 36, 29, 36, 26, 22, 21, 15, 22])
+
+SECOND_PASS = [
+    # far from 0 (lowest value >= 2 sd above 0): a measurement, count second
+    (_MOTHERS_AGES, ("regression", "count"), "right-skewed integer ages 14-45: far from 0"),
+    (_MOTHERS_AGES * 6, ("regression", "count"), "weights in pounds: far from 0"),
+    # ...but the same shape reaching down to 0 stays a count
+    (_MOTHERS_AGES - 14, ("count", "regression"), "the same values from 0: counts"),
+    # zeros below a gap are a separate code; zeros followed by ones are the floor
+    (_FATHERS_AGES, ("regression", "count"), "ages with 0 for missing"),
+    (np.concatenate([_FATHERS_AGES, [1, 2, 3]]), ("count", "regression"),
+     "the same with 1, 2, 3 present: zeros are the floor"),
+    # few rows, gaps: reaching within 1 sd of 0 reads as counts, else a measurement
+    ([1, 3, 4, 6, 9, 9, 10, 11, 12, 13, 15, 15, 16, 17, 17, 2, 4, 12, 8, 14],
+     ("count", "regression"), "chin-ups of 20 men: within 1 sd of 0"),
+    ([31, 33, 34, 36, 39, 39, 40, 41, 42, 43, 45, 45, 46, 47, 47, 32, 34, 42, 38, 44],
+     ("regression", "count"), "the same plus 30: far from 0"),
+    # J shape from a mode at 1 with a few zeros (missing) below it
+    (_BIRTH_ORDER, ("count", "ordinal"), "birth order 1.. with 4 zeros: count"),
+    (_BIRTH_ORDER + 2, ("ordinal",), "the same from 2: no count origin, ordinal"),
+    # many levels: the size of the steps shows the order that noise hides from the turns
+    (_INCOME_BRACKETS, ("ordinal", "multiclass"), "19 noisy income brackets"),
+    (np.repeat(np.arange(19), 30), ("multiclass",), "19 uniform codes stay classes"),
+    # consecutive levels from 2 or more with no order in their frequencies: a sum score
+    (_SUM_SCORE, ("regression", "ordinal", "multiclass"), "a 3-12 sum score"),
+    (_SUM_SCORE - 2, ("multiclass", "ordinal"), "the same from 1: codes"),
+    # cardinal number words count something; ordinal words do not
+    (["four"] * 9 + ["six"] * 3 + ["eight", "two", "five"], ("ordinal", "count", "multiclass"),
+     "cylinders as number words"),
+    (["first", "second", "third", "first"], ("ordinal", "multiclass"), "ordinal words"),
+]
+
+
+@pytest.mark.parametrize("y, ranking, shows", SECOND_PASS, ids=[r[2] for r in SECOND_PASS])
+def test_second_pass_rules(y, ranking, shows):
+    got = infer_problem(y)
+    assert tuple(c.problem for c in got.candidates)[:len(ranking)] == ranking, got.reason
+
+
+def test_distance_from_zero_statistic():
+    from recipes.catalog.infer import _labels, _summarize
+
+    def distance(y):
+        return _summarize(_labels(y), 20).floor_distance
+    assert distance([10, 12, 14]) == pytest.approx(10 / np.std([10, 12, 14]))
+    assert distance([0, 0, 10, 12, 14]) == pytest.approx(10 / np.std([10, 12, 14]))  # gap
+    assert distance([0, 1, 10, 12, 14]) == 0.0      # zeros followed by ones: the floor
+    assert distance([-1, 10, 12]) == 0.0
+
+
+def test_step_statistic():
+    from recipes.catalog.infer import _steps_p
+    assert _steps_p([1, 2, 3, 4, 5, 6, 7, 8, 9]) < 0.01        # smooth
+    assert _steps_p([9, 1, 8, 2, 7, 3, 6, 4, 5]) > 0.9         # zigzag

@@ -11,14 +11,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from infer_columns import CHECK_COLUMNS, COLUMNS, run, score  # noqa: E402
+from infer_columns import CHECK_COLUMNS, COLUMNS, HOLDOUT_COLUMNS, run, score  # noqa: E402
 
 from recipes.catalog.infer import PROBLEMS  # noqa: E402
 
-# The issue asks for top-1 >= 0.90 and top-2 >= 0.98. Both are reached (top-1 by one column,
-# 92 of 102); these floors are what the rules reach today (see the README), kept so that a
-# change that makes them worse fails.
-TOP1_FLOOR = 0.90
+# The issue asks for top-1 >= 0.90 and top-2 >= 0.98. Both are reached (97 and 101 of 102);
+# these floors are what the rules reach today (see the README), kept so that a change that
+# makes them worse fails.
+TOP1_FLOOR = 0.95
 TOP2_FLOOR = 0.99
 
 
@@ -39,6 +39,15 @@ def test_the_check_columns_stay_apart_from_the_benchmark():
     assert not {c.name for c in CHECK_COLUMNS} & {c.name for c in COLUMNS}
     assert len({c.name for c in CHECK_COLUMNS}) == len(CHECK_COLUMNS)
     assert all(c.note and c.truth in PROBLEMS for c in CHECK_COLUMNS)
+
+
+def test_the_holdout_columns_stay_apart_from_the_rest():
+    # labelled before any inference ran on them; scored by ``benchmarks/infer.py --holdout``
+    # only, never a floor here: a floor would make them a target to tune the rules on
+    names = {c.name for c in HOLDOUT_COLUMNS}
+    assert len(HOLDOUT_COLUMNS) >= 25 and len(names) == len(HOLDOUT_COLUMNS)
+    assert not names & ({c.name for c in COLUMNS} | {c.name for c in CHECK_COLUMNS})
+    assert all(c.note and c.truth in PROBLEMS for c in HOLDOUT_COLUMNS)
 
 
 def test_overall_accuracy(results):

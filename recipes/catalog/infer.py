@@ -126,7 +126,9 @@ def infer_problem(y, max_classes=20):
           uniform (chi-square test, 5 %) and change smoothly from one level
           to the next (permutation test of the number of changes of
           direction of the frequencies along the levels, 5 %: one peak, one
-          valley or none): nominal codes have no reason to put similar
+          valley or none; with 8 or more levels, also the permutation test of
+          the squared steps between neighbouring frequencies, which noise
+          does not defeat): nominal codes have no reason to put similar
           frequencies on neighbouring levels, scales do; or integer levels on
           a numeric scale (some negative, or with gaps between them and at
           least 5 rows per level) whose frequencies are far from uniform and
@@ -144,12 +146,20 @@ def infer_problem(y, max_classes=20):
           integers; or one-hot rows (2-D, 0/1, each row sums to exactly 1).
         * ``'multilabel'``: 2-D 0/1 labels whose rows do not all sum to 1.
         * ``'count'``: non-negative integers with at most ``max_classes``
-          distinct values that are *count-shaped*, or with gaps between them,
-          fewer than 5 rows per value and including 0 (too sparse for class
-          codes); with more than ``max_classes``
-          distinct values, including 0, or without zeros but count-shaped and
-          of an integer dtype (2-D: integer columns that all include 0).
-          Count-shaped: significantly right-skewed (skewness z-test,
+          distinct values that are *count-shaped*, or with gaps between them
+          and fewer than 5 rows per value (too sparse for class codes) that
+          reach down to 0 (including 0, or the lowest value less than one
+          standard deviation above 0); with more than ``max_classes``
+          distinct values, including 0 (unless the zeros sit below a gap and
+          the other values lie *far from 0*), or without zeros but
+          count-shaped and of an integer dtype (2-D: integer columns that
+          all include 0). Far from 0: the lowest non-zero value 2 or more
+          standard deviations above 0 (of the non-zero values; zeros
+          followed by ones are the floor itself). Counts are bounded below
+          by 0 and their variance grows with their mean, so they reach down
+          toward 0; measurements (ages, weights) sit far above it, and a
+          count there is close to a normal law, so regression serves it.
+          Count-shaped: not far from 0, significantly right-skewed (skewness z-test,
           one-sided 1 %) and either at least as skewed as a Poisson law of
           the same mean (skewness >= coefficient of variation) and not
           underdispersed (Poisson dispersion test: (rows - 1) var/mean
@@ -160,20 +170,29 @@ def infer_problem(y, max_classes=20):
           symmetric laws, uniform class codes, a few imbalanced classes and
           bounded ratings or codes far from 0 (whose variance is far below
           their mean) do not. Also counts from their origin, 0 or 1, in J
-          shape: 5 or more integer levels whose frequencies fall all along
-          from the lowest, significantly (the permutation test below) and
-          with a significant right skew; the shape of a count law with a
-          small mean (geometric, Poisson below 1, zero-truncated counts such
-          as group sizes), which a rating shows only when its mode is its
-          first level, so ordinal comes second.
+          shape: 5 or more integer levels whose most frequent value is 0 or
+          1 and whose frequencies fall all along above it, significantly
+          (the permutation test below) and with a significant right skew;
+          the shape of a count law with a small mean (geometric, Poisson
+          below 2, zero-truncated counts such as group sizes, a birth order
+          with a few zeros for missing), which a rating shows only when its
+          mode is its first level, so ordinal comes second. Strings that
+          are all cardinal number words ("two", "four", "six") rank count
+          second, after the order of the words.
         * ``'bounded_regression'``: values within [0, 1] that are not all 0
           or 1 (1-D non-integer values, or 2-D columns).
         * ``'regression'``: any other numbers, 1-D or 2-D (multi-output);
           also integers with at most ``max_classes`` distinct values that
           leave gaps between them, are seen fewer than 5 times each (fewer
-          than 2, or not count-shaped) and do not include 0: a classifier
+          than 2, or not count-shaped) and do not reach down to 0 (no 0, the
+          lowest value one standard deviation or more above 0): a classifier
           needs several examples per class, and codes are consecutive
-          (body weights of 15 people, waist sizes of 20 men).
+          (body weights of 15 people, waist sizes of 20 men); integers far
+          from 0 (see count), where zeros below a gap are a separate code
+          (a missing age coded 0); and 3 to ``max_classes`` consecutive
+          integer levels starting at 2 or more whose frequencies show no
+          order: codes start at 0 or 1, sums of item scores (3 to 12) do
+          not, so ordinal comes second.
 
         ``candidates`` ranks every problem type that fits the values, best
         first, each with its evidence (and, for ``ordinal``, its order):
