@@ -1256,10 +1256,16 @@ def _scale(s):
     return "negative levels" if s.lo < 0 else "gaps between the levels"
 
 
+def _steps_text(s):
+    if s.profile[1] < _ALPHA:
+        return ""
+    return f" in small steps between neighbours (steps p = {s.steps_p:.2g})"
+
+
 def _ordinal_shape(s):
     """What in the frequencies of integer levels shows an order."""
     if s.smooth_levels:
-        return "whose frequencies change smoothly from level to level"
+        return "whose frequencies change smoothly from level to level" + _steps_text(s)
     if s.scale_levels:
         return f"on a numeric scale ({_scale(s)}) whose frequencies {_turned(s)}"
     return f"whose frequencies {_peaked(s)}, more likely for ordered levels than for codes"
@@ -1374,7 +1380,8 @@ RULES_1D = (
           lambda s: ("count",)),
     _Rule("regression", lambda s: s.integral and s.lo > 0,
           lambda s: f"{s.n} distinct integer values {_range(s)} ({s.dtype}), more than "
-                    f"max_classes={s.max_classes} and no zeros: a continuous quantity. "
+                    f"max_classes={s.max_classes} and no zeros{_far_text(s)}: a continuous "
+                    "quantity. "
                     + ("Every integer between them is present, several rows each, like "
                        "level codes: if they are ordered levels, problem 'ordinal'. "
                        if s.level_codes else "") + "If they count events, problem 'count'.",
@@ -1473,7 +1480,7 @@ def _ordinal_evidence(s):
             "pd.Categorical(y, categories=[lowest, ..., highest], ordered=True)")
     uniform_p, smooth_p = s.profile
     if s.smooth_levels:
-        shown = "change smoothly along the levels"
+        shown = "change smoothly along the levels" + _steps_text(s)
     elif s.scale_levels:
         shown = f"{_turned(s)} on a numeric scale ({_scale(s)})"
     elif s.peaked_levels:
@@ -1500,6 +1507,8 @@ def _count_evidence(s):
         shaped = f"right-skewed like counts ({_count_fit(s)})"
     elif s.n <= s.max_classes and s.mode_at_origin:
         return f"non-negative integers {_range(s)}, {zeros}, {_j_shape(s)}"
+    elif s.far_from_zero:
+        shaped = _far_text(s)[2:]
     else:
         shaped = (f"not skewed like counts (skewness {skew:.2f}, coefficient of variation "
                   f"{cv:.2f}, z = {z:.1f})")
