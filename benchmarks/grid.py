@@ -98,6 +98,19 @@ def part_keras(args):
             "accuracy": _accuracy(traces, split)}
 
 
+def _compiled_calls(fit, n, split):
+    """Three calls of ``fit`` on ``n`` fresh seeds of the same shapes (no tracing, no
+    compiling): sorted wall seconds and sorted process CPU seconds (all threads; less
+    sensitive than wall time to other work on the machine)."""
+    wall, cpu = [], []
+    for rep in range(1, 4):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        fit(_setups(range(rep * 10000, rep * 10000 + n)), split)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return sorted(wall), sorted(cpu)
+
+
 def part_stacked(args):
     from recipes.training import stacked
     if args.xla_cache:
@@ -114,14 +127,10 @@ def part_stacked(args):
     traces = stacked.fit_stacked(_setups(range(n)), split)
     first = time.perf_counter() - start
     traces_before = stacked.TRACE_COUNT
-    runs = []
-    for rep in range(1, 4):     # fresh seeds, same shapes: no tracing, no compilation
-        start = time.perf_counter()
-        stacked.fit_stacked(_setups(range(rep * 10000, rep * 10000 + n)), split)
-        runs.append(time.perf_counter() - start)
-    runs.sort()
+    runs, cpu = _compiled_calls(stacked.fit_stacked, n, split)
     assert stacked.TRACE_COUNT == traces_before, "the compiled function was not reused"
     return {"first": first, "per_model": runs[1] / n, "per_model_first": first / n,
+            "cpu_per_model": cpu[1] / n,
             "compile": max(first - runs[1], 0.0), "models": n,
             "chunks": [len(m) for _, m, _ in stacked._group(_setups(range(n)), [split] * n)],
             "statuses": sorted({t.status for t in traces}), "accuracy": _accuracy(traces, split),
@@ -140,20 +149,18 @@ def part_stacked_jax(args):
     from recipes.training import stacked_jax
 
     assert keras.backend.backend() == "jax", keras.backend.backend()
+    if args.xla_cache:      # the contenders' fresh cache folder (its "jax" subfolder)
+        stacked_jax.persistent_cache(args.xla_cache)
     split = _split()
     n = args.seeds
     start = time.perf_counter()
     traces = stacked_jax.fit_stacked(_setups(range(n)), split)
     first = time.perf_counter() - start
     traces_before = stacked_jax.TRACE_COUNT
-    runs = []
-    for rep in range(1, 4):     # fresh seeds, same shapes: no tracing, no compilation
-        start = time.perf_counter()
-        stacked_jax.fit_stacked(_setups(range(rep * 10000, rep * 10000 + n)), split)
-        runs.append(time.perf_counter() - start)
-    runs.sort()
+    runs, cpu = _compiled_calls(stacked_jax.fit_stacked, n, split)
     assert stacked_jax.TRACE_COUNT == traces_before, "the compiled function was not reused"
     return {"first": first, "per_model": runs[1] / n, "per_model_first": first / n,
+            "cpu_per_model": cpu[1] / n,
             "compile": max(first - runs[1], 0.0), "models": n,
             "statuses": sorted({t.status for t in traces}), "accuracy": _accuracy(traces, split),
             "workers": stacked_jax.WORKERS, "jax": jax.__version__}
@@ -374,7 +381,9 @@ def main(argv=None):
         print(f"JAX stacked (stateless_call + stateless_apply under jax.vmap, jax {jx['jax']}, "
               f"workers {jx['workers']}): first call minus a compiled call {jx['compile']:.2f} s; "
               f"JAX / TensorFlow XLA: {jx['per_model'] / st['per_model']:.2f}x compiled, "
-              f"{jx['per_model_first'] / st['per_model_first']:.2f}x incl. compile")
+              f"{jx['per_model_first'] / st['per_model_first']:.2f}x incl. compile; CPU "
+              f"time per model (all threads), compiled: TensorFlow XLA "
+              f"{1000 * st['cpu_per_model']:.1f} ms, JAX {1000 * jx['cpu_per_model']:.1f} ms")
     for other, r in (("keras", ke), ("sklearn", sk)):
         print(f"{other}/stacked: {r['per_model'] / st['per_model']:6.1f}x compiled, "
               f"{r['per_model'] / st['per_model_first']:6.1f}x incl. compile")

@@ -4,8 +4,9 @@ Keras fixes its backend at import, so everything runs in one subprocess with
 KERAS_BACKEND=jax: one recipe of every problem type, each a chunk of members that
 differ in seed and learning rate (and, for regression, a member whose learning rate
 makes it diverge), 2 epochs on 70 training rows, batches of 32 (a short last batch
-of 6). One member of each chunk (the first or the second, alternately) is checked
-against ``fit_keras`` (one ``model.fit``, ~1 s each on JAX) on the same seed and rate.
+of 6), and a test split (scored from the final weights). One member of each chunk
+(the first or the second, alternately) is checked against ``fit_keras`` (one
+``model.fit``, ~1 s each on JAX) on the same seed and rate.
 
 Tolerance. Both trainers call the same Keras ops (the model's stateless call, the
 recipe's loss, the optimizer's ``stateless_apply``); only XLA's fusion and
@@ -59,7 +60,7 @@ from recipes.training.trainers import FallbackWarning, trainer
 CASES = {cases}
 out = {{"trainer": trainer("stacked").__module__}}
 for problem, (name, recipe, optimizer, rates) in CASES.items():
-    s = data.split(data.load(name))
+    s = data.split(data.load(name), test_fraction=0.2)
     s = dataclasses.replace(s, X_train=s.X_train[:70], y_train=s.y_train[:70],
                             X_val=s.X_val[:40], y_val=s.y_val[:40])
     setups = [Setup(catalog.get(recipe), seed, epochs=2, hidden=(8,), optimizer=optimizer,
@@ -70,9 +71,11 @@ for problem, (name, recipe, optimizer, rates) in CASES.items():
     diff = {{"outputs": 0.0, "loss": 0.0, "grad_norm": 0.0}}
     for g, w in zip([got[i] for i in check], want):
         assert w.status == "ok" and g.epochs == w.epochs == 2
-        for split in ("train", "val"):
+        assert g.outputs["test"].shape == w.outputs["test"].shape == (1, len(s.X_test), g.outputs["val"].shape[-1])
+        for split in ("train", "val", "test"):
             diff["outputs"] = max(diff["outputs"], float(np.abs(g.outputs[split] - w.outputs[split]).max()))
-            diff["loss"] = max(diff["loss"], float(np.abs(g.loss[split] - w.loss[split]).max()))
+            if split != "test":
+                diff["loss"] = max(diff["loss"], float(np.abs(g.loss[split] - w.loss[split]).max()))
         diff["grad_norm"] = max(diff["grad_norm"], float(
             (np.abs(g.grad_norm - w.grad_norm) / np.maximum(w.grad_norm, 1)).max()))
     out[problem] = {{"statuses": [g.status for g in got], "diff": diff,

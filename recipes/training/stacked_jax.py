@@ -185,15 +185,16 @@ def _optimizer_values(config, parts, setup):
 
     s = setup.settings
     key = (id(parts), stacked._optimizer_spec(setup)[2])
-    if key not in _OPT_VALUES:
-        own = _fresh(make_optimizer(s.optimizer, s.learning_rate))
-        own.build(parts.model.trainable_variables)
-        if len(own.variables) != len(parts.optimizer.variables):
-            raise ValueError(f"Expected the same optimizer variables for every member. "
-                             f"Received: {len(own.variables)} and "
-                             f"{len(parts.optimizer.variables)}")
-        _OPT_VALUES[key] = [np.asarray(v.value) for v in own.variables]
-    return _OPT_VALUES[key]
+    with _LOCK:
+        if key not in _OPT_VALUES:
+            own = _fresh(make_optimizer(s.optimizer, s.learning_rate))
+            own.build(parts.model.trainable_variables)
+            if len(own.variables) != len(parts.optimizer.variables):
+                raise ValueError(f"Expected the same optimizer variables for every member. "
+                                 f"Received: {len(own.variables)} and "
+                                 f"{len(parts.optimizer.variables)}")
+            _OPT_VALUES[key] = [np.asarray(v.value) for v in own.variables]
+        return _OPT_VALUES[key]
 
 
 # --- the compiled chunk function ---------------------------------------------------------
@@ -292,11 +293,12 @@ def _predict_test(parts, ws, x):
     """Every member's outputs on ``x`` (the test split), by the model's stateless call."""
     import jax
 
-    fn = _PREDICT.get(id(parts))
-    if fn is None:
-        fn = _PREDICT[id(parts)] = jax.jit(jax.vmap(
-            lambda w, x: parts.model.stateless_call(w, [], x, training=False)[0],
-            in_axes=(0, None)))
+    with _LOCK:
+        fn = _PREDICT.get(id(parts))
+        if fn is None:
+            fn = _PREDICT[id(parts)] = jax.jit(jax.vmap(
+                lambda w, x: parts.model.stateless_call(w, [], x, training=False)[0],
+                in_axes=(0, None)))
     return np.asarray(fn(ws, np.asarray(x, np.float32)))
 
 
