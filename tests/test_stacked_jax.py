@@ -69,26 +69,32 @@ for problem, (name, recipe, optimizer, rates) in CASES.items():
     check = [len(out) % 2]     # the first member of every other chunk, else the second
     want = fit_keras([setups[i] for i in check], s)
     diff = {{"outputs": 0.0, "loss": 0.0, "grad_norm": 0.0}}
+
+    def worst(what, a, b, scale=1.0):
+        diff[what] = max(diff[what], float((np.abs(a - b) / scale).max()))
+
     for g, w in zip([got[i] for i in check], want):
         assert w.status == "ok" and g.epochs == w.epochs == 2
-        assert g.outputs["test"].shape == w.outputs["test"].shape == (1, len(s.X_test), g.outputs["val"].shape[-1])
+        units = g.outputs["val"].shape[-1]
+        assert g.outputs["test"].shape == w.outputs["test"].shape == (1, len(s.X_test), units)
         for split in ("train", "val", "test"):
-            diff["outputs"] = max(diff["outputs"], float(np.abs(g.outputs[split] - w.outputs[split]).max()))
-            if split != "test":
-                diff["loss"] = max(diff["loss"], float(np.abs(g.loss[split] - w.loss[split]).max()))
-        diff["grad_norm"] = max(diff["grad_norm"], float(
-            (np.abs(g.grad_norm - w.grad_norm) / np.maximum(w.grad_norm, 1)).max()))
+            worst("outputs", g.outputs[split], w.outputs[split])
+        for split in ("train", "val"):
+            worst("loss", g.loss[split], w.loss[split])
+        worst("grad_norm", g.grad_norm, w.grad_norm, np.maximum(w.grad_norm, 1))
+    differ = np.abs(got[0].outputs["val"] - got[1].outputs["val"]).max() > 1e-3
     out[problem] = {{"statuses": [g.status for g in got], "diff": diff,
-                    "members_differ": bool(np.abs(got[0].outputs["val"] - got[1].outputs["val"]).max() > 1e-3)}}
+                    "members_differ": bool(differ)}}
 
 X, y = data.load("iris").X, data.load("iris").y
 with warnings.catch_warnings():
     warnings.simplefilter("error", FallbackWarning)
-    df = recipes.compare(X[::3], y[::3], recipes=["multiclass_softmax_cce", "multiclass_logits_cce"],
-                         seeds=2, epochs=2, out={out!r}, progress=False)
+    df = recipes.compare(X[::3], y[::3], seeds=2, epochs=2, out={out!r}, progress=False,
+                         recipes=["multiclass_softmax_cce", "multiclass_logits_cce"])
 runs = Store({out!r}).runs()
 out["compare"] = {{"rows": len(df), "backends": sorted(set(df["backend"])),
-                  "trainers": sorted(set(runs["trainer"])), "statuses": sorted(set(runs["status"])),
+                  "trainers": sorted(set(runs["trainer"])),
+                  "statuses": sorted(set(runs["status"])),
                   "val_losses": int(((df["metric"] == "loss") & (df["split"] == "val")).sum())}}
 print(json.dumps(out))
 """

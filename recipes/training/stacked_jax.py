@@ -68,6 +68,7 @@ TRACE_COUNT = 0
 _COMPILED = {}      # (config, shapes) -> jax compiled function
 _PARTS = {}         # (config, features) -> _Parts
 _LOCK = threading.Lock()
+_STARTED = []       # [True] once _start ran in this process
 
 
 def _start():
@@ -84,9 +85,6 @@ def _start():
             persistent_cache()
         except OSError:     # an unwritable cache folder: compile as if there were none
             pass
-
-
-_STARTED = []
 
 
 def persistent_cache(directory=None):
@@ -153,14 +151,14 @@ def _parts(config, setup, split):
             from ..models.build import make_loss, make_optimizer
 
             s = setup.settings
-            model = stacked_model(setup, split)
+            model = _model(setup, split)
             optimizer = _fresh(make_optimizer(s.optimizer, s.learning_rate))
             optimizer.build(model.trainable_variables)
             _PARTS[key] = _Parts(model, make_loss(setup.recipe), optimizer)
         return _PARTS[key]
 
 
-def stacked_model(setup, split):
+def _model(setup, split):
     """The uncompiled model of ``setup`` (``build_model``): the stateless call of a chunk."""
     from ..models.build import build_model
 
@@ -277,8 +275,7 @@ def _compiled(config, parts, arrays):
     import jax
 
     own = arrays[0].ndim == 3
-    key = (config, own, tuple(jax.tree_util.tree_map(lambda a: (a.shape, a.dtype.str),
-                                                     jax.tree_util.tree_leaves(arrays))))
+    key = (config, own, tuple((a.shape, a.dtype.str) for a in jax.tree_util.tree_leaves(arrays)))
     with _LOCK:
         if key not in _COMPILED:
             fn = _build(parts, config.batch_size, own)
