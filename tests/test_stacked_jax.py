@@ -4,9 +4,11 @@ Keras fixes its backend at import, so everything runs in one subprocess with
 KERAS_BACKEND=jax: one recipe of every problem type, each a chunk of members that
 differ in seed and learning rate (and, for regression, a member whose learning rate
 makes it diverge), 2 epochs on 70 training rows, batches of 32 (a short last batch
-of 6), and a test split (scored from the final weights). One member of each chunk
-(the first or the second, alternately) is checked against ``fit_keras`` (one
-``model.fit``, ~1 s each on JAX) on the same seed and rate.
+of 6), and a test split (scored from the final weights); in every other chunk each
+member trains on its own split (as the seeds of a grid do), in the others they share
+one. One member of each chunk (the first or the second, so that both kinds of data
+are checked for both) is compared with ``fit_keras`` (one ``model.fit``, ~1 s each on
+JAX) on the same seed, rate and split.
 
 Tolerance. Both trainers call the same Keras ops (the model's stateless call, the
 recipe's loss, the optimizer's ``stateless_apply``); only XLA's fusion and
@@ -59,15 +61,23 @@ from recipes.training.trainers import FallbackWarning, trainer
 
 CASES = {cases}
 out = {{"trainer": trainer("stacked").__module__}}
+
+
+def cut(s):
+    return dataclasses.replace(s, X_train=s.X_train[:70], y_train=s.y_train[:70],
+                               X_val=s.X_val[:40], y_val=s.y_val[:40])
+
+
 for problem, (name, recipe, optimizer, rates) in CASES.items():
-    s = data.split(data.load(name), test_fraction=0.2)
-    s = dataclasses.replace(s, X_train=s.X_train[:70], y_train=s.y_train[:70],
-                            X_val=s.X_val[:40], y_val=s.y_val[:40])
+    own = len(out) % 2 == 0     # every other chunk: each member its own split, as in a grid
+    splits = [cut(data.split(data.load(name), seed=k if own else 0, test_fraction=0.2))
+              for k in range(len(rates))]
     setups = [Setup(catalog.get(recipe), seed, epochs=2, hidden=(8,), optimizer=optimizer,
                     learning_rate=lr) for seed, lr in enumerate(rates)]
-    got = stacked_jax.train_stacked(setups, s, keep_outputs=True).traces
-    check = [len(out) % 2]     # the first member of every other chunk, else the second
-    want = fit_keras([setups[i] for i in check], s)
+    got = stacked_jax.train_stacked(setups, splits if own else splits[0],
+                                    keep_outputs=True).traces
+    check = [len(out) // 2 % 2]     # the first or the second member, with either kind of data
+    want = fit_keras([setups[i] for i in check], [splits[i] for i in check])
     diff = {{"outputs": 0.0, "loss": 0.0, "grad_norm": 0.0}}
 
     def worst(what, a, b, scale=1.0):
@@ -76,7 +86,8 @@ for problem, (name, recipe, optimizer, rates) in CASES.items():
     for g, w in zip([got[i] for i in check], want):
         assert w.status == "ok" and g.epochs == w.epochs == 2
         units = g.outputs["val"].shape[-1]
-        assert g.outputs["test"].shape == w.outputs["test"].shape == (1, len(s.X_test), units)
+        n_test = len(splits[0].X_test)
+        assert g.outputs["test"].shape == w.outputs["test"].shape == (1, n_test, units)
         for split in ("train", "val", "test"):
             worst("outputs", g.outputs[split], w.outputs[split])
         for split in ("train", "val"):
