@@ -12,6 +12,9 @@ The grid: scikit-learn's digits (standardized 75/25 split), a 64-32-10 MLP
 * stacked: ``recipes.training.stacked.fit_stacked`` on all ``--seeds`` seeds; first call
            (tracing + XLA compilation + training) and later calls with fresh
            seeds of the same shapes (compiled function reused; median of 3);
+* stacked JAX: ``recipes.training.stacked_jax.fit_stacked`` (Keras' stateless model and
+           optimizer under ``jax.vmap``) on the same seeds and chunks, timed the same
+           way, in a process with ``KERAS_BACKEND=jax`` (when JAX is installed);
 * sklearn: ``MLPClassifier(hidden_layer_sizes=(32,), max_iter=20, batch_size=32,
            solver="adam", learning_rate_init=1e-3)``, the same work.
 
@@ -36,6 +39,7 @@ and TensorFlow, 2048 x 2048) on the same machine.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -94,6 +98,19 @@ def part_keras(args):
             "accuracy": _accuracy(traces, split)}
 
 
+def _compiled_calls(fit, n, split):
+    """Three calls of ``fit`` on ``n`` fresh seeds of the same shapes (no tracing, no
+    compiling): sorted wall seconds and sorted process CPU seconds (all threads; less
+    sensitive than wall time to other work on the machine)."""
+    wall, cpu = [], []
+    for rep in range(1, 4):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        fit(_setups(range(rep * 10000, rep * 10000 + n)), split)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return sorted(wall), sorted(cpu)
+
+
 def part_stacked(args):
     from recipes.training import stacked
     if args.xla_cache:
@@ -110,14 +127,10 @@ def part_stacked(args):
     traces = stacked.fit_stacked(_setups(range(n)), split)
     first = time.perf_counter() - start
     traces_before = stacked.TRACE_COUNT
-    runs = []
-    for rep in range(1, 4):     # fresh seeds, same shapes: no tracing, no compilation
-        start = time.perf_counter()
-        stacked.fit_stacked(_setups(range(rep * 10000, rep * 10000 + n)), split)
-        runs.append(time.perf_counter() - start)
-    runs.sort()
+    runs, cpu = _compiled_calls(stacked.fit_stacked, n, split)
     assert stacked.TRACE_COUNT == traces_before, "the compiled function was not reused"
     return {"first": first, "per_model": runs[1] / n, "per_model_first": first / n,
+            "cpu_per_model": cpu[1] / n,
             "compile": max(first - runs[1], 0.0), "models": n,
             "chunks": [len(m) for _, m, _ in stacked._group(_setups(range(n)), [split] * n)],
             "statuses": sorted({t.status for t in traces}), "accuracy": _accuracy(traces, split),
@@ -125,6 +138,32 @@ def part_stacked(args):
                         "inter": tf.config.threading.get_inter_op_parallelism_threads()},
             "workers": stacked.WORKERS, "xla_flags": os.environ.get("XLA_FLAGS", ""),
             "xla": auto}
+
+
+def part_stacked_jax(args):
+    """The JAX stacked trainer (``stacked_jax``) on the same grid, under KERAS_BACKEND=jax."""
+    import jax
+    import keras
+
+    from recipes.models import build  # noqa: F401  (imports TensorFlow too: start-up not counted)
+    from recipes.training import stacked_jax
+
+    assert keras.backend.backend() == "jax", keras.backend.backend()
+    if args.xla_cache:      # the contenders' fresh cache folder (its "jax" subfolder)
+        stacked_jax.persistent_cache(args.xla_cache)
+    split = _split()
+    n = args.seeds
+    start = time.perf_counter()
+    traces = stacked_jax.fit_stacked(_setups(range(n)), split)
+    first = time.perf_counter() - start
+    traces_before = stacked_jax.TRACE_COUNT
+    runs, cpu = _compiled_calls(stacked_jax.fit_stacked, n, split)
+    assert stacked_jax.TRACE_COUNT == traces_before, "the compiled function was not reused"
+    return {"first": first, "per_model": runs[1] / n, "per_model_first": first / n,
+            "cpu_per_model": cpu[1] / n,
+            "compile": max(first - runs[1], 0.0), "models": n,
+            "statuses": sorted({t.status for t in traces}), "accuracy": _accuracy(traces, split),
+            "workers": stacked_jax.WORKERS, "jax": jax.__version__}
 
 
 def part_sklearn(args):
@@ -260,8 +299,10 @@ def part_flops(args):
     return out
 
 
-PARTS = {"keras": part_keras, "sweep": part_sweep, "flops": part_flops, "stacked": part_stacked, "sklearn": part_sklearn,
-         "memory": part_memory}
+PARTS = {"keras": part_keras, "sweep": part_sweep, "flops": part_flops, "stacked": part_stacked,
+         "stacked_jax": part_stacked_jax, "sklearn": part_sklearn, "memory": part_memory}
+# the Keras backend of each part's process (default: TensorFlow)
+BACKEND = {"stacked_jax": "jax"}
 
 
 # --- driver ------------------------------------------------------------------------------
@@ -274,7 +315,8 @@ def _run_part(name, args):
            "--sweep", str(args.sweep)]
     if args.xla_cache:
         cmd += ["--xla-cache", args.xla_cache]
-    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    env = dict(os.environ, KERAS_BACKEND=BACKEND.get(name, "tensorflow"))
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
     if out.returncode != 0 or not lines:
         sys.stderr.write(out.stderr[-3000:])
@@ -311,9 +353,11 @@ def main(argv=None):
     if args.xla_cache is None:      # the contenders compile, as a first run would
         import tempfile
         args.xla_cache = tempfile.mkdtemp(prefix="recipes-bench-cache-")
-    res = {name: _run_part(name, args)
-           for name in ("stacked:xla", "stacked:plain", "keras", "sklearn")}
+    names = ("stacked:xla", "stacked:plain", "keras", "sklearn") + (
+        ("stacked_jax",) if importlib.util.find_spec("jax") else ())
+    res = {name: _run_part(name, args) for name in names}
     st, pl, ke, sk = res["stacked:xla"], res["stacked:plain"], res["keras"], res["sklearn"]
+    jx = res.get("stacked_jax")
     rows = [
         ("keras fit_keras", ke["models"], ke["per_model"], ke["accuracy"]),
         ("sklearn MLPClassifier", sk["models"], sk["per_model"], sk["accuracy"]),
@@ -321,7 +365,10 @@ def main(argv=None):
         ("stacked XLA, compiled", st["models"], st["per_model"], st["accuracy"]),
         ("stacked plain, incl. trace", pl["models"], pl["per_model_first"], pl["accuracy"]),
         ("stacked plain, traced", pl["models"], pl["per_model"], pl["accuracy"]),
-    ]
+    ] + ([
+        ("stacked JAX, incl. compile", jx["models"], jx["per_model_first"], jx["accuracy"]),
+        ("stacked JAX, compiled", jx["models"], jx["per_model"], jx["accuracy"]),
+    ] if jx else [])
     print(f"\n{'trainer':26s} {'models':>6s} {'ms/model':>10s} {'val acc':>8s}")
     for name, n, per, acc in rows:
         print(f"{name:26s} {n:6d} {1000 * per:10.1f} {acc:8.3f}")
@@ -330,6 +377,13 @@ def main(argv=None):
     print(f"first call (start-up, tracing, compiling, training) minus a compiled call: XLA "
           f"{st['compile']:.2f} s, plain graph {pl['compile']:.2f} s; JIT='auto' would pick "
           f"{'XLA' if all(st['xla']) else 'the plain graph'} for {st['models']} runs")
+    if jx:
+        print(f"JAX stacked (stateless_call + stateless_apply under jax.vmap, jax {jx['jax']}, "
+              f"workers {jx['workers']}): first call minus a compiled call {jx['compile']:.2f} s; "
+              f"JAX / TensorFlow XLA: {jx['per_model'] / st['per_model']:.2f}x compiled, "
+              f"{jx['per_model_first'] / st['per_model_first']:.2f}x incl. compile; CPU "
+              f"time per model (all threads), compiled: TensorFlow XLA "
+              f"{1000 * st['cpu_per_model']:.1f} ms, JAX {1000 * jx['cpu_per_model']:.1f} ms")
     for other, r in (("keras", ke), ("sklearn", sk)):
         print(f"{other}/stacked: {r['per_model'] / st['per_model']:6.1f}x compiled, "
               f"{r['per_model'] / st['per_model_first']:6.1f}x incl. compile")

@@ -4,8 +4,10 @@ A trainer is a function ``(setups, split) -> traces``, one ``Trace`` per setup
 in order (a generator may yield each as soon as its run ends, so that a runner
 stores it at once). Each is imported on first use (both import Keras).
 
-The stacked trainer has one implementation per Keras backend (``STACKED``). On a
-backend without one, ``"stacked"`` falls back to the plain Keras path (``"keras"``,
+The stacked trainer has one implementation per Keras backend (``STACKED``):
+TensorFlow's (``stacked``, the arithmetic written out in one XLA graph) and JAX's
+(``stacked_jax``, Keras' stateless model and optimizer under ``jax.vmap``). On a
+backend without one (PyTorch), ``"stacked"`` falls back to the plain Keras path (``"keras"``,
 ``model.fit``, which runs on every backend) with one warning per process, and the
 runs are recorded as ``"keras"`` runs (``effective``), so a result never claims a
 trainer that did not train it.
@@ -25,7 +27,8 @@ TRAINERS = {"stacked": "recipes.training.stacked:iter_fit_stacked",
 DEFAULT_TRAINER = "stacked"
 # backend -> the stacked trainer native to it; a backend not listed trains "stacked"
 # setups with "keras"
-STACKED = {"tensorflow": "recipes.training.stacked:iter_fit_stacked"}
+STACKED = {"tensorflow": "recipes.training.stacked:iter_fit_stacked",
+           "jax": "recipes.training.stacked_jax:iter_fit_stacked"}
 FALLBACK = "keras"
 _WARNED = set()
 
@@ -39,7 +42,7 @@ def effective(name, backend=None):
     process's): ``name`` itself, or ``FALLBACK`` for ``"stacked"`` on a backend without
     a stacked trainer (see ``STACKED``).
 
-    >>> effective("stacked", "torch"), effective("stacked", "tensorflow"), effective("keras", "jax")
+    >>> effective("stacked", "torch"), effective("stacked", "jax"), effective("keras", "jax")
     ('keras', 'stacked', 'keras')
     """
     if name not in TRAINERS:

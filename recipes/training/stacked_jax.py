@@ -1,0 +1,441 @@
+"""The stacked trainer on the JAX backend: Keras' own stateless model and optimizer,
+vectorized over runs with ``jax.vmap``.
+
+``iter_fit_stacked(setups, split)`` has the contract of
+``recipes.training.stacked.iter_fit_stacked`` (one scored ``Trace`` per setup, in order,
+each yielded as soon as its chunk and every earlier setup's are done) and needs
+``KERAS_BACKEND=jax``. Where the TensorFlow trainer writes the MLP, the loss reduction
+and the Adam/SGD arithmetic out by hand, this one calls Keras for each of them, so a
+run trains as in plain ``model.fit`` on JAX by construction:
+
+* **One run** is a pure function of its weights, its optimizer variables and its data:
+  ``model.stateless_call`` for the forward pass (the model ``Setup.build_model`` builds),
+  the recipe's Keras loss (``make_loss``, reduction ``sum_over_batch_size``) on its
+  output, ``jax.value_and_grad`` for the gradient and ``optimizer.stateless_apply`` for
+  the update (the optimizer ``make_optimizer`` builds, so its clipping, schedules and
+  every other option hold as they are). Batches are the rows ``trace.batch_order``
+  gives for the run's seed, cut into batches of ``batch_size`` with a short last
+  batch, as ``fit_keras`` feeds ``model.fit``; the epoch's train loss is the
+  batch-size-weighted mean of the batch losses (Keras' loss tracker), the val loss
+  the loss on the val outputs, and the gradient norm that of the loss on the full
+  training split with respect to the output layer's weights (``fit_keras``'s
+  ``_stateless_grad_norm``).
+* **Many runs**: ``jax.vmap`` maps that function over a leading member axis of the
+  weights, the optimizer variables (the learning rate is one of them, so members
+  may differ in it), the batch order and, when members train on different splits,
+  the data. All epochs run in one ``jax.jit``-compiled function (``lax.scan`` over
+  epochs, and over the full batches within an epoch; the short last batch is one
+  more step of its own shape).
+* **Chunks**: setups are grouped and cut into chunks exactly as the TensorFlow
+  trainer does (``stacked._config``: same hidden widths, head, loss, encoding,
+  optimizer class and hyperparameters, batch size and epochs, and split sizes; chunk
+  sizes a power of two so groups share compiled functions, padded with copies of the
+  first member whose results are dropped). ``stacked.NotStackable`` configurations
+  are refused up front as there, so a grid trains the same runs on either backend.
+* **Divergence, failures, seconds, memory**: as in ``recipes.training.stacked``: a
+  member with a non-finite epoch train loss or outputs is ``"diverged"`` with its
+  history up to that epoch; an exception in a chunk makes its runs ``"failed"``; each
+  chunk is charged the wall time since the previous one finished; runs are scored as
+  their chunk finishes and keep their final epoch's outputs only (every epoch's with
+  ``keep_outputs``).
+
+Compiled functions are kept per configuration and shapes (``_COMPILED``;
+``TRACE_COUNT`` counts traces). ``WORKERS`` chunks train at once on Python threads
+(JAX releases the GIL while compiled code runs).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import stacked
+from .trace import Trace, failed, per_setup, scores
+
+__all__ = ["CACHE_BYTES", "MIN_COMPILE_S", "TRACE_COUNT", "WORKERS", "fit_stacked",
+           "iter_fit_stacked", "iter_stacked", "persistent_cache", "train_stacked"]
+
+# Chunks trained at the same time (threads).
+WORKERS = 2
+# Number of times a chunk function has been traced (once per configuration and shapes).
+TRACE_COUNT = 0
+
+_COMPILED = {}      # (config, shapes) -> jax compiled function
+_PARTS = {}         # (config, features) -> _Parts
+_LOCK = threading.Lock()
+_STARTED = []       # [True] once _start ran in this process
+
+
+def _start():
+    """First use in a process, before JAX's first compilation: XLA's cheaper compiler
+    options (``stacked.configure_xla``: compiles a digits chunk in ~1.8 s instead of
+    ~3.2 s, runs as fast) and, when ``stacked.CACHE`` is on, JAX's persistent
+    compilation cache (``persistent_cache``)."""
+    if _STARTED:
+        return
+    _STARTED.append(True)
+    stacked.configure_xla()
+    if stacked.CACHE:
+        try:
+            persistent_cache()
+        except OSError:     # an unwritable cache folder: compile as if there were none
+            pass
+
+
+def persistent_cache(directory=None):
+    """Keep compiled chunk functions on disk across processes (JAX's persistent
+    compilation cache, in the folder ``jax`` beside the TensorFlow trainer's, see
+    ``stacked.cache_dir``); returns the folder, or None when the user set one of their
+    own (``jax_compilation_cache_dir``).
+
+    JAX keys entries by the program, its compile options, the XLA flags and the JAX
+    version, so one folder serves every version. Reads and writes hold a file lock
+    (set by a size limit, ``jax_compilation_cache_max_size``, of ``CACHE_BYTES`` unless
+    the user set one), so processes sharing the folder never read a half-written entry.
+    Functions that compile in under ``MIN_COMPILE_S`` are not stored.
+    """
+    import jax
+    from jax.experimental.compilation_cache import compilation_cache
+
+    if jax.config.jax_compilation_cache_dir:
+        return None
+    folder = os.path.join(os.path.dirname(stacked.cache_dir(directory)), "jax")
+    os.makedirs(folder, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", folder)
+    if jax.config.jax_compilation_cache_max_size == -1:
+        jax.config.update("jax_compilation_cache_max_size", CACHE_BYTES)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_S)
+    compilation_cache.reset_cache()     # JAX decides at its first compilation whether to use it
+    return folder
+
+
+# the persistent cache's size limit (least recently used entries go first), and the
+# shortest compile worth storing (a digits chunk compiles in ~1-2 s; Keras' eager ops
+# in milliseconds)
+CACHE_BYTES = 2 * 2**30
+MIN_COMPILE_S = 0.3
+
+
+def _require_jax():
+    import keras
+
+    if keras.backend.backend() != "jax":
+        raise RuntimeError(f"The JAX stacked trainer needs the JAX backend (set "
+                           f"KERAS_BACKEND=jax before Keras is imported). Received: Keras "
+                           f"backend {keras.backend.backend()!r}")
+
+
+# --- Keras pieces of a configuration -------------------------------------------------
+
+@dataclass
+class _Parts:
+    """The Keras objects a chunk function is traced from: one model (its variables are
+    never used, only its stateless call), the loss, and one built optimizer."""
+
+    model: object
+    loss: object
+    optimizer: object
+
+
+def _parts(config, setup, split):
+    """Keras objects for ``config``, built once per configuration (``setup``: any setup
+    of it; they share architecture, loss and optimizer class and hyperparameters)."""
+    key = (config, split.X_train.shape[1])
+    with _LOCK:
+        if key not in _PARTS:
+            from ..models.build import make_loss, make_optimizer
+
+            s = setup.settings
+            model = _model(setup, split)
+            optimizer = _fresh(make_optimizer(s.optimizer, s.learning_rate))
+            optimizer.build(model.trainable_variables)
+            _PARTS[key] = _Parts(model, make_loss(setup.recipe), optimizer)
+        return _PARTS[key]
+
+
+def _model(setup, split):
+    """The uncompiled model of ``setup`` (``build_model``): the stateless call of a chunk."""
+    from ..models.build import build_model
+
+    s = setup.settings
+    return build_model(setup.recipe, split.X_train.shape[1:], split.n, hidden=tuple(s.hidden),
+                       seed=setup.seed, output_scale=s.output_scale, compile=False)
+
+
+def _fresh(optimizer):
+    """A new, unbuilt optimizer with ``optimizer``'s configuration (a user's instance is
+    never built or changed here)."""
+    return type(optimizer).from_config(optimizer.get_config())
+
+
+_OPT_VALUES = {}
+
+
+def _optimizer_values(config, parts, setup):
+    """Initial optimizer variables of one member: the built optimizer's, with the
+    member's learning rate (a fresh optimizer of the member's, built like the chunk's)."""
+    from ..models.build import make_optimizer
+
+    s = setup.settings
+    key = (id(parts), stacked._optimizer_spec(setup)[2])
+    with _LOCK:
+        if key not in _OPT_VALUES:
+            own = _fresh(make_optimizer(s.optimizer, s.learning_rate))
+            own.build(parts.model.trainable_variables)
+            if len(own.variables) != len(parts.optimizer.variables):
+                raise ValueError(f"Expected the same optimizer variables for every member. "
+                                 f"Received: {len(own.variables)} and "
+                                 f"{len(parts.optimizer.variables)}")
+            _OPT_VALUES[key] = [np.asarray(v.value) for v in own.variables]
+        return _OPT_VALUES[key]
+
+
+# --- the compiled chunk function ---------------------------------------------------------
+
+def _build(parts, batch_size, own_data):
+    """``train(x_train, y_train, x_val, y_val, order, weights, opt_vars)`` for a chunk,
+    jitted; every argument but the data has a leading member axis, the data too when
+    ``own_data`` (each member its own split)."""
+    import jax
+    import jax.numpy as jnp
+
+    model, loss_fn, optimizer = parts.model, parts.loss, parts.optimizer
+    head = {v.path for v in model.get_layer("head").trainable_weights}
+    is_head = [v.path in head for v in model.trainable_variables]
+    B = batch_size
+
+    def predict(ws, x, training=False):
+        out, _ = model.stateless_call(ws, [], x, training=training)
+        return out
+
+    def batch_loss(ws, xb, yb):
+        return loss_fn(yb, predict(ws, xb, training=True))
+
+    def step(ws, ov, total, xb, yb):
+        loss, grads = jax.value_and_grad(batch_loss)(ws, xb, yb)
+        ws, ov = optimizer.stateless_apply(ov, grads, ws)
+        # Keras' loss tracker: a float32 Mean weighted by the batch size
+        return ws, ov, total + loss * jnp.float32(xb.shape[0])
+
+    def head_grad_norm(ws, x, y):
+        def loss(head_ws):
+            it = iter(head_ws)
+            full = [next(it) if h else w for w, h in zip(ws, is_head)]
+            return loss_fn(y, predict(full, x))
+
+        grads = jax.grad(loss)([w for w, h in zip(ws, is_head) if h])
+        return jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in grads))
+
+    def member(x_train, y_train, x_val, y_val, order, ws, ov):
+        n_train = order.shape[-1]
+        full, rest = divmod(n_train, B)
+
+        def batch(carry, idx):
+            ws, ov, total = carry
+            return step(ws, ov, total, x_train[idx], y_train[idx]), None
+
+        def epoch(carry, order_e):
+            ws, ov = carry
+            total = jnp.zeros((), jnp.float32)
+            if full:
+                (ws, ov, total), _ = jax.lax.scan(
+                    batch, (ws, ov, total), order_e[:full * B].reshape(full, B))
+            if rest:
+                (ws, ov, total), _ = batch((ws, ov, total), order_e[full * B:])
+            out_train, out_val = predict(ws, x_train), predict(ws, x_val)
+            records = {"out_train": out_train, "out_val": out_val,
+                       "loss_train": total / jnp.float32(n_train),
+                       "loss_val": loss_fn(y_val, out_val),
+                       "grad_norm": head_grad_norm(ws, x_train, y_train)}
+            return (ws, ov), records
+
+        (ws, _), records = jax.lax.scan(epoch, (ws, ov), order)
+        return records, ws       # records: (E, ...) each
+
+    data_axis = 0 if own_data else None
+
+    def train(x_train, y_train, x_val, y_val, order, ws, ov):
+        global TRACE_COUNT
+        TRACE_COUNT += 1
+        return jax.vmap(member, in_axes=(data_axis,) * 4 + (0, 0, 0))(
+            x_train, y_train, x_val, y_val, order, ws, ov)
+
+    return jax.jit(train)
+
+
+def _compiled(config, parts, arrays):
+    """The chunk function compiled for these arrays' shapes (traced and compiled once,
+    under a lock: Keras' stateless scopes are per thread, but one trace at a time keeps
+    ``TRACE_COUNT`` and the cache simple)."""
+    import jax
+
+    own = arrays[0].ndim == 3
+    key = (config, own, tuple((a.shape, a.dtype.str) for a in jax.tree_util.tree_leaves(arrays)))
+    with _LOCK:
+        if key not in _COMPILED:
+            fn = _build(parts, config.batch_size, own)
+            _COMPILED[key] = fn.lower(*arrays).compile()
+        return _COMPILED[key]
+
+
+_PREDICT = {}
+
+
+def _predict_test(parts, ws, x):
+    """Every member's outputs on ``x`` (the test split), by the model's stateless call."""
+    import jax
+
+    with _LOCK:
+        fn = _PREDICT.get(id(parts))
+        if fn is None:
+            fn = _PREDICT[id(parts)] = jax.jit(jax.vmap(
+                lambda w, x: parts.model.stateless_call(w, [], x, training=False)[0],
+                in_axes=(0, None)))
+    return np.asarray(fn(ws, np.asarray(x, np.float32)))
+
+
+# --- chunks -> traces ----------------------------------------------------------------
+
+def _inputs(config, parts, setups, splits):
+    """The chunk's arguments: data ((N, d) shared, or (K, N, d) per member), the batch
+    order (K, E, N), the initial weights and optimizer variables (leading axis K)."""
+    x_train, y_train, x_val, y_val, order, _, _, ws = stacked._stack_inputs(
+        config, setups, splits)
+    n_train = x_train.shape[-2]
+    opt = [np.stack(v) for v in zip(*(_optimizer_values(config, parts, s) for s in setups))]
+    return [x_train, np.asarray(y_train), x_val, np.asarray(y_val),
+            np.ascontiguousarray(order[:, :, :n_train]), list(ws), opt]
+
+
+def _run_chunk(config, setups, splits, k=None, keep_outputs=False):
+    """Train one chunk: (scored traces without seconds, final weights, wall seconds);
+    as ``stacked._run_chunk``."""
+    start = time.perf_counter()
+    extra = (k or len(setups)) - len(setups)
+    padded_setups = list(setups) + [setups[0]] * extra
+    padded_splits = list(splits) + [splits[0]] * extra
+    parts = _parts(config, setups[0], splits[0])
+    arrays = _inputs(config, parts, padded_setups, padded_splits)
+    records, final = _compiled(config, parts, arrays)(*arrays)
+    res = {key: np.asarray(v) for key, v in records.items()}
+    final = [np.asarray(w) for w in final]
+    del records
+    ok = (np.isfinite(res["loss_train"]) & np.isfinite(res["out_train"]).all(axis=(2, 3))
+          & np.isfinite(res["out_val"]).all(axis=(2, 3)))
+    tests = {}
+    traces, weights = [], []
+    for m in range(len(setups)):
+        bad = np.flatnonzero(~ok[m])
+        epochs = config.epochs if bad.size == 0 else int(bad[0]) + 1
+        outputs = {"train": res["out_train"][m, :epochs], "val": res["out_val"][m, :epochs]}
+        x_test = splits[m].X_test
+        if x_test is not None:   # the test split: final outputs only
+            if id(x_test) not in tests:
+                tests[id(x_test)] = _predict_test(parts, final, x_test)
+            outputs["test"] = tests[id(x_test)][m][None]
+        trace = Trace(
+            loss={"train": res["loss_train"][m, :epochs].astype(np.float64),
+                  "val": res["loss_val"][m, :epochs].astype(np.float64)},
+            grad_norm=res["grad_norm"][m, :epochs].astype(np.float64))
+        if keep_outputs:
+            trace.outputs = outputs
+        else:
+            trace.metrics = scores(setups[m].recipe, splits[m], outputs)
+            trace.outputs = {s: np.array(v[-1:]) for s, v in outputs.items()}
+        if bad.size:
+            trace.status = "diverged"
+            trace.error = f"non-finite loss or outputs at epoch {epochs}"
+        traces.append(trace)
+        weights.append([w[m] for w in final])
+    return traces, weights, time.perf_counter() - start
+
+
+def _train_chunk(key, chunk, k, splits, keep_outputs=False):
+    start = time.perf_counter()
+    if not isinstance(key, stacked._Config):    # a setup whose configuration is invalid
+        return [failed(key[2])], [None], 0.0
+    try:
+        return _run_chunk(key, chunk, splits, k, keep_outputs)
+    except Exception as err:   # recorded as failed runs; the grid carries on
+        msg = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}"
+        return [failed(msg) for _ in chunk], [None] * len(chunk), time.perf_counter() - start
+
+
+def iter_stacked(setups, split, keep_outputs=False):
+    """Train ``setups`` on ``split`` in stacked chunks on JAX; yield ``(trace, final
+    weights)`` per setup, in order, as ``recipes.training.stacked.iter_stacked`` does
+    (the same chunks, seconds and ordering; ``WORKERS`` chunks at a time)."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    _require_jax()
+    _start()
+    setups = list(setups)
+    splits = per_setup(split, len(setups))
+    last = time.perf_counter()
+    jobs = iter(_group(setups, splits))
+    ready, weights, nxt, running = {}, {}, 0, {}
+    pool = ThreadPoolExecutor(max_workers=WORKERS)
+
+    def submit():   # at most WORKERS + 1 chunks trained ahead of the caller
+        for key, members, k in jobs:
+            running[pool.submit(_train_chunk, key, [setups[i] for i in members], k,
+                                [splits[i] for i in members], keep_outputs)] = (key, members)
+            if len(running) > WORKERS:
+                return
+
+    try:
+        submit()
+        while running:
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in done:
+                key, members = running.pop(future)
+                got_t, got_w, _ = future.result()
+                now = time.perf_counter()
+                charge, last = now - last, now
+                for i, t, w in zip(members, got_t, got_w):
+                    if t.status != "failed":
+                        t.seconds = charge / len(members) / key.epochs * np.arange(
+                            1, len(t.loss["train"]) + 1)
+                    ready[i], weights[i] = t, w
+            submit()
+            while nxt in ready:
+                yield ready.pop(nxt), weights.pop(nxt)
+                nxt += 1
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _group(setups, splits):
+    """The TensorFlow trainer's chunks (``stacked._group``); its XLA choice (``jit``) is
+    cleared: JAX always compiles, and one configuration is one cache key."""
+    from dataclasses import replace
+
+    return [(replace(key, jit=None) if isinstance(key, stacked._Config) else key, members, k)
+            for key, members, k in stacked._group(setups, splits)]
+
+
+def train_stacked(setups, split, keep_outputs=False):
+    """Every trace and final weights of ``iter_stacked``, in order
+    (``stacked.StackedResult``)."""
+    traces, weights = [], []
+    for trace, w in iter_stacked(setups, split, keep_outputs):
+        traces.append(trace)
+        weights.append(w)
+    return stacked.StackedResult(traces=traces, weights=weights)
+
+
+def iter_fit_stacked(setups, split):
+    """The JAX stacked trainer as ``trainers.trainer("stacked")`` on the JAX backend: one
+    scored Trace per setup, in order, each yielded as soon as it is ready."""
+    for trace, _ in iter_stacked(setups, split):
+        yield trace
+
+
+def fit_stacked(setups, split):
+    """One Trace per setup, in order (``fit_keras``'s contract), many runs per graph."""
+    return train_stacked(setups, split).traces
