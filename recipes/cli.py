@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .catalog.table import OUTPUT_RANGES, Catalog, CatalogError, load_catalog
 from .messages import expected
+from .training.settings import BACKENDS as BACKEND_NAMES
 
 # TensorFlow is imported only by the commands that train or build models; keep its C++ logs quiet.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -201,6 +202,9 @@ def _add_run_options(p):
     p.add_argument("--tune", choices=["learning_rate"], default=None,
                    help="tune each recipe's learning rate on validation data and report on a "
                         "held-out test split (default: the experiment's choice)")
+    p.add_argument("--backend", action="append", metavar="NAME", choices=BACKEND_NAMES,
+                   help="train on this Keras backend (repeat for several; each runs in its own "
+                        "process); replaces the experiment's backends (default: the experiment's)")
     p.add_argument("--out", default="results", help="results directory (default: results)")
     p.add_argument("--trainer", default=None, choices=["stacked", "keras"],
                    help="stacked: many runs in one compiled graph (default); keras: plain model.fit")
@@ -227,7 +231,8 @@ def _train(experiments, args, catalog):
     from .training.trainers import DEFAULT_TRAINER
 
     for exp in experiments:
-        exp = exp.with_options(seeds=args.seeds, epochs=args.epochs, tune=args.tune)
+        exp = exp.with_options(seeds=args.seeds, epochs=args.epochs, tune=args.tune,
+                               backend=args.backend)
         run(exp, args.out, args.trainer or DEFAULT_TRAINER, catalog, progress=not args.quiet,
             executor=args.executor, address=args.address)
     if not args.no_report:
