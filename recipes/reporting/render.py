@@ -21,6 +21,7 @@ import functools
 import hashlib
 import io
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -173,7 +174,7 @@ class Renderer:
     """PNG bytes of figures, drawn in ``workers`` processes (default: one per core; 1:
     in this process) from the moment they are submitted, read from and written to the
     ``cache`` folder when they have a key (``plot_key``). Use it as a context manager,
-    or ``close()`` it."""
+    or ``close()`` it. ``submit`` may be called from several threads."""
 
     def __init__(self, workers=None, cache=None):
         workers = cores() if workers is None else int(workers)
@@ -184,6 +185,7 @@ class Renderer:
         self.keys = {}      # path -> cache key or None
         self.plots = {}     # path -> the plot submitted
         self.drawn = 0      # figures drawn (the others came from the cache)
+        self.lock = threading.Lock()
 
     def __enter__(self):
         return self
@@ -199,21 +201,24 @@ class Renderer:
     def submit(self, path, plot):
         """Start drawing ``plot`` (a Figure or a function returning one) as ``path``; the
         plot already submitted as ``path`` is not drawn twice (another one replaces it)."""
-        if self.plots.get(path) is plot:
-            return
-        self.plots[path] = plot
-        self.done.pop(path, None)
         if not (isinstance(plot, Figure) or callable(plot)):
             raise TypeError(f"figure {path!r} is a {type(plot).__name__}, not a matplotlib "
                             f"Figure or a function returning one")
-        key = self.keys[path] = plot_key(plot)
+        with self.lock:
+            if self.plots.get(path) is plot:
+                return
+            self.plots[path] = plot
+            self.done.pop(path, None)
+        key = plot_key(plot)
         cached = self._read(key)
-        if cached is not None:
-            self.done[path] = cached
-        elif self.pool is not None:
-            self.pending[path] = self.pool.submit(draw, plot)
-        else:
-            self.pending[path] = plot
+        with self.lock:
+            self.keys[path] = key
+            if cached is not None:
+                self.done[path] = cached
+            elif self.pool is not None:
+                self.pending[path] = self.pool.submit(draw, plot)
+            else:
+                self.pending[path] = plot
 
     def _file(self, key):
         return self.cache / f"{key}.png" if self.cache is not None and key else None

@@ -175,31 +175,59 @@ def write_report(results, runs=None, out="report", *, extras=None, appendix=None
     return out / "report.md"
 
 
-def _plans(comp, cur, eff, gls, tun):
-    """The figures of one comparison's section: ``{kind: (title, plot, name)}``, each
-    plot a ``functools.partial`` of a plotting function and its numbers."""
-    slug = slugify(comp.label)
+def _curve_plans(comp, cur, gls):
+    """The curve figures of one comparison's section, ``{kind: (title, plot, name)}``,
+    each plot a ``functools.partial`` of a plotting function and its numbers."""
     c = select(cur, comp.key)
-    e = select(eff, comp.key)
-    g = select(gls, comp.key)
+    plans = {}
+    if len(comp.conditions) == 1:
+        plans["curves"] = ("Learning curves of the common metrics",
+                           functools.partial(plot_curves, c, select(gls, comp.key),
+                                             metrics=comp.metrics))
+    else:
+        plans["curves"] = (f"Learning curves of {comp.primary}, per condition",
+                           functools.partial(plot_condition_curves,
+                                             _rows(c, comp.primary, "val"), comp.primary))
+    if len(c) and (c["metric"] == "grad_norm").any():
+        g = _rows(c, "grad_norm", "train")
+        plans["grad-norm"] = (
+            "Output-layer gradient norm (train, log scale)",
+            functools.partial(plot_grad_norm, g) if len(comp.conditions) == 1 else
+            functools.partial(plot_condition_curves, g, "grad_norm", split="train", log=True))
+    return _names(comp, plans)
+
+
+def _rows(curves_df, metric, split):
+    """The rows a one-metric figure draws: all it is sent, and all its key hashes."""
+    return curves_df[(curves_df["metric"] == metric) & (curves_df["split"] == split)]
+
+
+def _effect_plans(comp, eff, tun):
+    """The effect and tuning figures of one comparison's section (``_curve_plans``)."""
     plans = {}
     t = select(tun, comp.key) if tun is not None and len(tun) else None
     if t is not None and len(t):
         plans["tuning"] = ("Learning-rate sensitivity", functools.partial(plot_tuning, t))
-    if len(e):
-        plans["effects"] = ("Effect over the conditions", functools.partial(plot_effects, e))
-    if len(comp.conditions) == 1:
-        plans["curves"] = ("Learning curves of the common metrics",
-                           functools.partial(plot_curves, c, g, metrics=comp.metrics))
-    else:
-        plans["curves"] = (f"Learning curves of {comp.primary}, per condition",
-                           functools.partial(plot_condition_curves, c, comp.primary))
-    if len(c) and (c["metric"] == "grad_norm").any():
-        plans["grad-norm"] = (
-            "Output-layer gradient norm (train, log scale)",
-            functools.partial(plot_grad_norm, c) if len(comp.conditions) == 1 else
-            functools.partial(plot_condition_curves, c, "grad_norm", split="train", log=True))
+    e = select(eff, comp.key)
+    if len(e):  # the figure draws the primary metric's rows
+        plans["effects"] = ("Effect over the conditions",
+                            functools.partial(plot_effects, e[e["primary"].astype(bool)]))
+    return _names(comp, plans)
+
+
+def _names(comp, plans):
+    slug = slugify(comp.label)
     return {kind: (title, plot, f"{slug}-{kind}") for kind, (title, plot) in plans.items()}
+
+
+def _submit(renderer, comps, plan, *tables):
+    """Start drawing ``plan``'s figures of every comparison; returns the plans by
+    comparison key."""
+    plans = {comp.key: plan(comp, *tables) for comp in comps}
+    for p in plans.values():
+        for _, plot, name in p.values():
+            renderer.submit(f"figures/{name}.png", plot)
+    return plans
 
 
 def _compose(results, runs, extras, appendix, backends, title, renderer, bar):
@@ -213,17 +241,16 @@ def _compose(results, runs, extras, appendix, backends, title, renderer, bar):
         labels = {c.label for c in comps} | {f"{c.key[0]}/{c.key[1]}" for c in comps}
         if key not in known and k not in labels:
             raise KeyError(f"extras for unknown comparison {k!r}")
-    cur = curves(comps)
-    eff = effects(comps)
-    gls = goals(comps)
-    tun = tuning(comps)
     shown = {(c.key[0] + TUNING, c.key[1]) for c in comps}  # tuning runs: in their section
     sections = [c for c in comps if c.key not in shown]
-    # the figures' numbers are known: start drawing them while the rest is computed
-    plans = {comp.key: _plans(comp, cur, eff, gls, tun) for comp in sections}
-    for plan in plans.values():
-        for _, plot, name in plan.values():
-            renderer.submit(f"figures/{name}.png", plot)
+    # each figure is drawn from the moment its numbers are known, beside the rest
+    cur = curves(comps)
+    gls = goals(comps)
+    drawn = _submit(renderer, sections, _curve_plans, cur, gls)
+    eff = effects(comps)
+    tun = tuning(comps)
+    more = _submit(renderer, sections, _effect_plans, eff, tun)
+    plans = {key: {**drawn[key], **more[key]} for key in drawn}
     timings["statistics for the figures"] = time.perf_counter() - start
     with _timed("summary and verdicts"):
         summ = summary(comps)
@@ -256,11 +283,20 @@ def _compose(results, runs, extras, appendix, backends, title, renderer, bar):
             appendix = _ready(appendix)
     if appendix:
         doc.heading(2, "Appendix")
-        figures = 0  # figures are numbered 1, 2, 3, ... (text items take no number)
-        for t, item in appendix:
-            figures += isinstance(item, (Figure, functools.partial))
-            doc.item(t, item, f"appendix-{figures}-{slugify(t)}")
+        for t, item, name in _named(appendix):
+            doc.item(t, item, name)
     return doc
+
+
+def _named(appendix):
+    """``(title, item, name)`` of the appendix's items: figures are numbered 1, 2, 3, ...
+    (text items take no number)."""
+    figures = 0
+    out = []
+    for t, item in appendix:
+        figures += isinstance(item, (Figure, functools.partial))
+        out.append((t, item, f"appendix-{figures}-{slugify(t)}"))
+    return out
 
 
 def _backends(doc, text, rows):
@@ -364,14 +400,18 @@ def _methods(doc, comps, rns):
              f"matplotlib {matplotlib.__version__}.")
 
 
-def _appendix(catalog, cache, results_dir):
-    """The appendix: loss surfaces (C2), the C6 table, gradient figures (C3), as plots
-    for the workers. Needs TensorFlow unless its numbers are cached in ``cache`` (or
-    by an older report in the results folder, which is only read)."""
+def _appendix(catalog, cache, results_dir, renderer):
+    """The appendix: loss surfaces (C2), the C6 table, gradient figures (C3), its
+    figures handed to ``renderer`` at once. Needs TensorFlow unless its numbers are
+    cached in ``cache`` (or by an older report in the results folder, only read)."""
     from ..diagnostics.appendix import appendix
 
     with _timed("beside: appendix numbers"):
-        return appendix(catalog, cache=cache, also=[results_dir], drawn=False)
+        items = appendix(catalog, cache=cache, also=[results_dir], drawn=False)
+    for _, item, name in _named(items):
+        if isinstance(item, functools.partial):
+            renderer.submit(f"figures/{name}.png", item)
+    return items
 
 
 def _backend_section(cache, results_dir, catalog, backends):
@@ -481,7 +521,7 @@ def report(results, out="report", *, runs=None, appendix=True, catalog=None, bac
             ThreadPoolExecutor(2, thread_name_prefix="report") as beside:
         extra = matrix = None
         if appendix:
-            extra = beside.submit(_appendix, catalog, cache, results_dir).result
+            extra = beside.submit(_appendix, catalog, cache, results_dir, renderer).result
         if backends:
             matrix = beside.submit(_backend_section, cache, results_dir, catalog,
                                    backends).result
