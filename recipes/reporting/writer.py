@@ -516,9 +516,10 @@ def report(results, out="report", *, runs=None, appendix=True, catalog=None, bac
                          "instead of the DataFrame, or runs=Store(directory).runs()")
     cache = out / CACHE
     # The drawing workers start first (forked before any thread), then the catalog's
-    # numbers are read or computed beside the statistics.
+    # numbers are read or computed beside the statistics, in one thread: the appendix,
+    # then the backend matrix (two threads importing TensorFlow at once can deadlock).
     with Renderer(cache=cache / "figures") as renderer, \
-            ThreadPoolExecutor(2, thread_name_prefix="report") as beside:
+            ThreadPoolExecutor(1, thread_name_prefix="report") as beside:
         extra = matrix = None
         if appendix:
             extra = beside.submit(_appendix, catalog, cache, results_dir, renderer).result
