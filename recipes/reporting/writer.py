@@ -97,18 +97,19 @@ def _lookup(mapping, comp):
 
 class _Progress:
     """One progress bar over the report (to stderr; none when ``quiet`` or when stderr
-    is not a terminal): its description names the stage, its count the figures."""
+    is not a terminal): the stage, then a bar over the figures as they are drawn."""
 
     def __init__(self, quiet):
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=0, desc="report", unit="fig", disable=quiet or None,
-                        leave=False)
+        self.bar = tqdm(total=None, desc="report", unit="fig", disable=quiet or None,
+                        leave=False, bar_format="{desc}")
 
     def stage(self, text):
-        self.bar.set_description(f"report: {text}")
+        self.bar.set_description_str(f"report: {text}")
 
     def figures(self, n):
+        self.bar.bar_format = None
         self.bar.total = n
         self.bar.refresh()
 
@@ -126,7 +127,7 @@ def _ready(thing):
 
 def write_report(results, runs=None, out="report", *, extras=None, appendix=None,
                  backends=None, title="Output layer + loss recipes: experiment report",
-                 quiet=False, renderer=None, cache=True):
+                 quiet=False, renderer=None, cache=True, progress=None):
     """Write ``out/report.md``, ``out/report.html`` (self-contained) and ``out/figures/*.png``.
 
     ``extras``: ``{(experiment, dataset) or "experiment / dataset": [(title, item), ...]}``
@@ -141,13 +142,14 @@ def write_report(results, runs=None, out="report", *, extras=None, appendix=None
     failure leaves the previous report as it was. Figures are drawn by ``renderer``
     (default: one worker process per core) and kept in ``out/cache/figures`` unless
     ``cache`` is False. A progress bar goes to stderr unless ``quiet`` (and when stderr
-    is not a terminal). Returns the path of ``report.md``.
+    is not a terminal; ``progress``: the bar of the caller's). Returns the path of
+    ``report.md``.
     """
     out = Path(out)
     own = renderer is None
     if own:
         renderer = Renderer(cache=out / CACHE / "figures" if cache else None)
-    bar = _Progress(quiet)
+    bar = progress or _Progress(quiet)
     try:
         doc = _compose(results, runs, extras, appendix, backends, title, renderer, bar)
         bar.stage("figures")
@@ -169,7 +171,8 @@ def write_report(results, runs=None, out="report", *, extras=None, appendix=None
             renderer.prune()
         timings["html bytes"] = len(page.encode("utf-8"))
     finally:
-        bar.close()
+        if progress is None:
+            bar.close()
         if own:
             renderer.close()
     return out / "report.md"
@@ -526,13 +529,18 @@ def report(results, out="report", *, runs=None, appendix=True, catalog=None, bac
         if backends:
             matrix = beside.submit(_backend_section, cache, results_dir, catalog,
                                    backends).result
-        with _timed("read results"):
-            if store is not None:
-                results = store.history()
-                if runs is None:
-                    runs = store.runs()
-            elif runs is None:
-                runs = _runs_of(results)
-        path = write_report(results, runs, out, appendix=extra, backends=matrix,
-                            renderer=renderer, quiet=quiet)
+        bar = _Progress(quiet)
+        try:
+            bar.stage("reading the results")
+            with _timed("read results"):
+                if store is not None:
+                    results = store.history()
+                    if runs is None:
+                        runs = store.runs()
+                elif runs is None:
+                    runs = _runs_of(results)
+            path = write_report(results, runs, out, appendix=extra, backends=matrix,
+                                renderer=renderer, progress=bar)
+        finally:
+            bar.close()
     return path.with_name("report.html")
