@@ -473,3 +473,10 @@ def test_report_backends_section_cached_in_the_report_and_the_results_only_read(
     assert after == before  # nothing written into the results folder
     writer.report(results_dir, tmp_path / "none", appendix=False, backends=False)
     assert "## Backends" not in (tmp_path / "none" / "report.md").read_text()
+
+
+def test_report_refuses_an_unknown_backend_before_anything_starts(tmp_path, compared):
+    results_dir, _ = compared
+    with pytest.raises(ValueError, match="'tensorflow', 'jax', 'torch'.*backend='jaxx'"):
+        writer.report(results_dir, tmp_path / "rep", appendix=False, backends=["jaxx"])
+    assert not (tmp_path / "rep").exists()

@@ -417,6 +417,18 @@ def _appendix(catalog, cache, results_dir, renderer):
     return items
 
 
+def _check_backends(backends):
+    """A bad backend name is the caller's error, raised before anything starts."""
+    if isinstance(backends, (bool, type(None))):
+        return
+    from ..messages import expected
+    from ..training.settings import BACKENDS
+
+    for b in ([backends] if isinstance(backends, str) else backends):
+        if b not in BACKENDS:
+            raise ValueError(expected(BACKENDS, "backend", b))
+
+
 def _backend_section(cache, results_dir, catalog, backends):
     """``backends.section``: the matrix cached in ``cache`` (a copy of the results
     folder's ``backend_matrix.json`` when ``recipes backends --out`` left one there);
@@ -429,8 +441,14 @@ def _backend_section(cache, results_dir, catalog, backends):
     if not mine.exists() and theirs is not None and theirs.is_file():
         mine.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(theirs, mine)
+    chosen = BACKENDS if backends is True else (
+        (backends,) if isinstance(backends, str) else tuple(backends))
     with _timed("beside: backend matrix"):
-        return section(cache, catalog, BACKENDS if backends is True else tuple(backends))
+        try:
+            return section(cache, catalog, chosen)
+        except Exception as err:  # a broken backend install costs this section, not the report
+            return (f"The backend matrix ({', '.join(chosen)}) could not be computed: "
+                    f"{type(err).__name__}: {short(str(err), 400)}", [])
 
 
 def _runs_of(results):
@@ -517,6 +535,7 @@ def report(results, out="report", *, runs=None, appendix=True, catalog=None, bac
     elif runs is None and getattr(results, "attrs", {}).get("store") is None:
         raise ValueError("No runs table for these results: pass the results directory "
                          "instead of the DataFrame, or runs=Store(directory).runs()")
+    _check_backends(backends)
     cache = out / CACHE
     # The drawing workers start first (forked before any thread), then the catalog's
     # numbers are read or computed beside the statistics, in one thread: the appendix,
