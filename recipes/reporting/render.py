@@ -112,6 +112,8 @@ def _digest(obj, h):
         h.update(b")")
     elif obj is None or isinstance(obj, (str, bytes, bool, int, float, np.generic)):
         h.update(repr((type(obj).__name__, obj)).encode())
+    elif callable(obj) and hasattr(obj, "__qualname__"):  # a module-level function
+        h.update(f"function {obj.__module__}.{obj.__qualname__}".encode())
     else:
         raise TypeError(f"no stable contents to hash in a {type(obj).__name__}")
 
@@ -144,7 +146,8 @@ def _code(module):
 def plot_key(plot):
     """The cache key of a plot (hex), or None for one that is not cached: a Figure, a
     function that is not a ``functools.partial``, or arguments without stable contents
-    (anything but DataFrames, Series, arrays, containers and plain values)."""
+    (anything but DataFrames, Series, arrays, containers, plain values and functions,
+    which are named; the source of the plot's package is in the key)."""
     if not isinstance(plot, functools.partial):
         return None
     func = plot.func

@@ -178,31 +178,39 @@ def write_report(results, runs=None, out="report", *, extras=None, appendix=None
     return out / "report.md"
 
 
-def _curve_plans(comp, cur, gls):
+def _curve_plans(comp, gls):
     """The curve figures of one comparison's section, ``{kind: (title, plot, name)}``,
-    each plot a ``functools.partial`` of a plotting function and its numbers."""
-    c = select(cur, comp.key)
+    each plot a ``functools.partial`` of a plotting function and its numbers: the
+    comparison's results, turned into learning curves where the figure is drawn (only
+    the figures need the curves, and a cached figure needs none)."""
+    res = comp.res
     plans = {}
     if len(comp.conditions) == 1:
         plans["curves"] = ("Learning curves of the common metrics",
-                           functools.partial(plot_curves, c, select(gls, comp.key),
-                                             metrics=comp.metrics))
+                           functools.partial(_of_curves, plot_curves, res,
+                                             select(gls, comp.key), metrics=comp.metrics))
     else:
         plans["curves"] = (f"Learning curves of {comp.primary}, per condition",
-                           functools.partial(plot_condition_curves,
-                                             _rows(c, comp.primary, "val"), comp.primary))
-    if len(c) and (c["metric"] == "grad_norm").any():
-        g = _rows(c, "grad_norm", "train")
+                           functools.partial(_of_curves, plot_condition_curves,
+                                             _rows(res, comp.primary, "val"), comp.primary))
+    if len(res) and (res["metric"] == "grad_norm").any():
+        g = _rows(res, "grad_norm", "train")
         plans["grad-norm"] = (
             "Output-layer gradient norm (train, log scale)",
-            functools.partial(plot_grad_norm, g) if len(comp.conditions) == 1 else
-            functools.partial(plot_condition_curves, g, "grad_norm", split="train", log=True))
+            functools.partial(_of_curves, plot_grad_norm, g) if len(comp.conditions) == 1
+            else functools.partial(_of_curves, plot_condition_curves, g, "grad_norm",
+                                   split="train", log=True))
     return _names(comp, plans)
 
 
-def _rows(curves_df, metric, split):
+def _of_curves(plot, results, *args, **kwargs):
+    """``plot`` of the learning curves (``stats.curves``) of tidy ``results``."""
+    return plot(curves(results), *args, **kwargs)
+
+
+def _rows(results, metric, split):
     """The rows a one-metric figure draws: all it is sent, and all its key hashes."""
-    return curves_df[(curves_df["metric"] == metric) & (curves_df["split"] == split)]
+    return results[(results["metric"] == metric) & (results["split"] == split)]
 
 
 def _effect_plans(comp, eff, tun):
@@ -247,9 +255,8 @@ def _compose(results, runs, extras, appendix, backends, title, renderer, bar):
     shown = {(c.key[0] + TUNING, c.key[1]) for c in comps}  # tuning runs: in their section
     sections = [c for c in comps if c.key not in shown]
     # each figure is drawn from the moment its numbers are known, beside the rest
-    cur = curves(comps)
     gls = goals(comps)
-    drawn = _submit(renderer, sections, _curve_plans, cur, gls)
+    drawn = _submit(renderer, sections, _curve_plans, gls)
     eff = effects(comps)
     tun = tuning(comps)
     more = _submit(renderer, sections, _effect_plans, eff, tun)
