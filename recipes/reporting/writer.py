@@ -31,9 +31,9 @@ from matplotlib.figure import Figure
 from ..files import atomic_write
 from ..results.store import Store
 from .document import Document, slugify
-from .render import Renderer
 from .figures import plot_condition_curves, plot_curves, plot_effects, plot_grad_norm, plot_tuning
 from .formatting import fmt_value
+from .render import Renderer
 from .stats import (TUNING, comparisons, curves, effects, goals, parse_config, prepare_runs,
                     select, summary, tuning)
 from .words import (FAIRNESS_NOTE, METHODS_NOTE, claims_table, effects_table, margins_table,
@@ -336,8 +336,8 @@ def _first_screen(doc, comps, summ, eff):
 
 
 def _section(doc, comp, summ, eff, gls, verdicts, extras, tun, plans):
-    """One comparison's details: verdict, summary, effects, figures (``plans``: see
-    ``_plans``)."""
+    """One comparison's details: verdict, summary, effects, figures (``plans``: its
+    figures, ``_curve_plans`` and ``_effect_plans``, already being drawn)."""
     slug = slugify(comp.label)
     doc.heading(2, comp.label, anchor=slug)
     for key, word in (("claim", "Claim"), ("description", "Description")):
@@ -539,7 +539,10 @@ def report(results, out="report", *, runs=None, appendix=True, catalog=None, bac
     if isinstance(results, (str, os.PathLike)):
         store = Store(results, create=False)
         results_dir = Path(store.path).parent if hasattr(store, "path") else Path(results)
-    elif runs is None and getattr(results, "attrs", {}).get("store") is None:
+    elif getattr(results, "attrs", {}).get("store") is not None:
+        source = Path(results.attrs["store"])  # where an older report may have left caches
+        results_dir = source if source.is_dir() else source.parent
+    elif runs is None:
         raise ValueError("No runs table for these results: pass the results directory "
                          "instead of the DataFrame, or runs=Store(directory).runs()")
     _check_backends(backends)
