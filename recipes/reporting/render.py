@@ -180,7 +180,11 @@ class Renderer:
     or ``close()`` it. ``submit`` may be called from several threads."""
 
     def __init__(self, workers=None, cache=None):
+        import multiprocessing
+
         workers = cores() if workers is None else int(workers)
+        if multiprocessing.current_process().daemon:  # a pool's worker may start none
+            workers = 1
         self.pool = _pool(workers) if workers > 1 else None
         self.cache = Path(cache) if cache is not None else None
         self.pending = {}   # path -> Future of PNG bytes, or the plot (drawn here, later)
