@@ -185,9 +185,10 @@ def _curve_plans(comp, gls):
     the figures need the curves, and a cached figure needs none)."""
     res = comp.res
     plans = {}
-    if len(comp.conditions) == 1:
+    if len(comp.conditions) == 1:  # the common metrics' validation and train curves
+        drawn = res[res["metric"].isin(comp.metrics) & res["split"].isin(["val", "train"])]
         plans["curves"] = ("Learning curves of the common metrics",
-                           functools.partial(_of_curves, plot_curves, res,
+                           functools.partial(_of_curves, plot_curves, drawn,
                                              select(gls, comp.key), metrics=comp.metrics))
     else:
         plans["curves"] = (f"Learning curves of {comp.primary}, per condition",
