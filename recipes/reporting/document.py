@@ -36,6 +36,7 @@ from .render import Renderer, cores
 
 __all__ = ["Document", "FORMS", "slugify"]
 
+
 def slugify(text):
     """An anchor or file name: ``'exp / toy'`` -> ``'exp-toy'``."""
     return re.sub(r"[^A-Za-z0-9]+", "-", str(text)).strip("-").lower() or "x"
@@ -251,8 +252,9 @@ class Document:
             self.heading(4, title)
             self.table(thing)
         else:
-            raise TypeError(f"section {title!r}: expected a Figure, a Markdown string or a "
-                            f"DataFrame, got {type(thing).__name__}")
+            raise TypeError(f"section {title!r}: expected a Figure (or a functools.partial "
+                            f"returning one), a Markdown string or a DataFrame, got "
+                            f"{type(thing).__name__}")
 
     def figures(self):
         """The paths of the figures not yet drawn."""
