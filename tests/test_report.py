@@ -364,15 +364,16 @@ def compared(tmp_path_factory):
 
 
 def _files(folder):
+    """The report's files (not its cache)."""
     return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file()}
+            if p.is_file() and p.relative_to(folder).parts[0] != writer.CACHE}
 
 
 def test_report_from_directory_and_from_compare_frame_are_the_same(tmp_path, compared):
     results_dir, results = compared
     assert results.attrs["store"] == str(results_dir)
-    from_dir = writer.report(results_dir, tmp_path / "from-dir")
-    from_frame = writer.report(results, tmp_path / "from-frame")
+    from_dir = writer.report(results_dir, tmp_path / "from-dir", backends=["tensorflow"])
+    from_frame = writer.report(results, tmp_path / "from-frame", backends=["tensorflow"])
     assert from_dir == tmp_path / "from-dir" / "report.html"
     assert from_frame == tmp_path / "from-frame" / "report.html"
     a, b = _files(tmp_path / "from-dir"), _files(tmp_path / "from-frame")
@@ -410,3 +411,72 @@ def test_report_on_a_missing_directory_raises_and_creates_nothing(tmp_path):
         writer.report(tmp_path / "missing", tmp_path / "out")
     assert cli.main(["report", str(tmp_path / "missing"), "--out", str(tmp_path / "out")]) == 2
     assert not list(tmp_path.iterdir())
+
+
+# --- speed: figures drawn in worker processes, cached by their numbers ---------------
+
+def test_a_second_report_draws_no_figure_and_a_changed_table_redraws_its_own(tmp_path, tables):
+    res, runs = tables
+    out = tmp_path / "rep"
+    report.write_report(res, runs, out)
+    first = _files(out)
+    drawn = writer.timings["figures drawn"]
+    assert drawn >= 3 and writer.timings["figures from the cache"] == 0
+    cached = sorted((out / writer.CACHE / "figures").glob("*.png"))
+    assert len(cached) == drawn
+    report.write_report(res, runs, out)
+    assert writer.timings["figures drawn"] == 0
+    assert writer.timings["figures from the cache"] == drawn
+    assert _files(out) == first  # the same report, byte for byte
+    # one recipe's curve moves: the figures drawn from it are drawn again, and the
+    # cache keeps only what this report uses
+    moved = res.assign(value=np.where((res["recipe"] == "alt_mse") & (res["epoch"] == 5)
+                                      & (res["metric"] == "accuracy"), 0.5, res["value"]))
+    report.write_report(moved, runs, out)
+    assert 0 < writer.timings["figures drawn"] < drawn
+    assert len(list((out / writer.CACHE / "figures").glob("*.png"))) == drawn
+
+
+def test_plot_key_follows_the_numbers_not_the_index():
+    import functools
+
+    from recipes.reporting.render import plot_key
+
+    df = pd.DataFrame({"epoch": [1, 2, 3], "mean": [0.1, 0.2, 0.3], "recipe": ["a", "a", "b"]})
+    key = plot_key(functools.partial(figures.plot_grad_norm, df))
+    assert key == plot_key(functools.partial(figures.plot_grad_norm, df.set_index(
+        pd.Index([7, 8, 9]))))
+    assert key != plot_key(functools.partial(figures.plot_grad_norm, df.assign(mean=[0.1, 0.2, 0.4])))
+    assert key != plot_key(functools.partial(figures.plot_grad_norm, df, metric="loss"))
+    assert key != plot_key(functools.partial(figures.plot_curves, df))
+    # a Figure, or arguments without stable contents, are drawn every time
+    assert plot_key(Figure()) is None
+    assert plot_key(functools.partial(figures.plot_grad_norm, object())) is None
+
+
+def test_report_backends_section_cached_in_the_report_and_the_results_only_read(tmp_path,
+                                                                                 compared):
+    results_dir, _ = compared
+    before = {p.name: p.read_bytes() for p in results_dir.iterdir()
+              if not p.name.startswith("results.sqlite-")}
+    out = tmp_path / "rep"
+    writer.report(results_dir, out, appendix=False, backends=["tensorflow"])
+    md = (out / "report.md").read_text()
+    assert "## Backends" in md and "computed on tensorflow" in md
+    matrix = out / writer.CACHE / "backend_matrix.json"
+    stamp = matrix.stat().st_mtime_ns
+    writer.report(results_dir, out, appendix=False, backends=["tensorflow"])
+    assert matrix.stat().st_mtime_ns == stamp  # read back, not computed again
+    assert (out / "report.md").read_text() == md
+    after = {p.name: p.read_bytes() for p in results_dir.iterdir()
+             if not p.name.startswith("results.sqlite-")}
+    assert after == before  # nothing written into the results folder
+    writer.report(results_dir, tmp_path / "none", appendix=False, backends=False)
+    assert "## Backends" not in (tmp_path / "none" / "report.md").read_text()
+
+
+def test_report_refuses_an_unknown_backend_before_anything_starts(tmp_path, compared):
+    results_dir, _ = compared
+    with pytest.raises(ValueError, match="'tensorflow', 'jax', 'torch'.*backend='jaxx'"):
+        writer.report(results_dir, tmp_path / "rep", appendix=False, backends=["jaxx"])
+    assert not (tmp_path / "rep").exists()

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..catalog.table import as_catalog
 from ..files import atomic_write
-from .figures import gradient_figures, surface_figure
+from .figures import gradient_plots, surface_figure
 from .gradient import problem_gradients
 from .surface import c6_table, loss_surface
 
@@ -62,45 +62,67 @@ def _cache_key(catalog):
     return h.hexdigest()
 
 
-def appendix_numbers(catalog=None, cache=None):
+def _read(path, key):
+    """The numbers cached at ``path`` under ``key``, or None."""
+    import pickle
+
+    try:
+        stored = pickle.loads(path.read_bytes())
+        if stored.get("key") == key:
+            return stored["numbers"]
+    except Exception:  # missing, unreadable or older: not used
+        pass
+    return None
+
+
+def appendix_numbers(catalog=None, cache=None, also=()):
     """``{"surface": DataFrame, "gradients": {problem: DataFrame}}``: the numbers the
     appendix draws. The gradients take TensorFlow seconds per problem, so with ``cache``
-    (a results folder) they are read from ``cache/appendix-cache.pkl`` when its key (the
-    catalog, this code, the library versions) matches, else computed and written there."""
+    (a folder: the report's cache) they are read from ``cache/appendix-cache.pkl`` when
+    its key (the catalog, this code, the library versions) matches, else computed and
+    written there. ``also``: more folders whose cache is read, never written (a results
+    folder where an older report kept it)."""
     import pickle
     from pathlib import Path
 
     catalog = as_catalog(catalog)
     key = _cache_key(catalog)
     path = Path(cache) / CACHE_NAME if cache is not None else None
-    if path is not None and path.is_file():
-        try:
-            stored = pickle.loads(path.read_bytes())
-            if stored.get("key") == key:
-                return stored["numbers"]
-        except Exception:  # an unreadable or older cache is recomputed and replaced
-            pass
+    for folder in ([cache] if cache is not None else []) + [f for f in also if f is not None]:
+        numbers = _read(Path(folder) / CACHE_NAME, key)
+        if numbers is not None:
+            if path is not None and Path(folder) / CACHE_NAME != path:
+                atomic_write(path, pickle.dumps({"key": key, "numbers": numbers}))
+            return numbers
     numbers = {"surface": loss_surface(),
                "gradients": {p: problem_gradients(p, catalog) for p in catalog.problems}}
-    if path is not None and path.parent.is_dir():
+    if path is not None:
         atomic_write(path, pickle.dumps({"key": key, "numbers": numbers}))
     return numbers
 
 
-def appendix(catalog=None, cache=None):
+def appendix(catalog=None, cache=None, also=(), drawn=True):
     """``[(title, Figure or markdown str)]`` for the report: C2 surfaces, C6 table, C3,
-    gradients. ``cache``: a folder to keep the computed numbers in (``appendix_numbers``)."""
+    gradients. ``drawn=False``: each Figure is a ``functools.partial`` that returns it
+    instead (the report draws those in worker processes and caches them by their
+    numbers). ``cache``, ``also``: where the computed numbers are kept and looked for
+    (``appendix_numbers``)."""
+    import functools
+
     catalog = as_catalog(catalog)
-    numbers = appendix_numbers(catalog, cache)
+    numbers = appendix_numbers(catalog, cache, also)
     table = c6_table()
     c6 = (_markdown(table) + "\n\nMSE prefers the first prediction ("
           f"{table['mse'][0]:.6g} < {table['mse'][1]:.6g}, Keras' mean over classes; sums "
           f"{table['sse'][0]:.6g} < {table['sse'][1]:.6g}); cross-entropy is the same for both "
           f"({table['cce'][0]:.6g}): it depends only on the true class's probability.")
-    return [
+    items = [
         ("C2: loss surfaces of softmax + cross-entropy and softmax + MSE",
-         surface_figure(numbers["surface"])),
+         functools.partial(surface_figure, numbers["surface"])),
         ("C6: MSE ranks predictions by how the wrong mass is spread", c6),
         ("C3: the gradient at the true class's logit", C3_TEXT),
-        *gradient_figures(catalog, numbers["gradients"]),
+        *gradient_plots(catalog, numbers["gradients"]),
     ]
+    if drawn:
+        return [(t, item() if callable(item) else item) for t, item in items]
+    return items

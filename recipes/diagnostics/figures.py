@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from ..catalog.table import as_catalog
 from .gradient import problem_gradients
 
-__all__ = ["gradient_figure", "gradient_figures", "surface_figure"]
+__all__ = ["gradient_figure", "gradient_figures", "gradient_plots", "surface_figure"]
 
 
 ROLE_STYLES = {"recommended": ("-", 2.6), "alternative": ("--", 1.6),
@@ -81,16 +81,26 @@ def _color(i):
     return colormaps["tab10"](i % 10)
 
 
-def gradient_figures(catalog=None, tables=None):
-    """One ``(title, Figure)`` per problem type of the catalog. ``tables``: the
-    ``problem_gradients`` tables by problem, when already computed."""
+def gradient_plots(catalog=None, tables=None):
+    """One ``(title, plot)`` per problem type of the catalog, each plot a
+    ``functools.partial`` of ``gradient_figure`` and its table: drawn when called (in
+    the report, by a worker process). ``tables``: the ``problem_gradients`` tables by
+    problem, when already computed."""
+    import functools
+
     catalog = as_catalog(catalog)
     tables = tables or {p: problem_gradients(p, catalog) for p in catalog.problems}
     out = []
     for problem in catalog.problems:
         title = f"Gradients at the output pre-activation: {problem}"
-        out.append((title, gradient_figure(tables[problem], title=title)))
+        out.append((title, functools.partial(gradient_figure, tables[problem], title=title)))
     return out
+
+
+def gradient_figures(catalog=None, tables=None):
+    """One ``(title, Figure)`` per problem type of the catalog (``gradient_plots``,
+    drawn)."""
+    return [(title, plot()) for title, plot in gradient_plots(catalog, tables)]
 
 
 def surface_figure(df):

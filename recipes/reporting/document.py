@@ -4,8 +4,10 @@ It knows nothing about recipes. A :class:`Document` is a list of blocks
 (headings, paragraphs, bullet lists, tables, Markdown text, figures); each
 block kind has one entry in ``FORMS`` giving its Markdown form and its HTML
 form, so both renderings come from the same table. Figures are matplotlib
-Figures, drawn to PNG files for the Markdown and embedded as ``data:`` URIs in
-the HTML, so the page needs nothing beside it.
+Figures (or functions returning one), drawn to PNG files for the Markdown and
+embedded as ``data:`` URIs in the HTML, so the page needs nothing beside it; a
+``render.Renderer`` draws them in worker processes, from the moment they are
+added when the document is given one.
 
 >>> doc = Document()
 >>> doc.heading(1, "Title")
@@ -21,37 +23,18 @@ Some **bold** text.
 from __future__ import annotations
 
 import base64
+import functools
 import html
-import io
 import math
-import os
 import re
 from typing import Callable, NamedTuple
 
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .render import Renderer, cores
+
 __all__ = ["Document", "FORMS", "slugify"]
-
-# Colours kept in a figure's PNG: line plots of at most 10 recipes with light bands and
-# anti-aliased edges look the same with 64; the file is about a third of the RGBA one.
-PNG_COLORS = 64
-
-
-def _png(fig, dpi=100):
-    """The figure as PNG bytes at ``dpi`` (as before), reduced to a ``PNG_COLORS``
-    palette with Pillow (which matplotlib depends on)."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    buf.seek(0)
-    with Image.open(buf) as image:
-        quantized = image.convert("RGB").quantize(PNG_COLORS, method=Image.Quantize.MEDIANCUT,
-                                                   dither=Image.Dither.NONE)
-        out = io.BytesIO()
-        quantized.save(out, format="png", optimize=True)
-    return out.getvalue()
 
 
 def slugify(text):
@@ -215,11 +198,15 @@ def _anchor(anchor):
 
 
 class Document:
-    """Blocks rendered to both Markdown (``to_markdown``) and HTML (``to_html``)."""
+    """Blocks rendered to both Markdown (``to_markdown``) and HTML (``to_html``).
 
-    def __init__(self):
+    ``renderer``: a ``render.Renderer`` that starts drawing each figure as it is added
+    (by default the figures are drawn by ``render()``)."""
+
+    def __init__(self, renderer=None):
         self.blocks = []  # dicts with a "kind" (a key of FORMS) and that kind's fields
-        self.files = {}  # relative path -> bytes (a Figure until render())
+        self.files = {}  # relative path -> bytes (the plot until render())
+        self.renderer = renderer
 
     def _add(self, kind, **fields):
         self.blocks.append({"kind": kind, **fields})
@@ -241,15 +228,22 @@ class Document:
         self._add("markdown", text=text)
 
     def figure(self, title, fig, name):
-        if not isinstance(fig, Figure):
-            raise TypeError(f"figure {title!r} is a {type(fig).__name__}, not a matplotlib Figure")
+        """A figure: a matplotlib Figure, or a function returning one (drawn where the
+        renderer draws: a ``functools.partial`` of a module-level function travels to a
+        worker process as its numbers, and is cached by them)."""
+        if not (isinstance(fig, Figure) or callable(fig)):
+            raise TypeError(f"figure {title!r} is a {type(fig).__name__}, not a matplotlib "
+                            f"Figure or a function returning one")
         path = f"figures/{name}.png"
         self.files[path] = fig  # drawn to PNG bytes by render()
+        if self.renderer is not None:
+            self.renderer.submit(path, fig)
         self._add("figure", title=title, path=path)
 
     def item(self, title, thing, name):
-        """An injected section: Figure, Markdown text or a DataFrame."""
-        if isinstance(thing, Figure):
+        """An injected section: a Figure (or a ``functools.partial`` returning one),
+        Markdown text or a DataFrame."""
+        if isinstance(thing, Figure) or isinstance(thing, functools.partial):
             self.figure(title, thing, name)
         elif isinstance(thing, str):
             self.heading(4, title)
@@ -258,30 +252,27 @@ class Document:
             self.heading(4, title)
             self.table(thing)
         else:
-            raise TypeError(f"section {title!r}: expected a Figure, a Markdown string or a "
-                            f"DataFrame, got {type(thing).__name__}")
+            raise TypeError(f"section {title!r}: expected a Figure (or a functools.partial "
+                            f"returning one), a Markdown string or a DataFrame, got "
+                            f"{type(thing).__name__}")
+
+    def figures(self):
+        """The paths of the figures not yet drawn."""
+        return [p for p, f in self.files.items() if not isinstance(f, bytes)]
 
     def render(self, progress=None):
-        """Draw every figure to PNG, on all cores: drawing dominates a report's time.
-        ``progress``: called with each finished figure's path (a progress bar's update)."""
-        pending = {path: f for path, f in self.files.items() if isinstance(f, Figure)}
-        workers = min(len(pending), os.cpu_count() or 1)
-        progress = progress or (lambda path: None)
-        pngs = []
-        if workers > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-            with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                for path, png in zip(pending, pool.map(_png, pending.values(), chunksize=2)):
-                    pngs.append(png)
-                    progress(path)
-        else:
-            for path, fig in pending.items():
-                pngs.append(_png(fig))
-                progress(path)
-        self.files.update(zip(pending, pngs))
+        """Draw every figure to PNG (on every core when the document has no renderer of
+        its own). ``progress``: called with each finished figure's path."""
+        pending = {p: self.files[p] for p in self.figures()}
+        renderer = self.renderer or Renderer(workers=min(len(pending), cores()))
+        try:
+            for path, plot in pending.items():
+                renderer.submit(path, plot)
+            pngs = renderer.results(progress)
+        finally:
+            if renderer is not self.renderer:
+                renderer.close()
+        self.files.update((p, pngs[p]) for p in pending)
 
     def to_markdown(self):
         return "\n\n".join(FORMS[b["kind"]].markdown(b, self.files) for b in self.blocks) + "\n"

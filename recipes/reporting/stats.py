@@ -234,6 +234,14 @@ def _labels(column, n):
     return np.array(labels, dtype=object)[codes]
 
 
+def _baseline_rows(metric):
+    """Boolean array: the rows whose metric is a trivial baseline's (``BASELINE``...),
+    tested once per distinct metric name rather than once per row."""
+    codes, names = pd.factorize(pd.Series(metric, dtype=object))
+    is_base = np.array([isinstance(n, str) and n.startswith(BASELINE) for n in names] + [False])
+    return is_base[codes]  # code -1 (missing) -> the appended False
+
+
 def role_rank(role):
     """Sort key of a recipe role: the catalog's order of ``ROLES``, unknown roles last."""
     return ROLES.index(role) if role in ROLES else len(ROLES)
@@ -262,9 +270,9 @@ class _Comparison:
             self.metrics[0] if self.metrics else primary)
         self.config = self._config()
         self.split = "test" if ((res["split"] == "test")
-                                & ~res["metric"].str.startswith(BASELINE)).any() else "val"
+                                & ~_baseline_rows(res["metric"])).any() else "val"
         self._finals, self._counts, self._goals, self._scores = {}, {}, {}, {}
-        self._baselines, self._condition_counts, self._seconds = {}, None, {}
+        self._baselines, self._seconds = {}, {}
         self._means = {}
 
     @property
@@ -281,7 +289,7 @@ class _Comparison:
 
     def _metrics(self):
         val = self.res[(self.res["split"] == "val") & ~self.res["metric"].isin(NOT_COMMON)
-                       & ~self.res["metric"].str.startswith(BASELINE)]
+                       & ~_baseline_rows(self.res["metric"])]
         present = list(dict.fromkeys(val["metric"].dropna()))
         if not present:  # no history at all (e.g. every run failed): the expected ones
             return list(COMMON_METRICS.get(self.target, ()))
@@ -326,7 +334,7 @@ class _Comparison:
         split = split or self.split
         if split not in self._baselines:
             f = self.finals(split)
-            f = f[f["metric"].str.startswith(BASELINE) & np.isfinite(f["value"])]
+            f = f[_baseline_rows(f["metric"]) & np.isfinite(f["value"])]
             self._baselines[split] = {
                 (c, m[len(BASELINE):]): float(g.to_numpy(float).mean())
                 for (c, m), g in f.groupby(["condition", "metric"], sort=False)["value"]}
@@ -354,7 +362,7 @@ class _Comparison:
 
     def _score(self, split):
         f = self.finals(split)
-        base = f[f["metric"].str.startswith(BASELINE)]
+        base = f[_baseline_rows(f["metric"])]
         f = f[f["metric"].isin(self.metrics)]
         cols = ["run", "recipe", "condition", "seed", "trainer"]
         every = pd.concat([self.runs[cols + ["status"]], f[cols].assign(status="ok")])
@@ -381,17 +389,16 @@ class _Comparison:
 
     def status_counts(self, recipe, condition=None):
         """``n_runs, n_ok, n_diverged, n_failed`` of a recipe (in one condition, or in all)."""
-        if condition is not None:
-            if self._condition_counts is None:
-                self._condition_counts = self._counts_by_condition()
-            return self._condition_counts.get((recipe, condition), dict(ZERO_COUNTS))
-        if (recipe, condition) not in self._counts:
-            self._counts[recipe, condition] = self._status_counts(recipe, condition)
-        return self._counts[recipe, condition]
+        cols = ("recipe",) if condition is None else ("recipe", "condition")
+        if cols not in self._counts:
+            self._counts[cols] = self._counts_by(list(cols))
+        key = recipe if condition is None else (recipe, condition)
+        return self._counts[cols].get(key, dict(ZERO_COUNTS))
 
-    def _counts_by_condition(self):
-        """``status_counts`` of every (recipe, condition) at once."""
-        cols = ["recipe", "condition"]
+    def _counts_by(self, cols):
+        """``status_counts`` of every group of ``cols`` (recipe, or recipe and condition)
+        at once: ``{group: counts}``. A run counts when listed in the runs table or seen
+        in the results; ok runs are the runs table's, or, without one, those seen."""
         runs = self.runs.assign(**{f"n_{k}": self.runs["status"] == k
                                    for k in ("ok", "diverged", "failed")})
         by = runs.groupby(cols)
@@ -406,20 +413,6 @@ class _Comparison:
                       "n_ok": int(r.n_ok if r.rows else r.res_runs),
                       "n_diverged": int(r.n_diverged), "n_failed": int(r.n_failed)}
                 for key, r in zip(t.index, t.itertuples())}
-
-    def _status_counts(self, recipe, condition):
-        runs = self.runs[self.runs["recipe"] == recipe]
-        res = self.res[self.res["recipe"] == recipe]
-        if condition is not None:
-            runs, res = runs[runs["condition"] == condition], res[res["condition"] == condition]
-        res_runs = set(res["run"].unique())
-        n_runs = max(len(runs), len(res_runs | set(runs["run"].dropna().unique())))
-        return {
-            "n_runs": n_runs,
-            "n_ok": int((runs["status"] == "ok").sum()) if len(runs) else len(res_runs),
-            "n_diverged": int((runs["status"] == "diverged").sum()),
-            "n_failed": int((runs["status"] == "failed").sum()),
-        }
 
     def seconds_per_run(self, recipe):
         """Mean seconds per run of a recipe (its finished runs; else its ``seconds`` rows)."""
@@ -574,7 +567,7 @@ def curves(results):
         res = pd.concat([c.res for c in results]) if results else _prepare_results(None)
     else:
         res = _prepare_results(results)
-    res = res[~res["metric"].astype(str).str.startswith(BASELINE)]
+    res = res[~_baseline_rows(res["metric"])]
     cols = KEY + ["condition", "target", "recipe", "role", "split", "metric", "epoch"]
     if not len(res):
         out = pd.DataFrame(columns=cols + ["n", "mean", "std", "lower", "upper"])

@@ -5,11 +5,23 @@
 a self-contained ``report.html`` and ``figures/*.png`` out; the ``recipes
 report`` and ``recipes run`` commands call it too. ``write_report`` does the
 composition from the two tables.
+
+Time goes to drawing figures, so they are drawn in worker processes (``render``)
+from the moment their numbers are known, while the rest is computed, and each PNG
+is kept in ``OUT/cache/figures`` under a hash of its numbers and code: a second
+report of the same results draws nothing. The numbers that depend on the catalog
+only (the appendix's gradients and surfaces, the backend matrix) are cached in
+``OUT/cache`` too, and computed beside the rest when they are not. A results
+directory is only read.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
+import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +33,32 @@ from ..results.store import Store
 from .document import Document, slugify
 from .figures import plot_condition_curves, plot_curves, plot_effects, plot_grad_norm, plot_tuning
 from .formatting import fmt_value
+from .render import Renderer
 from .stats import (TUNING, comparisons, curves, effects, goals, parse_config, prepare_runs,
                     select, summary, tuning)
 from .words import (FAIRNESS_NOTE, METHODS_NOTE, claims_table, effects_table, margins_table,
                     problem_table, short, short_conditions, summary_table, tuning_sentences,
                     tuning_table, verdict, what_was_run)
 
-__all__ = ["report", "write_report"]
+__all__ = ["report", "write_report", "CACHE"]
+
+# The report's cache folder, inside the report folder: figures/<key>.png, the appendix's
+# numbers and the backend matrix. Deleting it only makes the next report slower.
+CACHE = "cache"
+
+# The last report's stages: wall seconds in this process ("beside: ..." ran in a thread
+# beside the others; "wait: ..." is the time spent waiting for it), and how many
+# figures were drawn or read from the cache. benchmarks/report.py prints them.
+timings = {}
+
+
+@contextlib.contextmanager
+def _timed(stage):
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
 
 
 def _versions(runs):
@@ -64,49 +95,184 @@ def _lookup(mapping, comp):
     return []
 
 
-def _progress(total, quiet):
-    """A progress bar over the report's figures (to stderr; none when ``quiet``)."""
-    from tqdm.auto import tqdm
+class _Progress:
+    """One progress bar over the report (to stderr; none when ``quiet`` or when stderr
+    is not a terminal): the stage, then a bar over the figures as they are drawn."""
 
-    return tqdm(total=total, desc="report figures", unit="fig", disable=quiet or None,
-                leave=False)
+    def __init__(self, quiet):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=None, desc="report", unit="fig", disable=quiet or None,
+                        leave=False, bar_format="{desc}")
+
+    def stage(self, text):
+        self.bar.set_description_str(f"report: {text}")
+
+    def figures(self, n):
+        self.bar.bar_format = None
+        self.bar.total = n
+        self.bar.refresh()
+
+    def figure(self, path=None):
+        self.bar.update()
+
+    def close(self):
+        self.bar.close()
+
+
+def _ready(thing):
+    """A value, or what a function returns (work that ran beside the report)."""
+    return thing() if callable(thing) else thing
 
 
 def write_report(results, runs=None, out="report", *, extras=None, appendix=None,
-                 title="Output layer + loss recipes: experiment report", quiet=False):
+                 backends=None, title="Output layer + loss recipes: experiment report",
+                 quiet=False, renderer=None, cache=True, progress=None):
     """Write ``out/report.md``, ``out/report.html`` (self-contained) and ``out/figures/*.png``.
 
     ``extras``: ``{(experiment, dataset) or "experiment / dataset": [(title, item), ...]}``
     added at the end of that comparison's section; ``appendix``: ``[(title, item), ...]``
-    at the end of the report. An item is a matplotlib Figure, a Markdown string or a
-    DataFrame. Everything is computed and rendered before any file is written, and each
-    file is written to a temporary file then moved into place, so a failure leaves the
-    previous report as it was. A progress bar over the figures goes to stderr unless
-    ``quiet`` (and when stderr is not a terminal). Returns the path of ``report.md``.
+    at the end of the report. An item is a matplotlib Figure, a ``functools.partial``
+    that returns one (drawn in a worker process and cached by its arguments), a Markdown
+    string or a DataFrame. ``appendix`` may be a function returning that list, and
+    ``backends`` the ``(paragraph, rows)`` of ``recipes.diagnostics.backends.section``
+    or a function returning it: they are called once the rest is composed (work running
+    beside the report). Everything is computed and rendered before any report file is
+    written, and each file is written to a temporary file then moved into place, so a
+    failure leaves the previous report as it was. Figures are drawn by ``renderer``
+    (default: one worker process per core) and kept in ``out/cache/figures`` unless
+    ``cache`` is False. A progress bar goes to stderr unless ``quiet`` (and when stderr
+    is not a terminal; ``progress``: the bar of the caller's). Returns the path of
+    ``report.md``.
     """
     out = Path(out)
+    own = renderer is None
+    if own:
+        renderer = Renderer(cache=out / CACHE / "figures" if cache else None)
+    bar = progress or _Progress(quiet)
+    try:
+        doc = _compose(results, runs, extras, appendix, backends, title, renderer, bar)
+        bar.stage("figures")
+        bar.figures(len(doc.figures()))
+        with _timed("wait: figures"):
+            doc.render(progress=bar.figure)
+        timings["figures drawn"] = renderer.drawn
+        timings["figures from the cache"] = len(renderer.keys) - renderer.drawn
+        bar.stage("writing")
+        with _timed("write files"):
+            md = doc.to_markdown()
+            page = doc.to_html(title)
+            # Everything is rendered; now write, each file atomically.
+            (out / "figures").mkdir(parents=True, exist_ok=True)
+            for rel, data in doc.files.items():
+                atomic_write(out / rel, data)
+            atomic_write(out / "report.html", page)
+            atomic_write(out / "report.md", md)
+            renderer.prune()
+        timings["html bytes"] = len(page.encode("utf-8"))
+    finally:
+        if progress is None:
+            bar.close()
+        if own:
+            renderer.close()
+    return out / "report.md"
+
+
+def _curve_plans(comp, gls):
+    """The curve figures of one comparison's section, ``{kind: (title, plot, name)}``,
+    each plot a ``functools.partial`` of a plotting function and its numbers: the
+    comparison's results, turned into learning curves where the figure is drawn (only
+    the figures need the curves, and a cached figure needs none)."""
+    res = comp.res
+    plans = {}
+    if len(comp.conditions) == 1:  # the common metrics' validation and train curves
+        drawn = res[res["metric"].isin(comp.metrics) & res["split"].isin(["val", "train"])]
+        plans["curves"] = ("Learning curves of the common metrics",
+                           functools.partial(_of_curves, plot_curves, drawn,
+                                             select(gls, comp.key), metrics=comp.metrics))
+    else:
+        plans["curves"] = (f"Learning curves of {comp.primary}, per condition",
+                           functools.partial(_of_curves, plot_condition_curves,
+                                             _rows(res, comp.primary, "val"), comp.primary))
+    if len(res) and (res["metric"] == "grad_norm").any():
+        g = _rows(res, "grad_norm", "train")
+        plans["grad-norm"] = (
+            "Output-layer gradient norm (train, log scale)",
+            functools.partial(_of_curves, plot_grad_norm, g) if len(comp.conditions) == 1
+            else functools.partial(_of_curves, plot_condition_curves, g, "grad_norm",
+                                   split="train", log=True))
+    return _names(comp, plans)
+
+
+def _of_curves(plot, results, *args, **kwargs):
+    """``plot`` of the learning curves (``stats.curves``) of tidy ``results``."""
+    return plot(curves(results), *args, **kwargs)
+
+
+def _rows(results, metric, split):
+    """The rows a one-metric figure draws: all it is sent, and all its key hashes."""
+    return results[(results["metric"] == metric) & (results["split"] == split)]
+
+
+def _effect_plans(comp, eff, tun):
+    """The effect and tuning figures of one comparison's section (``_curve_plans``)."""
+    plans = {}
+    t = select(tun, comp.key) if tun is not None and len(tun) else None
+    if t is not None and len(t):
+        plans["tuning"] = ("Learning-rate sensitivity", functools.partial(plot_tuning, t))
+    e = select(eff, comp.key)
+    if len(e):  # the figure draws the primary metric's rows
+        plans["effects"] = ("Effect over the conditions",
+                            functools.partial(plot_effects, e[e["primary"].astype(bool)]))
+    return _names(comp, plans)
+
+
+def _names(comp, plans):
+    slug = slugify(comp.label)
+    return {kind: (title, plot, f"{slug}-{kind}") for kind, (title, plot) in plans.items()}
+
+
+def _submit(renderer, comps, plan, *tables):
+    """Start drawing ``plan``'s figures of every comparison; returns the plans by
+    comparison key."""
+    plans = {comp.key: plan(comp, *tables) for comp in comps}
+    for p in plans.values():
+        for _, plot, name in p.values():
+            renderer.submit(f"figures/{name}.png", plot)
+    return plans
+
+
+def _compose(results, runs, extras, appendix, backends, title, renderer, bar):
+    """The report as a Document whose figures are being drawn by ``renderer``."""
+    bar.stage("statistics")
+    start = time.perf_counter()
     comps = comparisons(results, runs)  # prepared once, reused by the statistics below
-    cur = curves(comps)
     known = {c.key for c in comps}
     for k in (extras or {}):
         key = k if isinstance(k, tuple) else None
         labels = {c.label for c in comps} | {f"{c.key[0]}/{c.key[1]}" for c in comps}
         if key not in known and k not in labels:
             raise KeyError(f"extras for unknown comparison {k!r}")
-    summ = summary(comps)
-    eff = effects(comps)
+    shown = {(c.key[0] + TUNING, c.key[1]) for c in comps}  # tuning runs: in their section
+    sections = [c for c in comps if c.key not in shown]
+    # each figure is drawn from the moment its numbers are known, beside the rest
     gls = goals(comps)
-    verdicts = verdict(comps, summary_df=summ, effects_df=eff)
-    rns = prepare_runs(runs)
-
-    doc = Document()
+    drawn = _submit(renderer, sections, _curve_plans, gls)
+    eff = effects(comps)
+    tun = tuning(comps)
+    more = _submit(renderer, sections, _effect_plans, eff, tun)
+    plans = {key: {**drawn[key], **more[key]} for key in drawn}
+    timings["statistics for the figures"] = time.perf_counter() - start
+    with _timed("summary and verdicts"):
+        summ = summary(comps)
+        verdicts = verdict(comps, summary_df=summ, effects_df=eff)
+        rns = prepare_runs(runs)
+    start = time.perf_counter()
+    doc = Document(renderer)
     doc.heading(1, title)
     _first_screen(doc, comps, summ, eff)
-    tun = tuning(comps)
-    shown = {(c.key[0] + TUNING, c.key[1]) for c in comps}  # tuning runs: in their section
-    for comp in comps:
-        if comp.key not in shown:
-            _section(doc, comp, summ, eff, gls, cur, verdicts, extras, tun)
+    for comp in sections:
+        _section(doc, comp, summ, eff, gls, verdicts, extras, tun, plans[comp.key])
     _methods(doc, comps, rns)
     all_bad = rns[rns["status"] == "failed"]
     if len(all_bad):
@@ -116,25 +282,42 @@ def write_report(results, runs=None, out="report", *, extras=None, appendix=None
             "recipe": all_bad["recipe"], "seed": all_bad["seed"],
             "error": [short(e, 400) if isinstance(e, str) else "" for e in all_bad["error"]],
         }))
+    timings["compose"] = time.perf_counter() - start
+    if backends is not None:
+        bar.stage("backend matrix")
+        with _timed("wait: backend matrix"):
+            backends = _ready(backends)
+        _backends(doc, *backends)
+    if appendix is not None:
+        bar.stage("appendix")
+        with _timed("wait: appendix numbers"):
+            appendix = _ready(appendix)
     if appendix:
         doc.heading(2, "Appendix")
-        figures = 0  # figures are numbered 1, 2, 3, ... (text items take no number)
-        for t, item in appendix:
-            figures += isinstance(item, Figure)
-            doc.item(t, item, f"appendix-{figures}-{slugify(t)}")
+        for t, item, name in _named(appendix):
+            doc.item(t, item, name)
+    return doc
 
-    figures = sum(isinstance(f, Figure) for f in doc.files.values())
-    with _progress(figures, quiet) as bar:
-        doc.render(progress=lambda path: bar.update())
-    md = doc.to_markdown()
-    page = doc.to_html(title)
-    # Everything is rendered; now write, each file atomically.
-    (out / "figures").mkdir(parents=True, exist_ok=True)
-    for rel, data in doc.files.items():
-        atomic_write(out / rel, data)
-    atomic_write(out / "report.html", page)
-    atomic_write(out / "report.md", md)
-    return out / "report.md"
+
+def _named(appendix):
+    """``(title, item, name)`` of the appendix's items: figures are numbered 1, 2, 3, ...
+    (text items take no number)."""
+    figures = 0
+    out = []
+    for t, item in appendix:
+        figures += isinstance(item, (Figure, functools.partial))
+        out.append((t, item, f"appendix-{figures}-{slugify(t)}"))
+    return out
+
+
+def _backends(doc, text, rows):
+    """The backend matrix: where TensorFlow, JAX and PyTorch compute a recipe differently."""
+    doc.heading(2, "Backends", anchor="backends")
+    doc.para(text)
+    if len(rows) > 1:
+        doc.table(pd.DataFrame(rows[1:], columns=rows[0]),
+                  caption="The (recipe, point) pairs where the backends disagree: loss and "
+                  "dL/dz of unit 0 per backend.")
 
 
 def _first_screen(doc, comps, summ, eff):
@@ -153,8 +336,9 @@ def _first_screen(doc, comps, summ, eff):
               "failed runs are scored as the trivial baseline.")
 
 
-def _section(doc, comp, summ, eff, gls, cur, verdicts, extras, tun=None):
-    """One comparison's details: verdict, summary, effects, figures."""
+def _section(doc, comp, summ, eff, gls, verdicts, extras, tun, plans):
+    """One comparison's details: verdict, summary, effects, figures (``plans``: its
+    figures, ``_curve_plans`` and ``_effect_plans``, already being drawn)."""
     slug = slugify(comp.label)
     doc.heading(2, comp.label, anchor=slug)
     for key, word in (("claim", "Claim"), ("description", "Description")):
@@ -180,7 +364,7 @@ def _section(doc, comp, summ, eff, gls, cur, verdicts, extras, tun=None):
     doc.table(effects_table(eff, comp.key),
               caption="Difference = recipe - recommended on the same seeds (pp: percentage "
               "points) [95% bootstrap CI]; p: sign-flip (smallest possible).")
-    _tuning(doc, comp, tun)
+    _tuning(doc, comp, tun, plans.get("tuning"))
     bad = comp.runs[comp.runs["status"] != "ok"]
     if len(bad):
         doc.heading(3, "Runs that did not finish normally")
@@ -190,29 +374,14 @@ def _section(doc, comp, summ, eff, gls, cur, verdicts, extras, tun=None):
             "error": [short(e, 400) if isinstance(e, str) else "" for e in bad["error"]],
         }))
     doc.heading(3, "Figures")
-    c = select(cur, comp.key)
-    e = select(eff, comp.key)
-    figs = []
-    if len(e):
-        figs.append(("Effect over the conditions", lambda: plot_effects(e), "effects"))
-    if len(comp.conditions) == 1:
-        figs.append(("Learning curves of the common metrics",
-                     lambda: plot_curves(c, g, metrics=comp.metrics), "curves"))
-    else:
-        figs.append((f"Learning curves of {comp.primary}, per condition",
-                     lambda: plot_condition_curves(c, comp.primary), "curves"))
-    if len(c) and (c["metric"] == "grad_norm").any():
-        figs.append(("Output-layer gradient norm (train, log scale)",
-                     (lambda: plot_grad_norm(c)) if len(comp.conditions) == 1 else
-                     (lambda: plot_condition_curves(c, "grad_norm", split="train", log=True)),
-                     "grad-norm"))
-    for fig_title, make, kind in figs:
-        doc.figure(fig_title, make(), f"{slug}-{kind}")
+    for kind in ("effects", "curves", "grad-norm"):
+        if kind in plans:
+            doc.figure(*plans[kind])
     for i, (t, item) in enumerate(_lookup(extras, comp)):
         doc.item(t, item, f"{slug}-extra-{i + 1}-{slugify(t)}")
 
 
-def _tuning(doc, comp, tun):
+def _tuning(doc, comp, tun, plan):
     """A tuned comparison's learning-rate choice: how, the chosen rates, the curves."""
     t = select(tun, comp.key) if tun is not None and len(tun) else None
     if t is None or not len(t):
@@ -221,7 +390,7 @@ def _tuning(doc, comp, tun):
     doc.bullets(tuning_sentences(t, split=comp.split))
     doc.table(tuning_table(t), caption="The learning rate chosen per recipe and its mean "
               "validation score over the tuning seeds (the tuning runs' own summary).")
-    doc.figure("Learning-rate sensitivity", plot_tuning(t), f"{slugify(comp.label)}-tuning")
+    doc.figure(*plan)
 
 
 def _methods(doc, comps, rns):
@@ -242,12 +411,52 @@ def _methods(doc, comps, rns):
              f"matplotlib {matplotlib.__version__}.")
 
 
-def _appendix(catalog=None, cache=None):
-    """The appendix: loss surfaces (C2), the C6 table, gradient figures (C3). Needs
-    TensorFlow unless its numbers are cached in ``cache`` (the results folder)."""
+def _appendix(catalog, cache, results_dir, renderer):
+    """The appendix: loss surfaces (C2), the C6 table, gradient figures (C3), its
+    figures handed to ``renderer`` at once. Needs TensorFlow unless its numbers are
+    cached in ``cache`` (or by an older report in the results folder, only read)."""
     from ..diagnostics.appendix import appendix
 
-    return appendix(catalog, cache=cache)
+    with _timed("beside: appendix numbers"):
+        items = appendix(catalog, cache=cache, also=[results_dir], drawn=False)
+    for _, item, name in _named(items):
+        if isinstance(item, functools.partial):
+            renderer.submit(f"figures/{name}.png", item)
+    return items
+
+
+def _check_backends(backends):
+    """A bad backend name is the caller's error, raised before anything starts."""
+    if isinstance(backends, (bool, type(None))):
+        return
+    from ..messages import expected
+    from ..training.settings import BACKENDS
+
+    for b in ([backends] if isinstance(backends, str) else backends):
+        if b not in BACKENDS:
+            raise ValueError(expected(BACKENDS, "backend", b))
+
+
+def _backend_section(cache, results_dir, catalog, backends):
+    """``backends.section``: the matrix cached in ``cache`` (a copy of the results
+    folder's ``backend_matrix.json`` when ``recipes backends --out`` left one there);
+    computed on a cold cache, a process per backend."""
+    from ..diagnostics.backends import CACHE as MATRIX, section
+    from ..training.settings import BACKENDS
+
+    mine = Path(cache) / MATRIX
+    theirs = Path(results_dir) / MATRIX if results_dir is not None else None
+    if not mine.exists() and theirs is not None and theirs.is_file():
+        mine.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(theirs, mine)
+    chosen = BACKENDS if backends is True else (
+        (backends,) if isinstance(backends, str) else tuple(backends))
+    with _timed("beside: backend matrix"):
+        try:
+            return section(cache, catalog, chosen)
+        except Exception as err:  # a broken backend install costs this section, not the report
+            return (f"The backend matrix ({', '.join(chosen)}) could not be computed: "
+                    f"{type(err).__name__}: {short(str(err), 400)}", [])
 
 
 def _runs_of(results):
@@ -260,11 +469,15 @@ def _runs_of(results):
     return runs[runs["run"].isin(ids)].reset_index(drop=True)
 
 
-def report(results, out="report", *, runs=None, appendix=True, catalog=None):
+def report(results, out="report", *, runs=None, appendix=True, catalog=None, backends=True,
+           quiet=False):
     """Write the comparison report of a results directory or of a tidy results table.
 
     Writes ``out/report.md``, a self-contained ``out/report.html`` and
-    ``out/figures/*.png``: the report the ``recipes report`` command writes.
+    ``out/figures/*.png``: the report the ``recipes report`` command writes. What
+    it computes is kept in ``out/cache`` (figures by the numbers they draw, the
+    appendix's numbers, the backend matrix): a second report of the same results
+    draws and computes none of it again. The results are only read.
 
     Parameters
     ----------
@@ -280,10 +493,17 @@ def report(results, out="report", *, runs=None, appendix=True, catalog=None):
         from (``results.attrs["store"]``), restricted to the frame's runs.
     appendix : bool, default True
         Add the appendix (loss surfaces, the C6 table, gradient figures); it
-        imports TensorFlow.
+        imports TensorFlow unless its numbers are cached.
     catalog : Catalog or path, optional
-        The catalog the appendix's gradient figures are drawn for (default:
-        the bundled one).
+        The catalog the appendix's gradient figures and the backend matrix are
+        computed for (default: the bundled one).
+    backends : bool or sequence of str, default True
+        Add the "Backends" section: where TensorFlow, JAX and PyTorch compute a
+        catalog row's loss or gradient differently (``recipes.diagnostics.backends``;
+        True: every installed backend). On a cold cache it takes a process per
+        backend (tens of seconds), computed beside the rest of the report.
+    quiet : bool, default False
+        No progress bar (there is none either when stderr is not a terminal).
 
     Returns
     -------
@@ -312,17 +532,45 @@ def report(results, out="report", *, runs=None, appendix=True, catalog=None):
     ...
     FileNotFoundError: No results store at no-such-results/results.sqlite
     """
-    cache = None
+    from concurrent.futures import ThreadPoolExecutor
+
+    timings.clear()
+    out = Path(out)
+    store = results_dir = None
     if isinstance(results, (str, os.PathLike)):
         store = Store(results, create=False)
-        cache = Path(store.path).parent if hasattr(store, "path") else Path(results)
-        results = store.history()
-        if runs is None:
-            runs = store.runs()
+        results_dir = Path(store.path).parent if hasattr(store, "path") else Path(results)
+    elif getattr(results, "attrs", {}).get("store") is not None:
+        source = Path(results.attrs["store"])  # where an older report may have left caches
+        results_dir = source if source.is_dir() else source.parent
     elif runs is None:
-        runs = _runs_of(results)
-        if runs is None:
-            raise ValueError("No runs table for these results: pass the results directory "
-                             "instead of the DataFrame, or runs=Store(directory).runs()")
-    extra = _appendix(catalog, cache) if appendix else None
-    return write_report(results, runs, out, appendix=extra).with_name("report.html")
+        raise ValueError("No runs table for these results: pass the results directory "
+                         "instead of the DataFrame, or runs=Store(directory).runs()")
+    _check_backends(backends)
+    cache = out / CACHE
+    # The drawing workers start first (forked before any thread), then the catalog's
+    # numbers are read or computed beside the statistics, in one thread: the appendix,
+    # then the backend matrix (two threads importing TensorFlow at once can deadlock).
+    with Renderer(cache=cache / "figures") as renderer, \
+            ThreadPoolExecutor(1, thread_name_prefix="report") as beside:
+        extra = matrix = None
+        if appendix:
+            extra = beside.submit(_appendix, catalog, cache, results_dir, renderer).result
+        if backends:
+            matrix = beside.submit(_backend_section, cache, results_dir, catalog,
+                                   backends).result
+        bar = _Progress(quiet)
+        try:
+            bar.stage("reading the results")
+            with _timed("read results"):
+                if store is not None:
+                    results = store.history()
+                    if runs is None:
+                        runs = store.runs()
+                elif runs is None:
+                    runs = _runs_of(results)
+            path = write_report(results, runs, out, appendix=extra, backends=matrix,
+                                renderer=renderer, progress=bar)
+        finally:
+            bar.close()
+    return path.with_name("report.html")
