@@ -1,9 +1,12 @@
 """Writing files so that a reader never sees half of one: write a temporary file
-beside the target, then rename it over the target (atomic on POSIX and Windows)."""
+beside the target, then rename it over the target (atomic on POSIX and Windows); and
+the user cache folder where computed numbers that depend only on the installed
+libraries are kept."""
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -33,3 +36,21 @@ def atomic_write(path, data):
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def user_cache(*parts):
+    """The user's cache folder for this package, joined with ``parts`` (not created):
+    $RECIPES_CACHE_DIR, else $XDG_CACHE_HOME or ~/.cache on Linux, ~/Library/Caches on
+    macOS, %LOCALAPPDATA% on Windows, then ``keras-loss-recipes``. What lies there is
+    keyed by the versions it was computed with, so deleting it only costs time."""
+    root = os.environ.get("RECIPES_CACHE_DIR")
+    if not root:
+        home = os.path.expanduser("~")
+        if sys.platform == "darwin":
+            base = os.path.join(home, "Library", "Caches")
+        elif os.name == "nt":
+            base = os.environ.get("LOCALAPPDATA") or home
+        else:
+            base = os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
+        root = os.path.join(base, "keras-loss-recipes")
+    return Path(root, *parts)

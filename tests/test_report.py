@@ -454,20 +454,24 @@ def test_plot_key_follows_the_numbers_not_the_index():
     assert plot_key(functools.partial(figures.plot_grad_norm, object())) is None
 
 
-def test_report_backends_section_cached_in_the_report_and_the_results_only_read(tmp_path,
-                                                                                 compared):
+def test_report_backends_section_cached_once_per_user_and_the_results_only_read(
+        tmp_path, compared, monkeypatch):
     results_dir, _ = compared
+    monkeypatch.setenv("RECIPES_CACHE_DIR", str(tmp_path / "user-cache"))
     before = {p.name: p.read_bytes() for p in results_dir.iterdir()
               if not p.name.startswith("results.sqlite-")}
     out = tmp_path / "rep"
     writer.report(results_dir, out, appendix=False, backends=["tensorflow"])
     md = (out / "report.md").read_text()
     assert "## Backends" in md and "computed on tensorflow" in md
-    matrix = out / writer.CACHE / "backend_matrix.json"
+    matrix = tmp_path / "user-cache" / writer.NUMBERS / "backend_matrix.json"
     stamp = matrix.stat().st_mtime_ns
     writer.report(results_dir, out, appendix=False, backends=["tensorflow"])
     assert matrix.stat().st_mtime_ns == stamp  # read back, not computed again
     assert (out / "report.md").read_text() == md
+    writer.report(results_dir, tmp_path / "new", appendix=False, backends=["tensorflow"])
+    assert matrix.stat().st_mtime_ns == stamp  # a new report folder reads it too
+    assert (tmp_path / "new" / "report.md").read_text() == md
     after = {p.name: p.read_bytes() for p in results_dir.iterdir()
              if not p.name.startswith("results.sqlite-")}
     assert after == before  # nothing written into the results folder

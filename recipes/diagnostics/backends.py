@@ -139,14 +139,20 @@ def _elsewhere(backend, catalog):
 
 
 def _cache_key(catalog, backends):
-    """What the cached matrix depends on: every row, the backends, the Keras version."""
+    """What the cached matrix depends on: every row, the backends, this code, and the
+    versions of Keras and of each backend's library."""
     from importlib.metadata import PackageNotFoundError, version
 
-    try:
-        keras = version("keras")
-    except PackageNotFoundError:
-        keras = "?"
-    text = json.dumps([[r.describe() for r in catalog], list(backends), keras], sort_keys=True)
+    def installed(name):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "?"
+
+    libraries = {name: installed(name) for name in ("keras", *backends)}
+    code = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()
+    text = json.dumps([[r.describe() for r in catalog], list(backends), libraries, code],
+                      sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
@@ -187,18 +193,34 @@ def matrix(catalog=None, backends=BACKENDS, out=None):
             saved = {}
         if saved.get("key") == key:
             return _frame(saved["rows"], [b for b in backends if b not in have])
-    here = current_backend()
-    rows = []
-    for b in have:
-        start = time.perf_counter()
-        rows += compute(catalog) if b == here else _elsewhere(b, catalog)
-        timings[b] = time.perf_counter() - start
+    rows = _compute_all(catalog, have)
     if cache is not None:
         from ..files import atomic_write
 
         cache.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(cache, json.dumps({"key": key, "rows": rows}))
     return _frame(rows, [b for b in backends if b not in have])
+
+
+def _compute_all(catalog, backends):
+    """Every backend's rows, in ``backends`` order: this process's backend here, the
+    others each in a process of its own, all at once (``timings``: seconds each)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    here = current_backend()
+
+    def one(b):
+        start = time.perf_counter()
+        rows = compute(catalog) if b == here else _elsewhere(b, catalog)
+        timings[b] = time.perf_counter() - start
+        return rows
+
+    others = [b for b in backends if b != here]
+    with ThreadPoolExecutor(max(1, len(others))) as pool:
+        futures = {b: pool.submit(one, b) for b in others}
+        mine = one(here) if here in backends else []
+        return [row for b in backends
+                for row in (mine if b == here else futures[b].result())]
 
 
 def _frame(rows, missing):

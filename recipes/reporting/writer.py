@@ -10,9 +10,9 @@ Time goes to drawing figures, so they are drawn in worker processes (``render``)
 from the moment their numbers are known, while the rest is computed, and each PNG
 is kept in ``OUT/cache/figures`` under a hash of its numbers and code: a second
 report of the same results draws nothing. The numbers that depend on the catalog
-only (the appendix's gradients and surfaces, the backend matrix) are cached in
-``OUT/cache`` too, and computed beside the rest when they are not. A results
-directory is only read.
+and the installed libraries only (the appendix's gradients and surfaces, the backend
+matrix) are cached once per user (``files.user_cache("catalog-numbers")``), and
+computed beside the rest when they are not. A results directory is only read.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import shutil
 import time
 from pathlib import Path
 
@@ -28,7 +27,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..files import atomic_write
+from ..files import atomic_write, user_cache
 from ..results.store import Store
 from .document import Document, slugify
 from .figures import plot_condition_curves, plot_curves, plot_effects, plot_grad_norm, plot_tuning
@@ -42,9 +41,13 @@ from .words import (FAIRNESS_NOTE, METHODS_NOTE, claims_table, effects_table, ma
 
 __all__ = ["report", "write_report", "CACHE"]
 
-# The report's cache folder, inside the report folder: figures/<key>.png, the appendix's
-# numbers and the backend matrix. Deleting it only makes the next report slower.
+# The report's cache folder, inside the report folder: figures/<key>.png. Deleting it
+# only makes the next report slower.
 CACHE = "cache"
+# Numbers that depend only on the catalog and the installed libraries (the appendix's
+# gradients and surfaces, the backend matrix) are kept once per user, keyed by what
+# they depend on, so a new report folder does not compute them again.
+NUMBERS = "catalog-numbers"
 
 # The last report's stages: wall seconds in this process ("beside: ..." ran in a thread
 # beside the others; "wait: ..." is the time spent waiting for it), and how many
@@ -411,14 +414,14 @@ def _methods(doc, comps, rns):
              f"matplotlib {matplotlib.__version__}.")
 
 
-def _appendix(catalog, cache, results_dir, renderer):
+def _appendix(catalog, cache, older, renderer):
     """The appendix: loss surfaces (C2), the C6 table, gradient figures (C3), its
     figures handed to ``renderer`` at once. Needs TensorFlow unless its numbers are
-    cached in ``cache`` (or by an older report in the results folder, only read)."""
+    cached in ``cache`` (or in one of the ``older`` folders, only read)."""
     from ..diagnostics.appendix import appendix
 
     with _timed("beside: appendix numbers"):
-        items = appendix(catalog, cache=cache, also=[results_dir], drawn=False)
+        items = appendix(catalog, cache=cache, also=older, drawn=False)
     for _, item, name in _named(items):
         if isinstance(item, functools.partial):
             renderer.submit(f"figures/{name}.png", item)
@@ -437,18 +440,19 @@ def _check_backends(backends):
             raise ValueError(expected(BACKENDS, "backend", b))
 
 
-def _backend_section(cache, results_dir, catalog, backends):
-    """``backends.section``: the matrix cached in ``cache`` (a copy of the results
-    folder's ``backend_matrix.json`` when ``recipes backends --out`` left one there);
-    computed on a cold cache, a process per backend."""
+def _backend_section(cache, older, catalog, backends):
+    """``backends.section``: the matrix cached in ``cache`` (a copy of an ``older``
+    folder's ``backend_matrix.json``, e.g. where ``recipes backends --out`` or an older
+    report left one); computed on a cold cache, a process per backend. A matrix whose
+    key does not match is computed again."""
     from ..diagnostics.backends import CACHE as MATRIX, section
     from ..training.settings import BACKENDS
 
     mine = Path(cache) / MATRIX
-    theirs = Path(results_dir) / MATRIX if results_dir is not None else None
-    if not mine.exists() and theirs is not None and theirs.is_file():
-        mine.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(theirs, mine)
+    theirs = [Path(f) / MATRIX for f in older if f is not None]
+    theirs = [p for p in theirs if p.is_file()]
+    if not mine.exists() and theirs:
+        atomic_write(mine, theirs[0].read_bytes())
     chosen = BACKENDS if backends is True else (
         (backends,) if isinstance(backends, str) else tuple(backends))
     with _timed("beside: backend matrix"):
@@ -548,6 +552,7 @@ def report(results, out="report", *, runs=None, appendix=True, catalog=None, bac
                          "instead of the DataFrame, or runs=Store(directory).runs()")
     _check_backends(backends)
     cache = out / CACHE
+    numbers, older = user_cache(NUMBERS), [cache, results_dir]
     # The drawing workers start first (forked before any thread), then the catalog's
     # numbers are read or computed beside the statistics, in one thread: the appendix,
     # then the backend matrix (two threads importing TensorFlow at once can deadlock).
@@ -555,9 +560,9 @@ def report(results, out="report", *, runs=None, appendix=True, catalog=None, bac
             ThreadPoolExecutor(1, thread_name_prefix="report") as beside:
         extra = matrix = None
         if appendix:
-            extra = beside.submit(_appendix, catalog, cache, results_dir, renderer).result
+            extra = beside.submit(_appendix, catalog, numbers, older, renderer).result
         if backends:
-            matrix = beside.submit(_backend_section, cache, results_dir, catalog,
+            matrix = beside.submit(_backend_section, numbers, older, catalog,
                                    backends).result
         bar = _Progress(quiet)
         try:

@@ -102,6 +102,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..files import user_cache
 from ..quiet import import_tensorflow
 from .trace import Trace, batch_order, failed, per_setup, scores, targets
 
@@ -198,24 +199,12 @@ def _version(*names):
 
 def cache_dir(root=None):
     """The folder of this process's compiled functions: ``root`` (default
-    $RECIPES_CACHE_DIR, else the user cache folder: $XDG_CACHE_HOME or ~/.cache on Linux,
-    ~/Library/Caches on macOS, %LOCALAPPDATA% on Windows, then ``keras-loss-recipes``),
-    then one subfolder per TensorFlow and Keras version, machine and XLA_FLAGS."""
+    ``files.user_cache()``: $RECIPES_CACHE_DIR, else the user cache folder), then one
+    subfolder per TensorFlow and Keras version, machine and XLA_FLAGS."""
     import hashlib
     import platform
-    import sys
 
-    if root is None:
-        root = os.environ.get("RECIPES_CACHE_DIR")
-    if not root:
-        home = os.path.expanduser("~")
-        if sys.platform == "darwin":
-            base = os.path.join(home, "Library", "Caches")
-        elif os.name == "nt":
-            base = os.environ.get("LOCALAPPDATA") or home
-        else:
-            base = os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
-        root = os.path.join(base, "keras-loss-recipes")
+    root = root or str(user_cache())
     tf = _version("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tensorflow-intel",
                   "tf-nightly")
     flags = hashlib.sha1(os.environ.get("XLA_FLAGS", "").encode()).hexdigest()[:8]
