@@ -178,3 +178,17 @@ def test_batched_intervals_and_p_equal_one_sample_at_a_time(monkeypatch):
             assert p[i] == plain_p(x)
         else:
             assert 0 < p[i] <= 1 and p[i] == stats._sign_flip_p(x[::-1])
+
+
+@pytest.mark.parametrize("ref, statuses, caveat", [
+    (REF_ACC, {}, None),
+    ([np.nan] * 6, {("c", REF, s): "diverged" for s in SEEDS}, "all 6 runs diverged or failed"),
+    ([BASE - 0.1] * 6, {}, "no better than the trivial baseline"),
+])
+def test_the_recipe_to_use_says_when_its_own_runs_do_not_back_it(ref, statuses, caveat):
+    res, runs = _tables({("c", REF): ref, ("c", ALT): [0.5] * 6}, statuses)
+    comps = stats.comparisons(res, runs)
+    table = words.problem_table(comps, stats.summary(res, runs), recipes.effects(res, runs))
+    use = table["recipe to use"].iloc[0]
+    assert use.startswith(REF)
+    assert (use == REF) if caveat is None else (f"({caveat})" in use), use

@@ -186,7 +186,9 @@ def problem_table(comps, summary_df, effects_df):
             "problem": ", ".join(sorted({str(p) for p in comp.runs["problem"].dropna()}))
             or str(comp.target),
             "data": f"[{comp.label}](#{_slug(comp.label)})",
-            "recipe to use": use + (f" (beaten by {beaten})" if beaten else ""),
+            "recipe to use": use + "".join(f" ({w})" for w in
+                                           [_caveat(mine, prim), beaten and f"beaten by {beaten}"]
+                                           if w),
             f"{prim}": _span(mine["mean"], prim) if len(mine) else "-",
             "trivial baseline": _span(s["baseline"], prim) if len(s) else "-",
             "diverged or failed": ", ".join(
@@ -194,6 +196,20 @@ def problem_table(comps, summary_df, effects_df):
                 for _, r in bad.iterrows()) or "none",
         })
     return pd.DataFrame(rows)
+
+
+def _caveat(mine, metric):
+    """Why the recommended recipe's rows (one per condition) do not back it, or "":
+    every run diverged or failed, or it did no better than the trivial baseline."""
+    if not len(mine):
+        return "no runs"
+    lost = (mine["n_diverged"] + mine["n_failed"]).sum()
+    if lost == mine["n_runs"].sum():
+        return f"all {int(lost)} runs diverged or failed"
+    sign = 1 if is_higher_better(metric) else -1
+    if not (sign * (mine["mean"] - mine["baseline"]) > 0).any():
+        return "no better than the trivial baseline"
+    return ""
 
 
 def _span(values, metric):
