@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
+from ..quiet import import_keras
 from ..training import metrics
 from ..training.trace import SPLITS
 from .grid import run_config, run_id
@@ -30,8 +31,7 @@ def versions():
     its name: ``tensorflow``, ``jax`` or ``torch``)."""
     import importlib
 
-    import keras
-
+    keras = import_keras()   # the first import of Keras in a run: without TensorFlow's log lines
     backend = keras.backend.backend()
     return {"python": platform.python_version(), "backend": backend,
             backend: importlib.import_module(backend).__version__,

@@ -102,7 +102,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..quiet import import_tensorflow
+from ..quiet import import_tensorflow, quiet_stderr
 from .trace import Trace, batch_order, failed, per_setup, scores, targets
 
 __all__ = [
@@ -872,19 +872,30 @@ def _stack_inputs(config, setups, splits):
     return x_train, y_train, x_val, y_val, order, valid, lr, ws
 
 
+# XLA functions (``_call``'s keys) whose first call, which compiles them or loads them
+# from the persistent cache, has run in this process
+_LOADED = set()
+
+
 def _call(fn, config, arrays, ws):
     """Run the chunk function; an XLA function's first trace gets stable names
-    (``_stable_names``), so the persistent cache finds it in the next process."""
+    (``_stable_names``), so the persistent cache finds it in the next process, and its
+    first call runs in ``quiet_stderr`` (loading from the cache logs harmless errors)."""
+    import contextlib
+
     import_tensorflow()
     import tensorflow as tf
 
     args = [tf.constant(a) for a in arrays], [tf.constant(w) for w in ws]
-    if config.jit:
-        key = repr((config, [(a.shape, a.dtype.str) for a in arrays],
-                    [w.shape for w in ws]))
+    if not config.jit:
+        return fn(*args[0], args[1])
+    key = repr((config, [(a.shape, a.dtype.str) for a in arrays], [w.shape for w in ws]))
+    with contextlib.nullcontext() if key in _LOADED else quiet_stderr():
         with _stable_names(key):
             fn.get_concrete_function(*args[0], args[1])
-    return fn(*args[0], args[1])
+        out = fn(*args[0], args[1])
+    _LOADED.add(key)
+    return out
 
 
 def _run_chunk(config, setups, splits, k=None, keep_outputs=False):
