@@ -227,7 +227,7 @@ def _history_rows(run_id, history):
 
 # history rows read from SQLite at a time: the Python tuples of one batch are the read's
 # only per-row Python objects (~200 bytes a row), so reading never holds many more
-READ_BATCH = 100_000
+READ_BATCH = 20_000
 RUN_LEVEL = tuple(c for c in TIDY_COLUMNS if c in RUN_COLUMNS)   # filters on the runs table
 ROW_LEVEL = tuple(c for c in TIDY_COLUMNS if c not in RUN_COLUMNS)   # epoch, split, metric, value
 
@@ -244,6 +244,13 @@ def _categorical(codes, found):
     remap = np.empty(len(found), np.int32)
     remap[[found[n] for n in names]] = np.arange(len(names))
     return pd.Categorical.from_codes(remap[codes] if len(codes) else codes, names)
+
+
+def _small_ints(column):
+    """Whether a column holds integers that fit in int32."""
+    if not pd.api.types.is_integer_dtype(column.dtype) or not len(column):
+        return False
+    return bool(np.iinfo(np.int32).min <= column.min() and column.max() <= np.iinfo(np.int32).max)
 
 
 def _expand(column, at, compact):
@@ -460,12 +467,16 @@ class Store:
         # "epochs" stays the epochs a run finished; the setting is in "condition" and "config"
         return pd.concat([df, found.drop(columns=[c for c in found if c in df])], axis=1)
 
-    def _runs(self, **filters):
-        """``(runs table, each run's condition and settings)``: two frames on one index."""
+    def _runs(self, columns=None, **filters):
+        """``(runs table, each run's condition and settings)``: two frames on one index.
+        ``columns``: only these columns of the table (it needs ``run``, ``experiment``,
+        ``dataset``, ``trainer`` and ``config``); None: all."""
         where, params = _where(filters, RUN_COLUMNS)
-        df = self._query(f"SELECT * FROM runs{where} ORDER BY run", params)
+        df = self._query(f"SELECT {', '.join(columns) if columns else '*'} FROM runs{where} "
+                         f"ORDER BY run", params)
         for c in JSON_COLUMNS:
-            df[c] = [None if s is None else json.loads(s) for s in df[c]]
+            if c in df:
+                df[c] = [None if s is None else json.loads(s) for s in df[c]]
         found = pd.DataFrame([condition(c, t) for c, t in zip(df["config"], df["trainer"])],
                              columns=CONDITION_COLUMNS, index=df.index)
         found["condition"] = _by_data(df, found["condition"])
@@ -486,7 +497,7 @@ class Store:
         reading holds one batch of Python objects at a time, never one per row.
         """
         where, params = _where(filters, TIDY_COLUMNS)   # fails on an unknown column
-        per_run = self._per_run(ids)
+        per_run = self._per_run(ids, compact)
         run_filters = {k: v for k, v in filters.items() if k in RUN_LEVEL}
         row_filters = {k: v for k, v in filters.items() if k in ROW_LEVEL}
         where, params = _where(row_filters, ROW_LEVEL)
@@ -494,7 +505,7 @@ class Store:
             inner, inner_params = _where(run_filters, RUN_LEVEL)
             where = (where + " AND" if where else " WHERE") + f" run IN (SELECT run FROM runs{inner})"
             params += inner_params
-        at, epoch, split, metric, value = self._rows(where, params, per_run)
+        at, epoch, split, metric, value = self._rows(where, params, per_run, compact)
         if not len(at):
             df = pd.DataFrame({c: pd.Series(dtype="float64" if c == "value" else object)
                                for c in HISTORY_READ})
@@ -510,39 +521,56 @@ class Store:
         df.attrs["store"] = str(self.path.parent if self.path.name == FILENAME else self.path)
         return df
 
-    def _per_run(self, ids=None):
+    def _per_run(self, ids=None, compact=False):
         """One row per run (of ``ids``, or all): its ``KEY_COLUMNS`` and ``CONDITION_COLUMNS``.
-        Computed over all runs, so the data tag of ``_by_data`` does not depend on filters."""
-        runs, found = self._runs()
+        Computed over all runs, so the data tag of ``_by_data`` does not depend on filters.
+        ``compact``: integer columns as int32."""
+        runs, found = self._runs(columns=KEY_COLUMNS + ("config",))
         per_run = pd.concat([runs[list(KEY_COLUMNS)], found], axis=1)
+        del runs, found
+        if compact:
+            per_run = per_run.astype({c: "int32" for c in per_run if _small_ints(per_run[c])})
         if ids is not None:
             per_run = per_run[per_run["run"].isin(set(ids))]
         return per_run.reset_index(drop=True)
 
-    def _rows(self, where, params, per_run):
+    def _rows(self, where, params, per_run, compact=False):
         """History rows as arrays: each row's position in ``per_run`` (rows of other runs
-        are dropped), epoch, ``(split codes, map)``, ``(metric codes, map)``, value."""
+        are dropped), epoch, ``(split codes, map)``, ``(metric codes, map)``, value.
+
+        Counted first and filled batch by batch into arrays of that size, in one read
+        transaction (so the count holds while another process writes)."""
         index = {r: i for i, r in enumerate(per_run["run"])}
         splits, metrics = {}, {}
-        parts = []
+        sql = f"FROM history{where}"
         with self._connection() as con:
-            cursor = con.execute("SELECT run, epoch, split, metric, value FROM history"
-                                 f"{where} ORDER BY run, epoch, split, metric", params)
-            while True:
-                batch = cursor.fetchmany(READ_BATCH)
-                if not batch:
-                    break
-                run, epoch, split, metric, value = zip(*batch)
-                del batch
-                at = np.fromiter((index.get(r, -1) for r in run), np.int32, len(run))
-                keep = at >= 0
-                parts.append((at[keep], np.asarray(epoch, np.int64)[keep],
-                              _codes(split, splits)[keep], _codes(metric, metrics)[keep],
-                              np.asarray(value, np.float64)[keep]))
-        at, epoch, split, metric, value = (
-            np.concatenate(p) if p else np.empty(0, t) for p, t in zip(
-                zip(*parts) if parts else [()] * 5,
-                (np.int32, np.int64, np.int32, np.int32, np.float64)))
+            con.execute("BEGIN")
+            try:
+                (n,) = con.execute(f"SELECT COUNT(*) {sql}", params).fetchone()
+                at, epoch, split, metric, value = (np.empty(n, t) for t in (
+                    np.int32, np.int32 if compact else np.int64, np.int16, np.int16,
+                    np.float64))
+                cursor = con.execute(f"SELECT run, epoch, split, metric, value {sql} "
+                                     "ORDER BY run, epoch, split, metric", params)
+                pos = 0
+                while True:
+                    batch = cursor.fetchmany(READ_BATCH)
+                    if not batch:
+                        break
+                    columns, end = tuple(zip(*batch)), pos + len(batch)
+                    del batch
+                    at[pos:end] = np.fromiter((index.get(r, -1) for r in columns[0]), np.int32,
+                                              end - pos)
+                    epoch[pos:end] = columns[1]
+                    split[pos:end] = _codes(columns[2], splits)
+                    metric[pos:end] = _codes(columns[3], metrics)
+                    value[pos:end] = np.asarray(columns[4], np.float64)
+                    pos = end
+            finally:
+                con.execute("COMMIT")
+        keep = at >= 0
+        if not keep.all():    # rows of runs not asked for
+            at, epoch, split, metric, value = (a[keep] for a in (at, epoch, split, metric, value))
         return at, epoch, (split, splits), (metric, metrics), value
 
     def export(self, path, **filters):
