@@ -226,9 +226,9 @@ def part_sweep(args):
 
     from recipes.results import executors
 
-    # peak RSS while training and storing (sampled), apart from run()'s read-back of the
-    # whole tidy table at the end (pandas, ~280 rows per run)
-    peak, training = [0.0], threading.Event()
+    # peak RSS while training and storing (sampled); the process's peak (getrusage) also
+    # covers run()'s read-back of its tidy results at the end (~280 rows per run)
+    peak, training, trained = [0.0], threading.Event(), [0.0]
 
     def sample():
         while training.is_set():
@@ -247,16 +247,19 @@ def part_sweep(args):
         finally:
             training.clear()
             thread.join()
+            trained[0] = time.perf_counter()
 
     with tempfile.TemporaryDirectory() as out:
         executors.EXECUTORS["local"] = sampled     # so the run groups its tasks as "local"
-        recipes.run(experiment, out, progress=False)
+        results = recipes.run(experiment, out, progress=False)
         total = time.perf_counter() - start
         import sqlite3
         with sqlite3.connect(os.path.join(out, "results.sqlite")) as con:
             n, = con.execute("SELECT COUNT(*) FROM runs").fetchone()
     return {"runs": n, "seconds": total, "per_run": total / n, "peak_rss_mb": _rss_mb(),
-            "training_rss_mb": peak[0]}
+            "training_rss_mb": peak[0], "rows": len(results),
+            "results_mb": results.memory_usage(deep=True).sum() / 2**20,
+            "read_back_s": start + total - trained[0]}
 
 
 def part_flops(args):
@@ -413,7 +416,9 @@ def main(argv=None):
         for label, r in rows:
             print(f"  {label:12s} {r['runs']:6d} runs {r['seconds']:7.1f} s  "
                   f"{1000 * r['per_run']:6.1f} ms/run all-in  peak RSS {r['peak_rss_mb']:6.0f} MB "
-                  f"({r['training_rss_mb']:.0f} MB while training and storing)")
+                  f"({r['training_rss_mb']:.0f} MB while training and storing; run() returned "
+                  f"{r['rows']:,} rows in {r['results_mb']:.0f} MB, read back in "
+                  f"{r['read_back_s']:.1f} s)")
         best = rows[-1][1]["per_run"]
         print(f"  all-in (warm) / compiled kernel: {best / st['per_model']:.1f}x; "
               f"sklearn / all-in: {sk['per_model'] / best:.1f}x; "

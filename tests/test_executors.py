@@ -4,6 +4,7 @@ kind of store, with the same resume guarantees (real Ray, a small local instance
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import ray  # the [ray] extra is part of [test]: no skipping
 
@@ -28,6 +29,11 @@ def ray_session():
 
 
 def without_clock(df):
+    """The rows but the wall-clock ones, text as plain objects and integers as int64
+    (``run`` returns Categoricals and int32, ``Store.history`` strings and int64: the same
+    values)."""
+    df = df.astype({c: object if not pd.api.types.is_numeric_dtype(df[c]) else "int64"
+                    for c in df.columns if not pd.api.types.is_float_dtype(df[c])})
     return df[df.metric != "seconds"].sort_values(["run", "epoch", "split", "metric"],
                                                   ignore_index=True)
 

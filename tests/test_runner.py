@@ -132,6 +132,25 @@ def test_compare_on_users_arrays(tmp_path):
     assert set(everything.recipe) == {r.name for r in load_catalog().of("multiclass")}
 
 
+def test_results_are_what_the_store_holds(tmp_path):
+    """run() returns the store's rows of its runs (text as Categoricals), not those of
+    another experiment or another grid in the same folder."""
+    import pandas as pd
+
+    from recipes.results.runner import load_results
+
+    other = TINY.with_options(seeds=1, epochs=2)
+    run(Experiment(name="other", datasets=("breast_cancer",), recipes=TINY.recipes[:1],
+                   seeds=1, epochs=2), tmp_path, progress=False)
+    run(other, tmp_path, progress=False)
+    results = run(TINY, tmp_path, progress=False)
+    stored = load_results(tmp_path, experiment="tiny")
+    stored = stored[stored.epochs == 3].reset_index(drop=True)   # not the other grid's
+    assert isinstance(results.recipe.dtype, pd.CategoricalDtype)
+    assert results.run.nunique() == 4
+    pd.testing.assert_frame_equal(results, stored, check_dtype=False, check_categorical=False)
+
+
 def test_experiment_naming_no_recipe_for_a_dataset_is_an_error(tmp_path):
     exp = Experiment(name="bad", datasets=("diabetes",), recipes=("binary_sigmoid_bce",))
     with pytest.raises(ValueError, match="names no recipe for dataset 'diabetes'"):

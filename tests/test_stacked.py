@@ -256,3 +256,30 @@ def test_members_with_their_own_splits_match_fit_keras(monkeypatch, recipe, opti
         np.testing.assert_allclose(g.outputs["test"], w.outputs["test"], rtol=TOL[optimizer],
                                    atol=TOL[optimizer])
     assert not np.allclose(got[0].outputs["test"], got[1].outputs["test"])
+
+
+def test_compiling_and_loading_from_the_cache_print_no_log_lines(tmp_path):
+    # A first process compiles into an empty persistent cache, a second loads from it;
+    # TensorFlow's C++ log lines (XLA start-up, cache-entry parsing, cpu_aot_loader)
+    # reach neither one's stderr, with no TF_CPP_MIN_LOG_LEVEL of the user's.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    code = ("import tempfile, recipes\n"
+            "from recipes.training import data\n"
+            "ds = data.load('breast_cancer')\n"
+            "with tempfile.TemporaryDirectory() as out:\n"
+            "    df = recipes.compare(ds.X, ds.y, recipes=['binary_sigmoid_bce'], seeds=2,\n"
+            "                         epochs=2, out=out, progress=False)\n"
+            "print(df.run.nunique())")
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "TF_XLA_FLAGS")}
+    env.update(RECIPES_CACHE_DIR=str(tmp_path), PYTHONPATH=str(root))
+    for _ in ("compile", "load"):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env=env, cwd=root)
+        assert out.returncode == 0 and out.stdout.strip() == "2", out.stderr
+        assert out.stderr == "", f"log lines reached stderr:\n{out.stderr[:2000]}"
+    assert list(tmp_path.rglob("*.pb")), "nothing was compiled into the cache"

@@ -98,6 +98,26 @@ def assert_frame_equal(a, b):
                                   check_dtype=False)
 
 
+def test_compact_history_holds_the_same_rows(tmp_path, monkeypatch):
+    """``history(compact=True)`` (what run and compare return): the same rows and values,
+    text as Categoricals; read in several batches here, as a large store is."""
+    from recipes.results import store as store_module
+
+    store = Store(tmp_path)
+    for i in range(3):
+        store.write(make_run(i), make_history(3) + [(4, "val", "loss", math.nan)])
+    monkeypatch.setattr(store_module, "READ_BATCH", 7)
+    full, compact = store.history(), store.history(compact=True)
+    assert list(compact.columns) == list(HISTORY_READ) and len(compact) == len(full)
+    assert isinstance(compact.metric.dtype, pd.CategoricalDtype)
+    pd.testing.assert_frame_equal(compact, full, check_dtype=False, check_categorical=False)
+    assert compact.memory_usage(deep=True).sum() < full.memory_usage(deep=True).sum()
+    chosen = store.history(ids=["r2", "r0"], split="val", compact=True)
+    pd.testing.assert_frame_equal(
+        chosen, full[full.run.isin(["r0", "r2"]) & (full.split == "val")].reset_index(drop=True),
+        check_dtype=False, check_categorical=False)
+
+
 def test_nan_is_null_on_disk_and_nan_when_read(tmp_path):
     store = Store(tmp_path)
     store.write(make_run(0, status="diverged", error="NaN loss"),

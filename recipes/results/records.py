@@ -31,7 +31,7 @@ def versions():
     its name: ``tensorflow``, ``jax`` or ``torch``)."""
     import importlib
 
-    keras = import_keras()
+    keras = import_keras()   # the first import of Keras in a run: without TensorFlow's log lines
     backend = keras.backend.backend()
     return {"python": platform.python_version(), "backend": backend,
             backend: importlib.import_module(backend).__version__,

@@ -46,6 +46,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..files import atomic_write
@@ -224,15 +225,41 @@ def _history_rows(run_id, history):
         yield run_id, int(epoch), split, str(metric), None if value is None else _value(value)
 
 
-def _with_conditions(history, store):
-    """The tidy rows with each run's condition and settings (``CONDITION_COLUMNS``)."""
-    runs = store.runs()
-    runs = runs[runs["run"].isin(set(history["run"]))]
-    found = pd.DataFrame([condition(c, t) for c, t in zip(runs["config"], runs["trainer"])],
-                         columns=CONDITION_COLUMNS, index=runs.index)
-    found["condition"] = runs["condition"]   # with the data tag of ``_by_data``
-    found.insert(0, "run", runs["run"])
-    return history.merge(found, on="run", how="left")
+# history rows read from SQLite at a time: the Python tuples of one batch are the read's
+# only per-row Python objects (~200 bytes a row), so reading never holds many more
+READ_BATCH = 20_000
+RUN_LEVEL = tuple(c for c in TIDY_COLUMNS if c in RUN_COLUMNS)   # filters on the runs table
+ROW_LEVEL = tuple(c for c in TIDY_COLUMNS if c not in RUN_COLUMNS)   # epoch, split, metric, value
+
+
+def _codes(values, found):
+    """Integer codes of ``values`` (a tuple of strings), ``found`` the growing value -> code map."""
+    return np.fromiter((found.setdefault(v, len(found)) for v in values), np.int32, len(values))
+
+
+def _categorical(codes, found):
+    """Codes of ``_codes`` as a Categorical with lexically sorted categories (so sorting by
+    it sorts as the strings would)."""
+    names = sorted(found)
+    remap = np.empty(len(found), np.int32)
+    remap[[found[n] for n in names]] = np.arange(len(names))
+    return pd.Categorical.from_codes(remap[codes] if len(codes) else codes, names)
+
+
+def _small_ints(column):
+    """Whether a column holds integers that fit in int32."""
+    if not pd.api.types.is_integer_dtype(column.dtype) or not len(column):
+        return False
+    return bool(np.iinfo(np.int32).min <= column.min() and column.max() <= np.iinfo(np.int32).max)
+
+
+def _expand(column, at, compact):
+    """A per-run column repeated for every history row (``at``: each row's run position).
+    ``compact``: text becomes a Categorical (a 1-2 byte code per row)."""
+    if compact and not pd.api.types.is_numeric_dtype(column.dtype):
+        cat = pd.Categorical(column)
+        return pd.Categorical.from_codes(cat.codes[at], cat.categories)
+    return column.take(at).reset_index(drop=True)
 
 
 def _where(filters, allowed):
@@ -436,25 +463,115 @@ class Store:
 
     def runs(self, **filters):
         """The ``runs`` table as a DataFrame; ``config`` and ``versions`` parsed into dicts."""
-        where, params = _where(filters, RUN_COLUMNS)
-        df = self._query(f"SELECT * FROM runs{where} ORDER BY run", params)
-        for c in JSON_COLUMNS:
-            df[c] = [None if s is None else json.loads(s) for s in df[c]]
-        found = pd.DataFrame([condition(c, t) for c, t in zip(df["config"], df["trainer"])],
-                             columns=CONDITION_COLUMNS, index=df.index)
-        found["condition"] = _by_data(df, found["condition"])
+        df, found = self._runs(**filters)
         # "epochs" stays the epochs a run finished; the setting is in "condition" and "config"
         return pd.concat([df, found.drop(columns=[c for c in found if c in df])], axis=1)
 
-    def history(self, **filters):
-        """The tidy long table (``TIDY_COLUMNS``), filtered by ``column=value`` or
-        ``column=[values]``, e.g. ``history(experiment="e1", split="val")``.
-        ``df.attrs["store"]`` names the store it came from (for ``Store(...).runs()``)."""
-        where, params = _where(filters, TIDY_COLUMNS)
-        df = self._query(f"SELECT * FROM tidy{where} ORDER BY run, epoch, split, metric", params)
-        df = _with_conditions(df.astype({"value": "float64"}), self)
+    def _runs(self, columns=None, **filters):
+        """``(runs table, each run's condition and settings)``: two frames on one index.
+        ``columns``: only these columns of the table (it needs ``run``, ``experiment``,
+        ``dataset``, ``trainer`` and ``config``); None: all."""
+        where, params = _where(filters, RUN_COLUMNS)
+        df = self._query(f"SELECT {', '.join(columns) if columns else '*'} FROM runs{where} "
+                         f"ORDER BY run", params)
+        for c in JSON_COLUMNS:
+            if c in df:
+                df[c] = [None if s is None else json.loads(s) for s in df[c]]
+        found = pd.DataFrame([condition(c, t) for c, t in zip(df["config"], df["trainer"])],
+                             columns=CONDITION_COLUMNS, index=df.index)
+        found["condition"] = _by_data(df, found["condition"])
+        return df, found
+
+    def history(self, compact=False, ids=None, **filters):
+        """The tidy long table (``TIDY_COLUMNS`` and each run's ``CONDITION_COLUMNS``),
+        filtered by ``column=value`` or ``column=[values]``, e.g.
+        ``history(experiment="e1", split="val")``; rows in run, epoch, split, metric order.
+        ``df.attrs["store"]`` names the store it came from (for ``Store(...).runs()``).
+
+        ``ids``: only these runs (any number; a ``run=[...]`` filter goes to SQLite, which
+        limits how many values one query takes). ``compact``: text columns as Categoricals
+        with sorted categories (the same values, a fraction of the memory: ~80 bytes a row
+        instead of ~300), what ``run`` and ``compare`` return.
+
+        Memory: the rows are read in batches of ``READ_BATCH`` and kept as numpy codes, so
+        reading holds one batch of Python objects at a time, never one per row.
+        """
+        where, params = _where(filters, TIDY_COLUMNS)   # fails on an unknown column
+        per_run = self._per_run(ids, compact)
+        run_filters = {k: v for k, v in filters.items() if k in RUN_LEVEL}
+        row_filters = {k: v for k, v in filters.items() if k in ROW_LEVEL}
+        where, params = _where(row_filters, ROW_LEVEL)
+        if run_filters:
+            inner, inner_params = _where(run_filters, RUN_LEVEL)
+            where = (where + " AND" if where else " WHERE") + f" run IN (SELECT run FROM runs{inner})"
+            params += inner_params
+        at, epoch, split, metric, value = self._rows(where, params, per_run, compact)
+        if not len(at):
+            df = pd.DataFrame({c: pd.Series(dtype="float64" if c == "value" else object)
+                               for c in HISTORY_READ})
+        else:
+            columns = {c: _expand(per_run[c], at, compact) for c in per_run}
+            columns.update(epoch=epoch, split=_categorical(*split), metric=_categorical(*metric),
+                           value=value)
+            if not compact:
+                for c in ("split", "metric"):
+                    columns[c] = np.asarray(columns[c].categories, dtype=object).take(
+                        columns[c].codes)
+            df = pd.DataFrame({c: columns[c] for c in HISTORY_READ}, copy=False)
         df.attrs["store"] = str(self.path.parent if self.path.name == FILENAME else self.path)
         return df
+
+    def _per_run(self, ids=None, compact=False):
+        """One row per run (of ``ids``, or all): its ``KEY_COLUMNS`` and ``CONDITION_COLUMNS``.
+        Computed over all runs, so the data tag of ``_by_data`` does not depend on filters.
+        ``compact``: integer columns as int32."""
+        runs, found = self._runs(columns=KEY_COLUMNS + ("config",))
+        per_run = pd.concat([runs[list(KEY_COLUMNS)], found], axis=1)
+        del runs, found
+        if compact:
+            per_run = per_run.astype({c: "int32" for c in per_run if _small_ints(per_run[c])})
+        if ids is not None:
+            per_run = per_run[per_run["run"].isin(set(ids))]
+        return per_run.reset_index(drop=True)
+
+    def _rows(self, where, params, per_run, compact=False):
+        """History rows as arrays: each row's position in ``per_run`` (rows of other runs
+        are dropped), epoch, ``(split codes, map)``, ``(metric codes, map)``, value.
+
+        Counted first and filled batch by batch into arrays of that size, in one read
+        transaction (so the count holds while another process writes)."""
+        index = {r: i for i, r in enumerate(per_run["run"])}
+        splits, metrics = {}, {}
+        sql = f"FROM history{where}"
+        with self._connection() as con:
+            con.execute("BEGIN")
+            try:
+                (n,) = con.execute(f"SELECT COUNT(*) {sql}", params).fetchone()
+                at, epoch, split, metric, value = (np.empty(n, t) for t in (
+                    np.int32, np.int32 if compact else np.int64, np.int16, np.int16,
+                    np.float64))
+                cursor = con.execute(f"SELECT run, epoch, split, metric, value {sql} "
+                                     "ORDER BY run, epoch, split, metric", params)
+                pos = 0
+                while True:
+                    batch = cursor.fetchmany(READ_BATCH)
+                    if not batch:
+                        break
+                    columns, end = tuple(zip(*batch)), pos + len(batch)
+                    del batch
+                    at[pos:end] = np.fromiter((index.get(r, -1) for r in columns[0]), np.int32,
+                                              end - pos)
+                    epoch[pos:end] = columns[1]
+                    split[pos:end] = _codes(columns[2], splits)
+                    metric[pos:end] = _codes(columns[3], metrics)
+                    value[pos:end] = np.asarray(columns[4], np.float64)
+                    pos = end
+            finally:
+                con.execute("COMMIT")
+        keep = at >= 0
+        if not keep.all():    # rows of runs not asked for
+            at, epoch, split, metric, value = (a[keep] for a in (at, epoch, split, metric, value))
+        return at, epoch, (split, splits), (metric, metrics), value
 
     def export(self, path, **filters):
         """Write the tidy table to ``.csv`` or ``.parquet`` atomically; returns the path."""

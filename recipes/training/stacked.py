@@ -103,7 +103,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..files import user_cache
-from ..quiet import import_tensorflow
+from ..quiet import import_tensorflow, quiet_stderr
 from .trace import Trace, batch_order, failed, per_setup, scores, targets
 
 __all__ = [
@@ -861,19 +861,30 @@ def _stack_inputs(config, setups, splits):
     return x_train, y_train, x_val, y_val, order, valid, lr, ws
 
 
+# XLA functions (``_call``'s keys) whose first call, which compiles them or loads them
+# from the persistent cache, has run in this process
+_LOADED = set()
+
+
 def _call(fn, config, arrays, ws):
     """Run the chunk function; an XLA function's first trace gets stable names
-    (``_stable_names``), so the persistent cache finds it in the next process."""
+    (``_stable_names``), so the persistent cache finds it in the next process, and its
+    first call runs in ``quiet_stderr`` (loading from the cache logs harmless errors)."""
+    import contextlib
+
     import_tensorflow()
     import tensorflow as tf
 
     args = [tf.constant(a) for a in arrays], [tf.constant(w) for w in ws]
-    if config.jit:
-        key = repr((config, [(a.shape, a.dtype.str) for a in arrays],
-                    [w.shape for w in ws]))
+    if not config.jit:
+        return fn(*args[0], args[1])
+    key = repr((config, [(a.shape, a.dtype.str) for a in arrays], [w.shape for w in ws]))
+    with contextlib.nullcontext() if key in _LOADED else quiet_stderr():
         with _stable_names(key):
             fn.get_concrete_function(*args[0], args[1])
-    return fn(*args[0], args[1])
+        out = fn(*args[0], args[1])
+    _LOADED.add(key)
+    return out
 
 
 def _run_chunk(config, setups, splits, k=None, keep_outputs=False):
@@ -949,6 +960,21 @@ def _train_chunk(key, chunk, k, splits, keep_outputs=False):
         return [failed(msg) for _ in chunk], [None] * len(chunk), time.perf_counter() - start
 
 
+def _start_order(chunks):
+    """``_group``'s chunks in the order they start: each group's first chunk right after
+    the previous group's first, so that one worker traces and compiles (or loads) the
+    next configuration, a fixed cost of ~1 s, while the other trains the current one.
+    Results are still yielded in setup order; at most one group's first chunk waits."""
+    import itertools
+
+    groups = [list(g) for _, g in itertools.groupby(chunks, key=lambda c: c[0])]
+    order = groups[0][:1] if groups else []
+    for i, group in enumerate(groups):
+        order += groups[i + 1][:1] if i + 1 < len(groups) else []
+        order += group[1:]
+    return order
+
+
 def _start():
     """First use in a process: thread pools, XLA options, the persistent cache."""
     configure_threads()
@@ -984,7 +1010,7 @@ def iter_stacked(setups, split, keep_outputs=False):
     splits = per_setup(split, len(setups))
     _start()
     last = time.perf_counter()
-    jobs = iter(_group(setups, splits))
+    jobs = iter(_start_order(_group(setups, splits)))
     ready, weights, nxt, running = {}, {}, 0, {}
     pool = ThreadPoolExecutor(max_workers=WORKERS)
 
