@@ -108,7 +108,7 @@ from .trace import Trace, batch_order, failed, per_setup, scores, targets
 
 __all__ = [
     "AUTO_COST", "JIT", "MAX_CHUNK_BYTES", "MAX_MEMBERS", "MIN_SPLIT", "NotStackable",
-    "StackedResult", "TRACE_COUNT", "WORKERS", "XLA_FLAGS", "CACHE", "cache_dir",
+    "StackedResult", "TRACE_COUNT", "WORKERS", "XLA_FLAGS", "CACHE", "cache_dir", "run_chunks",
     "configure_threads", "configure_xla", "fit_stacked", "flops_per_run", "iter_fit_stacked",
     "iter_stacked", "max_members", "persistent_cache", "publish_cache", "stackable",
     "train_stacked", "use_xla",
@@ -1004,21 +1004,34 @@ def iter_stacked(setups, split, keep_outputs=False):
     wall time, and time spent outside the trainer (the caller storing runs between two
     chunks) counts too.
     """
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-
     setups = list(setups)
     splits = per_setup(split, len(setups))
     _start()
-    last = time.perf_counter()
-    jobs = iter(_start_order(_group(setups, splits)))
-    ready, weights, nxt, running = {}, {}, 0, {}
-    pool = ThreadPoolExecutor(max_workers=WORKERS)
+    try:
+        yield from run_chunks(_start_order(_group(setups, splits)), setups, splits,
+                              _train_chunk, keep_outputs)
+    finally:
+        publish_cache()
 
-    def submit():   # at most WORKERS + 1 chunks trained ahead of the caller
+
+def run_chunks(jobs, setups, splits, train_chunk, keep_outputs=False, workers=None):
+    """Train the chunks ``jobs`` (``(key, members, k)``, as ``_group`` makes them) with
+    ``train_chunk`` on ``workers`` threads (default ``WORKERS``); yield ``(trace, final weights)`` per setup,
+    in setup order, each as soon as its chunk and every earlier setup's are done, with
+    the seconds ``iter_stacked`` describes. Shared by every backend's stacked trainer."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    workers = workers or WORKERS
+    last = time.perf_counter()
+    jobs = iter(jobs)
+    ready, weights, nxt, running = {}, {}, 0, {}
+    pool = ThreadPoolExecutor(max_workers=workers)
+
+    def submit():   # at most workers + 1 chunks trained ahead of the caller
         for key, members, k in jobs:
-            running[pool.submit(_train_chunk, key, [setups[i] for i in members], k,
+            running[pool.submit(train_chunk, key, [setups[i] for i in members], k,
                                 [splits[i] for i in members], keep_outputs)] = (key, members)
-            if len(running) > WORKERS:
+            if len(running) > workers:
                 return
 
     try:
@@ -1041,7 +1054,6 @@ def iter_stacked(setups, split, keep_outputs=False):
                 nxt += 1
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        publish_cache()
 
 
 def train_stacked(setups, split, keep_outputs=False):

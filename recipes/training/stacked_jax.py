@@ -370,44 +370,12 @@ def iter_stacked(setups, split, keep_outputs=False):
     """Train ``setups`` on ``split`` in stacked chunks on JAX; yield ``(trace, final
     weights)`` per setup, in order, as ``recipes.training.stacked.iter_stacked`` does
     (the same chunks, seconds and ordering; ``WORKERS`` chunks at a time)."""
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-
     _require_jax()
     _start()
     setups = list(setups)
     splits = per_setup(split, len(setups))
-    last = time.perf_counter()
-    jobs = iter(_group(setups, splits))
-    ready, weights, nxt, running = {}, {}, 0, {}
-    pool = ThreadPoolExecutor(max_workers=WORKERS)
-
-    def submit():   # at most WORKERS + 1 chunks trained ahead of the caller
-        for key, members, k in jobs:
-            running[pool.submit(_train_chunk, key, [setups[i] for i in members], k,
-                                [splits[i] for i in members], keep_outputs)] = (key, members)
-            if len(running) > WORKERS:
-                return
-
-    try:
-        submit()
-        while running:
-            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for future in done:
-                key, members = running.pop(future)
-                got_t, got_w, _ = future.result()
-                now = time.perf_counter()
-                charge, last = now - last, now
-                for i, t, w in zip(members, got_t, got_w):
-                    if t.status != "failed":
-                        t.seconds = charge / len(members) / key.epochs * np.arange(
-                            1, len(t.loss["train"]) + 1)
-                    ready[i], weights[i] = t, w
-            submit()
-            while nxt in ready:
-                yield ready.pop(nxt), weights.pop(nxt)
-                nxt += 1
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    yield from stacked.run_chunks(_group(setups, splits), setups, splits, _train_chunk,
+                                  keep_outputs, workers=WORKERS)
 
 
 def _group(setups, splits):
