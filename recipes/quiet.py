@@ -27,6 +27,7 @@ in the meantime, e.g. a progress bar, comes out then).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import re
 import sys
@@ -107,24 +108,22 @@ def _restore(saved, sink, keep):
         sys.stderr.flush()
 
 
-def import_tensorflow():
-    """TensorFlow, imported once with its start-up log lines dropped (other lines kept)."""
-    if "tensorflow" in sys.modules:
-        return sys.modules["tensorflow"]
+def _quiet_import(name):
+    """Module ``name``, imported once with its start-up log lines dropped."""
+    if name in sys.modules:
+        return sys.modules[name]
     for key, value in ENVIRONMENT.items():
         os.environ.setdefault(key, value)
     with quiet_stderr():
-        import tensorflow
-    return tensorflow
+        return importlib.import_module(name)
+
+
+def import_tensorflow():
+    """TensorFlow, imported once with its start-up log lines dropped (other lines kept)."""
+    return _quiet_import("tensorflow")
 
 
 def import_keras():
     """Keras, imported once with its backend's start-up log lines dropped (TensorFlow's
-    through ``import_tensorflow``; another backend's library is not imported here)."""
-    if "keras" in sys.modules:
-        return sys.modules["keras"]
-    for key, value in ENVIRONMENT.items():
-        os.environ.setdefault(key, value)
-    with quiet_stderr():
-        import keras
-    return keras
+    under the TensorFlow backend; another backend's library is not imported here)."""
+    return _quiet_import("keras")
