@@ -227,12 +227,14 @@ def _add_run(p):
 
 
 def _train(experiments, args, catalog):
-    from .results.runner import run
+    from .results.runner import check_backends, run
     from .training.trainers import DEFAULT_TRAINER
 
+    experiments = [exp.with_options(seeds=args.seeds, epochs=args.epochs, tune=args.tune,
+                                    backend=args.backend) for exp in experiments]
+    for exp in experiments:   # before any training: a suite does not stop half way
+        check_backends(exp)
     for exp in experiments:
-        exp = exp.with_options(seeds=args.seeds, epochs=args.epochs, tune=args.tune,
-                               backend=args.backend)
         run(exp, args.out, args.trainer or DEFAULT_TRAINER, catalog, progress=not args.quiet,
             executor=args.executor, address=args.address)
     if not args.no_report:

@@ -10,18 +10,25 @@ class MissingExtra(ImportError, ValueError):
     """An optional dependency is not installed; the message names the pip extra."""
 
 
-def require(module, extra, purpose):
-    """Import ``module`` or raise ``MissingExtra`` naming ``pip install 'keras-loss-recipes[extra]'``."""
+def installed(module, extra, purpose):
+    """Raise ``MissingExtra`` naming ``pip install 'keras-loss-recipes[extra]'`` unless
+    ``module`` is installed (found, not imported: a backend's library is imported only
+    by the process that trains on it)."""
     top = module.split(".")[0]
     try:
         missing = importlib.util.find_spec(top) is None
     except ValueError:  # a module set to None in sys.modules
         missing = True
-    if not missing:
-        try:
-            return importlib.import_module(module)
-        except ImportError as err:
-            raise MissingExtra(f"{purpose} needs {module!r}, which failed to import ({err}). "
-                               f"Reinstall it with: pip install 'keras-loss-recipes[{extra}]'") from err
-    raise MissingExtra(f"{purpose} needs the {top!r} package, which is not installed. "
-                       f"Install it with: pip install 'keras-loss-recipes[{extra}]'")
+    if missing:
+        raise MissingExtra(f"{purpose} needs the {top!r} package, which is not installed. "
+                           f"Install it with: pip install 'keras-loss-recipes[{extra}]'")
+
+
+def require(module, extra, purpose):
+    """Import ``module`` or raise ``MissingExtra`` naming ``pip install 'keras-loss-recipes[extra]'``."""
+    installed(module, extra, purpose)
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise MissingExtra(f"{purpose} needs {module!r}, which failed to import ({err}). "
+                           f"Reinstall it with: pip install 'keras-loss-recipes[{extra}]'") from err

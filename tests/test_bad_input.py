@@ -355,3 +355,24 @@ def test_a_user_catalog_problem_trains_and_all_diverged_is_reported(tmp_path):
     text = (tmp_path / "report" / "report.md").read_text()
     assert page.is_file() and "2 of 2 runs of regression_linear_mse diverged" in text
     assert len(diverged)
+
+
+# --- a backend whose library is not installed: refused before any work --------------
+
+def test_an_experiment_on_a_backend_that_is_not_installed_is_refused_before_any_work(
+        tmp_path, monkeypatch):
+    import sys
+
+    from recipes.cli import main
+    from recipes.extras import MissingExtra
+
+    monkeypatch.setitem(sys.modules, "jax", None)   # as if JAX were not installed
+    exp = Experiment(name="e", datasets=("breast_cancer",), recipes=("binary_sigmoid_bce",),
+                     seeds=1, epochs=1, backend=["tensorflow", "jax"])
+    with pytest.raises(MissingExtra, match=r"'e'.*jax backend.*pip install "
+                                           r"'keras-loss-recipes\[jax\]'.*--backend tensorflow"):
+        recipes.run(exp, tmp_path / "res", progress=False)
+    assert not (tmp_path / "res").exists()
+    # the command line checks every experiment of the suite first: nothing is trained
+    assert main(["run", "all", "--out", str(tmp_path / "all"), "--quiet"]) == 2
+    assert not (tmp_path / "all").exists()

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..catalog.infer import infer_problem
 from ..catalog.table import as_catalog
+from ..extras import MissingExtra, installed
 from ..training import data as datasets
 from ..training import metrics
 from ..training.trainers import DEFAULT_TRAINER, warn_fallback
@@ -64,6 +65,7 @@ def run(experiment, out="results", trainer=DEFAULT_TRAINER, catalog=None, progre
     """
     trainer_function(trainer)  # fail on an unknown trainer (or executor) before any work
     execute = executor_function(executor)
+    check_backends(experiment)
     catalog = as_catalog(catalog)
     data = data or [datasets.load(n) for n in experiment.datasets]
     ids = []
@@ -76,6 +78,23 @@ def run(experiment, out="results", trainer=DEFAULT_TRAINER, catalog=None, progre
     ids += _train(experiment, out, trainer, catalog, data, execute, address, progress)
     return Store(out).history(experiment=list(dict.fromkeys(
         [experiment.name] + ([tuning.name] if experiment.tune else []))), ids=ids, compact=True)
+
+
+# The pip extra that installs each Keras backend's library.
+BACKEND_EXTRAS = {"tensorflow": None, "jax": "jax", "torch": "backends"}
+
+
+def check_backends(experiment):
+    """Raise ``MissingExtra`` unless every Keras backend the experiment trains on is
+    installed (run before any work, so a grid does not stop half way)."""
+    for b in dict.fromkeys(c.backend for c in experiment.conditions):
+        if BACKEND_EXTRAS[b]:
+            try:
+                installed(b, BACKEND_EXTRAS[b], f"Experiment {experiment.name!r}, whose "
+                          f"conditions include the {b} backend,")
+            except MissingExtra as err:
+                raise MissingExtra(f"{err}; or leave that backend out (backend='tensorflow'; "
+                                   f"recipes run --backend tensorflow)") from None
 
 
 def _train(experiment, out, trainer, catalog, data, execute, address, progress,
