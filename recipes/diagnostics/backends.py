@@ -264,6 +264,13 @@ def disagreements(df):
     return out
 
 
+def _cells(r, backends):
+    """One row of ``disagreements`` as text: recipe, point, each backend's loss, then
+    each backend's dL/dz (4 significant digits; -0 shown as 0)."""
+    return [r["recipe"], r["point"]] + [f"{r[f'{v}_{b}'] + 0.0:.4g}" for v in ("loss", "grad")
+                                        for b in backends]
+
+
 def table_text(df):
     """The matrix as a plain-text table (``recipes backends``): loss and dL/dz of unit 0
     per backend, ``<--`` where the backends disagree."""
@@ -273,9 +280,7 @@ def table_text(df):
         [f"dL/dz {b}" for b in backends] + [""]
     rows = [head]
     for _, r in wide.iterrows():
-        rows.append([r["recipe"], r["point"]] + [f"{r[f'loss_{b}']:.4g}" for b in backends]
-                    + [f"{r[f'grad_{b}']:.4g}" for b in backends]
-                    + ["<-- backends differ" if r["disagree"] else ""])
+        rows.append(_cells(r, backends) + ["<-- backends differ" if r["disagree"] else ""])
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(head))]
     lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows]
     n = int(wide["disagree"].sum())
@@ -308,8 +313,7 @@ def section(out=None, catalog=None, backends=BACKENDS):
     rows = [["recipe", "point"] + [f"loss {b}" for b in backends]
             + [f"dL/dz {b}" for b in backends]]
     for _, r in differ.iterrows():
-        rows.append([r["recipe"], r["point"]] + [f"{r[f'loss_{b}']:.4g}" for b in backends]
-                    + [f"{r[f'grad_{b}']:.4g}" for b in backends])
+        rows.append(_cells(r, backends))
     return text, rows
 
 
