@@ -274,6 +274,7 @@ class _Comparison:
         self._finals, self._counts, self._goals, self._scores = {}, {}, {}, {}
         self._baselines, self._seconds = {}, {}
         self._means = {}
+        self._result_runs = None
 
     @property
     def label(self):
@@ -395,6 +396,13 @@ class _Comparison:
         key = recipe if condition is None else (recipe, condition)
         return self._counts[cols].get(key, dict(ZERO_COUNTS))
 
+    def result_runs(self):
+        """The distinct ``(run, recipe, condition)`` of the results (one row per run of a
+        store's results), computed once: counting runs need not scan every history row."""
+        if self._result_runs is None:
+            self._result_runs = self.res[["run", "recipe", "condition"]].drop_duplicates()
+        return self._result_runs
+
     def _counts_by(self, cols):
         """``status_counts`` of every group of ``cols`` (recipe, or recipe and condition)
         at once: ``{group: counts}``. A run counts when listed in the runs table or seen
@@ -404,8 +412,8 @@ class _Comparison:
         by = runs.groupby(cols)
         listed = pd.DataFrame({"rows": by.size()}).join(
             by[["n_ok", "n_diverged", "n_failed"]].sum())
-        res_runs = self.res[cols + ["run"]].drop_duplicates().groupby(cols).size()
-        seen = pd.concat([self.res[cols + ["run"]], self.runs[cols + ["run"]].dropna()]
+        res_runs = self.result_runs()[cols + ["run"]].drop_duplicates().groupby(cols).size()
+        seen = pd.concat([self.result_runs()[cols + ["run"]], self.runs[cols + ["run"]].dropna()]
                          ).drop_duplicates().groupby(cols).size()
         t = pd.DataFrame({"seen": seen, "res_runs": res_runs}).join(listed, how="outer")
         t = t.fillna(0).astype(int)
@@ -567,6 +575,11 @@ def curves(results):
         res = pd.concat([c.res for c in results]) if results else _prepare_results(None)
     else:
         res = _prepare_results(results)
+    return prepared_curves(res)
+
+
+def prepared_curves(res):
+    """``curves`` of results already prepared (rows of a comparison's ``res``)."""
     res = res[~_baseline_rows(res["metric"])]
     cols = KEY + ["condition", "target", "recipe", "role", "split", "metric", "epoch"]
     if not len(res):
@@ -943,14 +956,14 @@ def select(df, comparison):
         if len(keys) > 1:
             raise ValueError("several comparisons in the table: pass comparison=(experiment, dataset)")
         return df
-    exp, ds = _norm_key(comparison, df[KEY].drop_duplicates().itertuples(index=False))
+    exp, ds = _norm_key(comparison, df)
     return df[(df["experiment"] == exp) & (df["dataset"] == ds)]
 
 
-def _norm_key(key, known):
-    """Accept (experiment, dataset) or 'experiment / dataset'."""
-    known = [tuple(k) for k in known]
+def _norm_key(key, df):
+    """Accept (experiment, dataset) or 'experiment / dataset' (one of ``df``'s)."""
     if isinstance(key, str):
+        known = [tuple(k) for k in df[KEY].drop_duplicates().itertuples(index=False)]
         for k in known:
             if key in (f"{k[0]} / {k[1]}", f"{k[0]}/{k[1]}"):
                 return k

@@ -33,8 +33,8 @@ from .document import Document, slugify
 from .figures import plot_condition_curves, plot_curves, plot_effects, plot_grad_norm, plot_tuning
 from .formatting import fmt_value
 from .render import Renderer
-from .stats import (TUNING, comparisons, curves, effects, goals, parse_config, prepare_runs,
-                    select, summary, tuning)
+from .stats import (TUNING, comparisons, effects, goals, parse_config, prepare_runs,
+                    prepared_curves, select, summary, tuning)
 from .words import (FAIRNESS_NOTE, METHODS_NOTE, claims_table, effects_table, margins_table,
                     problem_table, short, short_conditions, summary_table, tuning_sentences,
                     tuning_table, verdict, what_was_run)
@@ -208,8 +208,9 @@ def _curve_plans(comp, gls):
 
 
 def _of_curves(plot, results, *args, **kwargs):
-    """``plot`` of the learning curves (``stats.curves``) of tidy ``results``."""
-    return plot(curves(results), *args, **kwargs)
+    """``plot`` of the learning curves (``stats.curves``) of a comparison's prepared
+    ``results`` (rows of its ``res``)."""
+    return plot(prepared_curves(results), *args, **kwargs)
 
 
 def _rows(results, metric, split):
@@ -569,7 +570,7 @@ def report(results, out="report", *, runs=None, appendix=True, catalog=None, bac
             bar.stage("reading the results")
             with _timed("read results"):
                 if store is not None:
-                    results = store.history()
+                    results = store.history(compact=True)
                     if runs is None:
                         runs = store.runs()
                 elif runs is None:
