@@ -18,6 +18,7 @@ again, and encodes a PNG that would be decoded again to reduce its colours).
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import io
 import os
@@ -168,9 +169,22 @@ def _pool(workers):
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    pool = ProcessPoolExecutor(workers, mp_context=context)
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=gc.freeze)
     pool.submit(os.getpid)  # starts the workers
     return pool
+
+
+def _draw_in_worker(plot):
+    """``draw`` in a worker process, the garbage collector off while the figure is built
+    and drawn (its many short-lived artists would trigger collections that scan the
+    figure again and again), then one collection of what it left. The worker's
+    inherited objects are frozen (``gc.freeze``), so no collection scans them."""
+    gc.disable()
+    try:
+        return draw(plot)
+    finally:
+        gc.enable()
+        gc.collect()
 
 
 class Renderer:
@@ -223,7 +237,7 @@ class Renderer:
             if cached is not None:
                 self.done[path] = cached
             elif self.pool is not None:
-                self.pending[path] = self.pool.submit(draw, plot)
+                self.pending[path] = self.pool.submit(_draw_in_worker, plot)
             else:
                 self.pending[path] = plot
 

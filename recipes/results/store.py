@@ -233,8 +233,19 @@ ROW_LEVEL = tuple(c for c in TIDY_COLUMNS if c not in RUN_COLUMNS)   # epoch, sp
 
 
 def _codes(values, found):
-    """Integer codes of ``values`` (a tuple of strings), ``found`` the growing value -> code map."""
-    return np.fromiter((found.setdefault(v, len(found)) for v in values), np.int32, len(values))
+    """Integer codes of ``values`` (a tuple of strings), ``found`` the growing value -> code map
+    (new values take the next codes in order of appearance). The few distinct values of
+    a batch are found in C (``pandas.factorize``), then looked up once each."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    known = np.array([found.setdefault(v, len(found)) for v in uniques], np.int32)
+    return known[codes]
+
+
+def _positions(values, index):
+    """Each of ``values``' position in ``index`` (a value -> position map), -1 for those
+    not in it; each distinct value looked up once (``_codes``)."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    return np.array([index.get(v, -1) for v in uniques], np.int32)[codes]
 
 
 def _categorical(codes, found):
@@ -559,8 +570,7 @@ class Store:
                         break
                     columns, end = tuple(zip(*batch)), pos + len(batch)
                     del batch
-                    at[pos:end] = np.fromiter((index.get(r, -1) for r in columns[0]), np.int32,
-                                              end - pos)
+                    at[pos:end] = _positions(columns[0], index)
                     epoch[pos:end] = columns[1]
                     split[pos:end] = _codes(columns[2], splits)
                     metric[pos:end] = _codes(columns[3], metrics)
