@@ -251,21 +251,26 @@ def summary_table(summary_df, comparison=None):
     out = []
     for cond, by_cond in s.groupby("condition", sort=False):
         for recipe, g in by_cond.groupby("recipe", sort=False):
-            g = g.set_index("metric")
-            first = g.iloc[0]
+            # the recipe's row of each metric as a plain dict: reading dicts is much
+            # faster than indexing a frame once per cell
+            records = g.to_dict("records")
+            first = records[0]
+            g = {}
+            for r in records:
+                g.setdefault(r["metric"], r)
             row = {"recipe": recipe, "role": first["role"]}
             if several:
                 row["condition"] = short[cond]
             for m in metrics:
-                r = g.loc[m] if m in g.index else None
+                r = g.get(m)
                 if r is None or r["n"] == 0:
                     row[_head(m)] = "-"
                     continue
                 mean, std = fmt_group([r["mean"], r["std"]], m)
                 row[_head(m)] = mean if not np.isfinite(r["std"]) else f"{mean} ± {std}"
-            row["seeds"] = str(int(g.loc[primary, "n"]) if primary in g.index else 0)
-            if first["goal_metric"] in g.index and g.loc[first["goal_metric"], "epochs_to_goal"]:
-                row["epochs to goal"] = g.loc[first["goal_metric"], "epochs_to_goal"]
+            row["seeds"] = str(int(g[primary]["n"]) if primary in g else 0)
+            if first["goal_metric"] in g and g[first["goal_metric"]]["epochs_to_goal"]:
+                row["epochs to goal"] = g[first["goal_metric"]]["epochs_to_goal"]
             row["diverged / failed"] = (f"{int(first['n_diverged'])} / {int(first['n_failed'])}"
                                         f" of {int(first['n_runs'])}")
             out.append(row)

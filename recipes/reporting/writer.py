@@ -569,10 +569,10 @@ def report(results, out="report", *, runs=None, appendix=True, catalog=None, bac
         try:
             bar.stage("reading the results")
             with _timed("read results"):
-                if store is not None:
+                if store is not None and runs is None:
+                    results, runs = store.history_and_runs(compact=True)
+                elif store is not None:
                     results = store.history(compact=True)
-                    if runs is None:
-                        runs = store.runs()
                 elif runs is None:
                     runs = _runs_of(results)
             path = write_report(results, runs, out, appendix=extra, backends=matrix,
