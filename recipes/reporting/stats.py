@@ -406,21 +406,28 @@ class _Comparison:
     def _counts_by(self, cols):
         """``status_counts`` of every group of ``cols`` (recipe, or recipe and condition)
         at once: ``{group: counts}``. A run counts when listed in the runs table or seen
-        in the results; ok runs are the runs table's, or, without one, those seen."""
-        runs = self.runs.assign(**{f"n_{k}": self.runs["status"] == k
-                                   for k in ("ok", "diverged", "failed")})
-        by = runs.groupby(cols)
-        listed = pd.DataFrame({"rows": by.size()}).join(
-            by[["n_ok", "n_diverged", "n_failed"]].sum())
-        res_runs = self.result_runs()[cols + ["run"]].drop_duplicates().groupby(cols).size()
-        seen = pd.concat([self.result_runs()[cols + ["run"]], self.runs[cols + ["run"]].dropna()]
-                         ).drop_duplicates().groupby(cols).size()
-        t = pd.DataFrame({"seen": seen, "res_runs": res_runs}).join(listed, how="outer")
-        t = t.fillna(0).astype(int)
-        return {key: {"n_runs": int(max(r.rows, r.seen)),
-                      "n_ok": int(r.n_ok if r.rows else r.res_runs),
-                      "n_diverged": int(r.n_diverged), "n_failed": int(r.n_failed)}
-                for key, r in zip(t.index, t.itertuples())}
+        in the results; ok runs are the runs table's, or, without one, those seen. A
+        comparison has a few hundred runs at most: counted in plain Python, which is
+        faster than grouping frames that small. Groups with a missing key are left out."""
+        listed = {}   # group -> rows in the runs table, and of them ok, diverged, failed
+        for group, status in zip(_groups(self.runs, cols), self.runs["status"]):
+            if group is not None:
+                n = listed.setdefault(group, [0, 0, 0, 0])
+                n[0] += 1
+                n[1:] = [n[1] + (status == "ok"), n[2] + (status == "diverged"),
+                         n[3] + (status == "failed")]
+        res = self.result_runs()
+        in_results = {(g, r) for g, r in zip(_groups(res, cols), res["run"]) if g is not None}
+        seen = in_results | {(g, r) for g, r in zip(_groups(self.runs, cols), self.runs["run"])
+                             if g is not None and not _is_missing(r)}
+        res_runs, seen_runs = _tally(in_results), _tally(seen)
+        out = {}
+        for group in listed.keys() | seen_runs.keys():
+            rows, ok, diverged, failed = listed.get(group, (0, 0, 0, 0))
+            out[group] = {"n_runs": max(rows, seen_runs.get(group, 0)),
+                          "n_ok": int(ok if rows else res_runs.get(group, 0)),
+                          "n_diverged": int(diverged), "n_failed": int(failed)}
+        return out
 
     def seconds_per_run(self, recipe):
         """Mean seconds per run of a recipe (its finished runs; else its ``seconds`` rows)."""
@@ -439,6 +446,27 @@ class _Comparison:
         last = rows.loc[rows.groupby("run")["epoch"].idxmax(), "value"]
         last = last[np.isfinite(last)]
         return float(last.mean()) if len(last) else np.nan
+
+
+def _is_missing(value):
+    """None or NaN: a key pandas would not group."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _groups(frame, cols):
+    """Each row's group of ``cols``: the value (one column) or the tuple of values;
+    None where one is missing."""
+    values = zip(*(frame[c].tolist() for c in cols))
+    return [None if any(_is_missing(v) for v in vs) else (vs if len(cols) > 1 else vs[0])
+            for vs in values]
+
+
+def _tally(pairs):
+    """``{group: how many distinct runs}`` of ``(group, run)`` pairs."""
+    counts = {}
+    for group, _ in pairs:
+        counts[group] = counts.get(group, 0) + 1
+    return counts
 
 
 class _Comparisons(list):
