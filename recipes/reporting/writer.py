@@ -424,8 +424,8 @@ def _appendix(catalog, cache, older, renderer):
     with _timed("beside: appendix numbers"):
         items = appendix(catalog, cache=cache, also=older, drawn=False)
     for _, item, name in _named(items):
-        if isinstance(item, functools.partial):
-            renderer.submit(f"figures/{name}.png", item)
+        if isinstance(item, functools.partial):  # kept beside the numbers, once per user
+            renderer.submit(f"figures/{name}.png", item, cache=Path(cache) / "figures")
     return items
 
 
