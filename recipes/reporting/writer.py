@@ -72,13 +72,14 @@ def _collector_paused():
     meanwhile do not touch them), and the report's own tables and artists are freed by
     reference counting as usual, its few cycles at the next collection after it. Saves
     the report's many collections that would each scan every imported module again."""
-    enabled = gc.isenabled()
+    enabled, frozen = gc.isenabled(), gc.get_freeze_count()
     gc.freeze()
     gc.disable()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if not frozen:  # a caller that froze objects itself keeps them frozen
+            gc.unfreeze()
         if enabled:
             gc.enable()
 
