@@ -13,9 +13,10 @@ cold          an empty report folder and an empty user cache (RECIPES_CACHE_DIR 
               to a new folder): the appendix's numbers (TensorFlow), the backend
               matrix (a process per backend) and every figure are computed and drawn:
               a user's very first report;
-figures cold  the appendix's numbers and the backend matrix in the user cache (from the
-              cold report), no figure: what a report of new results costs, e.g. the
-              default suite's report on a machine that has written any report before;
+figures cold  the appendix's numbers and figures and the backend matrix in the user
+              cache (from the cold report), none of the results' figures: what a report
+              of new results costs, e.g. the default suite's report on a machine that
+              has written any report before;
 warm          a second report of the same results into the same folder: every figure
               read from the report's cache.
 
@@ -100,7 +101,7 @@ def main(argv=None):
         print(f"cores: {len(os.sched_getaffinity(0))}; results: {args.results} (copied)")
         runs = [("cold (no cache)", lambda: shutil.rmtree(out, ignore_errors=True)
                  or shutil.rmtree(cache, ignore_errors=True)),
-                ("figures cold (appendix and backend matrix cached)",
+                ("figures cold (appendix and backend matrix cached per user)",
                  lambda: shutil.rmtree(os.path.join(out, "cache", "figures"))),
                 *[("warm (second report, same results)", lambda: None)] * args.repeat]
         for name, prepare in runs:

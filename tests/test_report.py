@@ -437,6 +437,32 @@ def test_a_second_report_draws_no_figure_and_a_changed_table_redraws_its_own(tmp
     assert len(list((out / writer.CACHE / "figures").glob("*.png"))) == drawn
 
 
+def test_a_figure_kept_in_a_shared_folder_is_read_back_by_another_report(tmp_path):
+    import functools
+
+    from recipes.reporting.render import Renderer
+
+    df = pd.DataFrame({"epoch": [1, 2, 3], "mean": [0.1, 0.2, 0.3], "lower": [0.05, 0.1, 0.2],
+                       "upper": [0.2, 0.3, 0.4], "recipe": ["a"] * 3, "role": ["recommended"] * 3,
+                       "experiment": ["e"] * 3, "dataset": ["d"] * 3,
+                       "metric": ["grad_norm"] * 3, "split": ["train"] * 3})
+    plot = functools.partial(figures.plot_grad_norm, df)
+    shared = tmp_path / "user" / "figures"
+    with Renderer(workers=1, cache=tmp_path / "one") as first:
+        first.submit("figures/g.png", plot, cache=shared)
+        first.submit("figures/own.png", functools.partial(figures.plot_grad_norm, df.assign(
+            mean=[0.2, 0.3, 0.4])))
+        png = first.results()["figures/g.png"]
+        first.prune()
+    assert first.drawn == 2 and [p.read_bytes() for p in shared.glob("*.png")] == [png]
+    assert len(list((tmp_path / "one").glob("*.png"))) == 1  # only its own figure
+    with Renderer(workers=1, cache=tmp_path / "two") as second:  # a new report folder
+        second.submit("figures/g.png", plot, cache=shared)
+        assert second.results()["figures/g.png"] == png
+        second.prune()
+    assert second.drawn == 0 and len(list(shared.glob("*.png"))) == 1
+
+
 def test_plot_key_follows_the_numbers_not_the_index():
     import functools
 

@@ -18,6 +18,7 @@ again, and encodes a PNG that would be decoded again to reduce its colours).
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import io
 import os
@@ -168,9 +169,22 @@ def _pool(workers):
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    pool = ProcessPoolExecutor(workers, mp_context=context)
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=gc.freeze)
     pool.submit(os.getpid)  # starts the workers
     return pool
+
+
+def _draw_in_worker(plot):
+    """``draw`` in a worker process, the garbage collector off while the figure is built
+    and drawn (its many short-lived artists would trigger collections that scan the
+    figure again and again), then one collection of what it left. The worker's
+    inherited objects are frozen (``gc.freeze``), so no collection scans them."""
+    gc.disable()
+    try:
+        return draw(plot)
+    finally:
+        gc.enable()
+        gc.collect()
 
 
 class Renderer:
@@ -191,6 +205,7 @@ class Renderer:
         self.done = {}      # path -> PNG bytes
         self.keys = {}      # path -> cache key or None
         self.plots = {}     # path -> the plot submitted
+        self.folders = {}   # path -> the cache folder of its PNG, where not ``cache``
         self.drawn = 0      # figures drawn (the others came from the cache)
         self.lock = threading.Lock()
 
@@ -205,9 +220,11 @@ class Renderer:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
 
-    def submit(self, path, plot):
+    def submit(self, path, plot, cache=None):
         """Start drawing ``plot`` (a Figure or a function returning one) as ``path``; the
-        plot already submitted as ``path`` is not drawn twice (another one replaces it)."""
+        plot already submitted as ``path`` is not drawn twice (another one replaces it).
+        ``cache``: the folder its PNG is kept in instead of the renderer's (a folder
+        shared by every report, for a figure that depends on no results)."""
         if not (isinstance(plot, Figure) or callable(plot)):
             raise TypeError(f"figure {path!r} is a {type(plot).__name__}, not a matplotlib "
                             f"Figure or a function returning one")
@@ -216,22 +233,27 @@ class Renderer:
                 return
             self.plots[path] = plot
             self.done.pop(path, None)
+            self.folders.pop(path, None)
+            if cache is not None:
+                self.folders[path] = Path(cache)
         key = plot_key(plot)
-        cached = self._read(key)
+        cached = self._read(path, key)
         with self.lock:
             self.keys[path] = key
             if cached is not None:
                 self.done[path] = cached
             elif self.pool is not None:
-                self.pending[path] = self.pool.submit(draw, plot)
+                self.pending[path] = self.pool.submit(_draw_in_worker, plot)
             else:
                 self.pending[path] = plot
 
-    def _file(self, key):
-        return self.cache / f"{key}.png" if self.cache is not None and key else None
+    def _file(self, path, key):
+        """Where the PNG of ``path`` drawn with ``key`` is cached (None: it is not)."""
+        folder = self.folders.get(path, self.cache)
+        return folder / f"{key}.png" if folder is not None and key else None
 
-    def _read(self, key):
-        f = self._file(key)
+    def _read(self, path, key):
+        f = self._file(path, key)
         try:
             return f.read_bytes() if f is not None else None
         except OSError:  # not cached (or unreadable: drawn again)
@@ -257,7 +279,7 @@ class Renderer:
     def _finish(self, path, png, progress):
         self.done[path] = png
         self.drawn += 1
-        f = self._file(self.keys[path])
+        f = self._file(path, self.keys[path])
         if f is not None:
             atomic_write(f, png)
         progress(path)
@@ -266,7 +288,7 @@ class Renderer:
         """Delete the cache's PNGs that no submitted plot uses (older figures)."""
         if self.cache is None or not self.cache.is_dir():
             return
-        used = {f"{k}.png" for k in self.keys.values() if k}
+        used = {f"{k}.png" for p, k in self.keys.items() if k and p not in self.folders}
         for f in self.cache.glob("*.png"):
             if f.name not in used:
                 f.unlink(missing_ok=True)

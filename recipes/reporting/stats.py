@@ -274,6 +274,7 @@ class _Comparison:
         self._finals, self._counts, self._goals, self._scores = {}, {}, {}, {}
         self._baselines, self._seconds = {}, {}
         self._means = {}
+        self._result_runs = None
 
     @property
     def label(self):
@@ -395,24 +396,38 @@ class _Comparison:
         key = recipe if condition is None else (recipe, condition)
         return self._counts[cols].get(key, dict(ZERO_COUNTS))
 
+    def result_runs(self):
+        """The distinct ``(run, recipe, condition)`` of the results (one row per run of a
+        store's results), computed once: counting runs need not scan every history row."""
+        if self._result_runs is None:
+            self._result_runs = self.res[["run", "recipe", "condition"]].drop_duplicates()
+        return self._result_runs
+
     def _counts_by(self, cols):
         """``status_counts`` of every group of ``cols`` (recipe, or recipe and condition)
         at once: ``{group: counts}``. A run counts when listed in the runs table or seen
-        in the results; ok runs are the runs table's, or, without one, those seen."""
-        runs = self.runs.assign(**{f"n_{k}": self.runs["status"] == k
-                                   for k in ("ok", "diverged", "failed")})
-        by = runs.groupby(cols)
-        listed = pd.DataFrame({"rows": by.size()}).join(
-            by[["n_ok", "n_diverged", "n_failed"]].sum())
-        res_runs = self.res[cols + ["run"]].drop_duplicates().groupby(cols).size()
-        seen = pd.concat([self.res[cols + ["run"]], self.runs[cols + ["run"]].dropna()]
-                         ).drop_duplicates().groupby(cols).size()
-        t = pd.DataFrame({"seen": seen, "res_runs": res_runs}).join(listed, how="outer")
-        t = t.fillna(0).astype(int)
-        return {key: {"n_runs": int(max(r.rows, r.seen)),
-                      "n_ok": int(r.n_ok if r.rows else r.res_runs),
-                      "n_diverged": int(r.n_diverged), "n_failed": int(r.n_failed)}
-                for key, r in zip(t.index, t.itertuples())}
+        in the results; ok runs are the runs table's, or, without one, those seen. A
+        comparison has a few hundred runs at most: counted in plain Python, which is
+        faster than grouping frames that small. Groups with a missing key are left out."""
+        listed = {}   # group -> rows in the runs table, and of them ok, diverged, failed
+        for group, status in zip(_groups(self.runs, cols), self.runs["status"]):
+            if group is not None:
+                n = listed.setdefault(group, [0, 0, 0, 0])
+                n[0] += 1
+                n[1:] = [n[1] + (status == "ok"), n[2] + (status == "diverged"),
+                         n[3] + (status == "failed")]
+        res = self.result_runs()
+        in_results = {(g, r) for g, r in zip(_groups(res, cols), res["run"]) if g is not None}
+        seen = in_results | {(g, r) for g, r in zip(_groups(self.runs, cols), self.runs["run"])
+                             if g is not None and not _is_missing(r)}
+        res_runs, seen_runs = _tally(in_results), _tally(seen)
+        out = {}
+        for group in listed.keys() | seen_runs.keys():
+            rows, ok, diverged, failed = listed.get(group, (0, 0, 0, 0))
+            out[group] = {"n_runs": max(rows, seen_runs.get(group, 0)),
+                          "n_ok": int(ok if rows else res_runs.get(group, 0)),
+                          "n_diverged": int(diverged), "n_failed": int(failed)}
+        return out
 
     def seconds_per_run(self, recipe):
         """Mean seconds per run of a recipe (its finished runs; else its ``seconds`` rows)."""
@@ -431,6 +446,27 @@ class _Comparison:
         last = rows.loc[rows.groupby("run")["epoch"].idxmax(), "value"]
         last = last[np.isfinite(last)]
         return float(last.mean()) if len(last) else np.nan
+
+
+def _is_missing(value):
+    """None or NaN: a key pandas would not group."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _groups(frame, cols):
+    """Each row's group of ``cols``: the value (one column) or the tuple of values;
+    None where one is missing."""
+    values = zip(*(frame[c].tolist() for c in cols))
+    return [None if any(_is_missing(v) for v in vs) else (vs if len(cols) > 1 else vs[0])
+            for vs in values]
+
+
+def _tally(pairs):
+    """``{group: how many distinct runs}`` of ``(group, run)`` pairs."""
+    counts = {}
+    for group, _ in pairs:
+        counts[group] = counts.get(group, 0) + 1
+    return counts
 
 
 class _Comparisons(list):
@@ -567,6 +603,11 @@ def curves(results):
         res = pd.concat([c.res for c in results]) if results else _prepare_results(None)
     else:
         res = _prepare_results(results)
+    return prepared_curves(res)
+
+
+def prepared_curves(res):
+    """``curves`` of results already prepared (rows of a comparison's ``res``)."""
     res = res[~_baseline_rows(res["metric"])]
     cols = KEY + ["condition", "target", "recipe", "role", "split", "metric", "epoch"]
     if not len(res):
@@ -943,14 +984,14 @@ def select(df, comparison):
         if len(keys) > 1:
             raise ValueError("several comparisons in the table: pass comparison=(experiment, dataset)")
         return df
-    exp, ds = _norm_key(comparison, df[KEY].drop_duplicates().itertuples(index=False))
+    exp, ds = _norm_key(comparison, df)
     return df[(df["experiment"] == exp) & (df["dataset"] == ds)]
 
 
-def _norm_key(key, known):
-    """Accept (experiment, dataset) or 'experiment / dataset'."""
-    known = [tuple(k) for k in known]
+def _norm_key(key, df):
+    """Accept (experiment, dataset) or 'experiment / dataset' (one of ``df``'s)."""
     if isinstance(key, str):
+        known = [tuple(k) for k in df[KEY].drop_duplicates().itertuples(index=False)]
         for k in known:
             if key in (f"{k[0]} / {k[1]}", f"{k[0]}/{k[1]}"):
                 return k

@@ -249,34 +249,57 @@ def summary_table(summary_df, comparison=None):
     short = short_conditions(s["condition"])
     several = len(short) > 1
     out = []
-    for cond, by_cond in s.groupby("condition", sort=False):
-        for recipe, g in by_cond.groupby("recipe", sort=False):
-            g = g.set_index("metric")
-            first = g.iloc[0]
+    for cond, recipes in _by_condition_and_recipe(s).items():
+        for recipe, g in recipes.items():
+            first = next(iter(g.values()))
             row = {"recipe": recipe, "role": first["role"]}
             if several:
                 row["condition"] = short[cond]
             for m in metrics:
-                r = g.loc[m] if m in g.index else None
+                r = g.get(m)
                 if r is None or r["n"] == 0:
                     row[_head(m)] = "-"
                     continue
                 mean, std = fmt_group([r["mean"], r["std"]], m)
                 row[_head(m)] = mean if not np.isfinite(r["std"]) else f"{mean} ± {std}"
-            row["seeds"] = str(int(g.loc[primary, "n"]) if primary in g.index else 0)
-            if first["goal_metric"] in g.index and g.loc[first["goal_metric"], "epochs_to_goal"]:
-                row["epochs to goal"] = g.loc[first["goal_metric"], "epochs_to_goal"]
+            row["seeds"] = str(int(g[primary]["n"]) if primary in g else 0)
+            if first["goal_metric"] in g and g[first["goal_metric"]]["epochs_to_goal"]:
+                row["epochs to goal"] = g[first["goal_metric"]]["epochs_to_goal"]
             row["diverged / failed"] = (f"{int(first['n_diverged'])} / {int(first['n_failed'])}"
                                         f" of {int(first['n_runs'])}")
             out.append(row)
-        base = by_cond.drop_duplicates("metric").set_index("metric")["baseline"]
-        if base.notna().any():
+        base = {}  # each metric's baseline, from the condition's first row of the metric
+        for g in recipes.values():
+            for m, r in g.items():
+                base.setdefault(m, r["baseline"])
+        if pd.notna(pd.Series(list(base.values()), dtype=float)).any():
             row = {"recipe": "trivial baseline", "role": "constant"}
             if several:
                 row["condition"] = short[cond]
             row.update({_head(m): fmt_group([base.get(m, np.nan)], m)[0] for m in metrics})
             out.append(row)
     return pd.DataFrame(out).fillna("")
+
+
+SUMMARY_SHOWN = ["condition", "recipe", "role", "metric", "n", "mean", "std", "baseline",
+                 "goal_metric", "epochs_to_goal", "n_diverged", "n_failed", "n_runs"]
+
+
+def _by_condition_and_recipe(s):
+    """``{condition: {recipe: {metric: row}}}`` of summary rows (plain dicts of the
+    ``SUMMARY_SHOWN`` columns), each level in order of first appearance, a metric's
+    first row kept: read once, as dicts, rather than indexing a frame per cell."""
+    out = {}
+    for r in s[SUMMARY_SHOWN].to_dict("records"):
+        if _is_missing(r["condition"]) or _is_missing(r["recipe"]):
+            continue  # not a group (pandas' groupby leaves them out too)
+        out.setdefault(r["condition"], {}).setdefault(r["recipe"], {}).setdefault(
+            r["metric"], r)
+    return out
+
+
+def _is_missing(value):
+    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _head(m):

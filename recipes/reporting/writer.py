@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import os
 import time
 from pathlib import Path
@@ -33,8 +34,8 @@ from .document import Document, slugify
 from .figures import plot_condition_curves, plot_curves, plot_effects, plot_grad_norm, plot_tuning
 from .formatting import fmt_value
 from .render import Renderer
-from .stats import (TUNING, comparisons, curves, effects, goals, parse_config, prepare_runs,
-                    select, summary, tuning)
+from .stats import (TUNING, comparisons, effects, goals, parse_config, prepare_runs,
+                    prepared_curves, select, summary, tuning)
 from .words import (FAIRNESS_NOTE, METHODS_NOTE, claims_table, effects_table, margins_table,
                     problem_table, short, short_conditions, summary_table, tuning_sentences,
                     tuning_table, verdict, what_was_run)
@@ -62,6 +63,25 @@ def _timed(stage):
         yield
     finally:
         timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """The garbage collector paused while a report is made: the objects that exist before
+    are frozen (``gc.freeze``: no collection scans them, and the drawing workers forked
+    meanwhile do not touch them), and the report's own tables and artists are freed by
+    reference counting as usual, its few cycles at the next collection after it. Saves
+    the report's many collections that would each scan every imported module again."""
+    enabled, frozen = gc.isenabled(), gc.get_freeze_count()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if not frozen:  # a caller that froze objects itself keeps them frozen
+            gc.unfreeze()
+        if enabled:
+            gc.enable()
 
 
 def _versions(runs):
@@ -208,8 +228,9 @@ def _curve_plans(comp, gls):
 
 
 def _of_curves(plot, results, *args, **kwargs):
-    """``plot`` of the learning curves (``stats.curves``) of tidy ``results``."""
-    return plot(curves(results), *args, **kwargs)
+    """``plot`` of the learning curves (``stats.curves``) of a comparison's prepared
+    ``results`` (rows of its ``res``)."""
+    return plot(prepared_curves(results), *args, **kwargs)
 
 
 def _rows(results, metric, split):
@@ -423,8 +444,8 @@ def _appendix(catalog, cache, older, renderer):
     with _timed("beside: appendix numbers"):
         items = appendix(catalog, cache=cache, also=older, drawn=False)
     for _, item, name in _named(items):
-        if isinstance(item, functools.partial):
-            renderer.submit(f"figures/{name}.png", item)
+        if isinstance(item, functools.partial):  # kept beside the numbers, once per user
+            renderer.submit(f"figures/{name}.png", item, cache=Path(cache) / "figures")
     return items
 
 
@@ -556,7 +577,7 @@ def report(results, out="report", *, runs=None, appendix=True, catalog=None, bac
     # The drawing workers start first (forked before any thread), then the catalog's
     # numbers are read or computed beside the statistics, in one thread: the appendix,
     # then the backend matrix (two threads importing TensorFlow at once can deadlock).
-    with Renderer(cache=cache / "figures") as renderer, \
+    with _collector_paused(), Renderer(cache=cache / "figures") as renderer, \
             ThreadPoolExecutor(1, thread_name_prefix="report") as beside:
         extra = matrix = None
         if appendix:
@@ -568,10 +589,10 @@ def report(results, out="report", *, runs=None, appendix=True, catalog=None, bac
         try:
             bar.stage("reading the results")
             with _timed("read results"):
-                if store is not None:
-                    results = store.history()
-                    if runs is None:
-                        runs = store.runs()
+                if store is not None and runs is None:
+                    results, runs = store.history_and_runs(compact=True)
+                elif store is not None:
+                    results = store.history(compact=True)
                 elif runs is None:
                     runs = _runs_of(results)
             path = write_report(results, runs, out, appendix=extra, backends=matrix,

@@ -233,8 +233,19 @@ ROW_LEVEL = tuple(c for c in TIDY_COLUMNS if c not in RUN_COLUMNS)   # epoch, sp
 
 
 def _codes(values, found):
-    """Integer codes of ``values`` (a tuple of strings), ``found`` the growing value -> code map."""
-    return np.fromiter((found.setdefault(v, len(found)) for v in values), np.int32, len(values))
+    """Integer codes of ``values`` (a tuple of strings), ``found`` the growing value -> code map
+    (new values take the next codes in order of appearance). The few distinct values of
+    a batch are found in C (``pandas.factorize``), then looked up once each."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    known = np.array([found.setdefault(v, len(found)) for v in uniques], np.int32)
+    return known[codes]
+
+
+def _positions(values, index):
+    """Each of ``values``' position in ``index`` (a value -> position map), -1 for those
+    not in it; each distinct value looked up once (``_codes``)."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    return np.array([index.get(v, -1) for v in uniques], np.int32)[codes]
 
 
 def _categorical(codes, found):
@@ -463,9 +474,14 @@ class Store:
 
     def runs(self, **filters):
         """The ``runs`` table as a DataFrame; ``config`` and ``versions`` parsed into dicts."""
-        df, found = self._runs(**filters)
-        # "epochs" stays the epochs a run finished; the setting is in "condition" and "config"
-        return pd.concat([df, found.drop(columns=[c for c in found if c in df])], axis=1)
+        return _runs_table(*self._runs(**filters))
+
+    def history_and_runs(self, compact=False):
+        """``(history(compact=compact), runs())``, the runs table read and parsed once
+        for both (what a report reads)."""
+        read = self._runs()
+        return self._history(self._per_run(compact=compact, read=read), compact, {}), \
+            _runs_table(*read)
 
     def _runs(self, columns=None, **filters):
         """``(runs table, each run's condition and settings)``: two frames on one index.
@@ -496,8 +512,11 @@ class Store:
         Memory: the rows are read in batches of ``READ_BATCH`` and kept as numpy codes, so
         reading holds one batch of Python objects at a time, never one per row.
         """
-        where, params = _where(filters, TIDY_COLUMNS)   # fails on an unknown column
-        per_run = self._per_run(ids, compact)
+        _where(filters, TIDY_COLUMNS)   # fails on an unknown column
+        return self._history(self._per_run(ids, compact), compact, filters)
+
+    def _history(self, per_run, compact, filters):
+        """``history`` of the runs of ``per_run`` (``_per_run``)."""
         run_filters = {k: v for k, v in filters.items() if k in RUN_LEVEL}
         row_filters = {k: v for k, v in filters.items() if k in ROW_LEVEL}
         where, params = _where(row_filters, ROW_LEVEL)
@@ -521,11 +540,12 @@ class Store:
         df.attrs["store"] = str(self.path.parent if self.path.name == FILENAME else self.path)
         return df
 
-    def _per_run(self, ids=None, compact=False):
+    def _per_run(self, ids=None, compact=False, read=None):
         """One row per run (of ``ids``, or all): its ``KEY_COLUMNS`` and ``CONDITION_COLUMNS``.
         Computed over all runs, so the data tag of ``_by_data`` does not depend on filters.
-        ``compact``: integer columns as int32."""
-        runs, found = self._runs(columns=KEY_COLUMNS + ("config",))
+        ``compact``: integer columns as int32. ``read``: what ``_runs()`` returned, if
+        the caller has it."""
+        runs, found = read or self._runs(columns=KEY_COLUMNS + ("config",))
         per_run = pd.concat([runs[list(KEY_COLUMNS)], found], axis=1)
         del runs, found
         if compact:
@@ -559,8 +579,7 @@ class Store:
                         break
                     columns, end = tuple(zip(*batch)), pos + len(batch)
                     del batch
-                    at[pos:end] = np.fromiter((index.get(r, -1) for r in columns[0]), np.int32,
-                                              end - pos)
+                    at[pos:end] = _positions(columns[0], index)
                     epoch[pos:end] = columns[1]
                     split[pos:end] = _codes(columns[2], splits)
                     metric[pos:end] = _codes(columns[3], metrics)
@@ -584,6 +603,12 @@ class Store:
             else (lambda p: df.to_parquet(p, index=False))
         atomic_write(path, write)
         return path
+
+
+def _runs_table(df, found):
+    """The runs table of ``Store.runs`` from what ``Store._runs`` read."""
+    # "epochs" stays the epochs a run finished; the setting is in "condition" and "config"
+    return pd.concat([df, found.drop(columns=[c for c in found if c in df])], axis=1)
 
 
 def _by_data(runs, labels):
