@@ -285,7 +285,9 @@ def plot_effects(effects_df, *, comparison=None, metric=None):
     conds = list(short)
     recipes = list(dict.fromkeys(e["recipe"]))
     alias = _aliases(e, also=e["reference"])
-    fig, axes = _grid(len(recipes), width=max(3.6, 0.9 * len(conds) + 1.6), height=3.0)
+    width = max(3.6, 0.9 * len(conds) + 1.6)   # inches per panel
+    # panels side by side while they fit a page; a panel of many conditions gets a row
+    fig, axes = _grid(len(recipes), width=width, height=3.0, ncols=3 if width <= 6 else 1)
     for ax, recipe in zip(axes, recipes):
         d = e[e["recipe"] == recipe]
         for _, r in d.iterrows():
@@ -325,6 +327,9 @@ def plot_effects(effects_df, *, comparison=None, metric=None):
 # More recipes than this in one panel become small multiples: each alternative against
 # the recommended recipe, one row per alternative.
 MAX_RECIPES_PER_PANEL = 3
+# Panels per row of a figure with one panel per condition: more conditions wrap onto
+# more rows, so a figure stays about a page wide and its labels legible.
+MAX_COLUMNS = 4
 
 
 def plot_condition_curves(curves_df, metric, *, comparison=None, split="val", log=False):
@@ -348,8 +353,9 @@ def plot_condition_curves(curves_df, metric, *, comparison=None, split="val", lo
     else:
         rows = [recipes]
     ncols = len(short)
-    fig, axes = _grid(len(rows) * ncols, width=max(2.6, min(3.8, 10.5 / ncols)),
-                      height=2.0 if len(rows) > 1 else 2.8, ncols=ncols)
+    wrap = min(ncols, MAX_COLUMNS) if len(rows) == 1 else ncols
+    fig, axes = _grid(len(rows) * ncols, width=max(2.6, min(3.8, 10.5 / wrap)),
+                      height=2.0 if len(rows) > 1 else 2.8, ncols=wrap)
     for i, group in enumerate(rows):
         for j, cond in enumerate(short):
             ax = axes[i * ncols + j]

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..messages import plural
+from ..training.settings import DEFAULT_BACKEND
 from .formatting import PERCENT_METRICS, fmt_epochs, fmt_group, fmt_value
 from .stats import (ALPHA, CURVE_BAND, MARGINS, MIN_PAIRS, N_BOOT, NOISE_RTOL, TUNING,
                     comparisons, effects, is_higher_better, margin_of, select, summary)
@@ -85,12 +86,22 @@ def short_conditions(labels):
     """Condition labels -> short ones that keep only the settings that vary among them
     (the optimizer and learning rate when none does; ``""`` for an unnamed condition).
 
+    A TensorFlow run's label names no backend; where other labels do, it gets
+    ``backend=tensorflow`` too, so no condition reads as backend-free.
+
     >>> short_conditions(["adam epochs=5 lr=0.001 | keras", "sgd epochs=5 lr=0.1 | keras"])
     {'adam epochs=5 lr=0.001 | keras': 'adam lr=0.001', 'sgd epochs=5 lr=0.1 | keras': 'sgd lr=0.1'}
+    >>> short_conditions(["sgd lr=0.1", "sgd lr=0.1 backend=jax"])
+    {'sgd lr=0.1': 'backend=tensorflow', 'sgd lr=0.1 backend=jax': 'backend=jax'}
     """
     labels = list(dict.fromkeys(labels))
     tokens = {lab: lab.replace(" | ", " |").split(" ") for lab in labels}
     named = [t for t in tokens.values() if t != [""]]
+    if any(t.startswith("backend=") for toks in named for t in toks):
+        for toks in named:
+            if not any(t.startswith("backend=") for t in toks):
+                at = next((i for i, t in enumerate(toks) if t.startswith("|")), len(toks))
+                toks.insert(at, f"backend={DEFAULT_BACKEND}")
     common = set.intersection(*map(set, named)) if named else set()
     out = {}
     for lab, toks in tokens.items():
