@@ -108,7 +108,7 @@ from .trace import Trace, batch_order, failed, per_setup, scores, targets
 
 __all__ = [
     "AUTO_COST", "JIT", "MAX_CHUNK_BYTES", "MAX_MEMBERS", "MIN_SPLIT", "NotStackable",
-    "StackedResult", "TRACE_COUNT", "WORKERS", "XLA_FLAGS", "CACHE", "cache_dir", "run_chunks",
+    "StackedResult", "TRACE_COUNT", "WORKERS", "XLA_FLAGS", "CACHE", "cache_dir", "member_trace", "run_chunks",
     "configure_threads", "configure_xla", "fit_stacked", "flops_per_run", "iter_fit_stacked",
     "iter_stacked", "max_members", "persistent_cache", "publish_cache", "stackable",
     "train_stacked", "use_xla",
@@ -919,21 +919,30 @@ def _run_chunk(config, setups, splits, k=None, keep_outputs=False):
         member = [w[m] for w in res["weights"]]
         if splits[m].X_test is not None:   # the test split: final outputs only
             outputs["test"] = _outputs(member, splits[m].X_test, setups[m].recipe)[None]
-        trace = Trace(
-            loss={"train": res["loss_train"][m, :epochs].astype(np.float64),
-                  "val": res["loss_val"][m, :epochs].astype(np.float64)},
-            grad_norm=res["grad_norm"][m, :epochs].astype(np.float64))
-        if keep_outputs:
-            trace.outputs = outputs
-        else:
-            trace.metrics = scores(setups[m].recipe, splits[m], outputs)
-            trace.outputs = {s: np.array(v[-1:]) for s, v in outputs.items()}
-        if bad.size:
-            trace.status = "diverged"
-            trace.error = f"non-finite loss or outputs at epoch {epochs}"
-        traces.append(trace)
+        traces.append(member_trace(res, m, epochs, outputs, setups[m].recipe, splits[m],
+                                   keep_outputs, diverged=bool(bad.size)))
         weights.append(member)
     return traces, weights, time.perf_counter() - start
+
+
+def member_trace(res, m, epochs, outputs, recipe, split, keep_outputs, diverged):
+    """The trace of member ``m`` of a chunk's arrays ``res`` (leading axis: members):
+    its first ``epochs`` losses and gradient norms; its ``outputs`` kept whole
+    (``keep_outputs``) or scored and cut to the last epoch; ``diverged``: it stopped at
+    ``epochs`` on a non-finite value. Shared by every backend's stacked trainer."""
+    trace = Trace(
+        loss={"train": res["loss_train"][m, :epochs].astype(np.float64),
+              "val": res["loss_val"][m, :epochs].astype(np.float64)},
+        grad_norm=res["grad_norm"][m, :epochs].astype(np.float64))
+    if keep_outputs:
+        trace.outputs = outputs
+    else:
+        trace.metrics = scores(recipe, split, outputs)
+        trace.outputs = {s: np.array(v[-1:]) for s, v in outputs.items()}
+    if diverged:
+        trace.status = "diverged"
+        trace.error = f"non-finite loss or outputs at epoch {epochs}"
+    return trace
 
 
 def _outputs(weights, x, recipe):

@@ -55,7 +55,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import stacked
-from .trace import Trace, failed, per_setup, scores
+from .trace import failed, per_setup
 
 __all__ = ["CACHE_BYTES", "MIN_COMPILE_S", "TRACE_COUNT", "WORKERS", "fit_stacked",
            "iter_fit_stacked", "iter_stacked", "persistent_cache", "train_stacked"]
@@ -338,19 +338,8 @@ def _run_chunk(config, setups, splits, k=None, keep_outputs=False):
             if id(x_test) not in tests:
                 tests[id(x_test)] = _predict_test(parts, final, x_test)
             outputs["test"] = tests[id(x_test)][m][None]
-        trace = Trace(
-            loss={"train": res["loss_train"][m, :epochs].astype(np.float64),
-                  "val": res["loss_val"][m, :epochs].astype(np.float64)},
-            grad_norm=res["grad_norm"][m, :epochs].astype(np.float64))
-        if keep_outputs:
-            trace.outputs = outputs
-        else:
-            trace.metrics = scores(setups[m].recipe, splits[m], outputs)
-            trace.outputs = {s: np.array(v[-1:]) for s, v in outputs.items()}
-        if bad.size:
-            trace.status = "diverged"
-            trace.error = f"non-finite loss or outputs at epoch {epochs}"
-        traces.append(trace)
+        traces.append(stacked.member_trace(res, m, epochs, outputs, setups[m].recipe,
+                                           splits[m], keep_outputs, diverged=bool(bad.size)))
         weights.append([w[m] for w in final])
     return traces, weights, time.perf_counter() - start
 
