@@ -16,6 +16,11 @@ RECIPES = {"multiclass_softmax_cce": "recommended", "multiclass_ovr_sigmoid_bce"
            "multiclass_softmax_bce": "anti-pattern", "multiclass_softmax_mse": "anti-pattern"}
 CONDITIONS = ({"optimizer": "adam", "learning_rate": 0.001}, {"optimizer": "sgd", "learning_rate": 0.01},
               {"optimizer": "sgd", "learning_rate": 0.1})
+# the saturated suite's grid: 12 conditions, backends named, 3 recipes
+TWELVE = tuple({**c, "output_scale": scale, "backend": backend} for c in CONDITIONS
+               for scale in (1.0, 30.0) for backend in ("tensorflow", "jax"))
+THREE = dict(list(RECIPES.items())[:1] + [("multiclass_logits_cce", "alternative"),
+                                          ("multiclass_softmax_mse", "anti-pattern")])
 EPOCHS, SEEDS = 4, 3
 
 
@@ -52,16 +57,17 @@ def _tables(exp, configs, recipes):
 
 @pytest.fixture(scope="module")
 def tables():
-    many = _tables("multiclass", CONDITIONS, RECIPES)
-    one = _tables("single", CONDITIONS[:1], RECIPES)
-    results = pd.concat([many[0], one[0]], ignore_index=True)
-    runs = pd.concat([many[1], one[1]], ignore_index=True)
+    parts = [_tables("multiclass", CONDITIONS, RECIPES),
+             _tables("single", CONDITIONS[:1], RECIPES),
+             _tables("saturated", TWELVE, THREE)]
+    results = pd.concat([p[0] for p in parts], ignore_index=True)
+    runs = pd.concat([p[1] for p in parts], ignore_index=True)
     comps = stats.comparisons(results, runs)
     return {"curves": stats.curves(comps), "effects": stats.effects(comps),
             "goals": stats.goals(comps)}
 
 
-MANY, ONE = ("multiclass", "digits"), ("single", "digits")
+MANY, ONE, SAT = ("multiclass", "digits"), ("single", "digits"), ("saturated", "digits")
 
 # every figure the report draws: name -> how it is drawn from the tables
 FIGURES = {
@@ -73,6 +79,11 @@ FIGURES = {
     "curves": lambda t: figures.plot_curves(t["curves"], t["goals"], comparison=ONE),
     "grad_norm": lambda t: figures.plot_grad_norm(t["curves"], comparison=ONE),
     "effects_one_condition": lambda t: figures.plot_effects(t["effects"], comparison=ONE),
+    "effects_twelve_conditions": lambda t: figures.plot_effects(t["effects"], comparison=SAT),
+    "curves_twelve_conditions": lambda t: figures.plot_condition_curves(
+        t["curves"], "accuracy", comparison=SAT),
+    "grad_norm_twelve_conditions": lambda t: figures.plot_condition_curves(
+        t["curves"], "grad_norm", comparison=SAT, split="train", log=True),
 }
 
 

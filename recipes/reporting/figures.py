@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, NullFormatter
+from matplotlib.ticker import MaxNLocator, NullLocator
 
 from .formatting import PERCENT_METRICS
 from .stats import (COMMON_METRICS, CURVE_BAND, KEY, NOT_COMMON, is_higher_better, role_rank,
@@ -40,6 +40,16 @@ def _grid(n, width=4.2, height=3.2, ncols=3):
     for ax in axes[n:]:
         ax.set_visible(False)
     return fig, axes[:n]
+
+
+def _panel_title(condition, width=26):
+    """A condition's label as a panel title or tick label, wrapped between settings onto
+    lines of about ``width`` characters, so it fits a narrow panel ("default" for the
+    unnamed condition)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(condition, width, break_long_words=False)) \
+        if condition else "default"
 
 
 def _prefix(names):
@@ -285,7 +295,7 @@ def plot_effects(effects_df, *, comparison=None, metric=None):
     conds = list(short)
     recipes = list(dict.fromkeys(e["recipe"]))
     alias = _aliases(e, also=e["reference"])
-    width = max(3.6, 0.9 * len(conds) + 1.6)   # inches per panel
+    width = max(3.6, 1.1 * len(conds) + 1.6)   # inches per panel: a wrapped label each
     # panels side by side while they fit a page; a panel of many conditions gets a row
     fig, axes = _grid(len(recipes), width=width, height=3.0, ncols=3 if width <= 6 else 1)
     for ax, recipe in zip(axes, recipes):
@@ -305,9 +315,8 @@ def plot_effects(effects_df, *, comparison=None, metric=None):
             ax.axhspan(-margin.max() * scale, margin.max() * scale, color="tab:blue",
                        alpha=0.1, lw=0)
         ax.axhline(0, color="k", lw=0.8)
-        ax.set_xticks(range(len(conds)), [short[c] or "default" for c in conds], fontsize=7,
-                      rotation=30 if len(conds) > 2 else 0, ha="right" if len(conds) > 2
-                      else "center")
+        ax.set_xticks(range(len(conds)), [_panel_title(short[c], 18) for c in conds],
+                      fontsize=7)
         ax.set_xlim(-0.5, len(conds) - 0.5)
         reference = d["reference"].iloc[0]
         ax.set_title(f"{alias[recipe]} - {alias[reference]}", fontsize=8)
@@ -374,13 +383,15 @@ def plot_condition_curves(curves_df, metric, *, comparison=None, split="val", lo
                     ax.set_yscale("log")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             if log:
-                ax.yaxis.set_minor_formatter(NullFormatter())  # 2x10^-1, 3x10^-1 ... crowd
+                # no minor ticks: their labels (2x10^-1, 3x10^-1 ...) crowd, and the
+                # marks alone cost a third of the figure's drawing
+                ax.yaxis.set_minor_locator(NullLocator())
             else:
                 ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
             ax.tick_params(which="both", labelsize=7)
             ax.grid(alpha=0.3)
             if i == 0:
-                ax.set_title(short[cond] or "default", fontsize=9)
+                ax.set_title(_panel_title(short[cond]), fontsize=9)
             if i == len(rows) - 1:
                 ax.set_xlabel("epoch", fontsize=8)
             if j == 0 and len(rows) > 1:
@@ -436,7 +447,7 @@ def plot_tuning(tuning_df, *, comparison=None):
                     mec=colors[recipe], mew=2, clip_on=False)
         ax.set_xscale("log")
         ax.margins(x=0.08, y=0.08)
-        ax.set_title(short[cond] or "default", fontsize=9)
+        ax.set_title(_panel_title(short[cond]), fontsize=9)
         ax.set_xlabel("learning rate", fontsize=8)
         ax.set_ylabel(f"validation {metric}{' (%)' if scale == 100 else ''}", fontsize=8)
         ax.grid(alpha=0.3)
