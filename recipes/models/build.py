@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import sys
 
-from ..quiet import import_tensorflow
+from ..quiet import import_keras
 
-import_tensorflow()
+import_keras()  # quietly: TensorFlow's start-up lines dropped (on another backend, no TensorFlow)
 
-import keras  # noqa: E402  (after TensorFlow is imported quietly)
+import keras  # noqa: E402
 import numpy as np
 from keras import ops
 

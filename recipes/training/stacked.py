@@ -103,7 +103,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..files import user_cache
-from ..quiet import import_tensorflow, quiet_stderr
+from ..quiet import import_keras, import_tensorflow, quiet_stderr
 from .trace import Trace, batch_order, failed, per_setup, scores, targets
 
 __all__ = [
@@ -403,7 +403,7 @@ class NotStackable(ValueError):
 
 
 def _spec_of(optimizer, learning_rate):
-    import_tensorflow()
+    import_keras()
     import keras
 
     from ..models.build import make_optimizer
