@@ -1,6 +1,7 @@
 """Time a user's first ``compare()`` of 20 runs in a fresh process, after ``import recipes``.
 
     python benchmarks/first_result.py [--cache DIR] [--repeat N]
+    KERAS_BACKEND=jax python benchmarks/first_result.py   # the same on JAX
 
 Runs the same child process twice with one compilation cache folder (default: a new
 temporary one): the first finds it empty (a first run on this machine), the second
@@ -52,6 +53,7 @@ def main(argv=None):
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     env.update(RECIPES_CACHE_DIR=cache,
                PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")   # KERAS_BACKEND=jax to try JAX
     for label in ("empty cache",) + ("warm cache",) * args.repeat:
         out = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True,
                              env=env, cwd=ROOT)
@@ -62,7 +64,8 @@ def main(argv=None):
         r = json.loads(lines[-1])
         noise = len(out.stderr.splitlines())
         print(f"{label:12s} first compare() of {r['runs']} runs: {r['seconds']:.2f} s after import "
-              f"(TensorFlow and Keras import {r['import']:.2f} s, compare {r['compare']:.2f} s); "
+              f"(Keras and its {backend} backend import {r['import']:.2f} s, "
+              f"compare {r['compare']:.2f} s); "
               f"{noise} line(s) on stderr", flush=True)
 
 
