@@ -108,7 +108,8 @@ from .trace import Trace, batch_order, failed, per_setup, scores, targets
 
 __all__ = [
     "AUTO_COST", "JIT", "MAX_CHUNK_BYTES", "MAX_MEMBERS", "MIN_SPLIT", "NotStackable",
-    "StackedResult", "TRACE_COUNT", "WORKERS", "XLA_FLAGS", "CACHE", "cache_dir", "member_trace", "run_chunks",
+    "StackedResult", "TRACE_COUNT", "WORKERS", "XLA_FLAGS", "CACHE", "cache_dir",
+    "member_trace", "run_chunks",
     "configure_threads", "configure_xla", "fit_stacked", "flops_per_run", "iter_fit_stacked",
     "iter_stacked", "max_members", "persistent_cache", "publish_cache", "stackable",
     "train_stacked", "use_xla",
@@ -958,12 +959,14 @@ def _outputs(weights, x, recipe):
         return NUMPY_ACTIVATIONS[recipe.activation](h).astype(np.float32)
 
 
-def _train_chunk(key, chunk, k, splits, keep_outputs=False):
+def _guarded(run_chunk, key, chunk, k, splits, keep_outputs=False):
+    """``run_chunk`` (a backend's chunk trainer) on one of ``_group``'s chunks, its
+    failures recorded as failed runs so the grid carries on."""
     start = time.perf_counter()
     if not isinstance(key, _Config):    # a setup whose configuration is invalid
         return [failed(key[2])], [None], 0.0
     try:
-        return _run_chunk(key, chunk, splits, k, keep_outputs)
+        return run_chunk(key, chunk, splits, k, keep_outputs)
     except Exception as err:   # recorded as failed runs; the grid carries on
         msg = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}"
         return [failed(msg) for _ in chunk], [None] * len(chunk), time.perf_counter() - start
@@ -1018,14 +1021,15 @@ def iter_stacked(setups, split, keep_outputs=False):
     _start()
     try:
         yield from run_chunks(_start_order(_group(setups, splits)), setups, splits,
-                              _train_chunk, keep_outputs)
+                              _run_chunk, keep_outputs)
     finally:
         publish_cache()
 
 
-def run_chunks(jobs, setups, splits, train_chunk, keep_outputs=False, workers=None):
+def run_chunks(jobs, setups, splits, run_chunk, keep_outputs=False, workers=None):
     """Train the chunks ``jobs`` (``(key, members, k)``, as ``_group`` makes them) with
-    ``train_chunk`` on ``workers`` threads (default ``WORKERS``); yield ``(trace, final weights)`` per setup,
+    the backend's ``run_chunk`` (``_guarded``: a failure fails only its chunk's runs) on
+    ``workers`` threads (default ``WORKERS``); yield ``(trace, final weights)`` per setup,
     in setup order, each as soon as its chunk and every earlier setup's are done, with
     the seconds ``iter_stacked`` describes. Shared by every backend's stacked trainer."""
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -1038,7 +1042,7 @@ def run_chunks(jobs, setups, splits, train_chunk, keep_outputs=False, workers=No
 
     def submit():   # at most workers + 1 chunks trained ahead of the caller
         for key, members, k in jobs:
-            running[pool.submit(train_chunk, key, [setups[i] for i in members], k,
+            running[pool.submit(_guarded, run_chunk, key, [setups[i] for i in members], k,
                                 [splits[i] for i in members], keep_outputs)] = (key, members)
             if len(running) > workers:
                 return

@@ -49,13 +49,12 @@ from __future__ import annotations
 import os
 import threading
 import time
-import traceback
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import stacked
-from .trace import failed, per_setup
+from .trace import per_setup
 
 __all__ = ["CACHE_BYTES", "MIN_COMPILE_S", "TRACE_COUNT", "WORKERS", "fit_stacked",
            "iter_fit_stacked", "iter_stacked", "persistent_cache", "train_stacked"]
@@ -344,17 +343,6 @@ def _run_chunk(config, setups, splits, k=None, keep_outputs=False):
     return traces, weights, time.perf_counter() - start
 
 
-def _train_chunk(key, chunk, k, splits, keep_outputs=False):
-    start = time.perf_counter()
-    if not isinstance(key, stacked._Config):    # a setup whose configuration is invalid
-        return [failed(key[2])], [None], 0.0
-    try:
-        return _run_chunk(key, chunk, splits, k, keep_outputs)
-    except Exception as err:   # recorded as failed runs; the grid carries on
-        msg = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=3)}"
-        return [failed(msg) for _ in chunk], [None] * len(chunk), time.perf_counter() - start
-
-
 def iter_stacked(setups, split, keep_outputs=False):
     """Train ``setups`` on ``split`` in stacked chunks on JAX; yield ``(trace, final
     weights)`` per setup, in order, as ``recipes.training.stacked.iter_stacked`` does
@@ -363,7 +351,7 @@ def iter_stacked(setups, split, keep_outputs=False):
     _start()
     setups = list(setups)
     splits = per_setup(split, len(setups))
-    yield from stacked.run_chunks(_group(setups, splits), setups, splits, _train_chunk,
+    yield from stacked.run_chunks(_group(setups, splits), setups, splits, _run_chunk,
                                   keep_outputs, workers=WORKERS)
 
 
