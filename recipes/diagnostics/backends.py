@@ -28,7 +28,6 @@ prediction far below the target).
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import subprocess
@@ -40,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from ..catalog.table import as_catalog
+from ..extras import is_installed
 from ..training.settings import BACKENDS, current_backend
 from .gradient import (INVERSES, SIZE_BY_PROBLEM, SIZE_BY_TARGET, SWEEP_BY_ENCODING,
                        SWEEP_TARGETS, TARGET_ROWS, _scoring, loss_and_grad)
@@ -108,7 +108,7 @@ def compute(catalog=None):
 
 def available(backend):
     """True when the backend's library is installed (``pip install "jax[cpu]"``, ``torch``)."""
-    return importlib.util.find_spec(backend) is not None
+    return is_installed(backend)
 
 
 def _elsewhere(backend, catalog):
