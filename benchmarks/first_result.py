@@ -6,8 +6,9 @@
 Runs the same child process twice with one compilation cache folder (default: a new
 temporary one): the first finds it empty (a first run on this machine), the second
 finds what the first compiled. Each child times ``recipes.compare`` on digits with two
-recipes x 10 seeds (20 runs), TensorFlow's import included (``import recipes`` does not
-import it), and prints how that time splits: importing TensorFlow (with Keras), then
+recipes x 10 seeds (20 runs), the backend's import included (``import recipes`` does not
+import it), and prints how that time splits: importing Keras and its backend
+(TensorFlow, or the one KERAS_BACKEND names), then
 ``compare`` itself (tracing, compiling or loading compiled code, training, storing,
 reading the results back). It also says whether any line reached stderr (TensorFlow's
 log lines must not).
@@ -21,7 +22,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHILD = """

@@ -145,7 +145,7 @@ def part_stacked_jax(args):
     import jax
     import keras
 
-    from recipes.models import build  # noqa: F401  (imports TensorFlow too: start-up not counted)
+    from recipes.models import build  # noqa: F401  (Keras on JAX, no TensorFlow: start-up not counted)
     from recipes.training import stacked_jax
 
     assert keras.backend.backend() == "jax", keras.backend.backend()
