@@ -20,9 +20,8 @@ import recipes
 from recipes.catalog.table import Catalog
 from recipes.diagnostics.backends import disagreements, matrix
 from recipes.results.store import Store
-from recipes.training.settings import Settings, Setup, condition
-from recipes.training import trainers
-from recipes.training.trainers import FallbackWarning, effective, fallback_message
+from recipes.training.settings import BACKENDS, Settings, Setup, condition
+from recipes.training.trainers import STACKED, trainer
 
 ROOT = Path(recipes.__file__).resolve().parent.parent
 OTHERS = [b for b in ("jax", "torch") if importlib.util.find_spec(b) is not None]
@@ -51,27 +50,26 @@ def test_backend_is_a_setting_checked_by_name():
     assert "backend=torch" in condition({"epochs": 2, "backend": "torch"})["condition"]
 
 
-def test_stacked_falls_back_to_keras_where_it_has_no_backend_implementation():
-    assert effective("stacked", "tensorflow") == "stacked" == effective("stacked", "jax")
-    assert effective("stacked", "torch") == "keras" and effective("keras", "torch") == "keras"
-    assert "torch runs train with plain Keras model.fit" in fallback_message("torch")
+def test_every_backend_has_a_stacked_trainer_and_another_is_refused_by_name(monkeypatch):
+    assert set(STACKED) == set(BACKENDS) == {"tensorflow", "jax", "torch"}
+    assert trainer("stacked").__module__ == "recipes.training.stacked"   # this process's
+    monkeypatch.setenv("KERAS_BACKEND", "numpy")
+    monkeypatch.delitem(sys.modules, "keras", raising=False)   # the backend comes from the env
+    with pytest.raises(ValueError, match=r"Expected one of \{'tensorflow', 'jax', 'torch'\}. "
+                                         r"Received: backend='numpy'"):
+        trainer("stacked")
 
 
 @needs_others
 def test_compare_across_backends_trains_each_in_its_own_process(tmp_path):
     # TensorFlow, this process's backend, trains in place as in every other test
     X, y = load_iris(return_X_y=True)
-    trainers._WARNED.clear()
-    with pytest.warns(FallbackWarning) as caught:
-        df = recipes.compare(X[::5], y[::5], recipes=["multiclass_softmax_cce"], seeds=1,
-                             epochs=2, out=tmp_path, progress=False, backend=["jax", "torch"])
-    # JAX has a stacked trainer of its own; PyTorch falls back, with one clear message
-    assert [str(w.message) for w in caught if w.category is FallbackWarning] == [
-        fallback_message("torch")]
+    df = recipes.compare(X[::5], y[::5], recipes=["multiclass_softmax_cce"], seeds=1,
+                         epochs=2, out=tmp_path, progress=False, backend=["jax", "torch"])
     runs = Store(tmp_path).runs()
     assert set(runs["backend"]) == {"jax", "torch"}
     assert (runs["status"] == "ok").all()
-    assert runs.set_index("backend")["trainer"].to_dict() == {"jax": "stacked", "torch": "keras"}
+    assert runs.set_index("backend")["trainer"].to_dict() == {"jax": "stacked", "torch": "stacked"}
     by = runs.set_index("backend")
     assert by.loc["jax", "versions"]["backend"] == "jax" and "jax" in by.loc["jax", "versions"]
     assert by.loc["torch", "versions"]["backend"] == "torch"

@@ -44,7 +44,7 @@ from pathlib import Path
 from ..extras import require
 from ..messages import expected
 from ..training.settings import current_backend
-from ..training.trainers import effective
+from ..training.trainers import check
 from ..training.trainers import trainer as trainer_function
 from .grid import groups, run_config, run_id
 from .records import record, versions
@@ -101,7 +101,7 @@ def train_group(experiment, dataset, splits, setups, trainer, out, env=None, don
     trains). ``done(1)`` is called after each write. Returns the number of runs written.
     """
     fit = trainer_function(trainer)
-    trainer = effective(trainer)
+    trainer = check(trainer)
     store = Store(out)
     ids = [run_id(run_config(experiment, dataset, s, trainer)) for s in setups]
     mine = store.claim(ids)

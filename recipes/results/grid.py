@@ -18,7 +18,7 @@ from ..catalog.table import as_catalog
 from ..messages import expected
 from ..training import data as datasets
 from ..training.settings import Settings, Setup, check_seeds, set_fields
-from ..training.trainers import effective
+from ..training.trainers import check
 from .store import KEPT, Store
 
 
@@ -215,9 +215,8 @@ def setups(experiment, dataset, catalog):
 
 
 def run_config(experiment, dataset, setup, trainer):
-    """Everything that defines one run, JSON-ready (stored with the run). ``trainer`` is
-    recorded as the one that trains the run on its backend (``trainers.effective``)."""
-    trainer = effective(trainer, setup.settings.backend)
+    """Everything that defines one run, JSON-ready (stored with the run)."""
+    trainer = check(trainer)
     config = {"experiment": experiment.name, "dataset": dataset.name,
               "data": getattr(dataset, "fingerprint", None), "trainer": trainer,
               **setup.config(), "goal": experiment.goal, "claim": experiment.claim,

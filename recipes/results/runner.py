@@ -18,7 +18,7 @@ from ..catalog.table import as_catalog
 from ..extras import MissingExtra, installed
 from ..training import data as datasets
 from ..training import metrics
-from ..training.trainers import DEFAULT_TRAINER, warn_fallback
+from ..training.trainers import DEFAULT_TRAINER
 from ..training.trainers import trainer as trainer_function
 from .executors import GROUPING, executor_function, executor_name, tasks
 from .grid import Experiment, pending, run_config, run_id, setups
@@ -127,8 +127,6 @@ def _ids(experiment, work, trainer):
 
 def _execute(experiment, work, out, trainer, execute, address, progress):
     todo = tasks(experiment, work, out, trainer, by=GROUPING.get(executor_name(execute), "recipe"))
-    for backend in dict.fromkeys(t.backend for t in todo):
-        warn_fallback(trainer, backend)   # once per backend, here rather than in a worker
     bar = _bar(sum(len(t.setups) for t in todo), experiment.name, progress)
     try:
         execute(todo, bar.update, address=address)

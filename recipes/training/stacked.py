@@ -428,13 +428,23 @@ def _spec_of(optimizer, learning_rate):
     if not isinstance(lr, (int, float, np.floating)):
         raise NotStackable("The stacked trainer needs a constant learning rate; use "
                          f"recipes.training.keras_fit.fit_keras. Received: learning_rate={lr!r}")
-    if type(opt) is keras.optimizers.Adam:
+    if _is_exactly(opt, keras.optimizers.Adam):
         hyper = (float(cfg["beta_1"]), float(cfg["beta_2"]), float(cfg["epsilon"]))
         return "adam", hyper, float(lr)
-    if type(opt) is keras.optimizers.SGD:
+    if _is_exactly(opt, keras.optimizers.SGD):
         return "sgd", (float(cfg["momentum"]), bool(cfg["nesterov"])), float(lr)
     raise NotStackable(f"The stacked trainer implements keras.optimizers.Adam and SGD. "
                      f"Received: {type(opt).__name__}; use recipes.training.keras_fit.fit_keras.")
+
+
+def _is_exactly(optimizer, cls):
+    """Whether ``optimizer`` is a ``cls`` itself, not a user's subclass (which may change
+    the update): on PyTorch, Keras makes every ``keras.optimizers.Adam`` or ``SGD`` an
+    instance of its backend twin (``keras.src.backend.torch.optimizers``), which
+    counts as the class itself."""
+    kind = type(optimizer)
+    return kind is cls or (kind.__module__.startswith("keras.src.backend.")
+                           and kind.__bases__[-1] is cls)
 
 
 def stackable(setup):
@@ -531,10 +541,11 @@ def use_xla(config, members, k, n_features, n_train, n_val):
     return saved > AUTO_COST["compile_s"]
 
 
-def max_members(config, n_train, n_val):
-    """Chunk size cap for a configuration and split sizes (see the module docstring)."""
+def max_members(config, n_train, n_val, cap=None):
+    """Chunk size cap for a configuration and split sizes (see the module docstring);
+    ``cap``: the most members a chunk may have (default ``MAX_MEMBERS``)."""
     per_member = 2 * 4 * config.epochs * (n_train + n_val) * config.units
-    return int(max(1, min(MAX_MEMBERS, MAX_CHUNK_BYTES // max(per_member, 1))))
+    return int(max(1, min(cap or MAX_MEMBERS, MAX_CHUNK_BYTES // max(per_member, 1))))
 
 
 # --- the compiled training function ----------------------------------------------------
@@ -783,13 +794,15 @@ def _shapes(split):
     return len(split.X_train), len(split.X_val), split.X_train.shape[1]
 
 
-def _group(setups, splits):
+def _group(setups, splits, cap=None, workers=None):
     """Chunks: [(config, [setup index, ...], K), ...], groups in first-appearance order.
 
     Setups share a chunk when they share a configuration and split sizes (their
     splits may differ: each member then gets its own data). ``K`` is the compiled
     chunk size (members + dummies). An invalid setup is a chunk of its own with an
-    error-message key instead of a config.
+    error-message key instead of a config. ``cap`` and ``workers``: a backend's own
+    largest chunk and number of chunks trained at once (default ``MAX_MEMBERS``,
+    ``WORKERS``).
     """
     from dataclasses import replace
 
@@ -808,7 +821,8 @@ def _group(setups, splits):
             chunks.append((key, members, 1))
             continue
         n_train, n_val, d = shapes
-        sizes, k = _split(len(members), max_members(key, n_train, n_val), WORKERS)
+        sizes, k = _split(len(members), max_members(key, n_train, n_val, cap),
+                          workers or WORKERS)
         key = replace(key, jit=use_xla(key, len(members), k, d, n_train, n_val))
         start = 0
         for size in sizes:
