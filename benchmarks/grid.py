@@ -12,9 +12,10 @@ The grid: scikit-learn's digits (standardized 75/25 split), a 64-32-10 MLP
 * stacked: ``recipes.training.stacked.fit_stacked`` on all ``--seeds`` seeds; first call
            (tracing + XLA compilation + training) and later calls with fresh
            seeds of the same shapes (compiled function reused; median of 3);
-* stacked JAX: ``recipes.training.stacked_jax.fit_stacked`` (Keras' stateless model and
-           optimizer under ``jax.vmap``) on the same seeds and chunks, timed the same
-           way, in a process with ``KERAS_BACKEND=jax`` (when JAX is installed);
+* stacked jax / torch: ``recipes.training.stacked_jax.fit_stacked`` (Keras' stateless
+           model and optimizer under ``jax.vmap``) and ``stacked_torch.fit_stacked``
+           (batched eager PyTorch, nothing compiled) on the same seeds, timed the same
+           way, each in a process of its backend (when it is installed);
 * sklearn: ``MLPClassifier(hidden_layer_sizes=(32,), max_iter=20, batch_size=32,
            solver="adam", learning_rate_init=1e-3)``, the same work.
 
@@ -39,6 +40,7 @@ and TensorFlow, 2048 x 2048) on the same machine.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import os
@@ -140,30 +142,33 @@ def part_stacked(args):
             "xla": auto}
 
 
-def part_stacked_jax(args):
-    """The JAX stacked trainer (``stacked_jax``) on the same grid, under KERAS_BACKEND=jax."""
-    import jax
+def part_stacked_native(args, backend):
+    """The stacked trainer native to ``backend`` (``stacked_jax``: Keras' stateless model
+    and optimizer under ``jax.vmap``; ``stacked_torch``: batched eager PyTorch) on the same
+    grid, under KERAS_BACKEND=backend."""
+    import importlib
+
     import keras
 
-    from recipes.models import build  # noqa: F401  (Keras on JAX, no TensorFlow: start-up not counted)
-    from recipes.training import stacked_jax
+    from recipes.models import build  # noqa: F401  (Keras on this backend: start-up not counted)
 
-    assert keras.backend.backend() == "jax", keras.backend.backend()
-    if args.xla_cache:      # the contenders' fresh cache folder (its "jax" subfolder)
-        stacked_jax.persistent_cache(args.xla_cache)
+    assert keras.backend.backend() == backend, keras.backend.backend()
+    native = importlib.import_module(f"recipes.training.stacked_{backend}")
+    if args.xla_cache and hasattr(native, "persistent_cache"):   # JAX's "jax" subfolder
+        native.persistent_cache(args.xla_cache)
     split = _split()
     n = args.seeds
     start = time.perf_counter()
-    traces = stacked_jax.fit_stacked(_setups(range(n)), split)
+    traces = native.fit_stacked(_setups(range(n)), split)
     first = time.perf_counter() - start
-    traces_before = stacked_jax.TRACE_COUNT
-    runs, cpu = _compiled_calls(stacked_jax.fit_stacked, n, split)
-    assert stacked_jax.TRACE_COUNT == traces_before, "the compiled function was not reused"
+    traces_before = getattr(native, "TRACE_COUNT", None)
+    runs, cpu = _compiled_calls(native.fit_stacked, n, split)
+    assert getattr(native, "TRACE_COUNT", None) == traces_before, "a compiled function was not reused"
     return {"first": first, "per_model": runs[1] / n, "per_model_first": first / n,
             "cpu_per_model": cpu[1] / n,
             "compile": max(first - runs[1], 0.0), "models": n,
             "statuses": sorted({t.status for t in traces}), "accuracy": _accuracy(traces, split),
-            "workers": stacked_jax.WORKERS, "jax": jax.__version__}
+            "workers": native.WORKERS, "version": importlib.import_module(backend).__version__}
 
 
 def part_sklearn(args):
@@ -302,10 +307,13 @@ def part_flops(args):
     return out
 
 
+# the stacked trainers of the other backends, each timed in a process of its backend
+NATIVE = ("jax", "torch")
 PARTS = {"keras": part_keras, "sweep": part_sweep, "flops": part_flops, "stacked": part_stacked,
-         "stacked_jax": part_stacked_jax, "sklearn": part_sklearn, "memory": part_memory}
+         "sklearn": part_sklearn, "memory": part_memory,
+         **{f"stacked_{b}": functools.partial(part_stacked_native, backend=b) for b in NATIVE}}
 # the Keras backend of each part's process (default: TensorFlow)
-BACKEND = {"stacked_jax": "jax"}
+BACKEND = {f"stacked_{b}": b for b in NATIVE}
 
 
 # --- driver ------------------------------------------------------------------------------
@@ -356,11 +364,11 @@ def main(argv=None):
     if args.xla_cache is None:      # the contenders compile, as a first run would
         import tempfile
         args.xla_cache = tempfile.mkdtemp(prefix="recipes-bench-cache-")
-    names = ("stacked:xla", "stacked:plain", "keras", "sklearn") + (
-        ("stacked_jax",) if importlib.util.find_spec("jax") else ())
+    names = ("stacked:xla", "stacked:plain", "keras", "sklearn") + tuple(
+        f"stacked_{b}" for b in NATIVE if importlib.util.find_spec(b))
     res = {name: _run_part(name, args) for name in names}
     st, pl, ke, sk = res["stacked:xla"], res["stacked:plain"], res["keras"], res["sklearn"]
-    jx = res.get("stacked_jax")
+    native = {b: res[f"stacked_{b}"] for b in NATIVE if f"stacked_{b}" in res}
     rows = [
         ("keras fit_keras", ke["models"], ke["per_model"], ke["accuracy"]),
         ("sklearn MLPClassifier", sk["models"], sk["per_model"], sk["accuracy"]),
@@ -368,10 +376,9 @@ def main(argv=None):
         ("stacked XLA, compiled", st["models"], st["per_model"], st["accuracy"]),
         ("stacked plain, incl. trace", pl["models"], pl["per_model_first"], pl["accuracy"]),
         ("stacked plain, traced", pl["models"], pl["per_model"], pl["accuracy"]),
-    ] + ([
-        ("stacked JAX, incl. compile", jx["models"], jx["per_model_first"], jx["accuracy"]),
-        ("stacked JAX, compiled", jx["models"], jx["per_model"], jx["accuracy"]),
-    ] if jx else [])
+    ] + [row for b, r in native.items() for row in (
+        (f"stacked {b}, first call", r["models"], r["per_model_first"], r["accuracy"]),
+        (f"stacked {b}, later calls", r["models"], r["per_model"], r["accuracy"]))]
     print(f"\n{'trainer':26s} {'models':>6s} {'ms/model':>10s} {'val acc':>8s}")
     for name, n, per, acc in rows:
         print(f"{name:26s} {n:6d} {1000 * per:10.1f} {acc:8.3f}")
@@ -380,13 +387,13 @@ def main(argv=None):
     print(f"first call (start-up, tracing, compiling, training) minus a compiled call: XLA "
           f"{st['compile']:.2f} s, plain graph {pl['compile']:.2f} s; JIT='auto' would pick "
           f"{'XLA' if all(st['xla']) else 'the plain graph'} for {st['models']} runs")
-    if jx:
-        print(f"JAX stacked (stateless_call + stateless_apply under jax.vmap, jax {jx['jax']}, "
-              f"workers {jx['workers']}): first call minus a compiled call {jx['compile']:.2f} s; "
-              f"JAX / TensorFlow XLA: {jx['per_model'] / st['per_model']:.2f}x compiled, "
-              f"{jx['per_model_first'] / st['per_model_first']:.2f}x incl. compile; CPU "
-              f"time per model (all threads), compiled: TensorFlow XLA "
-              f"{1000 * st['cpu_per_model']:.1f} ms, JAX {1000 * jx['cpu_per_model']:.1f} ms")
+    for b, r in native.items():
+        print(f"{b} stacked ({b} {r['version']}, workers {r['workers']}): first call minus a "
+              f"later call {r['compile']:.2f} s; {b} / TensorFlow XLA: "
+              f"{r['per_model'] / st['per_model']:.2f}x later calls, "
+              f"{r['per_model_first'] / st['per_model_first']:.2f}x first call; CPU time per "
+              f"model (all threads), later calls: TensorFlow XLA "
+              f"{1000 * st['cpu_per_model']:.1f} ms, {b} {1000 * r['cpu_per_model']:.1f} ms")
     for other, r in (("keras", ke), ("sklearn", sk)):
         print(f"{other}/stacked: {r['per_model'] / st['per_model']:6.1f}x compiled, "
               f"{r['per_model'] / st['per_model_first']:6.1f}x incl. compile")

@@ -8,14 +8,12 @@ pinned near 0 or 1 and many are confidently wrong; each under Adam and plain SGD
 vs 92.9%.) With MSE the gradient carries a sigmoid'(z) or p(1-p) factor that is nearly zero there; with
 cross-entropy it is p - y. Does MSE stall where cross-entropy recovers?
 
-Each condition runs on TensorFlow and on JAX (``backend`` is an axis; JAX trains in a
-process of its own): TensorFlow computes a cross-entropy on a sigmoid or softmax output
-from the logits it caches, JAX (and PyTorch) from probabilities clipped at 1e-7, whose
-gradient vanishes on a saturated wrong output as MSE's does. The logits forms
-(``from_logits=True``, claim C9) keep the gradient on every backend, so C9 shows where
-the probability form loses it. PyTorch behaves as JAX does here (``recipes backends``)
-but has no stacked trainer, so it is left out of the default suite (about 10 times
-slower per run); add it with ``--backend torch``.
+Each condition runs on TensorFlow, JAX and PyTorch (``backend`` is an axis; JAX and
+PyTorch train in processes of their own, each with its own stacked trainer): TensorFlow
+computes a cross-entropy on a sigmoid or softmax output from the logits it caches, JAX
+and PyTorch from probabilities clipped at 1e-7, whose gradient vanishes on a saturated
+wrong output as MSE's does. The logits forms (``from_logits=True``, claim C9) keep the
+gradient on every backend, so C9 shows where the probability form loses it.
 
     recipes run saturated [--seeds N] [--epochs N] [--backend NAME ...] [--out DIR]
 """
@@ -29,7 +27,7 @@ EXPERIMENT = Experiment(
              "multiclass_softmax_cce", "multiclass_logits_cce", "multiclass_softmax_mse"),
     conditions=OPTIMIZER_CONDITIONS,
     output_scale=[1.0, 30.0],
-    backend=["tensorflow", "jax"],
+    backend=["tensorflow", "jax", "torch"],
     claim="C1/C3: from a saturated start, MSE's gradient vanishes on confidently wrong "
           "outputs while cross-entropy's stays p - y. C9: the logits form keeps that "
           "gradient on every backend.",

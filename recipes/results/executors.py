@@ -27,8 +27,9 @@ not stored and is trained again by the next ``run``.
 Backends: every task holds runs of one Keras backend (``Settings.backend``).
 Keras fixes its backend when it is first imported, so a task whose backend is not
 this process's is trained in a fresh Python process with ``KERAS_BACKEND`` set
-(``train_elsewhere``: ``python -m recipes.results.executors TASK``), which writes
-its runs to the same store; its progress comes back one line per run.
+(``train_elsewhere``: ``python -m recipes.results.executors TASKS``; the local executor
+sends all of a backend's tasks to one such process), which writes its runs to the same
+store; its progress comes back one line per run.
 """
 
 from __future__ import annotations
@@ -125,23 +126,30 @@ def train_group(experiment, dataset, splits, setups, trainer, out, env=None, don
 
 # --- another backend: another process ---------------------------------------------
 
-def train_elsewhere(task, done=None):
-    """Train ``task`` in a new Python process whose Keras backend is ``task.backend``.
+def train_elsewhere(tasks, done=None):
+    """Train ``tasks`` (one task, or a list of tasks of one backend) in one new Python
+    process whose Keras backend is theirs, one task after the other (a process start,
+    importing Keras and the backend, costs seconds: one per backend, not per task).
 
-    The task goes to the worker as a pickle in a temporary file; the worker writes its
-    runs to the task's store and prints one line per run written, which calls
-    ``done(1)`` here. A worker that fails raises ``RuntimeError`` with the end of its
-    error output. Returns the number of runs written.
+    The tasks go to the worker as a pickle in a temporary file; the worker writes their
+    runs to their stores and prints one line per run written, which calls ``done(1)``
+    here. A worker that fails raises ``RuntimeError`` with the end of its error output.
+    Returns the number of runs written.
     """
     import recipes
 
+    tasks = [tasks] if isinstance(tasks, Task) else list(tasks)
+    backends = {t.backend for t in tasks}
+    if len(backends) != 1:
+        raise ValueError(f"Expected the tasks of one backend. Received: backends={sorted(backends)}")
+    task = tasks[0]
     root = str(Path(recipes.__file__).resolve().parent.parent)
     env = dict(os.environ, KERAS_BACKEND=task.backend,
                PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
     written = 0
     with tempfile.TemporaryDirectory(prefix="recipes-task-") as tmp:
         path, log = Path(tmp) / "task.pickle", Path(tmp) / "stderr.txt"
-        path.write_bytes(pickle.dumps(task))
+        path.write_bytes(pickle.dumps(tasks))
         with open(log, "w") as err:
             proc = subprocess.Popen([sys.executable, "-m", "recipes.results.executors",
                                      str(path)], stdout=subprocess.PIPE, stderr=err, text=True,
@@ -154,8 +162,8 @@ def train_elsewhere(task, done=None):
             code = proc.wait()
         if code != 0:
             tail = log.read_text()[-3000:]
-            raise RuntimeError(f"The {task.backend} worker training {len(task)} runs of "
-                               f"{task.experiment.name!r} failed (exit code {code}):\n{tail}")
+            raise RuntimeError(f"The {task.backend} worker training {sum(map(len, tasks))} runs "
+                               f"of {task.experiment.name!r} failed (exit code {code}):\n{tail}")
     return written
 
 
@@ -172,26 +180,36 @@ def train_task(task, env=None, done=None):
 
 
 def _worker(path):
-    """``python -m recipes.results.executors TASK``: train a pickled task, one line per run."""
-    task = pickle.loads(Path(path).read_bytes())
-    if task.backend != current_backend():
-        raise SystemExit(f"Expected KERAS_BACKEND={task.backend!r} for this task. "
-                         f"Received: {current_backend()!r}")
-    train_group(task.experiment, task.dataset, list(task.splits), list(task.setups),
-                task.trainer, task.out, done=lambda n: print(_DONE, flush=True))
+    """``python -m recipes.results.executors TASKS``: train a pickled list of tasks, one
+    line per run."""
+    tasks = pickle.loads(Path(path).read_bytes())
+    for task in tasks:
+        if task.backend != current_backend():
+            raise SystemExit(f"Expected KERAS_BACKEND={task.backend!r} for this task. "
+                             f"Received: {current_backend()!r}")
+    for task in tasks:
+        train_group(task.experiment, task.dataset, list(task.splits), list(task.setups),
+                    task.trainer, task.out, done=lambda n: print(_DONE, flush=True))
 
 
 # --- local ------------------------------------------------------------------
 
 def local(tasks, done, address=None):
-    """Train the tasks one after the other, in this process (or, for another backend's
-    tasks, in a process of their own)."""
+    """Train the tasks one after the other: this process's backend's here, then each
+    other backend's in one process of its own (``train_elsewhere``)."""
     if address is not None:
         raise ValueError(f"The local executor takes no address. Received: address={address!r} "
                          f"(did you mean --executor ray?)")
-    env = versions() if any(t.backend == current_backend() for t in tasks) else {}
+    here = current_backend()
+    env = versions() if any(t.backend == here for t in tasks) else {}
+    elsewhere = {}
     for t in tasks:
-        train_task(t, env, done)
+        if t.backend == here:
+            train_task(t, env, done)
+        else:
+            elsewhere.setdefault(t.backend, []).append(t)
+    for backend_tasks in elsewhere.values():
+        train_elsewhere(backend_tasks, done)
 
 
 # --- ray ----------------------------------------------------------------------
