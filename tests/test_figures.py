@@ -16,9 +16,9 @@ RECIPES = {"multiclass_softmax_cce": "recommended", "multiclass_ovr_sigmoid_bce"
            "multiclass_softmax_bce": "anti-pattern", "multiclass_softmax_mse": "anti-pattern"}
 CONDITIONS = ({"optimizer": "adam", "learning_rate": 0.001}, {"optimizer": "sgd", "learning_rate": 0.01},
               {"optimizer": "sgd", "learning_rate": 0.1})
-# the saturated suite's grid: 12 conditions, backends named, 3 recipes
-TWELVE = tuple({**c, "output_scale": scale, "backend": backend} for c in CONDITIONS
-               for scale in (1.0, 30.0) for backend in ("tensorflow", "jax"))
+# the saturated suite's grid: 18 conditions, three backends named, 3 recipes
+EIGHTEEN = tuple({**c, "output_scale": scale, "backend": backend} for c in CONDITIONS
+               for scale in (1.0, 30.0) for backend in ("tensorflow", "jax", "torch"))
 THREE = dict(list(RECIPES.items())[:1] + [("multiclass_logits_cce", "alternative"),
                                           ("multiclass_softmax_mse", "anti-pattern")])
 EPOCHS, SEEDS = 4, 3
@@ -59,7 +59,7 @@ def _tables(exp, configs, recipes):
 def tables():
     parts = [_tables("multiclass", CONDITIONS, RECIPES),
              _tables("single", CONDITIONS[:1], RECIPES),
-             _tables("saturated", TWELVE, THREE)]
+             _tables("saturated", EIGHTEEN, THREE)]
     results = pd.concat([p[0] for p in parts], ignore_index=True)
     runs = pd.concat([p[1] for p in parts], ignore_index=True)
     comps = stats.comparisons(results, runs)
@@ -79,10 +79,10 @@ FIGURES = {
     "curves": lambda t: figures.plot_curves(t["curves"], t["goals"], comparison=ONE),
     "grad_norm": lambda t: figures.plot_grad_norm(t["curves"], comparison=ONE),
     "effects_one_condition": lambda t: figures.plot_effects(t["effects"], comparison=ONE),
-    "effects_twelve_conditions": lambda t: figures.plot_effects(t["effects"], comparison=SAT),
-    "curves_twelve_conditions": lambda t: figures.plot_condition_curves(
+    "effects_eighteen_conditions": lambda t: figures.plot_effects(t["effects"], comparison=SAT),
+    "curves_eighteen_conditions": lambda t: figures.plot_condition_curves(
         t["curves"], "accuracy", comparison=SAT),
-    "grad_norm_twelve_conditions": lambda t: figures.plot_condition_curves(
+    "grad_norm_eighteen_conditions": lambda t: figures.plot_condition_curves(
         t["curves"], "grad_norm", comparison=SAT, split="train", log=True),
 }
 

@@ -510,3 +510,35 @@ def test_report_refuses_an_unknown_backend_before_anything_starts(tmp_path, comp
     with pytest.raises(ValueError, match="'tensorflow', 'jax', 'torch'.*backend='jaxx'"):
         writer.report(results_dir, tmp_path / "rep", appendix=False, backends=["jaxx"])
     assert not (tmp_path / "rep").exists()
+
+
+def test_a_shared_figure_folder_loses_only_what_no_report_used_for_a_month(tmp_path):
+    import functools
+    import os
+    import time
+
+    from recipes.reporting.render import PRUNE_DAYS, Renderer
+
+    df = pd.DataFrame({"epoch": [1, 2], "mean": [0.1, 0.2], "lower": [0.05, 0.1],
+                       "upper": [0.2, 0.3], "recipe": ["a"] * 2, "role": ["recommended"] * 2,
+                       "experiment": ["e"] * 2, "dataset": ["d"] * 2,
+                       "metric": ["grad_norm"] * 2, "split": ["train"] * 2})
+    shared = tmp_path / "user" / "figures"
+    with Renderer(workers=1, cache=tmp_path / "rep") as first:
+        first.submit("figures/g.png", functools.partial(figures.plot_grad_norm, df), cache=shared)
+        first.results()
+    (used,) = shared.glob("*.png")
+    stale, recent = shared / "0ld.png", shared / "n3w.png"    # drawn by older code
+    for f in (stale, recent):
+        f.write_bytes(b"png")
+    old = time.time() - (PRUNE_DAYS + 1) * 86400
+    for f in (stale, used):
+        os.utime(f, (old, old))
+    with Renderer(workers=1, cache=tmp_path / "rep") as second:
+        second.submit("figures/g.png", functools.partial(figures.plot_grad_norm, df), cache=shared)
+        assert second.prune_shared(shared) == 1
+        second.results()
+    # the stale one is gone; the one this report uses stays (and is marked used), as does
+    # the one another report used recently
+    assert sorted(f.name for f in shared.glob("*.png")) == sorted([used.name, recent.name])
+    assert used.stat().st_mtime > old + 86400 and second.drawn == 0

@@ -23,6 +23,7 @@ import hashlib
 import io
 import os
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,8 @@ PNG_COLORS = 64
 # zlib level of the PNGs: 9 takes five times as long for files 10% smaller.
 PNG_LEVEL = 7
 DPI = 100
+# a PNG in a shared cache folder that no report used for this many days is deleted
+PRUNE_DAYS = 30
 
 
 def _png(fig, dpi=DPI):
@@ -254,10 +257,38 @@ class Renderer:
 
     def _read(self, path, key):
         f = self._file(path, key)
+        if f is None:
+            return None
         try:
-            return f.read_bytes() if f is not None else None
+            data = f.read_bytes()
         except OSError:  # not cached (or unreadable: drawn again)
             return None
+        try:
+            os.utime(f)     # in use: ``prune`` keeps it
+        except OSError:
+            pass
+        return data
+
+    def prune_shared(self, folder, days=PRUNE_DAYS):
+        """Delete the PNGs in the cache ``folder`` (one shared by every report) that no
+        plot submitted here uses and that no report has read or written for ``days``
+        days: what an older version of the code drew. Returns how many were deleted.
+        Another report still using one (the same code, reading it now) at worst draws it
+        again."""
+        folder = Path(folder)
+        with self.lock:
+            mine = {self._file(p, k).name for p, k in self.keys.items()
+                    if self.folders.get(p, self.cache) == folder and k}
+        cutoff = time.time() - days * 86400
+        gone = 0
+        for f in folder.glob("*.png"):
+            try:
+                if f.name not in mine and f.stat().st_mtime < cutoff:
+                    f.unlink()
+                    gone += 1
+            except OSError:     # already gone, or not ours to delete
+                pass
+        return gone
 
     def results(self, progress=None):
         """``{path: PNG bytes}`` of every submitted plot, in submission order, once all
@@ -285,7 +316,9 @@ class Renderer:
         progress(path)
 
     def prune(self):
-        """Delete the cache's PNGs that no submitted plot uses (older figures)."""
+        """Delete the cache's PNGs that no submitted plot uses (older figures): the report
+        folder's own cache, which one report at a time writes (``prune_shared`` for a
+        folder every report shares)."""
         if self.cache is None or not self.cache.is_dir():
             return
         used = {f"{k}.png" for p, k in self.keys.items() if k and p not in self.folders}
