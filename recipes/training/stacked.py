@@ -109,7 +109,7 @@ from .trace import Trace, batch_order, failed, per_setup, scores, targets
 __all__ = [
     "AUTO_COST", "JIT", "MAX_CHUNK_BYTES", "MAX_MEMBERS", "MIN_SPLIT", "NotStackable",
     "StackedResult", "TRACE_COUNT", "WORKERS", "XLA_FLAGS", "CACHE", "cache_dir",
-    "member_trace", "run_chunks",
+    "chunk_traces", "member_trace", "run_chunks",
     "configure_threads", "configure_xla", "fit_stacked", "flops_per_run", "iter_fit_stacked",
     "iter_stacked", "max_members", "persistent_cache", "publish_cache", "stackable",
     "train_stacked", "use_xla",
@@ -923,21 +923,43 @@ def _run_chunk(config, setups, splits, k=None, keep_outputs=False):
     res = {key: ([w.numpy() for w in v] if key == "weights" else v.numpy())
            for key, v in out.items()}
     del out
-    # An epoch is finite when its train loss and all its outputs are (as fit_keras checks).
+    final = res.pop("weights")
+    recipe = setups[0].recipe     # the chunk's members share its activation
+
+    def predict(x):
+        return np.stack([_outputs([w[m] for w in final], x, recipe) for m in range(len(setups))])
+
+    traces, weights = chunk_traces(config, res, setups, splits, final, predict, keep_outputs)
+    return traces, weights, time.perf_counter() - start
+
+
+def chunk_traces(config, res, setups, splits, final, predict, keep_outputs):
+    """``(traces, final weights)`` of a trained chunk's members, shared by every
+    backend's stacked trainer. ``res``: the per-epoch records, leading axis the members
+    (``out_train``, ``out_val`` (K, E, N, units), ``loss_train``, ``loss_val``,
+    ``grad_norm`` (K, E)); ``final``: the final weights, layer by layer, leading axis the
+    members (numpy); ``predict(x)``: every member's outputs on a test split (K', N,
+    units), called once per test split. Members past ``len(setups)`` are padding.
+
+    A member is cut at its first non-finite epoch (train loss or any output), as
+    ``fit_keras`` records it, and marked diverged."""
     ok = (np.isfinite(res["loss_train"]) & np.isfinite(res["out_train"]).all(axis=(2, 3))
           & np.isfinite(res["out_val"]).all(axis=(2, 3)))
+    tests = {}
     traces, weights = [], []
     for m in range(len(setups)):
         bad = np.flatnonzero(~ok[m])
         epochs = config.epochs if bad.size == 0 else int(bad[0]) + 1
         outputs = {"train": res["out_train"][m, :epochs], "val": res["out_val"][m, :epochs]}
-        member = [w[m] for w in res["weights"]]
-        if splits[m].X_test is not None:   # the test split: final outputs only
-            outputs["test"] = _outputs(member, splits[m].X_test, setups[m].recipe)[None]
+        x_test = splits[m].X_test
+        if x_test is not None:   # the test split: final outputs only
+            if id(x_test) not in tests:
+                tests[id(x_test)] = predict(x_test)
+            outputs["test"] = tests[id(x_test)][m][None]
         traces.append(member_trace(res, m, epochs, outputs, setups[m].recipe, splits[m],
                                    keep_outputs, diverged=bool(bad.size)))
-        weights.append(member)
-    return traces, weights, time.perf_counter() - start
+        weights.append([w[m] for w in final])
+    return traces, weights
 
 
 def member_trace(res, m, epochs, outputs, recipe, split, keep_outputs, diverged):

@@ -324,22 +324,9 @@ def _run_chunk(config, setups, splits, k=None, keep_outputs=False):
     res = {key: np.asarray(v) for key, v in records.items()}
     final = [np.asarray(w) for w in final]
     del records
-    ok = (np.isfinite(res["loss_train"]) & np.isfinite(res["out_train"]).all(axis=(2, 3))
-          & np.isfinite(res["out_val"]).all(axis=(2, 3)))
-    tests = {}
-    traces, weights = [], []
-    for m in range(len(setups)):
-        bad = np.flatnonzero(~ok[m])
-        epochs = config.epochs if bad.size == 0 else int(bad[0]) + 1
-        outputs = {"train": res["out_train"][m, :epochs], "val": res["out_val"][m, :epochs]}
-        x_test = splits[m].X_test
-        if x_test is not None:   # the test split: final outputs only
-            if id(x_test) not in tests:
-                tests[id(x_test)] = _predict_test(parts, final, x_test)
-            outputs["test"] = tests[id(x_test)][m][None]
-        traces.append(stacked.member_trace(res, m, epochs, outputs, setups[m].recipe,
-                                           splits[m], keep_outputs, diverged=bool(bad.size)))
-        weights.append([w[m] for w in final])
+    traces, weights = stacked.chunk_traces(config, res, setups, splits, final,
+                                           lambda x: _predict_test(parts, final, x),
+                                           keep_outputs)
     return traces, weights, time.perf_counter() - start
 
 

@@ -246,24 +246,14 @@ def _run_chunk(config, setups, splits, k=None, keep_outputs=False):
     inputs = _tensors(config, list(setups) + [setups[0]] * extra,
                       list(splits) + [splits[0]] * extra)
     res, final = _train(chunk, *inputs)
-    ok = (np.isfinite(res["loss_train"]) & np.isfinite(res["out_train"]).all(axis=(2, 3))
-          & np.isfinite(res["out_val"]).all(axis=(2, 3)))
-    tests = {}
-    traces, weights = [], []
-    for m in range(len(setups)):
-        bad = np.flatnonzero(~ok[m])
-        epochs = config.epochs if bad.size == 0 else int(bad[0]) + 1
-        outputs = {"train": res["out_train"][m, :epochs], "val": res["out_val"][m, :epochs]}
-        x_test = splits[m].X_test
-        if x_test is not None:   # the test split: final outputs only
-            if id(x_test) not in tests:
-                with torch.no_grad():
-                    x = torch.from_numpy(np.asarray(x_test, np.float32))
-                    tests[id(x_test)] = chunk.outputs(chunk.forward(final, x)).numpy()
-            outputs["test"] = tests[id(x_test)][m][None]
-        traces.append(stacked.member_trace(res, m, epochs, outputs, setups[m].recipe,
-                                           splits[m], keep_outputs, diverged=bool(bad.size)))
-        weights.append([w[m].numpy() for w in final])
+
+    def predict(x):
+        with torch.no_grad():
+            x = torch.from_numpy(np.asarray(x, np.float32))
+            return chunk.outputs(chunk.forward(final, x)).numpy()
+
+    traces, weights = stacked.chunk_traces(config, res, setups, splits,
+                                           [w.numpy() for w in final], predict, keep_outputs)
     return traces, weights, time.perf_counter() - start
 
 
