@@ -926,8 +926,8 @@ def _run_chunk(config, setups, splits, k=None, keep_outputs=False):
     final = res.pop("weights")
     recipe = setups[0].recipe     # the chunk's members share its activation
 
-    def predict(x):
-        return np.stack([_outputs([w[m] for w in final], x, recipe) for m in range(len(setups))])
+    def predict(x, members):
+        return np.stack([_outputs([w[m] for w in final], x, recipe) for m in members])
 
     traces, weights = chunk_traces(config, res, setups, splits, final, predict, keep_outputs)
     return traces, weights, time.perf_counter() - start
@@ -938,24 +938,27 @@ def chunk_traces(config, res, setups, splits, final, predict, keep_outputs):
     backend's stacked trainer. ``res``: the per-epoch records, leading axis the members
     (``out_train``, ``out_val`` (K, E, N, units), ``loss_train``, ``loss_val``,
     ``grad_norm`` (K, E)); ``final``: the final weights, layer by layer, leading axis the
-    members (numpy); ``predict(x)``: every member's outputs on a test split (K', N,
-    units), called once per test split. Members past ``len(setups)`` are padding.
+    members (numpy); ``predict(x, members)``: the outputs of the members (indices) whose
+    test split is ``x``, (len(members), N, units), called once per test split. Members
+    past ``len(setups)`` are padding.
 
     A member is cut at its first non-finite epoch (train loss or any output), as
     ``fit_keras`` records it, and marked diverged."""
     ok = (np.isfinite(res["loss_train"]) & np.isfinite(res["out_train"]).all(axis=(2, 3))
           & np.isfinite(res["out_val"]).all(axis=(2, 3)))
-    tests = {}
+    by_test = {}    # the test split's final outputs: one call per split, for its members
+    for m in range(len(setups)):
+        if splits[m].X_test is not None:
+            by_test.setdefault(id(splits[m].X_test), (splits[m].X_test, []))[1].append(m)
+    tests = {m: out for x, members in by_test.values()
+             for m, out in zip(members, predict(x, members))}
     traces, weights = [], []
     for m in range(len(setups)):
         bad = np.flatnonzero(~ok[m])
         epochs = config.epochs if bad.size == 0 else int(bad[0]) + 1
         outputs = {"train": res["out_train"][m, :epochs], "val": res["out_val"][m, :epochs]}
-        x_test = splits[m].X_test
-        if x_test is not None:   # the test split: final outputs only
-            if id(x_test) not in tests:
-                tests[id(x_test)] = predict(x_test)
-            outputs["test"] = tests[id(x_test)][m][None]
+        if m in tests:
+            outputs["test"] = tests[m][None]
         traces.append(member_trace(res, m, epochs, outputs, setups[m].recipe, splits[m],
                                    keep_outputs, diverged=bool(bad.size)))
         weights.append([w[m] for w in final])

@@ -325,7 +325,8 @@ def _run_chunk(config, setups, splits, k=None, keep_outputs=False):
     final = [np.asarray(w) for w in final]
     del records
     traces, weights = stacked.chunk_traces(config, res, setups, splits, final,
-                                           lambda x: _predict_test(parts, final, x),
+                                           lambda x, members: _predict_test(
+                                               parts, [w[members] for w in final], x),
                                            keep_outputs)
     return traces, weights, time.perf_counter() - start
 

@@ -247,10 +247,10 @@ def _run_chunk(config, setups, splits, k=None, keep_outputs=False):
                       list(splits) + [splits[0]] * extra)
     res, final = _train(chunk, *inputs)
 
-    def predict(x):
+    def predict(x, members):
         with torch.no_grad():
             x = torch.from_numpy(np.asarray(x, np.float32))
-            return chunk.outputs(chunk.forward(final, x)).numpy()
+            return chunk.outputs(chunk.forward([w[members] for w in final], x)).numpy()
 
     traces, weights = stacked.chunk_traces(config, res, setups, splits,
                                            [w.numpy() for w in final], predict, keep_outputs)
