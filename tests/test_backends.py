@@ -5,15 +5,11 @@ with KERAS_BACKEND set, on tiny data (one process per backend and test).
 """
 
 import importlib.util
-import json
-import os
-import subprocess
 import sys
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
+from on_backend import on_backend
 from sklearn.datasets import load_iris
 
 import recipes
@@ -23,19 +19,8 @@ from recipes.results.store import Store
 from recipes.training.settings import BACKENDS, Settings, Setup, condition
 from recipes.training.trainers import STACKED, trainer
 
-ROOT = Path(recipes.__file__).resolve().parent.parent
 OTHERS = [b for b in ("jax", "torch") if importlib.util.find_spec(b) is not None]
 needs_others = pytest.mark.skipif(len(OTHERS) < 2, reason="pip install '.[backends]'")
-
-
-def _on(backend, code):
-    """Run ``code`` under ``backend``; its last stdout line, parsed as JSON."""
-    env = dict(os.environ, KERAS_BACKEND=backend,
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                         text=True, env=env, cwd=ROOT)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_backend_is_a_setting_checked_by_name():
@@ -81,7 +66,7 @@ def test_compare_across_backends_trains_each_in_its_own_process(tmp_path):
 
 @pytest.mark.parametrize("backend", OTHERS)
 def test_the_api_works_on_every_backend(backend, tmp_path):
-    got = _on(backend, f"""
+    got = on_backend(backend, f"""
         import json, warnings, numpy as np, keras, recipes
         from recipes.export.model import export_model
         out = {{"backend": keras.backend.backend()}}

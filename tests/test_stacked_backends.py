@@ -25,19 +25,12 @@ after one step).
 """
 
 import importlib.util
-import json
-import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import pytest
+from on_backend import on_backend
 
-import recipes
 from recipes.training.trainers import STACKED
 
-ROOT = Path(recipes.__file__).resolve().parent.parent
 # the backends with a stacked trainer of their own besides TensorFlow's, where installed
 # (the test command installs both: pip install -e ".[test]")
 BACKENDS = [pytest.param(b, marks=pytest.mark.skipif(importlib.util.find_spec(b) is None,
@@ -119,15 +112,6 @@ print(json.dumps(out))
 """
 
 
-def _on(backend, code):
-    env = dict(os.environ, KERAS_BACKEND=backend,
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                         text=True, env=env, cwd=ROOT)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_every_backend_has_its_own_stacked_trainer(backend):
     assert STACKED[backend] == f"recipes.training.stacked_{backend}:iter_fit_stacked"
@@ -136,7 +120,7 @@ def test_every_backend_has_its_own_stacked_trainer(backend):
 @pytest.fixture(scope="module", params=BACKENDS)
 def on(request, tmp_path_factory):
     out = tmp_path_factory.mktemp(f"compare-{request.param}")
-    return request.param, _on(request.param, CHILD.format(cases=repr(CASES), out=str(out)))
+    return request.param, on_backend(request.param, CHILD.format(cases=repr(CASES), out=str(out)))
 
 
 def test_the_stacked_trainer_is_the_backends_own(on):
@@ -164,3 +148,20 @@ def test_compare_trains_stacked_without_falling_back(on):
     assert got["rows"] > 0 and got["backends"] == [backend]
     assert got["trainers"] == ["stacked"] and got["statuses"] == ["ok"]
     assert got["val_losses"] == 2 * 2 * 2     # 2 recipes x 2 seeds x 2 epochs
+
+
+@pytest.mark.parametrize("backend, name", [("jax", "JAX"), ("torch", "PyTorch")])
+def test_a_backends_own_trainer_refuses_a_process_of_another_backend(backend, name):
+    import importlib
+
+    from recipes import get
+    from recipes.training import data
+    from recipes.training.settings import Setup
+
+    native = importlib.import_module(f"recipes.training.stacked_{backend}")
+    split = data.split(data.load("breast_cancer"))
+    with pytest.raises(RuntimeError, match=rf"The {name} stacked trainer needs the {name} "
+                                           rf"backend \(set KERAS_BACKEND={backend} before "
+                                           r"Keras is imported\). Received: Keras backend "
+                                           r"'tensorflow'"):
+        native.fit_stacked([Setup(get("binary_sigmoid_bce"), 0, epochs=1)], split)

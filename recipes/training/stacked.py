@@ -109,7 +109,7 @@ from .trace import Trace, batch_order, failed, per_setup, scores, targets
 __all__ = [
     "AUTO_COST", "JIT", "MAX_CHUNK_BYTES", "MAX_MEMBERS", "MIN_SPLIT", "NotStackable",
     "StackedResult", "TRACE_COUNT", "WORKERS", "XLA_FLAGS", "CACHE", "cache_dir",
-    "chunk_traces", "member_trace", "run_chunks",
+    "chunk_traces", "collect", "member_trace", "require_backend", "run_chunks",
     "configure_threads", "configure_xla", "fit_stacked", "flops_per_run", "iter_fit_stacked",
     "iter_stacked", "max_members", "persistent_cache", "publish_cache", "stackable",
     "train_stacked", "use_xla",
@@ -1113,8 +1113,25 @@ def train_stacked(setups, split, keep_outputs=False):
     (``iter_stacked``). ``keep_outputs``: traces keep every epoch's raw outputs
     (``Trace.outputs``, 4 * epochs * rows * units bytes per run) instead of their
     scores and the final epoch's outputs."""
+    return collect(iter_stacked(setups, split, keep_outputs))
+
+
+def require_backend(backend, name):
+    """RuntimeError unless Keras runs on ``backend``: a backend's own stacked trainer
+    (``name``, e.g. "JAX") called in a process of another backend."""
+    import keras
+
+    if keras.backend.backend() != backend:
+        raise RuntimeError(f"The {name} stacked trainer needs the {name} backend (set "
+                           f"KERAS_BACKEND={backend} before Keras is imported). Received: "
+                           f"Keras backend {keras.backend.backend()!r}")
+
+
+def collect(pairs):
+    """A ``StackedResult`` of ``(trace, final weights)`` pairs, in order: what every
+    backend's ``train_stacked`` makes of its ``iter_stacked``."""
     traces, weights = [], []
-    for trace, w in iter_stacked(setups, split, keep_outputs):
+    for trace, w in pairs:
         traces.append(trace)
         weights.append(w)
     return StackedResult(traces=traces, weights=weights)

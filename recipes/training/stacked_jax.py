@@ -120,15 +120,6 @@ CACHE_BYTES = 2 * 2**30
 MIN_COMPILE_S = 0.3
 
 
-def _require_jax():
-    import keras
-
-    if keras.backend.backend() != "jax":
-        raise RuntimeError(f"The JAX stacked trainer needs the JAX backend (set "
-                           f"KERAS_BACKEND=jax before Keras is imported). Received: Keras "
-                           f"backend {keras.backend.backend()!r}")
-
-
 # --- Keras pieces of a configuration -------------------------------------------------
 
 @dataclass
@@ -335,7 +326,7 @@ def iter_stacked(setups, split, keep_outputs=False):
     """Train ``setups`` on ``split`` in stacked chunks on JAX; yield ``(trace, final
     weights)`` per setup, in order, as ``recipes.training.stacked.iter_stacked`` does
     (the same chunks, seconds and ordering; ``WORKERS`` chunks at a time)."""
-    _require_jax()
+    stacked.require_backend("jax", "JAX")
     _start()
     setups = list(setups)
     splits = per_setup(split, len(setups))
@@ -355,11 +346,7 @@ def _group(setups, splits):
 def train_stacked(setups, split, keep_outputs=False):
     """Every trace and final weights of ``iter_stacked``, in order
     (``stacked.StackedResult``)."""
-    traces, weights = [], []
-    for trace, w in iter_stacked(setups, split, keep_outputs):
-        traces.append(trace)
-        weights.append(w)
-    return stacked.StackedResult(traces=traces, weights=weights)
+    return stacked.collect(iter_stacked(setups, split, keep_outputs))
 
 
 def iter_fit_stacked(setups, split):

@@ -64,15 +64,6 @@ WORKERS = 2
 MAX_MEMBERS = 64
 
 
-def _require_torch():
-    import keras
-
-    if keras.backend.backend() != "torch":
-        raise RuntimeError(f"The PyTorch stacked trainer needs the PyTorch backend (set "
-                           f"KERAS_BACKEND=torch before Keras is imported). Received: Keras "
-                           f"backend {keras.backend.backend()!r}")
-
-
 # --- one chunk's arithmetic --------------------------------------------------------------
 
 class _Chunk:
@@ -289,7 +280,7 @@ def _group(setups, splits):
 def iter_stacked(setups, split, keep_outputs=False):
     """Train ``setups`` on ``split`` in stacked chunks on PyTorch; yield ``(trace, final
     weights)`` per setup, in order, as ``recipes.training.stacked.iter_stacked`` does."""
-    _require_torch()
+    stacked.require_backend("torch", "PyTorch")
     setups = list(setups)
     splits = per_setup(split, len(setups))
     yield from stacked.run_chunks(_group(setups, splits), setups, splits, _run_chunk,
@@ -299,11 +290,7 @@ def iter_stacked(setups, split, keep_outputs=False):
 def train_stacked(setups, split, keep_outputs=False):
     """Every trace and final weights of ``iter_stacked``, in order
     (``stacked.StackedResult``)."""
-    traces, weights = [], []
-    for trace, w in iter_stacked(setups, split, keep_outputs):
-        traces.append(trace)
-        weights.append(w)
-    return stacked.StackedResult(traces=traces, weights=weights)
+    return stacked.collect(iter_stacked(setups, split, keep_outputs))
 
 
 def iter_fit_stacked(setups, split):
