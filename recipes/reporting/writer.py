@@ -446,8 +446,7 @@ def _appendix(catalog, cache, older, renderer):
     for _, item, name in _named(items):
         if isinstance(item, functools.partial):  # kept beside the numbers, once per user
             renderer.submit(f"figures/{name}.png", item, cache=Path(cache) / "figures")
-    if (Path(cache) / "figures").is_dir():  # what older versions of the code drew
-        renderer.prune_shared(Path(cache) / "figures")
+    renderer.prune_shared(Path(cache) / "figures")   # what older versions of the code drew
     return items
 
 

@@ -794,18 +794,11 @@ def _shapes(split):
     return len(split.X_train), len(split.X_val), split.X_train.shape[1]
 
 
-def _group(setups, splits, cap=None, workers=None):
-    """Chunks: [(config, [setup index, ...], K), ...], groups in first-appearance order.
-
-    Setups share a chunk when they share a configuration and split sizes (their
-    splits may differ: each member then gets its own data). ``K`` is the compiled
-    chunk size (members + dummies). An invalid setup is a chunk of its own with an
-    error-message key instead of a config. ``cap`` and ``workers``: a backend's own
-    largest chunk and number of chunks trained at once (default ``MAX_MEMBERS``,
-    ``WORKERS``).
-    """
-    from dataclasses import replace
-
+def _groups(setups, splits):
+    """``{(config, split sizes): [setup index, ...]}`` in first-appearance order: setups
+    that can share a chunk, since they share a configuration and split sizes (their
+    splits may differ: each member then gets its own data). An invalid setup is a group
+    of its own, keyed ``(("invalid", index, message), None)``."""
     groups = {}
     for i, (setup, split) in enumerate(zip(setups, splits)):
         try:
@@ -815,14 +808,24 @@ def _group(setups, splits, cap=None, workers=None):
         except Exception as err:   # an invalid run fails alone, like in fit_keras
             key = (("invalid", i, f"{type(err).__name__}: {err}"), None)
         groups.setdefault(key, []).append(i)
+    return groups
+
+
+def _group(setups, splits):
+    """Chunks: [(config, [setup index, ...], K), ...], ``_groups`` cut in order.
+
+    ``K`` is the compiled chunk size (members + dummies, ``_split``). An invalid setup
+    is a chunk of its own with an error-message key instead of a config.
+    """
+    from dataclasses import replace
+
     chunks = []
-    for (key, shapes), members in groups.items():
+    for (key, shapes), members in _groups(setups, splits).items():
         if not isinstance(key, _Config):
             chunks.append((key, members, 1))
             continue
         n_train, n_val, d = shapes
-        sizes, k = _split(len(members), max_members(key, n_train, n_val, cap),
-                          workers or WORKERS)
+        sizes, k = _split(len(members), max_members(key, n_train, n_val), WORKERS)
         key = replace(key, jit=use_xla(key, len(members), k, d, n_train, n_val))
         start = 0
         for size in sizes:

@@ -252,25 +252,18 @@ def _run_chunk(config, setups, splits, k=None, keep_outputs=False):
 
 
 def _group(setups, splits):
-    """The TensorFlow trainer's groups (``stacked._group``: setups that share a
+    """The TensorFlow trainer's groups (``stacked._groups``: setups that share a
     configuration and split sizes), each cut into as few chunks as the memory cap
     (``stacked.max_members`` with ``MAX_MEMBERS``) allows, of even sizes and without
     padding: nothing is compiled, so a chunk's size costs no new compile, and one large
     chunk pays the per-step overhead once (a digits step costs ~1.3 ms plus ~0.1 ms a
     member)."""
-    from dataclasses import replace
-
-    groups = {}
-    for key, members, _ in stacked._group(setups, splits, cap=MAX_MEMBERS, workers=WORKERS):
-        if isinstance(key, stacked._Config):
-            key = (replace(key, jit=None), stacked._shapes(splits[members[0]]))
-        groups.setdefault(key, []).extend(members)
     chunks = []
-    for key, members in groups.items():
-        if not isinstance(key[0], stacked._Config):    # an invalid setup: a chunk of its own
-            chunks.append((key, members, 1))
+    for (config, shapes), members in stacked._groups(setups, splits).items():
+        if not isinstance(config, stacked._Config):    # an invalid setup: a chunk of its own
+            chunks.append((config, members, 1))
             continue
-        config, (n_train, n_val, _) = key
+        n_train, n_val, _ = shapes
         count = -(-len(members) // stacked.max_members(config, n_train, n_val, MAX_MEMBERS))
         for part in np.array_split(np.asarray(members), count):
             chunks.append((config, [int(i) for i in part], len(part)))
