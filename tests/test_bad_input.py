@@ -193,6 +193,24 @@ BAD_INPUTS = [
      CatalogError, r"c.csv: .*unterminated quote"),
     ("files/report-of-a-missing-folder", lambda t: recipes.report(Path(t) / "typo", Path(t) / "rep"),
      FileNotFoundError, r"No results store at .*typo"),
+    # --- decisions: calibration, thresholds, decode's threshold (tests/test_calibration.py,
+    # tests/test_thresholds.py test what they fit)
+    ("decisions/decode-threshold-on-an-argmax",
+     lambda t: MULTICLASS.decode(np.eye(3), threshold=0.3), ValueError,
+     r"decodes by 'argmax', which takes no threshold.*Received: threshold=0.3"),
+    ("decisions/decode-threshold-outside-0-1",
+     lambda t: BINARY.decode([[0.3]], threshold=1.5), ValueError,
+     r"strictly between 0 and 1.*Received: threshold=1.5"),
+    ("decisions/decode-threshold-nan",
+     lambda t: BINARY.decode([[0.3]], threshold=float("nan")), ValueError,
+     r"strictly between 0 and 1.*Received: threshold=nan"),
+    ("decisions/decode-one-threshold-per-label",
+     lambda t: recipes.get("multilabel_sigmoid_bce").decode([[0.3, 0.6]],
+                                                            threshold=[0.5, 0.5, 0.5]),
+     ValueError, r"one per output unit \(2\). Received: threshold=\[0.5, 0.5, 0.5\]"),
+    ("decisions/decode-threshold-a-word",
+     lambda t: BINARY.decode([[0.3]], threshold="high"), ValueError,
+     r"one threshold, or one per output unit \(1\). Received: threshold='high'"),
 ]
 
 # (case id, make(tmp_path), expected value)
@@ -230,6 +248,13 @@ RIGHT_ANSWERS = [
     ("catalogs/new-problem-type-in-a-user-catalog",
      lambda t: data.split(data.from_arrays(X, RNG.uniform(size=24), "rate",
                                            catalog=with_rate_row(t)), 0.25, 0).n, 1),
+    # --- decisions: calibration, thresholds, decode's threshold
+    ("decisions/decode-thresholds-as-an-array",
+     lambda t: recipes.get("multilabel_sigmoid_bce").decode(
+         [[0.3, 0.6]], threshold=np.array([0.2, 0.7])).tolist(), [[1, 0]]),
+    ("decisions/decode-threshold-on-a-linear-output-leaves-0-1",
+     lambda t: recipes.get("binary_linear_mse").decode([[-0.2], [0.1]], threshold=-0.5).tolist(),
+     [1, 1]),
 ]
 
 
