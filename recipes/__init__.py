@@ -6,6 +6,7 @@
 - models: ``build_model``, ``build_head``;
 - experiments: ``Settings``, ``Experiment``, ``OPTIMIZER_CONDITIONS``, ``compare``, ``run``,
   ``load_results``;
+- decisions after training: ``calibrate`` (temperature scaling, a ``Calibrator``);
 - the report: ``report``, ``effects`` (the effect of each recipe choice, per condition);
 - diagnostics: ``check_model``, ``gradients``.
 
@@ -37,6 +38,8 @@ _LAZY = {
     "compare": "recipes.results.runner",
     "run": "recipes.results.runner",
     "load_results": "recipes.results.runner",
+    "calibrate": "recipes.decisions.calibration",
+    "Calibrator": "recipes.decisions.calibration",
     "report": "recipes.reporting.writer",
     "effects": "recipes.reporting.stats",
     "check_model": "recipes.diagnostics.check",
