@@ -6,7 +6,8 @@
 - models: ``build_model``, ``build_head``;
 - experiments: ``Settings``, ``Experiment``, ``OPTIMIZER_CONDITIONS``, ``compare``, ``run``,
   ``load_results``;
-- decisions after training: ``calibrate`` (temperature scaling, a ``Calibrator``);
+- decisions after training: ``calibrate`` (temperature scaling, a ``Calibrator``),
+  ``tune_threshold`` (a cut-off per label, a ``TunedThreshold``);
 - the report: ``report``, ``effects`` (the effect of each recipe choice, per condition);
 - diagnostics: ``check_model``, ``gradients``.
 
@@ -40,6 +41,8 @@ _LAZY = {
     "load_results": "recipes.results.runner",
     "calibrate": "recipes.decisions.calibration",
     "Calibrator": "recipes.decisions.calibration",
+    "tune_threshold": "recipes.decisions.thresholds",
+    "TunedThreshold": "recipes.decisions.thresholds",
     "report": "recipes.reporting.writer",
     "effects": "recipes.reporting.stats",
     "check_model": "recipes.diagnostics.check",

@@ -5,7 +5,8 @@ Fitted on validation outputs only, then applied to new outputs (as scikit-learn'
 are plain floats and lists, so that they can be stored with a run:
 
 - ``calibration``: ``calibrate`` (temperature scaling, fitted by log-loss);
-- ``inputs``: the checks made on a recipe, its outputs and the labels.
+- ``thresholds``: ``tune_threshold`` (a cut-off per label, for a metric or a cost);
+- ``inputs``: the checks both make on a recipe, its outputs and the labels.
 
 numpy and scipy; no TensorFlow.
 """
