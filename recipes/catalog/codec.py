@@ -128,6 +128,41 @@ DECODERS = {
     "identity": (_identity, "values"),
 }
 
+# decodings that compare each unit's score with a threshold; the others take none
+THRESHOLDED = ("threshold", "cumulative")
+DEFAULT_THRESHOLD = 0.5
+
+
+def thresholds(decoding, threshold, units, bounds, who):
+    """The threshold a decoder gets: ``DEFAULT_THRESHOLD`` for None, else ``threshold`` checked.
+
+    ``threshold``: one number, or one per output unit (``units`` of them), each finite and
+    strictly inside ``bounds`` (the range of the scores: 0..1 for probabilities). Raises
+    ValueError for a bad one, or for any threshold given to a decoding not in ``THRESHOLDED``.
+
+    >>> thresholds("threshold", [0.2, 0.7], 2, (0.0, 1.0), "r").tolist()
+    [0.2, 0.7]
+    """
+    if threshold is None:
+        return DEFAULT_THRESHOLD
+    if decoding not in THRESHOLDED:
+        raise ValueError(f"{who} decodes by {decoding!r}, which takes no threshold. "
+                         f"Expected threshold=None (thresholds apply to the decodings "
+                         f"{set(THRESHOLDED)}). Received: threshold={threshold!r}")
+    try:
+        t = np.asarray(threshold, dtype=np.float64)
+    except (TypeError, ValueError):
+        t = None
+    if t is None or t.ndim > 1 or (t.ndim == 1 and t.size != units):
+        raise ValueError(f"{who}: expected one threshold, or one per output unit ({units}). "
+                         f"Received: threshold={threshold!r}")
+    lo, hi = bounds
+    bad = ~np.isfinite(t) | (t <= lo) | (t >= hi)
+    if bad.any():
+        raise ValueError(f"{who}: expected thresholds strictly between {lo:g} and {hi:g} (the "
+                         f"range of its scores). Received: threshold={threshold!r}")
+    return t
+
 
 # --- probabilities: scores -> class probabilities, for common metrics ------
 

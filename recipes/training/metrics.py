@@ -154,8 +154,10 @@ def truth(recipe, y, classes=None):
     return np.asarray(y, dtype=np.float64).reshape(len(y), -1)
 
 
-def _problem_size(recipe, width, n):
-    """The number of classes behind ``width`` output units."""
+def problem_size(recipe, width, n):
+    """The number of classes behind ``width`` output units (``n`` when given, checked
+    against ``width``); a ValueError when they disagree, or when ``n`` is None and the
+    recipe's units do not reveal it (a class index predicted as one number)."""
     if n is None:
         if recipe.units == "n":
             n = width
@@ -262,7 +264,7 @@ def _class_metrics(t, pred, p, s, k):
 
 
 def _classes(recipe, t, out, n, threshold):
-    k = _problem_size(recipe, out.shape[-1], n)
+    k = problem_size(recipe, out.shape[-1], n)
     if t.size and (t.min() < 0 or t.max() >= k):
         raise ValueError(f"Expected class indices in [0, {k}). Received: min={t.min()}, max={t.max()}")
     pred = recipe.decode(out, k, threshold)
@@ -317,7 +319,7 @@ def _values(recipe, t, out):
     return _value_metrics(t, pred, recipe.target == "counts")
 
 
-def common_metrics(recipe, truth, outputs, *, n=None, threshold=0.5):
+def common_metrics(recipe, truth, outputs, *, n=None, threshold=None):
     """The metrics ``names(recipe, n)`` of raw outputs against the truth.
 
     ``truth``: from ``truth(recipe, y, classes)``, N samples. ``outputs``: the
@@ -326,7 +328,8 @@ def common_metrics(recipe, truth, outputs, *, n=None, threshold=0.5):
     shape (...)}`` in ``names`` order (0-d arrays for one run). ``n``: the
     number of classes, needed only for class recipes whose unit count does not
     reveal it (a class index predicted as one number); the number of units
-    is checked against it. ``threshold``: passed to ``recipe.decode``. A run
+    is checked against it. ``threshold``: passed to ``recipe.decode`` (None: its
+    default, 0.5 for the decodings that take one). A run
     with any non-finite output gets NaN for every metric.
     """
     t = np.asarray(truth)
