@@ -20,13 +20,15 @@ import recipes
 from recipes.catalog.infer import InferenceError, read_labels
 from recipes.catalog.table import CatalogError, default_path, load_catalog
 from recipes.results.grid import Experiment
-from recipes.training import data
-from recipes.training.settings import Settings
+from recipes.results import runner
+from recipes.training import data, metrics
+from recipes.training.settings import Settings, condition
 
 RNG = np.random.RandomState(0)
 X = RNG.normal(size=(24, 3))
 BINARY, MULTICLASS = recipes.get("binary_sigmoid_bce"), recipes.get("multiclass_softmax_cce")
 SIZES = pd.Categorical(list("SMLXSMLX" * 3), categories=list("SMLX"), ordered=True)
+LEVELS = np.array(["low", "medium", "high"] * 10)
 
 
 def write(tmp, name, content, mode="w", **kw):
@@ -59,6 +61,19 @@ def with_rate_row(tmp):
 
 def masked(values, mask):
     return np.ma.array(values, mask=mask)
+
+
+def sgd(learning_rate, **kw):
+    """A keras.optimizers.SGD instance (Keras imported only by the rows that use it)."""
+    import keras
+
+    return keras.optimizers.SGD(learning_rate=learning_rate, **kw)
+
+
+def scipy_sparse():
+    import scipy.sparse
+
+    return scipy.sparse
 
 
 BAD_INPUTS = [
@@ -193,6 +208,44 @@ BAD_INPUTS = [
      CatalogError, r"c.csv: .*unterminated quote"),
     ("files/report-of-a-missing-folder", lambda t: recipes.report(Path(t) / "typo", Path(t) / "rep"),
      FileNotFoundError, r"No results store at .*typo"),
+    # --- inputs (issue #20, round two): compare/Experiment arguments and user arrays,
+    # refused before any training
+    ("inputs/optimizer-instance", lambda t: compare(X, [0, 1] * 12, optimizer=sgd(0.5)),
+     ValueError, r"Expected an optimizer name, one of \{'adam', 'sgd'\}.*pass optimizer='sgd', "
+                 r"learning_rate=0.5. Received: optimizer=<"),
+    ("inputs/optimizer-instance-with-momentum",
+     lambda t: Experiment("e", ("iris",), optimizer=sgd(0.1, momentum=0.9)),
+     ValueError, r"optimizer='sgd', learning_rate=0.1 \(its momentum=0.9 has no setting"),
+    ("inputs/optimizer-instance-in-base-settings",
+     lambda t: Experiment("e", ("iris",), settings=Settings(optimizer=sgd(0.5))),
+     ValueError, r"Expected an optimizer name"),
+    ("inputs/optimizer-unknown-name", lambda t: compare(X, [0, 1] * 12, optimizer="adamw2"),
+     ValueError, r"optimizer to be one of \{'adam', 'sgd'\}.*Received: optimizer='adamw2'"),
+    ("inputs/optimizer-unknown-in-an-axis",
+     lambda t: Experiment("e", ("iris",), optimizer=["sgd", "rmsprop"]),
+     ValueError, r"Received: optimizer='rmsprop'"),
+    ("inputs/conditions-empty", lambda t: compare(X, [0, 1] * 12, conditions=[]),
+     ValueError, r"at least one condition in conditions.*Received: conditions=\[\]"),
+    ("inputs/datasets-empty-list", lambda t: Experiment("e", []),
+     ValueError, r"at least one dataset in datasets. Received: datasets=\[\]"),
+    ("inputs/tune-grid-empty", lambda t: Experiment("e", ("iris",), tune="learning_rate",
+                                                    tune_grid=[]),
+     ValueError, r"tune_grid as a non-empty list of learning rates.*Received: tune_grid=\[\]"),
+    ("inputs/goal-misspelled-metric",
+     lambda t: compare(X, [0, 1] * 12, goal={"metric": "acuracy", "value": 0.9}),
+     ValueError, r"Expected one of \{'accuracy', .*\}. Received: goal\['metric'\]='acuracy'"),
+    ("inputs/goal-metric-of-another-problem",
+     lambda t: compare(X, [0, 1] * 12, goal={"metric": "mse", "value": 0.5}, out=Path(t) / "r"),
+     ValueError, r"Expected one of \{'accuracy'.*'pr_auc'\}. Received: goal\['metric'\]='mse' "
+                 r"\(.* for dataset 'compare' \(problem 'binary'\)\)"),
+    ("inputs/goal-value-out-of-range",
+     lambda t: Experiment("e", ("iris",), goal={"metric": "accuracy", "value": 90}),
+     ValueError, r"goal\['value'\] to be a finite number in \[0, 1\].*Received: goal\['value'\]=90"),
+    ("inputs/goal-without-value", lambda t: Experiment("e", ("iris",), goal={"metric": "mse"}),
+     ValueError, r"goal as a dict \{'metric': name, 'value': number\}"),
+    ("inputs/goal-unknown-key",
+     lambda t: Experiment("e", ("iris",), goal={"metric": "mse", "value": 1, "target": 2}),
+     ValueError, r"Expected one of \{'metric', 'value'\}. Received: goal key='target'"),
 ]
 
 # (case id, make(tmp_path), expected value)
@@ -230,6 +283,16 @@ RIGHT_ANSWERS = [
     ("catalogs/new-problem-type-in-a-user-catalog",
      lambda t: data.split(data.from_arrays(X, RNG.uniform(size=24), "rate",
                                            catalog=with_rate_row(t)), 0.25, 0).n, 1),
+    # --- inputs (issue #20, round two)
+    ("inputs/optimizer-name-in-any-case",
+     lambda t: Settings(optimizer=" Adam").config() == Settings(optimizer="adam").config(), True),
+    ("inputs/one-condition-as-a-mapping", lambda t: [c.optimizer for c in Experiment(
+        "e", ("iris",), conditions={"optimizer": "sgd"}).conditions], ["sgd"]),
+    ("inputs/every-common-metric-has-a-goal-range",
+     lambda t: set(metrics.RANGES) == {m for ms in metrics.COMMON.values() for m in ms}
+     | set(metrics.BINARY), True),
+    ("inputs/a-stored-run-with-a-name-no-longer-accepted-is-read",
+     lambda t: condition({"optimizer": "adamw2", "epochs": 2}, "keras")["optimizer"], "adamw2"),
 ]
 
 
