@@ -246,6 +246,9 @@ BAD_INPUTS = [
     ("inputs/goal-unknown-key",
      lambda t: Experiment("e", ("iris",), goal={"metric": "mse", "value": 1, "target": 2}),
      ValueError, r"Expected one of \{'metric', 'value'\}. Received: goal key='target'"),
+    ("inputs/onehot-row-with-two-ones",
+     lambda t: MULTICLASS.encode(np.array([[1, 0, 0], [0, 1, 0], [0, 1, 1], [1, 1, 0]])),
+     ValueError, r"not one-hot: row 2 is \[0, 1, 1\] \(2 rows not one-hot\)"),
 ]
 
 # (case id, make(tmp_path), expected value)
