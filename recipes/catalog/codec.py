@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from ..messages import expected
+from ..messages import expected, plural
 
 
 def sigmoid(z):
@@ -294,10 +294,16 @@ def _whole_numbers(y, name):
 
 def _from_onehot(y, classes, name):
     """Column indices of a one-hot matrix; any other matrix is an error."""
-    onehot = np.isin(y, (0, 1)).all() and (np.asarray(y, dtype=float).sum(axis=1) == 1).all()
-    if not onehot:
+    zero_one = np.isin(y, (0, 1))
+    bad = ~zero_one.all(axis=1)
+    if zero_one.all():
+        bad = np.asarray(y, dtype=float).sum(axis=1) != 1
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
         raise ValueError(f"Expected {name} as 1-D class labels, or a one-hot matrix (0/1, one 1 "
-                         f"per row). Received: a matrix of shape {y.shape} that is not one-hot")
+                         f"per row). Received: a matrix of shape {y.shape} that is not one-hot: "
+                         f"row {r} is {y[r].tolist()} ({plural(int(bad.sum()), 'row')} not "
+                         f"one-hot)")
     if classes is not None and len(classes) != y.shape[1]:
         raise ValueError(f"Expected one class per one-hot column: {y.shape[1]} classes. "
                          f"Received: classes={list(classes)!r}")

@@ -79,6 +79,8 @@ probabilities). Reports should show NaN as "n/a", not as a bad value.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..catalog import codec
@@ -98,6 +100,12 @@ COMMON = {
 BINARY = ("f1", "pr_auc")
 
 HIGHER_IS_BETTER = {"accuracy", "balanced_accuracy", "f1", "pr_auc"}
+
+# every common metric -> the values it can take (lowest, highest); a goal outside is never met
+RANGES = {"accuracy": (0.0, 1.0), "balanced_accuracy": (0.0, 1.0), "f1": (0.0, 1.0),
+          "pr_auc": (0.0, 1.0), "ece": (0.0, 1.0), "out_of_range": (0.0, 1.0),
+          "brier": (0.0, 2.0), "log_loss": (0.0, math.inf), "mse": (0.0, math.inf),
+          "mae": (0.0, math.inf), "poisson_deviance": (0.0, math.inf)}
 
 # the metric a report ranks recipes by, per target
 PRIMARY = {
