@@ -949,7 +949,9 @@ def _check_target_range(ctx):
         return None        # the labels need one-hot encoding first: sparse-labels-dense-loss
     needs = LOSSES[m.loss].needs
     if needs == "probability" and (y.lo < 0 or y.hi > 1):
-        recipe, fix = ctx.fix("encode the classes as 0/1 (recipe.encode(y))", {"loss": m.loss}, {})
+        recipe, fix = ctx.fix("targets within [0, 1]: class labels encoded as 0/1 "
+                              "(recipe.encode(y)), multi-hot rows in -1/1 mapped with "
+                              "(y > 0).astype('float32')", {"loss": m.loss}, {})
         return (f"{m.loss_name} needs targets within [0, 1], but the labels range from "
                 f"{y.lo:g} to {y.hi:g}.",
                 "Cross-entropy with a target above 1 or below 0 is unbounded below: the loss "
