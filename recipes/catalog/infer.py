@@ -148,10 +148,12 @@ def infer_problem(y, max_classes=20):
           categories that show no order; 3 to ``max_classes`` distinct
           integers; or one-hot rows (2-D, 0/1, each row sums to exactly 1),
           multi-label second (scikit-learn's ``type_of_target`` calls any 0/1
-          matrix 'multilabel-indicator').
+          matrix 'multilabel-indicator'); the same in another two-value code,
+          each row holding the higher value once (-1/1 from
+          ``label_binarize(..., neg_label=-1)``).
         * ``'multilabel'``: 2-D 0/1 labels whose rows do not all sum to 1;
-          or 2-D whole numbers taking only two values, such as -1/1
-          (``label_binarize(..., neg_label=-1)``): each column alone is
+          or 2-D whole numbers taking only two values, such as -1/1, whose
+          rows do not all hold the higher value once: each column alone is
           binary (encode it as 0/1 for binary cross-entropy).
         * ``'count'``: non-negative integers with at most ``max_classes``
           distinct values that are *count-shaped*, or with gaps between them
@@ -1512,16 +1514,21 @@ RULES_2D = (
     _Rule("multilabel", lambda s: s.binary01,
           lambda s: f"{s.k} columns of 0/1 labels and rows holding no 1 or several 1s: "
                     "independent labels, not one-hot."),
+    _Rule("multiclass", lambda s: s.two_valued and s.one_high,
+          lambda s: f"{s.k} columns holding only the two values {s.lo:g} and {s.hi:g} "
+                    f"({s.dtype}) and every row holding {s.hi:g} once: one-hot rows coded "
+                    f"{s.lo:g}/{s.hi:g} (as label_binarize(..., neg_label={s.lo:g}) writes them), "
+                    f"one class among {s.k} per example; the class indices are y.argmax(axis=1)."
+                    + _MULTILABEL_HINT + " If they are amounts, problem 'regression'.",
+          lambda s: (("binary",) if s.k == 2 else ()) + ("multilabel", "regression")),
     _Rule("multilabel", lambda s: s.two_valued,
           lambda s: f"{s.k} columns holding only the two values {s.lo:g} and {s.hi:g} "
                     f"({s.dtype}): each column alone is binary, so independent yes/no labels "
                     f"coded {s.lo:g}/{s.hi:g} (as label_binarize(..., neg_label={s.lo:g}) writes "
                     f"them), {s.hi:g} for yes; for binary cross-entropy encode them as 0/1, "
-                    f"(y == {s.hi:g}).astype('float32')."
-                    + (f" Every row holds {s.hi:g} once: if the columns are one class among "
-                       f"{s.k}, problem 'multiclass'." if s.one_high else "")
-                    + " If they are amounts, problem 'regression'.",
-          lambda s: (("multiclass",) if s.one_high else ()) + ("regression",)),
+                    f"(y == {s.hi:g}).astype('float32'). If they are amounts, problem "
+                    "'regression'.",
+          lambda s: ("regression",)),
     _Rule("bounded_regression", lambda s: s.lo >= 0 and s.hi <= 1,
           lambda s: f"{s.k} columns of values within [0, 1] ({_range(s)}, not only 0/1): "
                     "proportions or probabilities. If values outside 0..1 are possible, "
