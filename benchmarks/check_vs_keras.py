@@ -73,7 +73,8 @@ def labels(units, loss):
 
 
 def combos():
-    for activation, units, (loss, settings) in itertools.product(ACTIVATIONS, UNITS, LOSSES.items()):
+    for activation, units, (loss, settings) in itertools.product(ACTIVATIONS, UNITS,
+                                                                  LOSSES.items()):
         for from_logits in settings:
             y = labels(units, loss)
             if y is not None:

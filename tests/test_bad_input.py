@@ -220,7 +220,8 @@ BAD_INPUTS = [
      InferenceError, r"ragged rows, row 0 has 2 values but row 1 has 1 value"),
     ("peers/check-labels-of-another-kind-of-file", lambda t: recipes.check_model(
         _model("categorical_crossentropy"), write(t, "y.txt", "0\n1\n2\n")),
-     InferenceError, r"Expected a file ending in one of \['.csv', '.npy'\]. Received: path='.*y.txt'"),
+     InferenceError,
+     r"Expected a file ending in one of \['.csv', '.npy'\]. Received: path='.*y.txt'"),
     ("peers/check-labels-file-missing", lambda t: recipes.check_model(
         _model("categorical_crossentropy"), Path(t) / "y.npy"),
      FileNotFoundError, r"y.npy"),

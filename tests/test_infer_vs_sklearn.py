@@ -15,12 +15,12 @@ refused with a clear error. ``python benchmarks/infer_vs_sklearn.py`` prints the
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from infer_vs_sklearn import FALLBACK, SKLEARN_PROBLEMS, rows, sklearn_examples, verdict  # noqa: E402
+from infer_vs_sklearn import (FALLBACK, SKLEARN_PROBLEMS, rows,  # noqa: E402
+                              sklearn_examples, verdict)
 
 from recipes.catalog.infer import infer_problem  # noqa: E402
 

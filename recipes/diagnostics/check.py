@@ -618,20 +618,26 @@ def _encoding(model_facts, labels, y, catalog):
     recipe = _recipe_of(model_facts, labels.problem, labels.n, catalog)
     if recipe is None:
         return None
-    ordered = labels.classes is not None and len(labels.shape) == 1
+    classes = labels.classes if len(labels.shape) == 1 else None   # in the inferred order
     try:
-        targets = recipe.encode(y, labels.classes if ordered else None)
-        plain = recipe.encode(y) if ordered else targets
+        targets = recipe.encode(y, classes)
     except (ValueError, TypeError):
         return None
     raw, encoded = _label_values(y), _label_shape(targets)
     if raw.shape == encoded.shape and raw.dtype.kind in "biuf" and \
             np.array_equal(raw.astype(float), encoded.astype(float)):
         return None
-    same_order = plain.shape == targets.shape and np.array_equal(plain, targets)
-    classes = "" if same_order else f", classes={list(labels.classes)!r}"
-    return Encoding(recipe, labels, targets,
-                    f"recipes.get({recipe.name!r}).encode(y{classes})")
+    order = "" if _same_targets(recipe, y, targets) else f", classes={list(classes)!r}"
+    return Encoding(recipe, labels, targets, f"recipes.get({recipe.name!r}).encode(y{order})")
+
+
+def _same_targets(recipe, y, targets):
+    """``recipe.encode(y)`` with its default class order gives ``targets``."""
+    try:
+        default = recipe.encode(y)
+    except (ValueError, TypeError):
+        return False
+    return default.shape == targets.shape and np.array_equal(default, targets)
 
 
 def _encoded_facts(encoding, catalog):
