@@ -74,6 +74,14 @@ def scipy_sparse():
     import scipy.sparse
 
     return scipy.sparse
+class ArrayOnly:
+    """An array-like that numpy converts (``__array__``) but that cannot be iterated."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data
 
 
 BAD_INPUTS = [
@@ -397,6 +405,28 @@ BAD_INPUTS = [
     ("inputs/onehot-row-with-two-ones",
      lambda t: MULTICLASS.encode(np.array([[1, 0, 0], [0, 1, 0], [0, 1, 1], [1, 1, 0]])),
      ValueError, r"not one-hot: row 2 is \[0, 1, 1\] \(2 rows not one-hot\)"),
+    # --- peers (issue 23): labels infer_problem and check_model refuse, and say why
+    ("peers/class-code-columns", lambda t: recipes.infer_problem(np.stack(
+        [np.arange(30) % 3, np.arange(30) % 4], axis=1)),
+     InferenceError, r"2 columns of integers.*column 0: 'multiclass', column 1: 'multiclass'.*"
+                     r"infer_problem\(y\[:, j\]\)"),
+    ("peers/class-code-columns-of-a-frame", lambda t: recipes.infer_problem(pd.DataFrame(
+        {"species": np.arange(30) % 3, "weight": np.linspace(2000, 6000, 30).round()})),
+     InferenceError, r"of which 1 alone read as class codes \(column 'species': 'multiclass'\)"),
+    ("peers/no-column-varies", lambda t: recipes.infer_problem([[1, 0, 2], [1, 0, 2]]),
+     InferenceError, r"3 columns that each hold a single value in all 2 rows"),
+    ("peers/str-and-bytes-mixed", lambda t: recipes.infer_problem([b"a", "b", b"a"]),
+     InferenceError, r"str and bytes mixed, b'a' at row 0 and 'b' at row 1"),
+    ("peers/ragged-behind-array-interface", lambda t: recipes.infer_problem(
+        ArrayOnly(np.array([[1, 2], [3]], dtype=object))),
+     InferenceError, r"ragged rows, row 0 has 2 values but row 1 has 1 value"),
+    ("peers/check-labels-of-another-kind-of-file", lambda t: recipes.check_model(
+        _model("categorical_crossentropy"), write(t, "y.txt", "0\n1\n2\n")),
+     InferenceError,
+     r"Expected a file ending in one of \['.csv', '.npy'\]. Received: path='.*y.txt'"),
+    ("peers/check-labels-file-missing", lambda t: recipes.check_model(
+        _model("categorical_crossentropy"), Path(t) / "y.npy"),
+     FileNotFoundError, r"y.npy"),
 ]
 
 # (case id, make(tmp_path), expected value)
@@ -467,6 +497,22 @@ RIGHT_ANSWERS = [
      .tolist(), list(range(8))),
     ("inputs/a-stored-run-with-a-name-no-longer-accepted-is-read",
      lambda t: condition({"optimizer": "adamw2", "epochs": 2}, "keras")["optimizer"], "adamw2"),
+    # --- peers (issue 23): odd labels with one right answer
+    ("peers/bytes-labels-are-named-bytes",
+     lambda t: (lambda f: (f.classes, f.reason))(recipes.infer_problem(np.array([b"a", b"b"]))),
+     ((b"a", b"b"), "2 distinct values, b'a' and b'b' (bytes): two classes.")),
+    ("peers/a-list-of-bytes-stays-bytes",
+     lambda t: recipes.infer_problem([b"a", b"b", b"a"]).classes, (b"a", b"b")),
+    ("peers/plus-minus-one-multi-hot-is-multilabel",
+     lambda t: [c.problem for c in recipes.infer_problem(
+         np.array([[1, -1, 1], [-1, -1, 1], [1, 1, -1], [-1, 1, -1]])).candidates],
+     ["multilabel", "regression"]),
+    ("peers/a-scipy-sparse-indicator-matrix",
+     lambda t: recipes.infer_problem(__import__("scipy.sparse").sparse.csr_matrix(
+         np.array([[1, 0, 1], [0, 0, 1], [0, 1, 0]]))).problem, "multilabel"),
+    ("peers/check-labels-from-a-npy-path",
+     lambda t: recipes.check_model(_model("categorical_crossentropy"), np.save(
+         Path(t) / "y.npy", LABELS) or Path(t) / "y.npy").labels.shape, (6, 3)),
 ]
 
 
