@@ -193,6 +193,18 @@ BAD_INPUTS = [
      CatalogError, r"c.csv: .*unterminated quote"),
     ("files/report-of-a-missing-folder", lambda t: recipes.report(Path(t) / "typo", Path(t) / "rep"),
      FileNotFoundError, r"No results store at .*typo"),
+    # --- reading results (effects, report, decode)
+    ("reading/decode-binary-three-units", lambda t: BINARY.decode(np.zeros((5, 3))),
+     ValueError, r"'binary_sigmoid_bce' expects outputs of shape \(rows, 1\): its units rule "
+                 r"is '1'.*Received: outputs.shape=\(5, 3\)"),
+    ("reading/decode-more-units-than-class-names",
+     lambda t: MULTICLASS.decode(np.eye(3), classes=["a", "b"]),
+     ValueError, r"'multiclass_softmax_cce' expects outputs of shape \(rows, 2\) for 2 classes.*"
+                 r"Received: outputs.shape=\(3, 3\): 3 units but 2 class names were given "
+                 r"\(classes=\['a', 'b'\]\)"),
+    ("reading/decode-one-column-for-softmax", lambda t: MULTICLASS.decode(np.zeros(5)),
+     ValueError, r"\(rows, k\) with k >= 2.*Received: outputs.shape=\(5,\) \(read as one "
+                 r"unit per row\)"),
 ]
 
 # (case id, make(tmp_path), expected value)
@@ -249,6 +261,31 @@ def test_odd_input_gets_the_right_answer(tmp_path, make, expected):
 def test_case_ids_are_unique():
     ids = [c[0] for c in BAD_INPUTS + RIGHT_ANSWERS]
     assert len(ids) == len(set(ids))
+
+
+# --- reading results: decode of every catalog row ---------------------------------
+
+@pytest.mark.parametrize("recipe", load_catalog().recipes, ids=lambda r: r.name)
+def test_decode_refuses_outputs_that_do_not_fit_the_recipe(recipe):
+    """Every catalog row (a new row is tested too): outputs of its units decode; another
+    width, or a single number, is an error naming the recipe, the units and the shape."""
+    n = 2 if recipe.problem == "binary" else 3
+    k = recipe.units_for(n)[0]
+    outputs = np.random.RandomState(0).uniform(0.1, 0.9, size=(5, k))
+    assert len(recipe.decode(outputs, classes=n)) == 5
+    for shape in [(5, k + 1), (5, 0)] + ([(5, k - 1)] if k > 1 else []):
+        with pytest.raises(ValueError, match=rf"Recipe '{recipe.name}' expects outputs of "
+                                             rf"shape \(rows, {k}\).*Received: outputs.shape="
+                                             rf"\({shape[0]}, {shape[1]}\)"):
+            recipe.decode(np.zeros(shape), classes=n)
+    with pytest.raises(ValueError, match=r"Received: outputs.shape=\(\)"):
+        recipe.decode(np.float64(0.5), classes=n)
+    least, most = recipe.units_for()   # without the classes: what every problem allows
+    wrong = [(5, least - 1)] + ([(5, most + 1)] if most is not None else [])
+    for shape in wrong:
+        with pytest.raises(ValueError, match=rf"Recipe '{recipe.name}' expects outputs of "
+                                             rf"shape \(rows, .*\(5, {shape[1]}\)"):
+            recipe.scores(np.zeros(shape))   # what proba and the common metrics read
 
 
 # --- models (Keras, no training) ----------------------------------------------------
