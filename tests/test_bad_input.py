@@ -61,6 +61,33 @@ def masked(values, mask):
     return np.ma.array(values, mask=mask)
 
 
+# --- reading results (effects, report, decode): the helpers of the rows at the end of
+# the tables
+
+def results_frame():
+    """Hand-made tidy results of two recipes x 3 seeds, one epoch each, and their runs."""
+    rows, runs = [], []
+    for recipe, role, acc in (("binary_sigmoid_bce", "recommended", 0.9),
+                              ("binary_sigmoid_mse", "anti-pattern", 0.8)):
+        for seed in range(3):
+            key = dict(run=f"{recipe}-{seed}", experiment="e", dataset="d", problem="binary",
+                       target="classes", recipe=recipe, role=role, seed=seed, trainer="keras")
+            runs.append(dict(key, status="ok", config=None))
+            rows += [dict(key, epoch=1, split="val", metric="accuracy", value=acc + seed / 100),
+                     dict(key, epoch=0, split="val", metric="baseline_accuracy", value=0.6)]
+    return pd.DataFrame(rows), pd.DataFrame(runs)
+
+
+RESULTS, RUNS = results_frame()
+
+
+def with_text_value(frame, row, text):
+    """``frame`` with the value at ``row`` replaced by ``text`` (not a number)."""
+    values = frame["value"].astype(object)
+    values.iloc[row] = text
+    return frame.assign(value=values)
+
+
 BAD_INPUTS = [
     # --- labels
     ("labels/masked-entry", lambda t: BINARY.encode(masked([0, 1, 0, 1, 0, 9], [0] * 5 + [1])),
@@ -194,6 +221,41 @@ BAD_INPUTS = [
     ("files/report-of-a-missing-folder", lambda t: recipes.report(Path(t) / "typo", Path(t) / "rep"),
      FileNotFoundError, r"No results store at .*typo"),
     # --- reading results (effects, report, decode)
+    ("reading/effects-metric-column-renamed",
+     lambda t: recipes.effects(RESULTS.rename(columns={"metric": "name"}), RUNS),
+     ValueError, r"recipes.load_results, recipes.run and recipes.compare return, with the "
+                 r"columns \['experiment', .*'metric', 'value'\].*Received: results without "
+                 r"\['metric'\] \(its columns: \[.*'name'"),
+    ("reading/report-without-value",
+     lambda t: recipes.report(RESULTS.drop(columns="value"), Path(t) / "rep", runs=RUNS),
+     ValueError, r"Received: results without \['value'\]"),
+    ("reading/summary-without-value", lambda t: recipes.reporting.stats.summary(
+        RESULTS.drop(columns="value"), RUNS), ValueError, r"Received: results without \['value'\]"),
+    ("reading/effects-of-a-path", lambda t: recipes.effects(str(t)),
+     ValueError, r"a path; read a results folder with recipes.load_results\("),
+    ("reading/effects-value-not-a-number",
+     lambda t: recipes.effects(with_text_value(RESULTS, 3, "n/a"), RUNS),
+     ValueError, r"numbers in results\['value'\]. Received: 'n/a' at row 3 \(1 value"),
+    ("reading/effects-duplicated-observations",
+     lambda t: recipes.effects(pd.concat([RESULTS, RESULTS]), RUNS),
+     ValueError, r"12 duplicated observations, e.g. run='binary_sigmoid_bce-0' epoch=1 "
+                 r"split='val' metric='accuracy' \(2 rows\); the same results concatenated "
+                 r"twice\? Keep one copy: results.drop_duplicates"),
+    ("reading/effects-duplicated-runs", lambda t: recipes.effects(RESULTS, pd.concat([RUNS, RUNS])),
+     ValueError, r"6 duplicated runs, e.g. run='binary_sigmoid_bce-0'; the same runs "
+                 r"concatenated twice"),
+    ("reading/runs-without-status", lambda t: recipes.effects(RESULTS, RUNS.drop(columns="status")),
+     ValueError, r"the runs table that Store\(folder\).runs\(\) returns.*Received: runs "
+                 r"without \['status'\]"),
+    ("reading/runs-unknown-status", lambda t: recipes.effects(RESULTS, RUNS.assign(status="crashed")),
+     ValueError, r"Expected one of \{'ok', 'diverged', 'failed'\}. Received: "
+                 r"runs.status='crashed' \(row 0, run 'binary_sigmoid_bce-0'; 6 rows"),
+    ("reading/report-into-a-file", lambda t: recipes.report(RESULTS, write(t, "taken.txt", "x"),
+                                                            runs=RUNS),
+     NotADirectoryError, r"out to be a folder.*taken.txt', where out is a file"),
+    ("reading/report-below-a-file", lambda t: recipes.report(
+        RESULTS, write(t, "taken.txt", "x") / "rep", runs=RUNS),
+     NotADirectoryError, r"rep', where the parent '.*taken.txt' of out is a file"),
     ("reading/decode-binary-three-units", lambda t: BINARY.decode(np.zeros((5, 3))),
      ValueError, r"'binary_sigmoid_bce' expects outputs of shape \(rows, 1\): its units rule "
                  r"is '1'.*Received: outputs.shape=\(5, 3\)"),
@@ -263,7 +325,18 @@ def test_case_ids_are_unique():
     assert len(ids) == len(set(ids))
 
 
-# --- reading results: decode of every catalog row ---------------------------------
+# --- reading results: a report refused writes nothing; decode of every catalog row --
+
+@pytest.mark.parametrize("bad", ["no value column", "out is a file"])
+def test_a_refused_report_writes_nothing(tmp_path, bad):
+    out = tmp_path / "rep" if bad == "no value column" else write(tmp_path, "rep", "mine")
+    results = RESULTS.drop(columns="value") if bad == "no value column" else RESULTS
+    with pytest.raises((ValueError, NotADirectoryError)):
+        recipes.report(results, out, runs=RUNS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ([] if bad == "no value column"
+                                                          else ["rep"])
+    assert bad == "no value column" or out.read_text() == "mine"
+
 
 @pytest.mark.parametrize("recipe", load_catalog().recipes, ids=lambda r: r.name)
 def test_decode_refuses_outputs_that_do_not_fit_the_recipe(recipe):

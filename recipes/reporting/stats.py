@@ -105,7 +105,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog.table import ROLES
-from ..messages import plural
+from ..messages import expected, plural
 from ..training.metrics import COMMON as COMMON_METRICS
 from ..training.metrics import HIGHER_IS_BETTER, PRIMARY
 from ..training.settings import condition as condition_of
@@ -178,12 +178,124 @@ def parse_config(config):
     return {}
 
 
-def _prepare_results(results):
+# A tidy results frame (what ``recipes.load_results``, ``run`` and ``compare`` return):
+# the columns every statistic reads, and those filled when absent (a run id from the
+# row's key, the problem and target unknown, no trainer, one condition).
+RESULTS_COLUMNS = ("experiment", "dataset", "recipe", "role", "seed", "epoch", "split",
+                   "metric", "value")
+RESULTS_FILLED = ("run", "problem", "target", "trainer", "condition")
+# One observation per row: a frame holding a key twice holds duplicated results.
+OBSERVATION = ("run", "epoch", "split", "metric")
+# A runs table (``Store(dir).runs()``): the columns read, and the statuses a run may have.
+RUNS_COLUMNS = ("run", "experiment", "dataset", "recipe", "seed", "status")
+STATUSES = ("ok", "diverged", "failed")
+SOURCES = "recipes.load_results, recipes.run and recipes.compare"
+
+
+def check_results(results, name="results"):
+    """``results`` as a DataFrame of the tidy results, checked once for what every
+    statistic needs: the columns ``RESULTS_COLUMNS`` (``RESULTS_FILLED`` may be absent),
+    numeric ``epoch`` and ``value``. ``None`` is no results (an empty frame).
+
+    Returns the frame (the same object when it already is a DataFrame).
+
+    Raises
+    ------
+    ValueError
+        When ``results`` is a path (read it with ``recipes.load_results``) or not a
+        table, lacks a column (the message names the missing and the expected ones),
+        or holds an epoch or value that is not a number.
+    """
     if results is None:
-        results = pd.DataFrame()
-    df = pd.DataFrame(results).copy()
-    for col in ("run", "experiment", "dataset", "problem", "target", "recipe", "role",
-                "seed", "trainer", "epoch", "split", "metric", "value"):
+        return pd.DataFrame(columns=list(RESULTS_COLUMNS))
+    if isinstance(results, (str, bytes)) or hasattr(results, "__fspath__"):
+        raise ValueError(f"Expected {name} as the tidy results frame that {SOURCES} return. "
+                         f"Received: {name}={str(results)!r}, a path; read a results folder "
+                         f"with recipes.load_results({str(results)!r}) first.")
+    if not isinstance(results, pd.DataFrame):
+        try:
+            results = pd.DataFrame(results)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"Expected {name} as the tidy results frame that {SOURCES} "
+                             f"return. Received: {type(results).__name__} ({err})") from None
+    _require(results, RESULTS_COLUMNS, name, f"the tidy results that {SOURCES} return",
+             RESULTS_FILLED)
+    for col in ("epoch", "value"):
+        _numbers(results[col], name, col)
+    return results
+
+
+def check_runs(runs, name="runs"):
+    """``runs`` as a DataFrame of the runs table (``Store(dir).runs()``), checked: the
+    columns ``RUNS_COLUMNS``, one row per run, and each status one of ``STATUSES`` (a
+    missing status is read as ``ok``). ``None``: no runs table. Raises ValueError naming
+    what is wrong."""
+    if runs is None:
+        return None
+    if isinstance(runs, (str, bytes)) or hasattr(runs, "__fspath__"):
+        raise ValueError(f"Expected {name} as a runs table. Received: {name}={str(runs)!r}, "
+                         f"a path; read it with Store({str(runs)!r}, create=False).runs().")
+    runs = pd.DataFrame(runs)
+    _require(runs, RUNS_COLUMNS, name, "the runs table that Store(folder).runs() returns")
+    twice = runs["run"][runs["run"].notna() & runs["run"].duplicated()]
+    if len(twice):
+        raise ValueError(f"Expected one row per run in {name}. Received: "
+                         f"{plural(len(twice), 'duplicated run')}, e.g. run={twice.iloc[0]!r}; "
+                         f"the same runs concatenated twice? Keep one copy: "
+                         f"{name}.drop_duplicates('run').")
+    status = runs["status"].dropna()
+    bad = status[~status.isin(STATUSES)]
+    if len(bad):
+        raise ValueError(f"{expected(STATUSES, f'{name}.status', bad.iloc[0])} (row "
+                         f"{bad.index[0]!r}, run {runs.loc[bad.index[0], 'run']!r}; "
+                         f"{plural(len(bad), 'row')} with another status)")
+    return runs
+
+
+def _require(frame, columns, name, what, optional=()):
+    """Raise ValueError when ``frame`` lacks any of ``columns``."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        also = f" (and optionally {list(optional)})" if optional else ""
+        raise ValueError(f"Expected {what}, with the columns {list(columns)}{also}. "
+                         f"Received: {name} without {missing} (its columns: "
+                         f"{[str(c) for c in frame.columns]}).")
+
+
+def _numbers(column, name, col):
+    """Raise ValueError when ``column`` holds a value that is not a number (missing ones
+    are allowed: NaN is how a store keeps a metric that has no value)."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return
+    numbers = pd.to_numeric(column, errors="coerce")
+    bad = numbers.isna() & column.notna()
+    if bad.any():
+        at = bad.to_numpy().nonzero()[0]
+        raise ValueError(f"Expected numbers in {name}[{col!r}]. Received: "
+                         f"{column.iloc[at[0]]!r} at row {column.index[at[0]]!r} "
+                         f"({plural(len(at), 'value')} that are not numbers).")
+
+
+def _check_observations(df, name="results"):
+    """Raise ValueError when a (run, epoch, split, metric) holds more than one row: the
+    same results twice, which every statistic would count twice."""
+    twice = df.duplicated(list(OBSERVATION), keep=False).to_numpy()
+    if not twice.any():
+        return
+    sizes = df.loc[twice, list(OBSERVATION)].groupby(list(OBSERVATION), dropna=False,
+                                                      sort=False).size()
+    example = dict(zip(OBSERVATION, sizes.index[0]))
+    shown = " ".join(f"{c}={getattr(v, 'item', lambda: v)()!r}" for c, v in example.items())
+    extra = int(sizes.sum() - len(sizes))
+    raise ValueError(f"Expected one row per {', '.join(OBSERVATION)}. Received: {name} "
+                     f"holding {plural(extra, 'duplicated observation')}, e.g. {shown} "
+                     f"({sizes.iloc[0]} rows); the same results concatenated twice? "
+                     f"Keep one copy: {name}.drop_duplicates({list(OBSERVATION)}).")
+
+
+def _prepare_results(results):
+    df = check_results(results).copy()
+    for col in RESULTS_FILLED:
         if col not in df.columns:
             df[col] = np.nan
     # plain object columns: row selection on them is much faster than on Arrow strings
@@ -197,9 +309,10 @@ def _prepare_results(results):
                                 dtype=object)
     if df["run"].isna().any():  # a run id is needed to tell runs apart
         fallback = (df["experiment"].astype(str) + "|" + df["dataset"].astype(str) + "|"
-                    + df["recipe"].astype(str) + "|" + df["seed"].astype(str) + "|"
-                    + df["trainer"])
+                    + df["condition"].astype(str) + "|" + df["recipe"].astype(str) + "|"
+                    + df["seed"].astype(str) + "|" + df["trainer"])
         df["run"] = df["run"].where(df["run"].notna(), fallback)
+    _check_observations(df)
     return df
 
 
@@ -207,9 +320,10 @@ def prepare_runs(runs):
     """The runs table with every expected column, ``config`` parsed, types fixed."""
     cols = ["run", "experiment", "dataset", "problem", "target", "recipe", "role", "seed",
             "trainer", "status", "error", "epochs", "seconds", "config"]
+    runs = check_runs(runs)
     if runs is None:
         runs = pd.DataFrame(columns=cols)
-    df = pd.DataFrame(runs).copy()
+    df = runs.copy()
     for col in cols:
         if col not in df.columns:
             df[col] = np.nan
@@ -880,6 +994,13 @@ def effects(results, runs=None, *, margins=None, n_boot=N_BOOT):
         trivial baseline and counted (``n_diverged``, ``n_failed``; ``ref_*``
         for the reference). A metric that applies to neither run of a pair
         (no finite value) gets no row.
+
+    Raises
+    ------
+    ValueError
+        When ``results`` or ``runs`` is not such a table (``check_results``,
+        ``check_runs``: a missing column, a value that is not a number, an
+        observation or run given twice).
 
     Examples
     --------
