@@ -192,3 +192,35 @@ def test_the_recipe_to_use_says_when_its_own_runs_do_not_back_it(ref, statuses, 
     use = table["recipe to use"].iloc[0]
     assert use.startswith(REF)
     assert (use == REF) if caveat is None else (f"({caveat})" in use), use
+
+
+def test_an_ok_run_without_a_finite_value_is_counted_and_shown_never_dropped_silently():
+    alt = [a - 0.05 for a in REF_ACC]
+    alt[1] = np.nan  # an ok run whose final accuracy is NaN
+    res, runs = _tables({("c", REF): REF_ACC, ("c", ALT): alt})
+    # log-loss applies to REF only (ALT has no finite value of it on any seed): n/a, not counted
+    ll = res[res["metric"] == "accuracy"].assign(metric="log_loss")
+    ll["value"] = np.where(ll["recipe"] == REF, 0.3, np.nan)
+    res = pd.concat([res, ll], ignore_index=True)
+    e = recipes.effects(res, runs)
+    r = _one(e)
+    assert (r["n_runs"], r["n_not_finite"], r["ref_not_finite"], r["n_paired"]) == (6, 1, 0, 5)
+    assert r["won"] + r["lost"] + r["tied"] == 5  # never scored as a number
+    assert "1 of 6 runs of binary_sigmoid_mse have no finite accuracy (left out)" in r["note"]
+    assert not (e["metric"] == "log_loss").any()
+    s = stats.summary(res, runs).set_index(["recipe", "metric"])
+    assert (s.loc[(ALT, "accuracy"), "n"], s.loc[(ALT, "accuracy"), "n_not_finite"]) == (5, 1)
+    assert s.loc[(ALT, "log_loss"), "n_not_finite"] == 0
+    # the report: beside the diverged and failed runs, and in words
+    table = words.summary_table(stats.summary(res, runs)).set_index("recipe")
+    assert table.loc[ALT, "diverged / failed / no value"] == "0 / 0 / 1 of 6"
+    assert table.loc[REF, "diverged / failed / no value"] == "0 / 0 / 0 of 6"
+    text = " ".join(words.verdict(res, runs)[("e", "d")])
+    assert ("1 of 6 runs of binary_sigmoid_mse finished without a finite final validation "
+            "accuracy (left out, never scored as a number).") in text
+
+
+def test_a_recipe_whose_ok_runs_all_lack_the_primary_metric_still_gets_its_row():
+    res, runs = _tables({("c", REF): REF_ACC, ("c", ALT): [np.nan] * 6})
+    r = _one(recipes.effects(res, runs))
+    assert (r["n_paired"], r["n_not_finite"], r["outcome"]) == (0, 6, "inconclusive")

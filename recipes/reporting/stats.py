@@ -42,9 +42,12 @@ Statistics (the choices, stated once)
   split; a failed run, which records nothing, takes the baseline of another
   run on the same seed). It counts against its recipe, and the report says
   "k of n diverged". Only when no baseline was recorded at all (a hand-made
-  table) is such a run left out, and counted. A finite-status run whose final
-  value is not finite (a metric that does not apply, e.g. log-loss without
-  probabilities) is missing ("n/a").
+  table) is such a run left out, and counted. An ``ok`` run whose final value is
+  not finite is never scored as a number either: when the metric applies to its
+  recipe (some run of the recipe has a finite value of it, and the primary
+  metric always applies) it is left out and counted (``n_not_finite``), and the
+  report shows it beside the diverged and failed runs; a metric that applies to
+  no run of a recipe (log-loss without probabilities) is missing ("n/a").
 * ``std``: sample standard deviation over seeds (``ddof=1``; NaN for one seed).
 * CI of a mean: percentile bootstrap over seeds, ``N_BOOT`` (2000) resamples,
   2.5 and 97.5 percentiles, NaN with fewer than 2 seeds. The random generator
@@ -468,8 +471,10 @@ class _Comparison:
 
     def scores(self, split=None):
         """One scored final value per run and metric: ``run, recipe, condition, seed,
-        trainer, status, metric, value, substituted``. Diverged and failed runs take
-        their seed's trivial baseline (``substituted``); see the module notes."""
+        trainer, status, metric, value, substituted, applies, not_finite``. Diverged and
+        failed runs take their seed's trivial baseline (``substituted``); an ok run without
+        a finite value of a metric that ``applies`` to its recipe is ``not_finite`` (its
+        value stays NaN: never scored); see the module notes."""
         split = split or self.split
         if split not in self._scores:
             self._scores[split] = self._score(split)
@@ -494,8 +499,19 @@ class _Comparison:
             v = by_run.reindex(pd.MultiIndex.from_frame(sub[["run", "metric"]])).to_numpy()
             seed = by_seed.reindex(pd.MultiIndex.from_frame(sub[["seed", "metric"]])).to_numpy()
             grid.loc[bad, "value"] = np.where(np.isfinite(v), v, seed)
-        grid["substituted"] = bad & np.isfinite(grid["value"].to_numpy(float))
+        finite = np.isfinite(grid["value"].to_numpy(float))
+        grid["substituted"] = bad & finite
+        grid["applies"] = self._applies(grid, finite & ~bad)
+        grid["not_finite"] = grid["applies"].to_numpy() & ~finite & ~bad
         return grid
+
+    def _applies(self, grid, own):
+        """Per row of a scores grid: does the metric apply to the row's recipe? It does
+        when some run of the recipe has its own finite value of it (``own``), and the
+        primary metric always does. A metric that applies to no run of a recipe (log-loss
+        of a recipe without probabilities) is n/a, not a run without a value."""
+        pairs = pd.MultiIndex.from_frame(grid[["recipe", "metric"]])
+        return pairs.isin(pairs[own]) | (grid["metric"] == self.primary).to_numpy()
 
     def goal(self, condition=""):
         if condition not in self._goals:
@@ -819,7 +835,7 @@ SUMMARY_COLUMNS = [
     "higher_is_better", "primary", "common", "n", "mean", "std", "ci_low", "ci_high",
     "baseline", "aulc", "aulc_std", "goal_metric", "goal", "goal_source", "goal_reached",
     "goal_runs", "goal_epochs", "epochs_to_goal", "max_epochs", "n_runs", "n_ok",
-    "n_diverged", "n_failed", "n_substituted", "seconds_per_run"]
+    "n_diverged", "n_failed", "n_substituted", "n_not_finite", "seconds_per_run"]
 
 
 def summary(results, runs=None, *, split=None, n_boot=N_BOOT):
@@ -828,7 +844,8 @@ def summary(results, runs=None, *, split=None, n_boot=N_BOOT):
     Columns: ``SUMMARY_COLUMNS``. ``split``: the scoring split (default: each
     comparison's, ``test`` for a tuned one, else ``val``). ``n``: runs scored;
     diverged and failed runs are scored as the trivial baseline
-    (``n_substituted`` of them; see the module notes). ``baseline``: the trivial
+    (``n_substituted`` of them; see the module notes); ``n_not_finite``: ok runs
+    left out for want of a finite value (module notes). ``baseline``: the trivial
     baseline's mean value. AULC and the goal are on the validation curves. The
     goal columns are filled on the row of the goal metric only.
     ``goal_epochs``: mean first epoch over the seeds that reached the goal;
@@ -839,6 +856,7 @@ def summary(results, runs=None, *, split=None, n_boot=N_BOOT):
     for comp in comparisons(results, runs):
         use = split or comp.split
         scores = comp.scores(use)
+        not_finite = scores.groupby(["condition", "recipe", "metric"])["not_finite"].sum()
         scores = scores[np.isfinite(scores["value"].to_numpy(float))]
         final_value = scores["value"].to_numpy(float)
         final_sub = scores["substituted"].to_numpy(bool)
@@ -890,6 +908,7 @@ def summary(results, runs=None, *, split=None, n_boot=N_BOOT):
                         "max_epochs": float(max_ep.get((cond, recipe, metric), np.nan)),
                         **counts,
                         "n_substituted": int(final_sub[at].sum()),
+                        "n_not_finite": int(not_finite.get((cond, recipe, metric), 0)),
                         "seconds_per_run": seconds,
                     }
                     if scored and metric == goal["metric"]:
@@ -954,8 +973,8 @@ def _outcome(d, lo, hi, p, higher, margin):
 
 EFFECT_COLUMNS = [
     "experiment", "dataset", "condition", "split", "recipe", "role", "reference", "metric",
-    "higher_is_better", "primary", "n_runs", "n_diverged", "n_failed", "ref_runs",
-    "ref_diverged", "ref_failed", "n_paired", "difference", "ci_low", "ci_high", "won",
+    "higher_is_better", "primary", "n_runs", "n_diverged", "n_failed", "n_not_finite",
+    "ref_runs", "ref_diverged", "ref_failed", "ref_not_finite", "n_paired", "difference", "ci_low", "ci_high", "won",
     "lost", "tied", "p", "p_min", "margin", "baseline", "outcome", "note"]
 
 
@@ -992,8 +1011,10 @@ def effects(results, runs=None, *, margins=None, n_boot=N_BOOT):
         ``outcome``: one of ``OUTCOMES`` (see the module notes), ``note``:
         why, when inconclusive. Diverged and failed runs are scored as the
         trivial baseline and counted (``n_diverged``, ``n_failed``; ``ref_*``
-        for the reference). A metric that applies to neither run of a pair
-        (no finite value) gets no row.
+        for the reference); ok runs without a finite value of the metric are
+        left out of the pairs and counted (``n_not_finite``, ``ref_not_finite``,
+        said in the note). A metric that applies to neither recipe of a pair
+        (no run of it has a finite value) gets no row.
 
     Raises
     ------
@@ -1021,7 +1042,19 @@ def effects(results, runs=None, *, margins=None, n_boot=N_BOOT):
     e["outcome"], e["note"] = zip(*[
         _outcome(d, lo, hi, p, higher, margin) for d, lo, hi, p, higher, margin in zip(
             samples, e["ci_low"], e["ci_high"], e["p"], e["higher_is_better"], e["margin"])])
+    e["note"] = [_with_unscored(note, r) for note, r in zip(e["note"], e.to_dict("records"))]
     return e[EFFECT_COLUMNS]
+
+
+def _with_unscored(note, row):
+    """An effect's note, with the runs left out for want of a finite value said."""
+    parts = [note] if note else []
+    for prefix, column in (("n", "recipe"), ("ref", "reference")):
+        k = row[f"{prefix}_not_finite"]
+        if k:
+            parts.append(f"{k} of {row[f'{prefix}_runs']} runs of {row[column]} have no "
+                         f"finite {row['metric']} (left out)")
+    return "; ".join(parts)
 
 
 def _paired_differences(comp, margins=None):
@@ -1030,11 +1063,15 @@ def _paired_differences(comp, margins=None):
     others = [r for r in comp.recipes if r not in comp.recommended]
     keys = pd.DataFrame(list(product(comp.conditions, comp.recommended, others, comp.metrics)),
                         columns=["condition", "reference", "recipe", "metric"])
-    # one value per (condition, recipe, metric, seed, trainer); does the metric apply?
-    v = comp.scores().groupby(["condition", "recipe", "metric", "seed", "trainer"])[
+    # one value per (condition, recipe, metric, seed, trainer); does the metric apply:
+    # a run has a finite value of it, or an ok run has none where it applies?
+    scores = comp.scores()
+    v = scores.groupby(["condition", "recipe", "metric", "seed", "trainer"])[
         "value"].mean().reset_index()
-    applies = v[np.isfinite(v["value"].to_numpy(float))][
-        ["condition", "recipe", "metric"]].drop_duplicates()
+    applies = scores.loc[np.isfinite(scores["value"].to_numpy(float))
+                         | scores["not_finite"].to_numpy(bool),
+                         ["condition", "recipe", "metric"]].drop_duplicates()
+    not_finite = scores.groupby(["condition", "recipe", "metric"])["not_finite"].sum()
     keys = keys.merge(applies, on=["condition", "recipe", "metric"]).merge(
         applies.rename(columns={"recipe": "reference"}), on=["condition", "reference", "metric"])
     keys = keys.sort_values(["condition", "reference", "recipe", "metric"], kind="stable",
@@ -1072,6 +1109,8 @@ def _paired_differences(comp, margins=None):
         e[f"{prefix}_runs"] = [c["n_runs"] for c in counts]
         e[f"{prefix}_diverged"] = [c["n_diverged"] for c in counts]
         e[f"{prefix}_failed"] = [c["n_failed"] for c in counts]
+        e[f"{prefix}_not_finite"] = [int(not_finite.get((c, r, m), 0)) for c, r, m in zip(
+            e["condition"], e[column], e["metric"])]
     return e, diffs
 
 
