@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import csv
 import difflib
+import hashlib
+import json
 import numbers
 import re
 from dataclasses import dataclass, field
@@ -137,6 +139,7 @@ KERAS_METRICS = {
 }
 
 BOOLEANS = {"true": True, "false": False}
+FINGERPRINT = 6   # hex characters of a row's fingerprint (``row_fingerprint``)
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -289,6 +292,28 @@ class Recipe:
         row["from_logits"] = str(self.from_logits).lower()
         row["metrics"] = ";".join(self.metrics)
         return row
+
+    @property
+    def fingerprint(self):
+        """A short hash of the row (``row_fingerprint`` of ``describe``): rows that share a
+        name but differ in any cell (another loss, a user's edit) differ here."""
+        return row_fingerprint(self.describe())
+
+
+def row_fingerprint(row):
+    """A short hex hash (``FINGERPRINT`` characters) of a catalog row given as the dict
+    ``Recipe.describe`` returns (as a run's config stores it); None for anything else.
+
+    >>> row = get("binary_sigmoid_bce").describe()
+    >>> row_fingerprint(row) == row_fingerprint(dict(reversed(list(row.items()))))
+    True
+    >>> row_fingerprint(row) == row_fingerprint({**row, "loss": "mse"}), row_fingerprint(None)
+    (False, None)
+    """
+    if not isinstance(row, dict):
+        return None
+    text = json.dumps(row, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:FINGERPRINT]
 
 
 def _check_values(recipe, targets):

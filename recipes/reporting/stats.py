@@ -29,6 +29,14 @@ lr=0.01 hidden=32 scale=1 | stacked'``). Every statistic below is computed per
 comparison AND condition: runs of different conditions are never pooled as
 extra seeds. Tables without a ``condition`` column are one condition ``""``.
 
+Recipes are catalog rows, not names: where one comparison holds runs of several
+rows of one recipe name (another loss, a user's edited catalog), each row is its
+own recipe, labelled ``name (row <fingerprint>)`` (the ``recipe_row`` column the
+store adds, else the row each run's config holds; ``catalog.table.row_fingerprint``).
+A comparison never holds two runs of one recipe, condition, seed and trainer:
+such runs (differing in something no label shows, or whose rows are unknown) are
+an error naming them, never pooled as one seed.
+
 Statistics (the choices, stated once)
 -------------------------------------
 * Scoring split: ``test`` when the comparison has a test split (a tuned
@@ -107,7 +115,7 @@ from itertools import product
 import numpy as np
 import pandas as pd
 
-from ..catalog.table import ROLES
+from ..catalog.table import ROLES, row_fingerprint
 from ..messages import expected, plural
 from ..training.metrics import COMMON as COMMON_METRICS
 from ..training.metrics import HIGHER_IS_BETTER, PRIMARY
@@ -288,7 +296,7 @@ def _check_observations(df, name="results"):
     sizes = df.loc[twice, list(OBSERVATION)].groupby(list(OBSERVATION), dropna=False,
                                                       sort=False).size()
     example = dict(zip(OBSERVATION, sizes.index[0]))
-    shown = " ".join(f"{c}={getattr(v, 'item', lambda: v)()!r}" for c, v in example.items())
+    shown = " ".join(f"{c}={_shown(v)!r}" for c, v in example.items())
     extra = int(sizes.sum() - len(sizes))
     raise ValueError(f"Expected one row per {', '.join(OBSERVATION)}. Received: {name} "
                      f"holding {plural(extra, 'duplicated observation')}, e.g. {shown} "
@@ -296,17 +304,17 @@ def _check_observations(df, name="results"):
                      f"Keep one copy: {name}.drop_duplicates({list(OBSERVATION)}).")
 
 
+def _shown(value):
+    """A numpy scalar as the plain Python value (its repr in a message reads ``1``, not
+    ``np.int64(1)``); anything else as it is."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _prepare_results(results):
     df = check_results(results).copy()
     for col in RESULTS_FILLED:
         if col not in df.columns:
             df[col] = np.nan
-    # plain object columns: row selection on them is much faster than on Arrow strings
-    for col in ("run", "experiment", "dataset", "problem", "target", "recipe", "role",
-                "split", "metric"):
-        df[col] = df[col].astype(object)
-    df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(float)
-    df["epoch"] = pd.to_numeric(df["epoch"], errors="coerce")
     df["trainer"] = df["trainer"].fillna("").astype(str).astype(object)
     df["condition"] = pd.Series(_labels(df.get("condition"), len(df)), index=df.index,
                                 dtype=object)
@@ -314,8 +322,14 @@ def _prepare_results(results):
         fallback = (df["experiment"].astype(str) + "|" + df["dataset"].astype(str) + "|"
                     + df["condition"].astype(str) + "|" + df["recipe"].astype(str) + "|"
                     + df["seed"].astype(str) + "|" + df["trainer"])
-        df["run"] = df["run"].where(df["run"].notna(), fallback)
-    _check_observations(df)
+        df["run"] = df["run"].astype(object).where(df["run"].notna(), fallback)
+    _check_observations(df)  # before the text columns become objects: a store's are codes
+    # plain object columns: row selection on them is much faster than on Arrow strings
+    for col in ("run", "experiment", "dataset", "problem", "target", "recipe", "role",
+                "split", "metric"):
+        df[col] = df[col].astype(object)
+    df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(float)
+    df["epoch"] = pd.to_numeric(df["epoch"], errors="coerce")
     return df
 
 
@@ -604,11 +618,18 @@ class _Comparisons(list):
 
 
 def comparisons(results, runs):
-    """The ``(experiment, dataset)`` groups of the two tables, prepared once, in name order."""
+    """The ``(experiment, dataset)`` groups of the two tables, prepared once, in name order.
+    Runs of different catalog rows of one recipe name are named apart (``_rows_apart``);
+    runs that would still be pooled as one seed are an error (``_one_run_per_seed``)."""
     if isinstance(results, _Comparisons):
         return results
     res = _prepare_results(results)
     rns = prepare_runs(runs)
+    per_run = _per_run(res, rns)
+    labels = _rows_apart(per_run)
+    for frame in (res, rns, per_run) if labels else ():
+        frame["recipe"] = frame["run"].map(labels).fillna(frame["recipe"]).astype(object)
+    _one_run_per_seed(per_run, rns)
     parts = []
     for frame in (res, rns):
         parts.append({tuple(k): g for k, g in frame.groupby(KEY, sort=False)} if len(frame)
@@ -619,6 +640,70 @@ def comparisons(results, runs):
         out.append(_Comparison(key, parts[0].get(key, res.iloc[0:0]),
                                parts[1].get(key, rns.iloc[0:0])))
     return out
+
+
+# A run's key in a comparison: runs of one key are the same seed of the same recipe.
+SEED_KEY = KEY + ["condition", "recipe", "seed", "trainer"]
+ROW = "recipe_row"   # a run's catalog row fingerprint (the store's column of it)
+
+
+def _per_run(res, rns):
+    """One row per run of either table: ``run``, ``SEED_KEY`` and ``recipe_row``, the
+    fingerprint of its recipe's catalog row (the tables' column of it, else the row the
+    run's config holds; NaN where unknown). Runs without an id are left out."""
+    cols = ["run"] + SEED_KEY
+    rows = rns[ROW] if ROW in rns.columns else pd.Series(
+        [row_fingerprint(c.get("recipe")) for c in rns["config"]], index=rns.index, dtype=object)
+    found = pd.concat([rns[cols].assign(**{ROW: rows}),
+                       res[cols + [ROW] if ROW in res.columns else cols].drop_duplicates("run")])
+    found = found[found["run"].notna()]
+    known = found.dropna(subset=[ROW]).drop_duplicates("run").set_index("run")[ROW]
+    found = found.drop_duplicates("run").reset_index(drop=True)
+    found[ROW] = found["run"].map(known)
+    return found
+
+
+def _rows_apart(per_run):
+    """``{run: recipe label}`` for the runs of a recipe name that holds runs of several
+    catalog rows in one comparison (another loss, a user's edited catalog): they are
+    different recipes, labelled ``name (row <fingerprint>)`` (``row ?`` where the row is
+    unknown). Names with one row keep their name (no entry)."""
+    if per_run[ROW].isna().all():
+        return {}
+    fp = per_run[ROW].fillna("?")
+    groups = [per_run[c].astype(str) for c in KEY + ["recipe"]]
+    several = (fp.groupby(groups).transform("nunique") > 1).to_numpy()
+    return {run: f"{name} (row {f})" for run, name, f in zip(
+        per_run["run"][several], per_run["recipe"][several], fp[several])}
+
+
+def _one_run_per_seed(per_run, rns):
+    """Raise ValueError when one comparison holds several runs of one recipe, condition,
+    seed and trainer: a statistic would pool them as one seed (or pair more runs than
+    seeds). Names what differs between them where the runs' configs say."""
+    twice = per_run.duplicated(SEED_KEY, keep=False).to_numpy()
+    if not twice.any():
+        return
+    groups = per_run[twice].groupby([per_run[c][twice].astype(str) for c in SEED_KEY],
+                                    sort=False)
+    _, g = next(iter(groups))
+    r = g.iloc[0]
+    configs = dict(zip(rns["run"], rns["config"]))
+    seen = [configs.get(run) or {} for run in g["run"]]
+    differ = sorted({k for c in seen for k in c if any(
+        json.dumps(c.get(k), sort_keys=True, default=str)
+        != json.dumps(o.get(k), sort_keys=True, default=str) for o in seen)})
+    why = (f"; their configs differ in {differ}" if differ else
+           "; the results do not say how they differ (pass runs=Store(folder).runs())"
+           if not any(seen) else "")
+    more = f", and {plural(len(groups) - 1, 'more such seed')}" if len(groups) > 1 else ""
+    raise ValueError(
+        f"Expected one run per recipe, condition, seed and trainer of a comparison (the runs "
+        f"paired as one seed). Received: {len(g)} runs of {r['recipe']!r} with seed "
+        f"{_shown(r['seed'])!r} in {r['experiment']} / {r['dataset']} under the condition "
+        f"{r['condition'] or 'default'!r} (runs {g['run'].tolist()}){why}{more}. Keep the "
+        f"runs of one grid (the frame recipes.run or recipes.compare returns), or select "
+        f"them: results[results['run'].isin(ids)].")
 
 
 def _value_rng(x):
@@ -974,8 +1059,9 @@ def _outcome(d, lo, hi, p, higher, margin):
 EFFECT_COLUMNS = [
     "experiment", "dataset", "condition", "split", "recipe", "role", "reference", "metric",
     "higher_is_better", "primary", "n_runs", "n_diverged", "n_failed", "n_not_finite",
-    "ref_runs", "ref_diverged", "ref_failed", "ref_not_finite", "n_paired", "difference", "ci_low", "ci_high", "won",
-    "lost", "tied", "p", "p_min", "margin", "baseline", "outcome", "note"]
+    "ref_runs", "ref_diverged", "ref_failed", "ref_not_finite", "n_paired", "difference",
+    "ci_low", "ci_high", "won", "lost", "tied", "p", "p_min", "margin", "baseline", "outcome",
+    "note"]
 
 
 def effects(results, runs=None, *, margins=None, n_boot=N_BOOT):
