@@ -82,6 +82,31 @@ class ArrayOnly:
 
     def __array__(self, dtype=None, copy=None):
         return self.data
+# --- reading results (effects, report, decode): the helpers of the rows at the end of
+# the tables
+
+def results_frame():
+    """Hand-made tidy results of two recipes x 3 seeds, one epoch each, and their runs."""
+    rows, runs = [], []
+    for recipe, role, acc in (("binary_sigmoid_bce", "recommended", 0.9),
+                              ("binary_sigmoid_mse", "anti-pattern", 0.8)):
+        for seed in range(3):
+            key = dict(run=f"{recipe}-{seed}", experiment="e", dataset="d", problem="binary",
+                       target="classes", recipe=recipe, role=role, seed=seed, trainer="keras")
+            runs.append(dict(key, status="ok", config=None))
+            rows += [dict(key, epoch=1, split="val", metric="accuracy", value=acc + seed / 100),
+                     dict(key, epoch=0, split="val", metric="baseline_accuracy", value=0.6)]
+    return pd.DataFrame(rows), pd.DataFrame(runs)
+
+
+RESULTS, RUNS = results_frame()
+
+
+def with_text_value(frame, row, text):
+    """``frame`` with the value at ``row`` replaced by ``text`` (not a number)."""
+    values = frame["value"].astype(object)
+    values.iloc[row] = text
+    return frame.assign(value=values)
 
 
 BAD_INPUTS = [
@@ -427,6 +452,53 @@ BAD_INPUTS = [
     ("peers/check-labels-file-missing", lambda t: recipes.check_model(
         _model("categorical_crossentropy"), Path(t) / "y.npy"),
      FileNotFoundError, r"y.npy"),
+    # --- reading results (effects, report, decode)
+    ("reading/effects-metric-column-renamed",
+     lambda t: recipes.effects(RESULTS.rename(columns={"metric": "name"}), RUNS),
+     ValueError, r"recipes.load_results, recipes.run and recipes.compare return, with the "
+                 r"columns \['experiment', .*'metric', 'value'\].*Received: results without "
+                 r"\['metric'\] \(its columns: \[.*'name'"),
+    ("reading/report-without-value",
+     lambda t: recipes.report(RESULTS.drop(columns="value"), Path(t) / "rep", runs=RUNS),
+     ValueError, r"Received: results without \['value'\]"),
+    ("reading/summary-without-value", lambda t: recipes.reporting.stats.summary(
+        RESULTS.drop(columns="value"), RUNS), ValueError, r"Received: results without \['value'\]"),
+    ("reading/effects-of-a-path", lambda t: recipes.effects(str(t)),
+     ValueError, r"a path; read a results folder with recipes.load_results\("),
+    ("reading/effects-value-not-a-number",
+     lambda t: recipes.effects(with_text_value(RESULTS, 3, "n/a"), RUNS),
+     ValueError, r"numbers in results\['value'\]. Received: 'n/a' at row 3 \(1 value"),
+    ("reading/effects-duplicated-observations",
+     lambda t: recipes.effects(pd.concat([RESULTS, RESULTS]), RUNS),
+     ValueError, r"12 duplicated observations, e.g. run='binary_sigmoid_bce-0' epoch=1 "
+                 r"split='val' metric='accuracy' \(2 rows\); the same results concatenated "
+                 r"twice\? Keep one copy: results.drop_duplicates"),
+    ("reading/effects-duplicated-runs", lambda t: recipes.effects(RESULTS, pd.concat([RUNS, RUNS])),
+     ValueError, r"6 duplicated runs, e.g. run='binary_sigmoid_bce-0'; the same runs "
+                 r"concatenated twice"),
+    ("reading/runs-without-status", lambda t: recipes.effects(RESULTS, RUNS.drop(columns="status")),
+     ValueError, r"the runs table that Store\(folder\).runs\(\) returns.*Received: runs "
+                 r"without \['status'\]"),
+    ("reading/runs-unknown-status", lambda t: recipes.effects(RESULTS, RUNS.assign(status="crashed")),
+     ValueError, r"Expected one of \{'ok', 'diverged', 'failed'\}. Received: "
+                 r"runs.status='crashed' \(row 0, run 'binary_sigmoid_bce-0'; 6 rows"),
+    ("reading/report-into-a-file", lambda t: recipes.report(RESULTS, write(t, "taken.txt", "x"),
+                                                            runs=RUNS),
+     NotADirectoryError, r"out to be a folder.*taken.txt', where out is a file"),
+    ("reading/report-below-a-file", lambda t: recipes.report(
+        RESULTS, write(t, "taken.txt", "x") / "rep", runs=RUNS),
+     NotADirectoryError, r"rep', where the parent '.*taken.txt' of out is a file"),
+    ("reading/decode-binary-three-units", lambda t: BINARY.decode(np.zeros((5, 3))),
+     ValueError, r"'binary_sigmoid_bce' expects outputs of shape \(rows, 1\): its units rule "
+                 r"is '1'.*Received: outputs.shape=\(5, 3\)"),
+    ("reading/decode-more-units-than-class-names",
+     lambda t: MULTICLASS.decode(np.eye(3), classes=["a", "b"]),
+     ValueError, r"'multiclass_softmax_cce' expects outputs of shape \(rows, 2\) for 2 classes.*"
+                 r"Received: outputs.shape=\(3, 3\): 3 units but 2 class names were given "
+                 r"\(classes=\['a', 'b'\]\)"),
+    ("reading/decode-one-column-for-softmax", lambda t: MULTICLASS.decode(np.zeros(5)),
+     ValueError, r"\(rows, k\) with k >= 2.*Received: outputs.shape=\(5,\) \(read as one "
+                 r"unit per row\)"),
 ]
 
 # (case id, make(tmp_path), expected value)
@@ -532,6 +604,42 @@ def test_odd_input_gets_the_right_answer(tmp_path, make, expected):
 def test_case_ids_are_unique():
     ids = [c[0] for c in BAD_INPUTS + RIGHT_ANSWERS]
     assert len(ids) == len(set(ids))
+
+
+# --- reading results: a report refused writes nothing; decode of every catalog row --
+
+@pytest.mark.parametrize("bad", ["no value column", "out is a file"])
+def test_a_refused_report_writes_nothing(tmp_path, bad):
+    out = tmp_path / "rep" if bad == "no value column" else write(tmp_path, "rep", "mine")
+    results = RESULTS.drop(columns="value") if bad == "no value column" else RESULTS
+    with pytest.raises((ValueError, NotADirectoryError)):
+        recipes.report(results, out, runs=RUNS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ([] if bad == "no value column"
+                                                          else ["rep"])
+    assert bad == "no value column" or out.read_text() == "mine"
+
+
+@pytest.mark.parametrize("recipe", load_catalog().recipes, ids=lambda r: r.name)
+def test_decode_refuses_outputs_that_do_not_fit_the_recipe(recipe):
+    """Every catalog row (a new row is tested too): outputs of its units decode; another
+    width, or a single number, is an error naming the recipe, the units and the shape."""
+    n = 2 if recipe.problem == "binary" else 3
+    k = recipe.units_for(n)[0]
+    outputs = np.random.RandomState(0).uniform(0.1, 0.9, size=(5, k))
+    assert len(recipe.decode(outputs, classes=n)) == 5
+    for shape in [(5, k + 1), (5, 0)] + ([(5, k - 1)] if k > 1 else []):
+        with pytest.raises(ValueError, match=rf"Recipe '{recipe.name}' expects outputs of "
+                                             rf"shape \(rows, {k}\).*Received: outputs.shape="
+                                             rf"\({shape[0]}, {shape[1]}\)"):
+            recipe.decode(np.zeros(shape), classes=n)
+    with pytest.raises(ValueError, match=r"Received: outputs.shape=\(\)"):
+        recipe.decode(np.float64(0.5), classes=n)
+    least, most = recipe.units_for()   # without the classes: what every problem allows
+    wrong = [(5, least - 1)] + ([(5, most + 1)] if most is not None else [])
+    for shape in wrong:
+        with pytest.raises(ValueError, match=rf"Recipe '{recipe.name}' expects outputs of "
+                                             rf"shape \(rows, .*\(5, {shape[1]}\)"):
+            recipe.scores(np.zeros(shape))   # what proba and the common metrics read
 
 
 # --- models (Keras, no training) ----------------------------------------------------
