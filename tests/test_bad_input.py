@@ -699,7 +699,8 @@ def test_a_one_element_loss_list_is_read_as_its_loss():
 # --- security: a name runs only a bundled experiment ---------------------------------
 
 def test_run_by_name_never_runs_code_from_the_working_directory(tmp_path, monkeypatch):
-    from recipes.cli import load_experiment, main
+    from recipes.cli import main
+    from recipes.experiments import load_experiment
 
     marker = tmp_path / "ran"
     evil = f"open({str(marker)!r}, 'w').write('x')\n"

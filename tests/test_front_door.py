@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import recipes
+import recipes.experiments
 
 PACKAGE = Path(recipes.__file__).parent
 ROOT = PACKAGE.parent
@@ -22,7 +23,7 @@ PUBLIC = ["load_catalog", "select", "get", "infer_problem", "build_model", "buil
 
 # The stages in the order data flows; a module may import only its own stage and those before.
 STAGES = ["messages", "files", "quiet", "extras", "catalog", "models", "training", "decisions",
-          "results", "diagnostics", "reporting", "export", "cli", "__main__"]
+          "results", "experiments", "diagnostics", "reporting", "export", "cli", "__main__"]
 
 
 def _python(code):
@@ -167,7 +168,9 @@ def test_no_import_cycles():
 
 
 def test_experiments_use_only_the_front_door():
-    for path in sorted((ROOT / "experiments").glob("*.py")):
+    scripts = sorted(p for p in (PACKAGE / "experiments").glob("*.py") if p.name != "__init__.py")
+    assert [p.stem for p in scripts] == list(recipes.experiments.names())
+    for path in scripts:
         tree = ast.parse(path.read_text())
         used = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         used |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
