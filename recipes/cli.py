@@ -16,9 +16,7 @@ from pathlib import Path
 
 from .catalog.table import OUTPUT_RANGES, Catalog, CatalogError, load_catalog
 from .experiments import ALL, load_experiments, names as experiment_names
-
-# TensorFlow is imported only by the commands that train or build models; keep its C++ logs quiet.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from .quiet import quiet_command
 
 
 def _table(rows, columns):
@@ -445,9 +443,13 @@ def _guard(command, action):
 
 
 def main(argv=None):
+    """Run the ``recipes`` command ``argv`` (default: the process's arguments); returns
+    its exit status. Any command may start TensorFlow (or a child process that does), so
+    each runs inside ``quiet.quiet_command``: no TensorFlow log line reaches the terminal."""
     args = parser().parse_args(argv)
-    return _guard(args.command,
-                  lambda: COMMANDS[args.command][2](args, load_catalog(args.catalog)))
+    with quiet_command():
+        return _guard(args.command,
+                      lambda: COMMANDS[args.command][2](args, load_catalog(args.catalog)))
 
 
 if __name__ == "__main__":
