@@ -200,7 +200,9 @@ def _filtered_fd2():
     try:
         child = subprocess.Popen([sys.executable, "-I", "-S", "-c", _FILTER, NOISE.pattern],
                                  stdin=subprocess.PIPE, stdout=original, stderr=original)
-    except OSError:
+    except OSError:              # no process can be started: unfiltered
+        child = None
+    if child is None:
         os.close(original)
         yield
         return
@@ -212,16 +214,17 @@ def _filtered_fd2():
     try:
         yield
     finally:
-        sys.stderr.flush()
-        sys.stderr.close()
+        sys.stderr.flush()       # left open: a logging handler made meanwhile may hold it
+        _DIRECT.append(sys.stderr)
         sys.stderr = python_stderr
         os.dup2(original, 2)     # closes this process's end of the pipe
         os.close(original)
-        try:                     # the rest of the lines; a child still writing keeps it on
-            child.wait(timeout=10)
+        try:                     # the last lines; a child still writing keeps it running
+            child.wait(timeout=2)
         except subprocess.TimeoutExpired:
             _LEFT_RUNNING.append(child)
 
 
-# filter processes that outlived their command (a child process still holds the pipe)
-_LEFT_RUNNING = []
+# filter processes that outlived their command (a child process still holds the pipe),
+# and the direct sys.stderr objects of finished commands (on the terminal, kept open)
+_LEFT_RUNNING, _DIRECT = [], []
