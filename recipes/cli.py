@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .catalog.table import OUTPUT_RANGES, Catalog, CatalogError, load_catalog
 from .experiments import ALL, load_experiments, names as experiment_names
+from .files import atomic_write
 from .quiet import quiet_command
 
 
@@ -296,8 +297,7 @@ def _run_explain(args, catalog: Catalog):
     print(explain(recipe, catalog))
     if args.out:
         fig = gradient_figure(problem_gradients(recipe.problem, catalog), highlight=recipe.name)
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(args.out, dpi=120)
+        atomic_write(args.out, lambda tmp: fig.savefig(tmp, dpi=120))
         print(f"\nfigure: {args.out}")
     return 0
 
