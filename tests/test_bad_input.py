@@ -19,6 +19,7 @@ import pytest
 import recipes
 from recipes.catalog.infer import InferenceError, read_labels
 from recipes.catalog.table import CatalogError, default_path, load_catalog
+from recipes.experiments import load_experiment, load_experiments
 from recipes.results.grid import Experiment
 from recipes.results import runner
 from recipes.training import data, metrics
@@ -499,6 +500,18 @@ BAD_INPUTS = [
     ("reading/decode-one-column-for-softmax", lambda t: MULTICLASS.decode(np.zeros(5)),
      ValueError, r"\(rows, k\) with k >= 2.*Received: outputs.shape=\(5,\) \(read as one "
                  r"unit per row\)"),
+    # --- packaging: the bundled experiments and their loader (recipes.experiments) ---
+    ("experiments/unknown-name", lambda t: load_experiment("binry"), ValueError,
+     r"Expected one of \{'beyond', 'binary', .*'tuned'\}. Received: experiment='binry' "
+     r"\(or pass the path of a script ending in .py\)"),
+    ("experiments/unknown-name-or-all", lambda t: load_experiments("al"), ValueError,
+     r"Expected one of \{'all', 'beyond', .*\}. Received: experiment='al'"),
+    ("experiments/missing-script", lambda t: load_experiment(str(Path(t) / "mine.py")),
+     FileNotFoundError, r"No experiment script at .*mine.py"),
+    ("experiments/script-without-an-experiment", lambda t: load_experiment(
+        str(write(t, "mine.py", "EXPERIMENT = 3\n"))), ValueError,
+     r"mine.py: an experiment script must define EXPERIMENT = Experiment\(...\). "
+     r"Received: EXPERIMENT=3"),
 ]
 
 # (case id, make(tmp_path), expected value)
@@ -699,7 +712,7 @@ def test_a_one_element_loss_list_is_read_as_its_loss():
 # --- security: a name runs only a bundled experiment ---------------------------------
 
 def test_run_by_name_never_runs_code_from_the_working_directory(tmp_path, monkeypatch):
-    from recipes.cli import load_experiment, main
+    from recipes.cli import main
 
     marker = tmp_path / "ran"
     evil = f"open({str(marker)!r}, 'w').write('x')\n"
@@ -713,6 +726,38 @@ def test_run_by_name_never_runs_code_from_the_working_directory(tmp_path, monkey
     with pytest.raises(ValueError, match="must define EXPERIMENT"):   # a path: the user's file
         load_experiment(str(tmp_path / "experiments" / "evil.py"))
     assert marker.exists()
+
+
+@pytest.mark.parametrize("argv, option, registry", [
+    (["run", "binary", "--trainer", "nope"], "--trainer", "recipes.training.trainers:TRAINERS"),
+    (["run", "binary", "--executor", "nope"], "--executor", "recipes.results.executors:EXECUTORS"),
+    (["run", "binary", "--tune", "nope"], "--tune", "recipes.results.grid:TUNABLE"),
+    (["run", "binary", "--backend", "nope"], "--backend", "recipes.training.settings:BACKENDS"),
+    (["backends", "--backend", "nope"], "--backend", "recipes.training.settings:BACKENDS"),
+])
+def test_the_command_line_takes_its_choices_from_the_library(argv, option, registry, capsys):
+    import importlib
+
+    from recipes.cli import main
+
+    module, name = registry.split(":")
+    allowed = ", ".join(map(repr, getattr(importlib.import_module(module), name)))
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    assert (f"argument {option}: invalid choice: 'nope' (choose from {allowed})"
+            in capsys.readouterr().err)
+
+
+def test_building_the_command_line_imports_no_registry_it_does_not_need():
+    import subprocess
+    import sys
+
+    code = ("import sys; from recipes.cli import parser; parser().parse_args(['list']); "
+            "print(sorted(m for m in ('pandas', 'tensorflow', 'recipes.results.grid') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "[]", out.stderr
 
 
 # --- cases that train: tiny data, 1 epoch --------------------------------------------
