@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlparse
-from urllib.request import url2pathname
 
 import pandas as pd
 
@@ -164,6 +163,8 @@ def tracking_path(uri):
     if uri.startswith("sqlite:///"):
         return Path(uri[len("sqlite:///"):].partition("?")[0]), False
     if scheme == "file":
+        from urllib.request import url2pathname
+
         return Path(url2pathname(urlparse(uri).path)), True
     if not scheme or len(scheme) == 1:   # a plain path (C:\\... on Windows)
         return Path(uri), True
@@ -173,7 +174,7 @@ def tracking_path(uri):
 def check_tracking_uri(uri, results):
     """Raise an ``OSError`` (``PermissionError`` for a read-only place), before any work,
     when the local MLflow store at ``uri`` cannot be written, saying how to write it
-    elsewhere; else create the folder it is to be in."""
+    elsewhere; else create the folder of a SQLite store's file."""
     found = tracking_path(uri)
     if found is None:
         return
@@ -186,7 +187,8 @@ def check_tracking_uri(uri, results):
             f"{results} are only read and may stay read-only: write the MLflow store "
             f"elsewhere, with recipes export {results} --to mlflow --tracking-uri "
             f"sqlite:///OTHER/FOLDER/mlflow.db (to_mlflow(..., tracking_uri=...)).")
-    (path if folder else path.parent).mkdir(parents=True, exist_ok=True)
+    if not folder:   # SQLite makes the file, not its folder (MLflow makes a file store's)
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def default_tracking_uri(results):
