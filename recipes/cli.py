@@ -17,6 +17,7 @@ from pathlib import Path
 from .catalog.table import OUTPUT_RANGES, Catalog, CatalogError, load_catalog
 from .experiments import ALL, load_experiments, names as experiment_names
 from .files import atomic_write
+from .messages import plural
 from .quiet import quiet_command
 
 
@@ -205,6 +206,10 @@ def _add_run_options(p):
                    help="where to write the report (default: OUT/report)")
     p.add_argument("--no-report", action="store_true", help="train only")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--wait-limit", type=float, default=None, metavar="SECONDS",
+                   help="runs another process is training into --out are waited for; give up "
+                        "when none of them finishes for this long (default: "
+                        "recipes.results.runner.WAIT_LIMIT)")
     p.add_argument("--executor", choices=EXECUTORS, metavar="NAME",
                    help="one of %(choices)s. local: train in this process (the default); "
                         "ray: one Ray task per chunk (pip install 'keras-loss-recipes[ray]')")
@@ -234,7 +239,7 @@ def _train(experiments, args, catalog):
         check_backends(exp)
     for exp in experiments:
         run(exp, args.out, catalog=catalog, progress=not args.quiet, address=args.address,
-            **given)
+            wait_limit=args.wait_limit, **given)
     if not args.no_report:
         from .reporting.writer import report
 
@@ -254,9 +259,31 @@ def _add_report(p):
 
 def _run_report(args, catalog: Catalog):
     from .reporting.writer import report
+    from .results.store import Store
 
-    print(f"report: {report(args.results, args.out)}")
+    store = Store(args.results, create=False)
+    hollow = store.results_without_history()
+    if hollow.empty:
+        print(f"report: {report(args.results, args.out)}")
+        return 0
+    _warn_hollow(store, hollow)
+    history, runs = store.history_and_runs(compact=True)
+    runs = runs[~runs["run"].isin(set(hollow["run"]))].reset_index(drop=True)
+    print(f"report: {report(history, args.out, runs=runs)}")
     return 0
+
+
+def _warn_hollow(store, hollow):
+    """Name, on stderr, the runs stored as results without any history (left out of the
+    report: there is nothing to score them by)."""
+    shown = [f"{r.run} ({r.experiment}: {r.dataset}/{r.recipe} seed {r.seed}, {r.status})"
+             for r in hollow.itertuples()]
+    print(f"recipes report: warning: {store.path} contradicts itself: "
+          f"{plural(len(shown), 'run')} stored as finished (ok or diverged) without any "
+          f"history, left out of the report: {'; '.join(shown[:10])}"
+          f"{f'; and {len(shown) - 10} more' if len(shown) > 10 else ''}. "
+          f"The next 'recipes run' (or run/compare) of their grid trains them again.",
+          file=sys.stderr)
 
 
 # --- check and explain (recipes.diagnostics) -----------------------------------
@@ -437,9 +464,19 @@ def _guard(command, action):
         print(f"recipes {command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"recipes {command}: interrupted; finished runs are kept, run again to resume",
-              file=sys.stderr)
+        left = INTERRUPTED.get(command)
+        print(f"recipes {command}: interrupted{'; ' + left if left else ''}", file=sys.stderr)
         return 130
+
+
+# What Ctrl-C leaves behind, for the commands that read or write a results store.
+INTERRUPTED = {
+    "run": "finished runs are kept, run again to resume",
+    "report": "the results were only read (nothing in them changed) and no report file was "
+              "written part way (a report already in the folder is kept); run again to "
+              "write the report",
+    "export": "the runs exported so far are kept (none part way); export again to add the rest",
+}
 
 
 def main(argv=None):

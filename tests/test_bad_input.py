@@ -10,6 +10,8 @@ Most cases need no training; the few that do (at the end) use tiny data and 1 ep
 """
 
 import os
+import re
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +22,10 @@ import recipes
 from recipes.catalog.infer import InferenceError, read_labels
 from recipes.catalog.table import CatalogError, default_path, load_catalog
 from recipes.experiments import load_experiment, load_experiments
+from recipes.export.tracking import to_mlflow, to_tensorboard
 from recipes.results.grid import Experiment
 from recipes.results import runner
+from recipes.results.store import Store, StoreError
 from recipes.training import data, metrics
 from recipes.training.settings import Settings, condition
 
@@ -108,6 +112,52 @@ def with_text_value(frame, row, text):
     values = frame["value"].astype(object)
     values.iloc[row] = text
     return frame.assign(value=values)
+
+
+# --- results store helpers (issue #20 round two: the store) ---------------------------
+
+def a_store(tmp, runs=2):
+    """A results folder under tmp holding runs r0, r1, ... (2 epochs of history each), all
+    in its file (none left in the WAL)."""
+    store = Store(Path(tmp) / "results")
+    for i in range(runs):
+        store.write({"run": f"r{i}", "experiment": "e", "dataset": "iris", "recipe": "softmax",
+                     "seed": i, "trainer": "keras", "status": "ok", "epochs": 2, "seconds": 1.0,
+                     "config": {"epochs": 2}, "versions": {"keras": "3"}},
+                    [(e, s, "loss", 1.0 / e) for e in (1, 2) for s in ("train", "val")])
+    store._connect().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return store.path.parent
+
+
+def damaged(tmp, column, value=None):
+    """A results folder whose run r0 has ``column`` set to ``value`` (NULL) by hand."""
+    folder = a_store(tmp)
+    con = sqlite3.connect(folder / "results.sqlite")
+    with con:
+        con.execute(f"UPDATE runs SET {column} = ? WHERE run = 'r0'", (value,))
+    con.close()
+    return folder
+
+
+def write_to_a_full_disk(store):
+    """Write a run to ``store`` when its file may not grow (``PRAGMA max_page_count``:
+    SQLite then answers SQLITE_FULL, as on a full disk)."""
+    con = store._connect()
+    (pages,) = con.execute("PRAGMA page_count").fetchone()
+    con.execute(f"PRAGMA max_page_count = {pages}")
+    store.write({"run": "big", "status": "ok", "config": {}, "versions": {}},
+                [(e, "train", f"m{m}", 0.5) for e in range(1, 200) for m in range(50)])
+
+
+def after_a_full_disk(tmp):
+    """(the runs stored, the integrity check) once a write failed on a full disk."""
+    store = Store(a_store(tmp, runs=1))
+    with pytest.raises(StoreError):
+        write_to_a_full_disk(store)
+    con = sqlite3.connect(store.path)
+    found = store.finished(), con.execute("PRAGMA integrity_check").fetchone()[0]
+    con.close()
+    return found
 
 
 BAD_INPUTS = [
@@ -512,6 +562,28 @@ BAD_INPUTS = [
         str(write(t, "mine.py", "EXPERIMENT = 3\n"))), ValueError,
      r"mine.py: an experiment script must define EXPERIMENT = Experiment\(...\). "
      r"Received: EXPERIMENT=3"),
+    # --- results store and its export (issue #20 round two: the store)
+    ("store/null-versions-names-the-run", lambda t: recipes.report(
+        damaged(t, "versions"), Path(t) / "rep", appendix=False, backends=False),
+     StoreError, r"results.sqlite is damaged: run 'r0' has versions=NULL in the runs table "
+                 r"\(expected a JSON object.*forget\(\['r0'\]\)"),
+    ("store/bad-json-config-names-the-run", lambda t: recipes.load_results(
+        damaged(t, "config", "{not json")), StoreError, r"run 'r0' has config='\{not json'"),
+    ("store/full-disk-is-not-damage", lambda t: write_to_a_full_disk(Store(a_store(t, runs=1))),
+     StoreError, r"results.sqlite: the disk is full \(database or disk is full\), on the disk "
+                 r"of .*results \(or of .*\)\. The store is intact.*Free space on that disk"),
+    ("store/run-without-versions", lambda t: Store(t).write(
+        {"run": "r", "status": "failed", "config": {}, "versions": None}),
+     StoreError, r"Run 'r': expected versions as a dict \(or its JSON text\). Received: versions=None"),
+    ("args/wait-limit-zero", lambda t: recipes.run(Experiment("e", ("iris",)), Path(t) / "r",
+                                                   wait_limit=0, progress=False),
+     ValueError, r"wait_limit as a finite number of seconds > 0. Received: wait_limit=0"),
+    ("export/tensorboard-onto-a-file", lambda t: to_tensorboard(a_store(t), write(t, "logs", "x")),
+     NotADirectoryError, r"TensorBoard event files under .*logs: it is a file, expected a folder"),
+    ("export/mlflow-under-a-file", lambda t: to_mlflow(
+        a_store(t), tracking_uri=f"sqlite:///{write(t, 'f', 'x')}/mlflow.db"),
+     NotADirectoryError, r"Cannot write the MLflow store .*f/mlflow.db.*: .*f is a file, expected "
+                         r"a folder.*--tracking-uri sqlite:///OTHER/FOLDER/mlflow.db"),
 ]
 
 # (case id, make(tmp_path), expected value)
@@ -598,6 +670,8 @@ RIGHT_ANSWERS = [
     ("peers/check-labels-from-a-npy-path",
      lambda t: recipes.check_model(_model("categorical_crossentropy"), np.save(
          Path(t) / "y.npy", LABELS) or Path(t) / "y.npy").labels.shape, (6, 3)),
+    # --- results store (issue #20 round two: the store)
+    ("store/full-disk-keeps-every-stored-run", after_a_full_disk, ({"r0"}, "ok")),
 ]
 
 
@@ -833,3 +907,85 @@ def test_compare_trains_on_the_inferred_order_and_reports_it(tmp_path):
     assert "3 classes in index order: 'low' < 'medium' < 'high'" in described[inferred.run[0]]
     recipes.report(inferred, tmp_path / "report", appendix=False, backends=False)
     assert "'low' < 'medium' < 'high'" in (tmp_path / "report" / "report.md").read_text()
+
+
+# --- results store: read-only folders, Ctrl-C (issue #20 round two: the store) --------
+
+def test_mlflow_export_of_a_read_only_folder_is_refused_before_any_work(tmp_path):
+    """The default MLflow store lies beside the results: in a read-only folder (one that
+    binds the process, root included: ``read_only.unprivileged``) the export says so at
+    once and how to write the MLflow store elsewhere."""
+    import contextlib
+    import io
+
+    import recipes.export.tracking  # noqa: F401  (imported before dropping privileges)
+    from read_only import POSIX, read_only_folder, unprivileged
+    from recipes.cli import main
+
+    if not POSIX:
+        pytest.skip("needs POSIX permissions")
+
+    def export(folder):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = main(["export", str(folder), "--to", "mlflow"])
+        return code, err.getvalue()
+
+    with read_only_folder([a_store(tmp_path) / "results.sqlite"]) as archive:
+        code, err = unprivileged(export, archive)
+        assert sorted(p.name for p in archive.iterdir()) == ["results.sqlite"]
+    assert code == 2, err
+    assert re.search(r"Cannot write the MLflow store .*archive/mlflow.db \(tracking URI "
+                     r"sqlite:///.*\): the folder .*archive is read-only\. The results .* are "
+                     r"only read .*--tracking-uri sqlite:///OTHER/FOLDER/mlflow.db", err), err
+
+
+def interrupted(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+def test_ctrl_c_in_a_report_says_that_nothing_was_changed(tmp_path, monkeypatch, capsys):
+    """A report only reads: Ctrl-C in one says so, not "finished runs are kept"."""
+    import recipes.reporting.writer as writer
+    from recipes.cli import main
+
+    monkeypatch.setattr(writer, "write_report", interrupted)   # inside report(), after reading
+    folder = a_store(tmp_path)
+    good = tmp_path / "report"
+    good.mkdir()
+    (good / "report.md").write_text("the good report")
+    before = (folder / "results.sqlite").read_bytes()
+    assert main(["report", str(folder), "--out", str(good)]) == 130
+    err = capsys.readouterr().err
+    assert "recipes report: interrupted; the results were only read (nothing in them " \
+           "changed) and no report file was written part way" in err and "resume" not in err
+    assert (good / "report.md").read_text() == "the good report"
+    assert (folder / "results.sqlite").read_bytes() == before
+
+
+def test_ctrl_c_in_an_export_keeps_no_run_part_way(tmp_path, monkeypatch, capsys):
+    """A TensorBoard export interrupted inside a run's event file leaves no file that the
+    next export would take as that run written; the next export writes every run."""
+    import tensorboard.plugins.scalar.summary_v2 as scalars
+
+    from recipes.cli import main
+
+    folder, logs = a_store(tmp_path), tmp_path / "tb"
+    calls = []
+
+    def scalar_then_ctrl_c(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:   # in the first run's event file
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    real = scalars.scalar_pb
+    monkeypatch.setattr(scalars, "scalar_pb", scalar_then_ctrl_c)
+    assert main(["export", str(folder), "--to", "tensorboard", str(logs)]) == 130
+    err = capsys.readouterr().err
+    assert "recipes export: interrupted; the runs exported so far are kept" in err
+    assert not list(logs.rglob("events.out.tfevents.*"))
+    monkeypatch.setattr(scalars, "scalar_pb", real)
+    assert main(["export", str(folder), "--to", "tensorboard", str(logs)]) == 0
+    assert "tensorboard: 2 runs written, 0 already there" in capsys.readouterr().out
+    assert len(list(logs.rglob("events.out.tfevents.*"))) == 2

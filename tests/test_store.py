@@ -419,12 +419,10 @@ def test_a_damaged_store_names_the_file(tmp_path):
 
 
 def test_a_failed_run_is_retried_a_diverged_run_is_kept(tmp_path):
-    from recipes.results.store import KEPT
-
     store = Store(tmp_path)
     store.write(make_run(0, status="failed", error="ResourceExhaustedError: OOM"))
     store.write(make_run(1, status="diverged", error="loss is NaN"), make_history(2))
-    assert store.finished(*KEPT) == {"r1"}          # what a grid run skips
+    assert store.kept() == {"r1"}                   # what a grid run skips
     store.write(make_run(0), make_history(2))        # the retry replaces the failed run
     assert store.runs().set_index("run").status.to_dict() == {"r0": "ok", "r1": "diverged"}
     assert store.write(make_run(0, seconds=7.0), make_history(1), skip=True) is False
@@ -511,6 +509,150 @@ def test_the_next_grid_run_retries_failed_runs_only(tmp_path):
     store = Store(tmp_path)
     for i, (status, error) in enumerate([("ok", None), ("diverged", "NaN loss"),
                                          ("failed", "ResourceExhaustedError: OOM")]):
-        store.write(make_run(i, run=ids[i], status=status, error=error))
+        store.write(make_run(i, run=ids[i], status=status, error=error),
+                    None if status == "failed" else make_history(1))
     ((_, todo),) = pending(exp, tmp_path, "keras")
     assert [s.seed for s, _ in todo] == [2]
+
+
+# --- processes sharing a grid, archives, a store that contradicts itself ------------
+
+TWO_PROCESSES = """
+import sys, time
+from pathlib import Path
+import recipes
+from recipes.quiet import import_keras
+from recipes.training import data
+import_keras()
+iris = data.load("iris")
+print("ready", flush=True)
+while not Path(sys.argv[1], "go").exists():   # both start the same compare at once
+    time.sleep(0.01)
+df = recipes.compare(iris.X[::5], iris.y[::5], seeds=2, epochs=1, trainer="keras",
+                     recipes=["multiclass_softmax_cce", "multiclass_softmax_mse"],
+                     out=Path(sys.argv[1], "results"), progress=False)
+print("runs", sorted(df.run.unique()), flush=True)
+"""
+
+
+def test_two_processes_running_one_compare_both_return_the_whole_grid(tmp_path):
+    """Started together, each process claims or waits for the other's runs, and both
+    return the whole grid (4 runs), each trained once."""
+    procs = [subprocess.Popen([sys.executable, "-c", TWO_PROCESSES, str(tmp_path)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    try:
+        for proc in procs:
+            assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+        (tmp_path / "go").touch()
+        outs = [proc.communicate(timeout=300) for proc in procs]
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+    for proc, (out, err) in zip(procs, outs):
+        assert proc.returncode == 0, err
+    store = Store(tmp_path / "results", create=False)
+    ids = sorted(store.finished("ok"))
+    assert len(ids) == 4 and store.finished() == set(ids)
+    assert [out.strip() for out, _ in outs] == [f"runs {ids}"] * 2
+    assert any("waiting for" in err for _, err in outs)   # one waited for the other
+
+
+def test_a_read_only_archive_whose_wal_holds_runs_is_read_whole(tmp_path):
+    """An archive copied without its -shm file, whose -wal file holds runs the main file
+    lacks, in a folder the reader cannot write (so SQLite cannot read the WAL in place):
+    every run is read, and the archive is left as it was."""
+    from read_only import POSIX, read_only_folder, unprivileged
+
+    if not POSIX:
+        pytest.skip("needs POSIX permissions")
+    store = Store(tmp_path)
+    for i in range(2):
+        store.write(make_run(i), make_history(2))
+    store._connect().execute("PRAGMA wal_checkpoint(TRUNCATE)")   # r0, r1 into the file
+    for i in range(2, 4):
+        store.write(make_run(i), make_history(2))   # r2, r3 in the WAL only (store stays open)
+    wal = tmp_path / "results.sqlite-wal"
+    with read_only_folder([store.path, wal]) as archive:
+        with sqlite3.connect(f"{(archive / 'results.sqlite').as_uri()}?immutable=1",
+                             uri=True) as con:   # what the file alone holds
+            assert con.execute("SELECT count(*) FROM runs").fetchone() == (2,)
+        con.close()
+        read = unprivileged(lambda: (sorted(load(archive).run.unique()),
+                                     sorted(Store(archive, create=False).finished())))
+        assert read == ([f"r{i}" for i in range(4)],) * 2
+        assert sorted(p.name for p in archive.iterdir()) == ["results.sqlite",
+                                                             "results.sqlite-wal"]
+
+
+def test_a_result_without_history_is_named_by_report_and_trained_again(tmp_path, capsys):
+    """A run stored as ok with no history (a store that contradicts itself) is named by
+    ``recipes report`` and left out of it, and the next ``run`` trains it again."""
+    from recipes.cli import main
+    from recipes.results.grid import Experiment
+    from recipes.results.runner import run
+
+    exp = Experiment("hollow", ("iris",), recipes=("multiclass_softmax_cce",), seeds=2, epochs=1)
+    ids = sorted(run(exp, tmp_path, trainer="keras", progress=False).run.unique())
+    with sqlite3.connect(tmp_path / "results.sqlite") as con:
+        con.execute("DELETE FROM history WHERE run = ?", (ids[0],))
+    con.close()
+    assert main(["report", str(tmp_path), "--out", str(tmp_path / "report")]) == 0
+    err = capsys.readouterr().err
+    assert re.search(rf"contradicts itself: 1 run stored as finished .*without any history.*"
+                     rf"{ids[0]} \(hollow: iris/multiclass_softmax_cce seed \d, ok\).*"
+                     rf"trains them again", err), err
+    assert ids[1] not in err
+    store = Store(tmp_path, create=False)
+    assert store.kept() == {ids[1]} and store.results_without_history().run.tolist() == ids[:1]
+    again = run(exp, tmp_path, trainer="keras", progress=False)
+    assert sorted(again.run.unique()) == ids and sorted(load(tmp_path).run.unique()) == ids
+    assert Store(tmp_path).kept() == set(ids) and Store(tmp_path).results_without_history().empty
+    with pytest.raises(StoreError, match="an 'ok' run is a result and needs its history"):
+        Store(tmp_path).write(make_run(9, status="ok"))   # never written so
+
+
+@posix_only
+def test_a_suspended_process_holding_runs_is_named_and_given_up_on(tmp_path, capfd):
+    """``run`` says on stderr which process and runs it waits for, and gives up after
+    ``wait_limit`` seconds with an error naming them and saying what to do."""
+    from recipes import load_catalog
+    from recipes.results.grid import Experiment, run_config, run_id, setups
+    from recipes.results.runner import run
+    from recipes.training import data
+
+    exp = Experiment("held", ("iris",), recipes=("multiclass_softmax_cce",), seeds=2, epochs=1)
+    ds = data.load("iris")
+    ids = [run_id(run_config(exp, ds, s, "keras")) for s in setups(exp, ds, load_catalog())]
+    Store(tmp_path)
+    holder = child(f"print(Store({str(tmp_path)!r}).claim({ids!r}), flush=True)\n"
+                   f"time.sleep(300)")
+    try:
+        assert holder.stdout.readline().strip() == repr(ids)
+        os.kill(holder.pid, signal.SIGSTOP)
+        start = time.monotonic()
+        with pytest.raises(TimeoutError, match=(
+                rf"Gave up waiting for 2 runs of 'held' in .*results.sqlite: none finished in "
+                rf"2 s. process {holder.pid} on \S+ (\(stopped\) )?holds 2 runs \(iris/"
+                rf"multiclass_softmax_cce seed 0, iris/multiclass_softmax_cce seed 1\). "
+                rf"Resume that process \(kill -CONT PID\).*or end it.*then run again")):
+            run(exp, tmp_path, trainer="keras", progress=False, wait_limit=2)
+        assert 2 <= time.monotonic() - start < 60
+        err = capfd.readouterr().err
+        assert f"waiting for 2 runs of 'held'" in err and f"process {holder.pid}" in err
+    finally:
+        holder.kill()   # SIGKILL ends a stopped process too
+        holder.wait()
+    assert Store(tmp_path).finished() == set()   # it trained nothing it did not hold
+
+
+def test_a_grid_whose_executor_stores_nothing_is_an_error_not_an_empty_result(tmp_path):
+    from recipes.results.grid import Experiment
+    from recipes.results.runner import run
+
+    exp = Experiment("lost", ("iris",), recipes=("multiclass_softmax_cce",), seeds=1, epochs=1)
+    with pytest.raises(RuntimeError, match=r"Twice, none of the 1 runs of 'lost' handed to "
+                                           r"the trainer was stored .*iris/multiclass_softmax_cce"):
+        run(exp, tmp_path, progress=False,
+            executor=lambda tasks, done, address=None: None)   # trains nothing

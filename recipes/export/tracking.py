@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pandas as pd
 
@@ -33,7 +35,8 @@ from ..extras import MissingExtra, require  # noqa: F401  (MissingExtra: re-expo
 from ..results.store import TIDY_COLUMNS, Store
 from ..training.settings import Settings
 
-__all__ = ["MissingExtra", "params", "require", "to_mlflow", "to_tensorboard"]
+__all__ = ["MissingExtra", "check_tracking_uri", "params", "require", "to_mlflow",
+           "to_tensorboard"]
 
 
 # --- what a run is, flattened -------------------------------------------------------
@@ -108,6 +111,30 @@ def _load(results, filters):
     return store, runs, dict(tuple(history.groupby("run", sort=False)))
 
 
+def _unwritable(path, folder):
+    """``(OSError subclass, why)`` when ``path`` cannot be written, else None: a folder
+    (``folder``) or a file, there or to be made. The first folder above it that exists
+    must be a folder this user can write in (``os.access``, which also sees a read-only
+    file system)."""
+    path = Path(path).absolute()
+    kind, other = ("folder", "file") if folder else ("file", "folder")
+    if path.exists():
+        if path.is_dir() != folder:
+            return (NotADirectoryError if folder else IsADirectoryError), \
+                f"it is a {other}, expected a {kind}"
+        if not os.access(path, os.W_OK):
+            return PermissionError, "it is read-only"
+        if not folder and not os.access(path.parent, os.W_OK | os.X_OK):
+            return PermissionError, f"its folder {path.parent} is read-only"
+        return None
+    above = next(p for p in path.parents if p.exists())
+    if not above.is_dir():
+        return NotADirectoryError, f"{above} is a file, expected a folder"
+    if not os.access(above, os.W_OK | os.X_OK):
+        return PermissionError, f"the folder {above} is read-only"
+    return None
+
+
 def _empty_history():
     return pd.DataFrame({"epoch": pd.Series(dtype="int64"), "split": pd.Series(dtype=object),
                          "metric": pd.Series(dtype=object), "value": pd.Series(dtype=float)})
@@ -127,6 +154,41 @@ def _quiet(*names):
     finally:
         for lg, level in zip(loggers, levels):
             lg.setLevel(level)
+
+
+def tracking_path(uri):
+    """The local file (``sqlite:///PATH``) or folder (``file:PATH``, a plain path) an MLflow
+    tracking URI writes to, as ``(path, is_folder)``; None for a server (http, databricks...)."""
+    scheme = urlparse(uri).scheme
+    if uri.startswith("sqlite:///"):
+        return Path(uri[len("sqlite:///"):].partition("?")[0]), False
+    if scheme == "file":
+        from urllib.request import url2pathname
+
+        return Path(url2pathname(urlparse(uri).path)), True
+    if not scheme or len(scheme) == 1:   # a plain path (C:\\... on Windows)
+        return Path(uri), True
+    return None
+
+
+def check_tracking_uri(uri, results):
+    """Raise an ``OSError`` (``PermissionError`` for a read-only place), before any work,
+    when the local MLflow store at ``uri`` cannot be written, saying how to write it
+    elsewhere; else create the folder of a SQLite store's file."""
+    found = tracking_path(uri)
+    if found is None:
+        return
+    path, folder = found
+    found = _unwritable(path, folder)
+    if found:
+        error, why = found
+        raise error(
+            f"Cannot write the MLflow store {path} (tracking URI {uri}): {why}. The results "
+            f"{results} are only read and may stay read-only: write the MLflow store "
+            f"elsewhere, with recipes export {results} --to mlflow --tracking-uri "
+            f"sqlite:///OTHER/FOLDER/mlflow.db (to_mlflow(..., tracking_uri=...)).")
+    if not folder:   # SQLite makes the file, not its folder (MLflow makes a file store's)
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def default_tracking_uri(results):
@@ -195,18 +257,21 @@ def to_mlflow(results, tracking_uri=None, experiment=None, **filters):
     ``tracking_uri``: default ``default_tracking_uri(results)``. ``experiment``:
     the MLflow experiment to put every run in (default: one per results
     experiment, named after it). ``filters``: ``Store.runs`` filters, e.g.
-    ``dataset="iris"``. Params come from ``params(run)``; metrics are
+    ``dataset="iris"``. A local tracking store that cannot be written is a
+    ``PermissionError`` before any work (``check_tracking_uri``). Params come from
+    ``params(run)``; metrics are
     ``<split>_<metric>`` with the epoch as step and the run's wall time as
     timestamp; tags are ``TAGS`` plus results_run_id and the error text; the
     status is FINISHED for ok runs and FAILED for diverged and failed ones.
     """
-    mlflow = require("mlflow", "mlflow", "Exporting to MLflow")
-    entities = require("mlflow.entities", "mlflow", "Exporting to MLflow")
-    store, runs, histories = _load(results, filters)
-    artifacts = None
+    store, artifacts = Store(results, create=False), None
     if tracking_uri is None:
         tracking_uri = default_tracking_uri(store.path)
         artifacts = store.path.parent.resolve() / "mlartifacts"
+    check_tracking_uri(tracking_uri, results)
+    mlflow = require("mlflow", "mlflow", "Exporting to MLflow")
+    entities = require("mlflow.entities", "mlflow", "Exporting to MLflow")
+    store, runs, histories = _load(results, filters)
     with _quiet("alembic", "mlflow.store.db.utils", "mlflow.store.sqlalchemy_store",
                 "mlflow.tracking.fluent"):
         client = mlflow.MlflowClient(tracking_uri=tracking_uri)
@@ -274,15 +339,20 @@ def to_tensorboard(results, logdir, **filters):
     run id: a scalar per epoch and metric with tag ``<split>/<metric>`` (step =
     epoch, wall time = the run's own clock), and the run's ``params`` as
     hparams (session end status: success for ok runs, failure otherwise). A run
-    whose event file is already there is skipped.
+    whose event file is already there is skipped (a run interrupted midway leaves none:
+    ``_write_events``). A ``logdir`` that is a file, or that this user cannot write,
+    is an ``OSError`` before any work.
     """
     require("tensorboard.plugins.hparams.summary_v2", "tensorboard", "Exporting to TensorBoard")
-    from tensorboard.compat.proto import event_pb2
-    from tensorboard.plugins.scalar.summary_v2 import scalar_pb
-    from tensorboard.summary.writer.event_file_writer import EventFileWriter
-
-    _, runs, histories = _load(results, filters)
     logdir = Path(logdir)
+    found = _unwritable(logdir, folder=True)
+    if found:
+        error, why = found
+        raise error(
+            f"Cannot write TensorBoard event files under {logdir}: {why}. Give a folder "
+            f"this user can write in (recipes export RESULTS --to tensorboard DIR; DIR is "
+            f"created if needed).")
+    _, runs, histories = _load(results, filters)
     written = skipped = 0
     for run_id, rel in run_dirs(runs).items():
         run = runs[runs.run == run_id].iloc[0].to_dict()
@@ -292,15 +362,37 @@ def to_tensorboard(results, logdir, **filters):
             skipped += 1
             continue
         history = histories.get(run_id, _empty_history())
-        start, end, at = _times(run, history)
-        writer = EventFileWriter(str(folder), filename_suffix=suffix)
-        try:
-            for summary in _hparams_events(params(run), run_id, start, end, run["status"] == "ok"):
-                writer.add_event(event_pb2.Event(wall_time=start, step=0, summary=summary))
-            for e, s, m, v in zip(history.epoch, history.split, history.metric, history.value):
-                writer.add_event(event_pb2.Event(wall_time=at.get(int(e), end), step=int(e),
-                                                 summary=scalar_pb(f"{s}/{m}", float(v))))
-        finally:
-            writer.close()
+        _write_events(folder, suffix, run_id, run, history)
         written += 1
     return {"written": written, "skipped": skipped, "logdir": logdir}
+
+
+PARTIAL = ".partial"   # the suffix of an event file being written
+
+
+def _write_events(folder, suffix, run_id, run, history):
+    """One run's event file, ``events.out.tfevents.*<suffix>``: written as ``...<suffix>.partial``
+    and renamed once complete, so that a run interrupted midway (Ctrl-C, kill -9) is never
+    taken as written; a ``.partial`` file left by an earlier export is removed first."""
+    from tensorboard.compat.proto import event_pb2
+    from tensorboard.plugins.scalar.summary_v2 import scalar_pb
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    for stale in folder.glob(f"events.out.tfevents.*{suffix}{PARTIAL}") if folder.is_dir() else ():
+        stale.unlink()
+    start, end, at = _times(run, history)
+    writer = EventFileWriter(str(folder), filename_suffix=suffix + PARTIAL)
+    try:
+        for summary in _hparams_events(params(run), run_id, start, end, run["status"] == "ok"):
+            writer.add_event(event_pb2.Event(wall_time=start, step=0, summary=summary))
+        for e, s, m, v in zip(history.epoch, history.split, history.metric, history.value):
+            writer.add_event(event_pb2.Event(wall_time=at.get(int(e), end), step=int(e),
+                                             summary=scalar_pb(f"{s}/{m}", float(v))))
+    except BaseException:
+        writer.close()
+        for partial in folder.glob(f"events.out.tfevents.*{suffix}{PARTIAL}"):
+            partial.unlink()
+        raise
+    writer.close()
+    for partial in folder.glob(f"events.out.tfevents.*{suffix}{PARTIAL}"):
+        os.replace(partial, partial.with_name(partial.name[:-len(PARTIAL)]))

@@ -22,7 +22,7 @@ from ..training import data as datasets
 from ..training import metrics
 from ..training.settings import Settings, Setup, check_seeds, set_fields
 from ..training.trainers import check
-from .store import KEPT, Store
+from .store import Store
 
 
 # A tuned comparison's learning-rate grid (log-spaced, half a decade apart) and seeds.
@@ -307,11 +307,12 @@ def run_id(config):
 
 
 def pending(experiment, out, trainer, catalog=None, data=None, show_test=True, skip=()):
-    """The runs of the grid the store holds no result of (a ``failed`` run is trained
-    again), less the ids in ``skip``: ``[(dataset, [(setup, split)])]``, one entry per
-    dataset; each seed trains on its own split (one Split object per seed)."""
+    """The runs of the grid the store holds no result of (``Store.kept``: a ``failed`` run,
+    or one stored as a result without history, is trained again), less the ids in
+    ``skip``: ``[(dataset, [(setup, split)])]``, one entry per dataset; each seed trains
+    on its own split (one Split object per seed)."""
     catalog = as_catalog(catalog)
-    done = Store(out).finished(*KEPT) | set(skip)
+    done = Store(out).kept() | set(skip)
     work = []
     for ds in (data or [datasets.load(n) for n in experiment.datasets]):
         todo = [s for s in setups(experiment, ds, catalog)

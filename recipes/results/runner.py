@@ -8,27 +8,33 @@ same for a user's own arrays. ``load_results(out)`` reads a store back.
 
 from __future__ import annotations
 
+import socket
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 from ..catalog.infer import InferenceError, infer_problem
 from ..catalog.table import as_catalog
 from ..extras import MissingExtra, installed
+from ..messages import plural
 from ..training import data as datasets
 from ..training import metrics
 from ..training.trainers import DEFAULT_TRAINER
 from ..training.trainers import trainer as trainer_function
 from .executors import GROUPING, executor_function, executor_name, tasks
 from .grid import Experiment, pending, run_config, run_id, setups
-from .store import KEPT, Store
+from .store import Store
 
 WAIT = 1.0   # seconds between looks at runs another process is training
+# seconds ``run`` waits for runs another process holds while none of them finishes (a
+# suspended or stuck process); then it gives up with a TimeoutError naming that process
+WAIT_LIMIT = 3600.0
 
 
 def run(experiment, out="results", trainer=DEFAULT_TRAINER, catalog=None, progress=True,
-        data=None, executor="local", address=None):
+        data=None, executor="local", address=None, wait_limit=None):
     """Train the grid's missing runs into the store at ``out``; return the experiment's results.
 
     Parameters
@@ -53,6 +59,10 @@ def run(experiment, out="results", trainer=DEFAULT_TRAINER, catalog=None, progre
         started for this call).
     address : str, optional
         The Ray cluster, with ``executor="ray"``.
+    wait_limit : float, optional
+        Runs of the grid that another process is training into ``out`` are left to it
+        and waited for (saying on stderr which process and runs); when none of them
+        finishes for this many seconds (default ``WAIT_LIMIT``, an hour), ``run`` gives up.
 
     Returns
     -------
@@ -62,9 +72,16 @@ def run(experiment, out="results", trainer=DEFAULT_TRAINER, catalog=None, progre
         these runs, with text columns as Categoricals (``Store.history(compact=True)``:
         ~80 bytes a row, so a 10,000-run sweep's 2.8 million rows take ~0.2 GB). Pass it
         to ``recipes.report``.
+
+    Raises
+    ------
+    TimeoutError
+        When runs another process holds did not finish within ``wait_limit`` (it names
+        the process and the runs, and says what to do).
     """
     trainer_function(trainer)  # fail on an unknown trainer (or executor) before any work
     execute = executor_function(executor)
+    wait_limit = _seconds(WAIT_LIMIT if wait_limit is None else wait_limit, "wait_limit")
     check_backends(experiment)
     catalog = as_catalog(catalog)
     data = data or [datasets.load(n) for n in experiment.datasets]
@@ -72,10 +89,11 @@ def run(experiment, out="results", trainer=DEFAULT_TRAINER, catalog=None, progre
     if experiment.tune is not None:
         tuning = experiment.tuning()
         ids += _train(tuning, out, trainer, catalog, data, execute, address, progress,
-                      show_test=False)
+                      wait_limit, show_test=False)
         experiment = experiment.with_options(tuned=_choose(experiment, tuning, out, trainer,
                                                            catalog, data))
-    ids += _train(experiment, out, trainer, catalog, data, execute, address, progress)
+    ids += _train(experiment, out, trainer, catalog, data, execute, address, progress,
+                  wait_limit)
     return Store(out).history(experiment=list(dict.fromkeys(
         [experiment.name] + ([tuning.name] if experiment.tune else []))), ids=ids, compact=True)
 
@@ -97,28 +115,110 @@ def check_backends(experiment):
                                    f"recipes run --backend tensorflow)") from None
 
 
-def _train(experiment, out, trainer, catalog, data, execute, address, progress,
-           show_test=True):
-    """Train the grid's missing runs; returns the run ids of the whole grid.
+def _seconds(value, name):
+    """``value`` as a float number of seconds > 0; else a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+            or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"Expected {name} as a finite number of seconds > 0. "
+                         f"Received: {name}={value!r}")
+    return float(value)
 
-    Runs another process is training into the same store (``Store.claimed``) are
-    left to it, and waited for; a run that failed here is not retried in this call."""
-    ids = [run_id(run_config(experiment, ds, s, trainer))
-           for ds in data for s in setups(experiment, ds, catalog)]
+
+def _train(experiment, out, trainer, catalog, data, execute, address, progress, wait_limit,
+           show_test=True):
+    """Train the grid's missing runs; returns the run ids of the whole grid, every one of
+    them stored when it returns.
+
+    Runs another process is training into the same store (``Store.claimants``) are
+    left to it, and waited for (``_Wait``); a run that failed here is not retried in
+    this call. Each look at the store reads the claims first, then what is stored, so
+    a run another process claimed after this one looked is found by the next look:
+    the grid is done when every run is stored and none is held by another process."""
+    names = {run_id(run_config(experiment, ds, s, trainer)): f"{ds.name}/{s.recipe.name} "
+             f"seed {s.seed}" for ds in data for s in setups(experiment, ds, catalog)}
     store, tried = Store(out), set()   # opening the store checks that it can be written
+    wait, stalled = _Wait(experiment.name, store, names, wait_limit), 0
     while True:
-        others = store.claimed()
-        work = pending(experiment, out, trainer, catalog, data, show_test, skip=tried | others)
+        others = store.claimants()
+        work = pending(experiment, out, trainer, catalog, data, show_test,
+                       skip=tried | set(others))
         if work:
             _execute(experiment, work, out, trainer, execute, address, progress)
-            before, tried = tried, tried | (_ids(experiment, work, trainer) & store.finished())
-            if tried == before:   # nothing was written: stop rather than loop
-                break
-        elif set(ids) & (others - store.finished(*KEPT)):
-            time.sleep(WAIT)      # another process is training some of these runs
-        else:
+            ours = _ids(experiment, work, trainer)
+            before, tried = tried, tried | (ours & store.finished())
+            # nothing stored and nobody else holds them: once may be a race with a process
+            # that died holding them; twice, the executor or trainer dropped them
+            stalled = stalled + 1 if tried == before and not ours & store.claimed() else 0
+            if stalled == 2:
+                raise RuntimeError(
+                    f"Twice, none of the {len(ours)} runs of {experiment.name!r} handed to "
+                    f"the trainer was stored in {store.path}, and no other process holds "
+                    f"them (e.g. {', '.join(sorted(names[r] for r in ours)[:3])}): stopping "
+                    f"rather than training them again. The executor or trainer returned "
+                    f"without writing its runs.")
+            continue
+        kept = store.kept()
+        held = {r: who for r, who in others.items() if r in names and r not in kept}
+        if not held:
             break
-    return ids
+        wait(held)
+        time.sleep(WAIT)      # another process is training some of these runs
+    return list(names)
+
+
+class _Wait:
+    """Waiting for runs of a grid that other processes hold: each call with the held runs
+    (``{run id: claimant}``) says on stderr what it waits for when the processes holding
+    them changed, and raises ``TimeoutError`` once ``limit`` seconds passed without a
+    change in the held runs (none finished, none claimed: a suspended or stuck process)."""
+
+    def __init__(self, experiment, store, names, limit):
+        self.experiment, self.store, self.names, self.limit = experiment, store, names, limit
+        self.held, self.since = {}, None
+
+    def __call__(self, held):
+        now = time.monotonic()
+        if held != self.held:
+            said, self.held, self.since = set(self.held.values()), dict(held), now
+            if set(held.values()) != said:
+                print(f"recipes: waiting for {plural(len(held), 'run')} of "
+                      f"{self.experiment!r} that another process is training into "
+                      f"{self.store.path}: {self._who(held)}. Giving up after "
+                      f"{self.limit:g} s in which none of them finishes.",
+                      file=sys.stderr, flush=True)
+        elif now - self.since > self.limit:
+            raise TimeoutError(
+                f"Gave up waiting for {plural(len(held), 'run')} of {self.experiment!r} in "
+                f"{self.store.path}: none finished in {self.limit:g} s. {self._who(held)}. "
+                f"Resume that process (kill -CONT PID) if it is suspended, or end it (kill "
+                f"PID) if it is stuck, then run again: the runs it never stored are trained "
+                f"then. To wait longer, pass wait_limit (recipes run --wait-limit SECONDS).")
+
+    def _who(self, held):
+        """``process 123 on host (stopped) holds 2 runs: a, b``, one clause per process."""
+        by = {}
+        for run, who in held.items():
+            by.setdefault(who, []).append(self.names[run])
+        parts = []
+        for who, runs in sorted(by.items()):
+            host, _, pid = who.rpartition(":")
+            runs = sorted(runs)
+            shown = ", ".join(runs[:5]) + (f" and {len(runs) - 5} more" if len(runs) > 5 else "")
+            parts.append(f"process {pid} on {host}{_state(host, pid)} holds "
+                         f"{plural(len(runs), 'run')} ({shown})")
+        return "; ".join(parts)
+
+
+def _state(host, pid):
+    """`` (stopped)`` when ``pid`` is a process of this machine that is suspended (SIGSTOP,
+    Ctrl-Z; read from /proc where there is one), else ``""``."""
+    if host != socket.gethostname():
+        return ""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return " (stopped)" if stat.rpartition(")")[2].split()[:1] in (["T"], ["t"]) else ""
 
 
 def _ids(experiment, work, trainer):
@@ -167,7 +267,7 @@ def _bar(total, name, enabled):
 def compare(X, y, recipes=None, problem=None, seeds=10, out="results",
             trainer=DEFAULT_TRAINER, catalog=None, name="compare", progress=True,
             executor="local", address=None, goal=None, conditions=None, tune=None,
-            **settings):
+            wait_limit=None, **settings):
     """Train recipes side by side on your own data and return the tidy results.
 
     Parameters
@@ -189,7 +289,7 @@ def compare(X, y, recipes=None, problem=None, seeds=10, out="results",
         Runs per recipe and condition; each seed has its own train/validation split.
     out : str or Path, default="results"
         The results directory; runs it already holds are not trained again.
-    trainer, catalog, progress, executor, address
+    trainer, catalog, progress, executor, address, wait_limit
         As for ``run``.
     name : str, default="compare"
         The experiment (and dataset) name in the store and the report.
@@ -220,7 +320,7 @@ def compare(X, y, recipes=None, problem=None, seeds=10, out="results",
                             goal=goal, conditions=conditions, tune=tune,
                             description=ds.description, **settings)
     return run(experiment, out, trainer, catalog, progress, data=[ds], executor=executor,
-               address=address)
+               address=address, wait_limit=wait_limit)
 
 
 def _advice(y):

@@ -22,26 +22,35 @@ killed process still never loses a committed run (a power cut may lose the last
 few commits, never corrupt the file).
 
 Reading never creates or changes anything: ``Store(path, create=False)`` opens the
-file read-only (an archived, read-only folder can be read), and a file that is not a
-results store (empty, another database, damaged) is a ``StoreError`` naming it. A
+file read-only (an archived, read-only folder can be read: where its ``-wal`` file holds
+commits, from a temporary copy of the file and its WAL), and a file that is not a
+results store (empty, another database, damaged) is a ``StoreError`` naming it, as is
+a runs row whose ``config`` or ``versions`` is not a JSON object. A full disk is a
+``StoreError`` saying so (the store is intact), never "damaged". A
 store opened to write is checked for writing at once, before any training.
 
-A run stored as ``ok`` or ``diverged`` is a result and is kept (``KEPT``); a
-``failed`` run (out of memory, a crash in the trainer) is a placeholder that the
-next grid run trains again. Several processes running one grid share the work
-through ``claims``: a process claims the runs it is about to train in one
-transaction, and the others skip them (a claim of a dead process on this machine,
-or one older than ``CLAIM_TTL`` from another machine, is ignored).
+A run stored as ``ok`` or ``diverged`` with its history is a result and is kept
+(``KEPT``, ``kept()``); a ``failed`` run (out of memory, a crash in the trainer) is a
+placeholder that the next grid run trains again, and so is a run stored as a result
+without any history (a store that contradicts itself: ``results_without_history()``).
+Several processes running one grid share the work through ``claims``: a process claims
+the runs it is about to train in one transaction, and the others skip them (a claim of
+a dead process on this machine, or one older than ``CLAIM_TTL`` from another machine,
+is ignored).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import socket
 import sqlite3
+import tempfile
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -75,6 +84,9 @@ RUNS_READ = RUN_COLUMNS + tuple(c for c in DERIVED_COLUMNS if c not in RUN_COLUM
 HISTORY_READ = TIDY_COLUMNS + DERIVED_COLUMNS
 STATUSES = ("ok", "diverged", "failed")
 KEPT = ("ok", "diverged")   # results; a "failed" run is trained again by the next grid run
+# a run that holds a result (SQL on the runs table): a KEPT status and its history; a run
+# stored as a result without history contradicts itself and is trained again too
+RESULT = f"status IN {KEPT} AND EXISTS (SELECT 1 FROM history AS h WHERE h.run = runs.run)"
 CLAIM_TTL = 12 * 3600.0     # seconds after which another machine's claim is ignored
 SPLITS = ("train", "val", "test")
 EXPORTS = (".csv", ".parquet")
@@ -149,6 +161,53 @@ def _resolve(path, create):
     return file
 
 
+def _wal(path):
+    """The write-ahead log beside a store file (``results.sqlite-wal``)."""
+    return path.with_name(path.name + "-wal")
+
+
+_COPYING = threading.Lock()
+
+
+def _replay(path):
+    """A copy of the store ``path`` and its ``-wal`` file in a new temporary folder, with
+    the WAL's commits written into the copy (a plain one-file database); returns the
+    copy's path. What a read-only folder is read from when SQLite cannot read its WAL
+    in place. A full disk there is a ``StoreError`` saying so."""
+    folder = Path(tempfile.mkdtemp(prefix="recipes-store-"))
+    copy = folder / path.name
+    try:
+        shutil.copyfile(path, copy)
+        shutil.copyfile(_wal(path), _wal(copy))
+        con = sqlite3.connect(copy, isolation_level=None)
+        try:
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            con.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            con.close()
+    except (OSError, sqlite3.DatabaseError) as err:
+        shutil.rmtree(folder, ignore_errors=True)
+        if getattr(err, "errno", None) == errno.ENOSPC or (
+                isinstance(err, sqlite3.DatabaseError) and _kind(err) == "full"):
+            size = (path.stat().st_size + _wal(path).stat().st_size) / 1e6
+            raise StoreError(
+                f"Cannot read {path}: its folder is read-only and its {_wal(path).name} file "
+                f"holds runs not yet in the file, so it is read from a copy in "
+                f"{folder.parent}, and that disk is full ({err}). Free {size:.0f} MB there, "
+                f"or set TMPDIR to a folder with room. {path} is unchanged.") from None
+        raise
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return copy
+
+
+def _remove_copy(pid, copy):
+    """Remove a ``_replay`` copy, in the process that made it only."""
+    if os.getpid() == pid:
+        shutil.rmtree(copy.parent, ignore_errors=True)
+
+
 def owner():
     """Who claims runs: this machine and process."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -168,13 +227,37 @@ def _alive(claimant, claimed_at, now):
     return True
 
 
+# What an sqlite3 error means for the store: (kind, SQLite error names it starts with,
+# words of its message, for an error without a name). Anything else is damage.
+ERROR_KINDS = (
+    ("full", ("SQLITE_FULL",), ("disk is full",)),
+    ("readonly", ("SQLITE_READONLY",), ("readonly", "read-only")),
+    ("locked", ("SQLITE_BUSY", "SQLITE_LOCKED"), ("locked", "busy")),
+)
+
+
+def _kind(err):
+    """``"full"``, ``"readonly"``, ``"locked"`` (``ERROR_KINDS``) or ``"damaged"``."""
+    name, text = getattr(err, "sqlite_errorname", None) or "", str(err)
+    for kind, names, words in ERROR_KINDS:
+        if name.startswith(names) or (not name and any(w in text for w in words)):
+            return kind
+    return "damaged"
+
+
 def _explain(path, err):
     """A clear StoreError for an sqlite3 error raised on the store at ``path``."""
-    text = str(err)
-    if "readonly" in text or "read-only" in text:
+    text, kind = str(err), _kind(err)
+    if kind == "full":
+        return StoreError(
+            f"Cannot write to the results store {path}: the disk is full ({text}), on the disk "
+            f"of {path.parent} (or of the temporary folder SQLite writes to). The store is "
+            f"intact: the write in progress was rolled back and every run stored before it is "
+            f"kept. Free space on that disk, or write to another folder (--out), then run again.")
+    if kind == "readonly":
         return StoreError(f"Cannot write the results store {path}: it is read-only ({text}). "
                           f"Write to another folder (--out), or make it writable.")
-    if "locked" in text or "busy" in text:
+    if kind == "locked":
         return StoreError(f"The results store {path} stayed locked by another process for "
                           f"{TIMEOUT:g} s ({text}); try again when it has finished.")
     if isinstance(err, sqlite3.IntegrityError):
@@ -206,13 +289,42 @@ def _run_row(run):
     if row["status"] == "ok" and row["error"] is not None:
         raise StoreError(f"Run {row['run']!r}: an 'ok' run has error=None. Received: {row['error']!r}")
     for c in JSON_COLUMNS:
-        if row[c] is not None and not isinstance(row[c], str):
+        if isinstance(row[c], dict):
             row[c] = json.dumps(row[c], sort_keys=True, default=str)
+        if _json_object(row[c]) is None:
+            raise StoreError(f"Run {row['run']!r}: expected {c} as a dict (or its JSON text). "
+                             f"Received: {c}={run.get(c)!r}")
     if row["finished_at"] is None:
         row["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     elif isinstance(row["finished_at"], datetime):
         row["finished_at"] = row["finished_at"].astimezone(timezone.utc).isoformat()
     return row
+
+
+def _json_object(text):
+    """The dict a JSON column holds, or None (NULL, not JSON, or JSON of another type)."""
+    try:
+        value = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _json_column(path, runs, column):
+    """The parsed dicts of a runs column (``JSON_COLUMNS``); a row without one (NULL, bad
+    JSON: every run is written with one) is a ``StoreError`` naming the run and column."""
+    parsed = [_json_object(text) for text in runs[column]]
+    for run, text, value in zip(runs["run"], runs[column], parsed):
+        if value is None:
+            shown = "NULL" if text is None or (isinstance(text, float) and np.isnan(text)) \
+                else repr(text if len(str(text)) <= 80 else str(text)[:80] + "...")
+            folder = path.parent if path.name == FILENAME else path
+            raise StoreError(
+                f"{path} is damaged: run {run!r} has {column}={shown} in the runs table "
+                f"(expected a JSON object: every run is written with one). Remove that run "
+                f"so that the next grid run trains it again (Store({str(folder)!r})"
+                f".forget([{run!r}])), or restore the file from a copy.")
+    return parsed
 
 
 def _history_rows(run_id, history):
@@ -302,7 +414,7 @@ class Store:
     def __init__(self, path, create=True):
         self.path = _resolve(path, create)
         self.readonly = not create
-        self._local = threading.local()
+        self._local, self._copy = threading.local(), None
         self._check_schema()
 
     def __repr__(self):
@@ -312,7 +424,7 @@ class Store:
         return {"path": self.path, "readonly": self.readonly}
 
     def __setstate__(self, state):
-        self.path, self._local = state["path"], threading.local()
+        self.path, self._local, self._copy = state["path"], threading.local(), None
         self.readonly = state.get("readonly", False)
 
     def _connect(self):
@@ -327,8 +439,10 @@ class Store:
         return local.con
 
     def _open_readonly(self):
-        """A read-only connection (``mode=ro``); in a read-only folder, where SQLite cannot
-        make the WAL's shared-memory file, the file is read as immutable."""
+        """A read-only connection (``mode=ro``). In a read-only folder, where SQLite cannot
+        make the WAL's shared-memory file, the file is read as immutable, which ignores
+        the ``-wal`` file: when that holds commits, a copy with them applied is read
+        instead (``_replayed``), never the file alone (a part of the runs)."""
         uri = self.path.resolve().as_uri()
         con = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=TIMEOUT, isolation_level=None)
         try:
@@ -336,7 +450,18 @@ class Store:
             return con
         except sqlite3.OperationalError:
             con.close()
-            return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+        if _wal(self.path).is_file() and _wal(self.path).stat().st_size > 0:
+            uri = self._replayed().as_uri()
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+
+    def _replayed(self):
+        """This process's copy of the file with its WAL's commits applied (``_replay``),
+        made on first use and removed when the Store is."""
+        with _COPYING:
+            if self._copy is None or self._copy[0] != os.getpid():
+                self._copy = (os.getpid(), _replay(self.path))
+                weakref.finalize(self, _remove_copy, *self._copy)
+        return self._copy[1]
 
     @contextmanager
     def _connection(self):
@@ -361,7 +486,7 @@ class Store:
                 con.executescript(SCHEMA)
             con.executescript(f"BEGIN IMMEDIATE; {CLAIMS} COMMIT;")  # can we write? (now)
         except sqlite3.DatabaseError as e:
-            raise (_explain(self.path, e) if "readonly" in str(e) or "locked" in str(e)
+            raise (_explain(self.path, e) if _kind(e) != "damaged"
                    else StoreError(f"{self.path} is not a results store: {e}")) from None
 
     def _check_columns(self, con):
@@ -397,18 +522,24 @@ class Store:
         """Store one run and its history (a DataFrame with columns epoch, split, metric,
         value, or an iterable of such tuples) in one transaction: all of it or none.
 
-        A stored ``failed`` run is replaced (it is what a retry is for). A stored result
-        (``KEPT``) raises ``StoreError``, unless ``replace`` (overwrite it) or ``skip``
-        (keep it: another process wrote the same run first). Returns whether the run
-        was written; its claim, if any, is released in the same transaction."""
+        A stored ``failed`` run is replaced (it is what a retry is for), and so is a run
+        stored as a result without history. A stored result (``kept()``) raises
+        ``StoreError``, unless ``replace`` (overwrite it) or ``skip`` (keep it: another
+        process wrote the same run first). An ``ok`` or ``diverged`` run without history
+        rows raises ``StoreError``. Returns whether the run was written; its claim, if
+        any, is released in the same transaction."""
         row = _run_row(run)
         rows = list(_history_rows(row["run"], history))
+        if row["status"] in KEPT and not rows:
+            raise StoreError(f"Run {row['run']!r}: an {row['status']!r} run is a result and needs "
+                             f"its history (epoch, split, metric, value rows). Received: no "
+                             f"history rows; store a run that did not train as 'failed'.")
         if any(r[2] == "test" for r in rows):
             self._upgrade()
         with self._transaction() as con:
-            found = con.execute("SELECT status FROM runs WHERE run = ?", (row["run"],)).fetchone()
+            found = _kept(con, [row["run"]])
             con.execute("DELETE FROM claims WHERE run = ?", (row["run"],))
-            if found and found[0] in KEPT and not replace:
+            if found and not replace:
                 if skip:
                     return False
                 raise StoreError(
@@ -424,7 +555,7 @@ class Store:
 
     def claim(self, run_ids, by=None):
         """Claim, in one transaction, the runs of ``run_ids`` that hold no result
-        (``KEPT``) and no live claim of another process; returns the claimed ids, in
+        (``kept()``) and no live claim of another process; returns the claimed ids, in
         order. ``by``: the claimant (default: this process, ``owner()``)."""
         by, now, ids = by or owner(), time.time(), list(dict.fromkeys(run_ids))
         with self._transaction() as con:
@@ -446,12 +577,18 @@ class Store:
 
     def claimed(self, by_others=True):
         """Ids of runs claimed by live processes (other than this one, by default)."""
+        return set(self.claimants(by_others))
+
+    def claimants(self, by_others=True):
+        """``{run id: claimant}`` of the runs claimed by live processes (other than this
+        one, by default); a claimant is ``owner()``'s ``"host:pid"``."""
         now, me = time.time(), owner()
         with self._connection() as con:
             if "claims" not in {n for (n,) in con.execute("SELECT name FROM sqlite_master")}:
-                return set()
+                return {}
             rows = con.execute("SELECT run, owner, claimed_at FROM claims").fetchall()
-        return {r for r, who, at in rows if not (by_others and who == me) and _alive(who, at, now)}
+        return {r: who for r, who, at in rows
+                if not (by_others and who == me) and _alive(who, at, now)}
 
     def _upgrade(self):
         """Let an older store take test rows (see ``UPGRADE``), once."""
@@ -471,11 +608,25 @@ class Store:
     # --- reading
 
     def finished(self, *statuses):
-        """Ids of stored runs, of any status or only of ``statuses`` (e.g. ``"failed"``;
-        ``*KEPT``: the results a grid does not train again)."""
+        """Ids of stored runs, of any status or only of ``statuses`` (e.g. ``"failed"``).
+        What a grid does not train again is ``kept()``."""
         where, params = _where({"status": list(statuses)} if statuses else {}, RUN_COLUMNS)
         with self._connection() as con:
             return {r for (r,) in con.execute(f"SELECT run FROM runs{where}", params)}
+
+    def kept(self):
+        """Ids of the runs that hold a result (``RESULT``: ``ok`` or ``diverged`` with their
+        history): what a grid does not train again."""
+        with self._connection() as con:
+            return {r for (r,) in con.execute(f"SELECT run FROM runs WHERE {RESULT}")}
+
+    def results_without_history(self):
+        """The runs stored as a result (``KEPT``) that hold no history: a store that
+        contradicts itself (nothing to score them by). Their ``runs`` rows (``RUN_COLUMNS``
+        but config and versions) as a DataFrame; the next grid run trains them again."""
+        columns = [c for c in RUN_COLUMNS if c not in JSON_COLUMNS]
+        return self._query(f"SELECT {', '.join(columns)} FROM runs WHERE status IN {KEPT} "
+                           f"AND NOT ({RESULT}) ORDER BY run")
 
     def runs(self, **filters):
         """The ``runs`` table as a DataFrame; ``config`` and ``versions`` parsed into dicts."""
@@ -498,7 +649,7 @@ class Store:
                          f"ORDER BY run", params)
         for c in JSON_COLUMNS:
             if c in df:
-                df[c] = [None if s is None else json.loads(s) for s in df[c]]
+                df[c] = _json_column(self.path, df, c)
         found = pd.DataFrame([condition(c, t) for c, t in zip(df["config"], df["trainer"])],
                              columns=CONDITION_COLUMNS, index=df.index)
         found["condition"] = _by_data(df, found["condition"])
@@ -633,12 +784,12 @@ def _by_data(runs, labels):
 
 
 def _kept(con, ids):
-    """Those of ``ids`` stored with a result status (``KEPT``)."""
+    """Those of ``ids`` that hold a result (``RESULT``)."""
     found = set()
     for start in range(0, len(ids), 500):
         part = ids[start:start + 500]
         found |= {r for (r,) in con.execute(
-            f"SELECT run FROM runs WHERE status IN {KEPT} AND run IN "
+            f"SELECT run FROM runs WHERE {RESULT} AND run IN "
             f"({', '.join('?' * len(part))})", part)}
     return found
 
