@@ -74,9 +74,12 @@ def _instantiate(namespace, cls, kwargs):
     return getattr(NAMESPACES[namespace], cls)(**kwargs)
 
 
-def make_loss(recipe, catalog=None):
-    """The recipe's Keras loss object (from ``recipes.models.spec.loss_spec``)."""
-    return _instantiate(*loss_spec(get(recipe, catalog)))
+def make_loss(recipe, catalog=None, **options):
+    """The recipe's Keras loss object (from ``recipes.models.spec.loss_spec``);
+    ``options``: keyword arguments of the loss class besides the spec's (e.g.
+    ``reduction="none"``, ``label_smoothing=0.1``), which win over the spec's."""
+    namespace, cls, kwargs = loss_spec(get(recipe, catalog))
+    return _instantiate(namespace, cls, {**kwargs, **options})
 
 
 def make_metrics(recipe, catalog=None):
