@@ -6,6 +6,8 @@
 - models: ``build_model``, ``build_head``;
 - experiments: ``Settings``, ``Experiment``, ``OPTIMIZER_CONDITIONS``, ``compare``, ``run``,
   ``load_results``;
+- decisions after training: ``calibrate`` (temperature scaling, a ``Calibrator``),
+  ``tune_threshold`` (a cut-off per label, a ``TunedThreshold``);
 - the report: ``report``, ``effects`` (the effect of each recipe choice, per condition);
 - diagnostics: ``check_model``, ``gradients``.
 
@@ -37,6 +39,10 @@ _LAZY = {
     "compare": "recipes.results.runner",
     "run": "recipes.results.runner",
     "load_results": "recipes.results.runner",
+    "calibrate": "recipes.decisions.calibration",
+    "Calibrator": "recipes.decisions.calibration",
+    "tune_threshold": "recipes.decisions.thresholds",
+    "TunedThreshold": "recipes.decisions.thresholds",
     "report": "recipes.reporting.writer",
     "effects": "recipes.reporting.stats",
     "check_model": "recipes.diagnostics.check",

@@ -20,13 +20,15 @@ import recipes
 from recipes.catalog.infer import InferenceError, read_labels
 from recipes.catalog.table import CatalogError, default_path, load_catalog
 from recipes.results.grid import Experiment
-from recipes.training import data
-from recipes.training.settings import Settings
+from recipes.results import runner
+from recipes.training import data, metrics
+from recipes.training.settings import Settings, condition
 
 RNG = np.random.RandomState(0)
 X = RNG.normal(size=(24, 3))
 BINARY, MULTICLASS = recipes.get("binary_sigmoid_bce"), recipes.get("multiclass_softmax_cce")
 SIZES = pd.Categorical(list("SMLXSMLX" * 3), categories=list("SMLX"), ordered=True)
+LEVELS = np.array(["low", "medium", "high"] * 10)
 
 
 def write(tmp, name, content, mode="w", **kw):
@@ -59,6 +61,19 @@ def with_rate_row(tmp):
 
 def masked(values, mask):
     return np.ma.array(values, mask=mask)
+
+
+def sgd(learning_rate, **kw):
+    """A keras.optimizers.SGD instance (Keras imported only by the rows that use it)."""
+    import keras
+
+    return keras.optimizers.SGD(learning_rate=learning_rate, **kw)
+
+
+def scipy_sparse():
+    import scipy.sparse
+
+    return scipy.sparse
 
 
 BAD_INPUTS = [
@@ -193,6 +208,195 @@ BAD_INPUTS = [
      CatalogError, r"c.csv: .*unterminated quote"),
     ("files/report-of-a-missing-folder", lambda t: recipes.report(Path(t) / "typo", Path(t) / "rep"),
      FileNotFoundError, r"No results store at .*typo"),
+    # --- decisions: calibration, thresholds, decode's threshold (tests/test_calibration.py,
+    # tests/test_thresholds.py test what they fit)
+    ("decisions/calibrate-a-regression-recipe",
+     lambda t: recipes.calibrate("regression_linear_mse", X[:, :1], X[:, 0]), ValueError,
+     r"calibrate needs a class recipe, one of \{'binary', 'multiclass', 'multilabel', "
+     r"'ordinal'\}. Received: recipe='regression_linear_mse'"),
+    ("decisions/calibrate-a-count-recipe",
+     lambda t: recipes.calibrate(recipes.get("count_exp_poisson"), [[1.0]] * 4, [1, 2, 0, 1]),
+     ValueError,
+     r"calibrate needs a class recipe, one of \{.*\}. Received: recipe='count_exp_poisson'"),
+    ("decisions/calibrate-unknown-method",
+     lambda t: recipes.calibrate(BINARY, [0.2, 0.8], [0, 1], method="platt"),
+     ValueError, r"Expected one of \{'temperature', 'vector'\}. Received: method='platt'"),
+    ("decisions/calibrate-vector-on-an-argmax",
+     lambda t: recipes.calibrate(MULTICLASS, np.eye(3), [0, 1, 2], method="vector"),
+     ValueError, r"can change the argmax.*Expected one of \{'threshold', 'cumulative'\}. "
+                 r"Received: decoding='argmax'"),
+    ("decisions/calibrate-linear-scores",
+     lambda t: recipes.calibrate("binary_linear_mse", [0.2, 0.8], [0, 1]), ValueError,
+     r"neither logits nor probabilities.*Expected one of \{'sigmoid', 'softmax'\}. "
+     r"Received: activation='linear'"),
+    ("decisions/calibrate-sigmoids-decoded-by-argmax",
+     lambda t: recipes.calibrate("multiclass_ovr_sigmoid_bce", np.eye(3) * 0.8, [0, 1, 2]),
+     ValueError, r"can change the labels.*Received: decoding='argmax'"),
+    ("decisions/calibrate-a-softmax-decoded-by-threshold",
+     lambda t: recipes.calibrate("multilabel_softmax_cce", np.eye(2), np.eye(2)),
+     ValueError, r"Expected one of \{'argmax'\}. Received: decoding='threshold'"),
+    ("decisions/calibrate-logits-as-probabilities",
+     lambda t: recipes.calibrate(BINARY, [[0.3], [-2.0], [3.0]], [0, 1, 1]), ValueError,
+     r"sigmoid output, values within 0..1. Received: outputs\[1, 0\]=-2 \(2 values outside\)"
+     r".*from_logits=True"),
+    ("decisions/calibrate-softmax-rows-off-one",
+     lambda t: recipes.calibrate(MULTICLASS, [[0.5, 0.3, 0.1], [0.2, 0.2, 0.6]], [0, 2]),
+     ValueError, r"rows sum to 1. Received: row 0 sums to 0.9 \(1 row\(s\) off"),
+    ("decisions/calibrate-wrong-units",
+     lambda t: recipes.calibrate(BINARY, np.full((4, 3), 0.5), [0, 1, 0, 1]),
+     ValueError, r"1 output unit\(s\) for n=2. Received: outputs with 3 unit\(s\)"),
+    ("decisions/calibrate-3-d-outputs",
+     lambda t: recipes.calibrate(MULTICLASS, np.full((2, 4, 3), 1 / 3), [0, 1, 2, 1]),
+     ValueError, r"expected outputs of shape \(rows, units\).*Received: outputs.shape=\(2, 4, 3\)"),
+    ("decisions/calibrate-rows-and-labels-differ",
+     lambda t: recipes.calibrate(BINARY, [0.2, 0.8, 0.6], [0, 1]),
+     ValueError, r"one row of outputs per label. Received: 3 rows of outputs and 2 labels"),
+    ("decisions/calibrate-a-class-the-outputs-lack",
+     lambda t: recipes.calibrate(BINARY, [0.2, 0.8, 0.6], [0, 1, 2]),
+     ValueError, r"score 2 classes. Received: y with 3 classes \[0, 1, 2\]; pass classes="),
+    ("decisions/calibrate-a-label-not-among-the-classes",
+     lambda t: recipes.calibrate(BINARY, [0.2, 0.8, 0.6], ["a", "b", "c"], classes=["a", "b"]),
+     ValueError, r"Expected one of \{'a', 'b'\}. Received: labels=\['c'\]"),
+    ("decisions/calibrate-fewer-string-classes-than-outputs",
+     lambda t: recipes.calibrate(MULTICLASS, np.full((2, 3), 1 / 3), ["cat", "dog"]),
+     ValueError, r"score 3 classes. Received: y with 2 classes \['cat', 'dog'\]"),
+    ("decisions/calibrate-multilabel-not-0-1",
+     lambda t: recipes.calibrate("multilabel_sigmoid_bce", np.full((2, 2), 0.5), [[0, 2], [1, 0]]),
+     ValueError, r"expects 0/1 labels. Received values \[2\]"),
+    ("decisions/calibrate-multilabel-columns",
+     lambda t: recipes.calibrate("multilabel_sigmoid_bce", np.full((2, 3), 0.5), [[0, 1], [1, 0]]),
+     ValueError, r"one 0/1 column per output unit \(3\). Received: y.shape=\(2, 2\)"),
+    ("decisions/apply-before-fit",
+     lambda t: __import__("recipes.decisions.calibration", fromlist=["METHODS"]
+                          ).METHODS["temperature"](BINARY).apply([0.5]),
+     ValueError, r"not fitted. Call fit\(outputs, y\) first"),
+    ("decisions/apply-other-units",
+     lambda t: recipes.calibrate("multilabel_logits_bce", [[1.0, -1.0], [-1.0, 1.0], [2.0, 1.0]],
+                                 [[1, 0], [0, 1], [0, 1]]).apply(np.zeros((2, 3))),
+     ValueError, r"fitted on outputs with 2 unit\(s\). Received: outputs.shape=\(2, 3\)"),
+    ("decisions/stored-calibrator-unknown-method",
+     lambda t: recipes.Calibrator.from_dict({"method": "isotonic", "recipe": "binary_sigmoid_bce",
+                                             "units": 1, "parameters": {}}),
+     ValueError, r"Expected one of \{'temperature', 'vector'\}. Received: method='isotonic'"),
+    ("decisions/stored-calibrator-bad-temperature",
+     lambda t: recipes.Calibrator.from_dict({"method": "temperature", "units": 1,
+                                             "recipe": "binary_sigmoid_bce",
+                                             "parameters": {"temperature": -2}}),
+     ValueError, r"expected parameters \{'temperature': a positive number\}"),
+    ("decisions/threshold-for-an-argmax-recipe",
+     lambda t: recipes.tune_threshold(MULTICLASS, np.eye(3), [0, 1, 2]), ValueError,
+     r"tune_threshold needs a recipe decoded by a threshold, one of \{'binary_sigmoid_bce', .*\}. "
+     r"Received: recipe='multiclass_softmax_cce' \(decoding 'argmax'\)"),
+    ("decisions/threshold-for-a-count-recipe",
+     lambda t: recipes.tune_threshold("count_exp_poisson", [[1.0]] * 2, [1, 2]), ValueError,
+     r"Received: recipe='count_exp_poisson' \(decoding 'identity'\)"),
+    ("decisions/threshold-unknown-metric",
+     lambda t: recipes.tune_threshold(BINARY, [0.2, 0.8], [0, 1], metric="auc"), ValueError,
+     r"Expected one of \{'f1', 'balanced_accuracy'\}. Received: metric='auc'; or a cost"),
+    ("decisions/threshold-cost-without-both-costs",
+     lambda t: recipes.tune_threshold(BINARY, [0.2, 0.8], [0, 1], metric={"cost_fp": 1}),
+     ValueError,
+     r"expected a cost as \{'cost_fp': a, 'cost_fn': b\}.*Received: metric=\{'cost_fp': 1\}"),
+    ("decisions/threshold-cost-not-positive",
+     lambda t: recipes.tune_threshold(BINARY, [0.2, 0.8], [0, 1],
+                                      metric={"cost_fp": 1, "cost_fn": 0}),
+     ValueError, r"Received: metric=\{'cost_fp': 1, 'cost_fn': 0\}"),
+    ("decisions/threshold-too-few-rare-rows",
+     lambda t: recipes.tune_threshold(BINARY, np.linspace(0, 1, 40), np.r_[[0] * 36, [1] * 4]),
+     ValueError, r"needs at least min_rare=10 validation rows of each class.*the rare class 1 has "
+                 r"4 of 40 rows.*fits noise"),
+    ("decisions/threshold-too-few-rare-rows-of-a-label",
+     lambda t: recipes.tune_threshold("multilabel_sigmoid_bce", np.full((40, 3), 0.5),
+                                      np.c_[[0, 1] * 20, [1] * 37 + [0] * 3, [0] * 40]),
+     ValueError, r"label\(s\) \[1, 2\] have \[3, 0\] rows of their rarer value"),
+    ("decisions/threshold-wrong-shape",
+     lambda t: recipes.tune_threshold(BINARY, np.full((40, 2), 0.5), [0, 1] * 20),
+     ValueError, r"1 output unit\(s\) for n=2. Received: outputs with 2 unit\(s\)"),
+    ("decisions/threshold-bad-min-rare",
+     lambda t: recipes.tune_threshold(BINARY, [0.2, 0.8], [0, 1], min_rare=0),
+     ValueError, r"min_rare as an integer >= 1. Received: min_rare=0"),
+    ("decisions/threshold-callable-returns-no-number",
+     lambda t: recipes.tune_threshold(BINARY, np.linspace(0, 1, 40), [0, 1] * 20,
+                                      metric=lambda y, p: "good"),
+     ValueError, r"metric\(y_true, y_pred\) to return a finite number. Received: 'good'"),
+    ("decisions/decode-threshold-on-an-argmax",
+     lambda t: MULTICLASS.decode(np.eye(3), threshold=0.3), ValueError,
+     r"decodes by 'argmax', which takes no threshold.*Received: threshold=0.3"),
+    ("decisions/decode-threshold-outside-0-1",
+     lambda t: BINARY.decode([[0.3]], threshold=1.5), ValueError,
+     r"strictly between 0 and 1.*Received: threshold=1.5"),
+    ("decisions/decode-threshold-nan",
+     lambda t: BINARY.decode([[0.3]], threshold=float("nan")), ValueError,
+     r"strictly between 0 and 1.*Received: threshold=nan"),
+    ("decisions/decode-one-threshold-per-label",
+     lambda t: recipes.get("multilabel_sigmoid_bce").decode([[0.3, 0.6]],
+                                                            threshold=[0.5, 0.5, 0.5]),
+     ValueError, r"one per output unit \(2\). Received: threshold=\[0.5, 0.5, 0.5\]"),
+    ("decisions/decode-threshold-a-word",
+     lambda t: BINARY.decode([[0.3]], threshold="high"), ValueError,
+     r"one threshold, or one per output unit \(1\). Received: threshold='high'"),
+    # --- inputs (issue #20, round two): compare/Experiment arguments and user arrays,
+    # refused before any training
+    ("inputs/optimizer-instance", lambda t: compare(X, [0, 1] * 12, optimizer=sgd(0.5)),
+     ValueError, r"Expected an optimizer name, one of \{'adam', 'sgd'\}.*pass optimizer='sgd', "
+                 r"learning_rate=0.5. Received: optimizer=<"),
+    ("inputs/optimizer-instance-with-momentum",
+     lambda t: Experiment("e", ("iris",), optimizer=sgd(0.1, momentum=0.9)),
+     ValueError, r"optimizer='sgd', learning_rate=0.1 \(its momentum=0.9 has no setting"),
+    ("inputs/optimizer-instance-in-base-settings",
+     lambda t: Experiment("e", ("iris",), settings=Settings(optimizer=sgd(0.5))),
+     ValueError, r"Expected an optimizer name"),
+    ("inputs/optimizer-unknown-name", lambda t: compare(X, [0, 1] * 12, optimizer="adamw2"),
+     ValueError, r"optimizer to be one of \{'adam', 'sgd'\}.*Received: optimizer='adamw2'"),
+    ("inputs/optimizer-unknown-in-an-axis",
+     lambda t: Experiment("e", ("iris",), optimizer=["sgd", "rmsprop"]),
+     ValueError, r"Received: optimizer='rmsprop'"),
+    ("inputs/recipes-empty", lambda t: compare(X, [0, 1] * 12, recipes=[]),
+     ValueError, r"at least one recipe in recipes; leave recipes out \(None\).*Received: recipes=\[\]"),
+    ("inputs/conditions-empty", lambda t: compare(X, [0, 1] * 12, conditions=[]),
+     ValueError, r"at least one condition in conditions.*Received: conditions=\[\]"),
+    ("inputs/datasets-empty-list", lambda t: Experiment("e", []),
+     ValueError, r"at least one dataset in datasets. Received: datasets=\[\]"),
+    ("inputs/tune-grid-empty", lambda t: Experiment("e", ("iris",), tune="learning_rate",
+                                                    tune_grid=[]),
+     ValueError, r"tune_grid as a non-empty list of learning rates.*Received: tune_grid=\[\]"),
+    ("inputs/goal-misspelled-metric",
+     lambda t: compare(X, [0, 1] * 12, goal={"metric": "acuracy", "value": 0.9}),
+     ValueError, r"Expected one of \{'accuracy', .*\}. Received: goal\['metric'\]='acuracy'"),
+    ("inputs/goal-metric-of-another-problem",
+     lambda t: compare(X, [0, 1] * 12, goal={"metric": "mse", "value": 0.5}, out=Path(t) / "r"),
+     ValueError, r"Expected one of \{'accuracy'.*'pr_auc'\}. Received: goal\['metric'\]='mse' "
+                 r"\(.* for dataset 'compare' \(problem 'binary'\)\)"),
+    ("inputs/goal-value-out-of-range",
+     lambda t: Experiment("e", ("iris",), goal={"metric": "accuracy", "value": 90}),
+     ValueError, r"goal\['value'\] to be a finite number in \[0, 1\].*Received: goal\['value'\]=90"),
+    ("inputs/goal-without-value", lambda t: Experiment("e", ("iris",), goal={"metric": "mse"}),
+     ValueError, r"goal as a dict \{'metric': name, 'value': number\}"),
+    ("inputs/goal-unknown-key",
+     lambda t: Experiment("e", ("iris",), goal={"metric": "mse", "value": 1, "target": 2}),
+     ValueError, r"Expected one of \{'metric', 'value'\}. Received: goal key='target'"),
+    ("inputs/index-labels-mismatched", lambda t: data.from_arrays(
+        pd.DataFrame(X, index=range(100, 124)), pd.Series([0, 1] * 12, index=range(80, 104)),
+        "binary"),
+     ValueError, r"paired by index.*20 labels of X's index not in y's \(e.g. \[104, 105, 106\]\) "
+                 r"and 20 of y's not in X's \(e.g. \[80, 81, 82\]\)"),
+    ("inputs/recipes-one-string-compare",   # read as one name, not letter by letter
+     lambda t: compare(X, [0, 1] * 12, recipes="multiclass_softmax_cce"),
+     ValueError, r"names no recipe for dataset 'compare' \(problem 'binary'\).*"
+                 r"Received: \['multiclass_softmax_cce'\]"),
+    ("inputs/sparse-X", lambda t: compare(scipy_sparse().csr_matrix(X), [0, 1] * 12),
+     ValueError, r"X is a scipy sparse matrix \(csr_matrix, shape \(24, 3\)\); pass X.toarray\(\)"),
+    ("inputs/pd-NA-in-X", lambda t: compare(pd.DataFrame(
+        {"a": pd.array([1, None] + [2] * 22, dtype="Int64"), "b": X[:, 1]}), [0, 1] * 12),
+     ValueError, r"X holds pd.NA at row 1, column 0; fill or drop missing values"),
+    ("inputs/tune-test-split-too-small",
+     lambda t: compare(X[:10], [0, 1, 2, 0, 1, 2, 0, 1, 2, 0], tune="learning_rate",
+                       out=Path(t) / "r"),
+     ValueError, r"the held-out test split \(a tuned experiment.*got 2 of the 10 rows.*3 classes"
+                 r".*Expected at least 11 rows in all: add rows.*fewer classes.*test_fraction"),
+    ("inputs/onehot-row-with-two-ones",
+     lambda t: MULTICLASS.encode(np.array([[1, 0, 0], [0, 1, 0], [0, 1, 1], [1, 1, 0]])),
+     ValueError, r"not one-hot: row 2 is \[0, 1, 1\] \(2 rows not one-hot\)"),
 ]
 
 # (case id, make(tmp_path), expected value)
@@ -230,6 +434,39 @@ RIGHT_ANSWERS = [
     ("catalogs/new-problem-type-in-a-user-catalog",
      lambda t: data.split(data.from_arrays(X, RNG.uniform(size=24), "rate",
                                            catalog=with_rate_row(t)), 0.25, 0).n, 1),
+    # --- decisions: calibration, thresholds, decode's threshold
+    ("decisions/decode-thresholds-as-an-array",
+     lambda t: recipes.get("multilabel_sigmoid_bce").decode(
+         [[0.3, 0.6]], threshold=np.array([0.2, 0.7])).tolist(), [[1, 0]]),
+    ("decisions/decode-threshold-on-a-linear-output-leaves-0-1",
+     lambda t: recipes.get("binary_linear_mse").decode([[-0.2], [0.1]], threshold=-0.5).tolist(),
+     [1, 1]),
+    ("decisions/calibrate-integer-labels-missing-a-class",
+     lambda t: recipes.calibrate(MULTICLASS, np.eye(3)[[0, 1, 0, 1]] * 0.7 + 0.1,
+                                 [0, 1, 1, 1]).units, 3),
+    ("decisions/tune-threshold-on-a-1-d-output",
+     lambda t: recipes.tune_threshold(BINARY, np.repeat([0.1, 0.3, 0.35, 0.8], 10),
+                                      np.repeat([0, 1, 0, 1], 10)).threshold, 0.2),
+    # --- inputs (issue #20, round two)
+    ("inputs/ordinal-strings-keep-the-inferred-order",   # not the alphabet: high < low < medium
+     lambda t: runner.class_order(recipes.infer_problem(LEVELS), "ordinal"),
+     ("low", "medium", "high")),
+    ("inputs/optimizer-name-in-any-case",
+     lambda t: Settings(optimizer=" Adam").config() == Settings(optimizer="adam").config(), True),
+    ("inputs/index-labels-reordered-pair-by-index", lambda t: data.from_arrays(
+        pd.DataFrame(X, index=range(100, 124)),
+        pd.Series([0, 1] * 12, index=range(100, 124)).iloc[::-1], "binary").y.tolist(),
+     [0, 1] * 12),
+    ("inputs/one-condition-as-a-mapping", lambda t: [c.optimizer for c in Experiment(
+        "e", ("iris",), conditions={"optimizer": "sgd"}).conditions], ["sgd"]),
+    ("inputs/every-common-metric-has-a-goal-range",
+     lambda t: set(metrics.RANGES) == {m for ms in metrics.COMMON.values() for m in ms}
+     | set(metrics.BINARY), True),
+    ("inputs/nullable-int-columns-are-numbers", lambda t: data.from_arrays(pd.DataFrame(
+        {"a": pd.array(range(8), dtype="Int64"), "b": X[:8, 0]}), [0, 1] * 4, "binary").X[:, 0]
+     .tolist(), list(range(8))),
+    ("inputs/a-stored-run-with-a-name-no-longer-accepted-is-read",
+     lambda t: condition({"optimizer": "adamw2", "epochs": 2}, "keras")["optimizer"], "adamw2"),
 ]
 
 
@@ -387,3 +624,24 @@ def test_an_experiment_on_a_backend_that_is_not_installed_is_refused_before_any_
     # the command line checks every experiment of the suite first: nothing is trained
     assert main(["run", "all", "--out", str(tmp_path / "all"), "--quiet"]) == 2
     assert not (tmp_path / "all").exists()
+
+
+# --- inputs (issue #20, round two): a case that trains (tiny data, 1 epoch) ----------
+
+def test_compare_trains_on_the_inferred_order_and_reports_it(tmp_path):
+    """Ordinal strings train in the order the inference finds (low < medium < high), not
+    the alphabet's (high < low < medium): the runs are those of the same labels with that
+    order declared, and the report names the classes in that order."""
+    X30 = np.random.RandomState(1).normal(size=(30, 3))
+    kw = dict(recipes=["ordinal_cumulative_bce"], seeds=1, epochs=1, trainer="keras",
+              out=tmp_path / "r", progress=False)
+    inferred = recipes.compare(X30, LEVELS.astype(object), **kw)
+    declared = recipes.compare(X30, pd.Categorical(LEVELS, ["low", "medium", "high"], True), **kw)
+    alphabet = recipes.compare(X30, pd.Categorical(LEVELS, sorted(set(LEVELS)), True), **kw)
+    assert len(set(inferred.run)) == 1 and set(declared.run) == set(inferred.run)
+    assert set(alphabet.run).isdisjoint(inferred.run)
+    runs = recipes.results.store.Store(tmp_path / "r", create=False).runs()
+    described = {r: c["description"] for r, c in zip(runs["run"], runs["config"])}
+    assert "3 classes in index order: 'low' < 'medium' < 'high'" in described[inferred.run[0]]
+    recipes.report(inferred, tmp_path / "report", appendix=False, backends=False)
+    assert "'low' < 'medium' < 'high'" in (tmp_path / "report" / "report.md").read_text()

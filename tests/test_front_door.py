@@ -17,11 +17,12 @@ ROOT = PACKAGE.parent
 
 # The public API, by name (issue: one front door).
 PUBLIC = ["load_catalog", "select", "get", "infer_problem", "build_model", "build_head",
-          "compare", "run", "report", "effects", "load_results", "check_model", "gradients"]
+          "compare", "run", "report", "effects", "load_results", "check_model", "gradients",
+          "calibrate", "tune_threshold"]
 
 # The stages in the order data flows; a module may import only its own stage and those before.
-STAGES = ["messages", "files", "quiet", "extras", "catalog", "models", "training", "results",
-          "diagnostics", "reporting", "export", "cli", "__main__"]
+STAGES = ["messages", "files", "quiet", "extras", "catalog", "models", "training", "decisions",
+          "results", "diagnostics", "reporting", "export", "cli", "__main__"]
 
 
 def _python(code):

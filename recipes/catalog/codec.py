@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from ..messages import expected
+from ..messages import expected, plural
 
 
 def sigmoid(z):
@@ -127,6 +127,41 @@ DECODERS = {
     "cumulative": (_count_above, "indices"),
     "identity": (_identity, "values"),
 }
+
+# decodings that compare each unit's score with a threshold; the others take none
+THRESHOLDED = ("threshold", "cumulative")
+DEFAULT_THRESHOLD = 0.5
+
+
+def thresholds(decoding, threshold, units, bounds, who):
+    """The threshold a decoder gets: ``DEFAULT_THRESHOLD`` for None, else ``threshold`` checked.
+
+    ``threshold``: one number, or one per output unit (``units`` of them), each finite and
+    strictly inside ``bounds`` (the range of the scores: 0..1 for probabilities). Raises
+    ValueError for a bad one, or for any threshold given to a decoding not in ``THRESHOLDED``.
+
+    >>> thresholds("threshold", [0.2, 0.7], 2, (0.0, 1.0), "r").tolist()
+    [0.2, 0.7]
+    """
+    if threshold is None:
+        return DEFAULT_THRESHOLD
+    if decoding not in THRESHOLDED:
+        raise ValueError(f"{who} decodes by {decoding!r}, which takes no threshold. "
+                         f"Expected threshold=None (thresholds apply to the decodings "
+                         f"{set(THRESHOLDED)}). Received: threshold={threshold!r}")
+    try:
+        t = np.asarray(threshold, dtype=np.float64)
+    except (TypeError, ValueError):
+        t = None
+    if t is None or t.ndim > 1 or (t.ndim == 1 and t.size != units):
+        raise ValueError(f"{who}: expected one threshold, or one per output unit ({units}). "
+                         f"Received: threshold={threshold!r}")
+    lo, hi = bounds
+    bad = ~np.isfinite(t) | (t <= lo) | (t >= hi)
+    if bad.any():
+        raise ValueError(f"{who}: expected thresholds strictly between {lo:g} and {hi:g} (the "
+                         f"range of its scores). Received: threshold={threshold!r}")
+    return t
 
 
 # --- probabilities: scores -> class probabilities, for common metrics ------
@@ -259,10 +294,16 @@ def _whole_numbers(y, name):
 
 def _from_onehot(y, classes, name):
     """Column indices of a one-hot matrix; any other matrix is an error."""
-    onehot = np.isin(y, (0, 1)).all() and (np.asarray(y, dtype=float).sum(axis=1) == 1).all()
-    if not onehot:
+    zero_one = np.isin(y, (0, 1))
+    bad = ~zero_one.all(axis=1)
+    if zero_one.all():
+        bad = np.asarray(y, dtype=float).sum(axis=1) != 1
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
         raise ValueError(f"Expected {name} as 1-D class labels, or a one-hot matrix (0/1, one 1 "
-                         f"per row). Received: a matrix of shape {y.shape} that is not one-hot")
+                         f"per row). Received: a matrix of shape {y.shape} that is not one-hot: "
+                         f"row {r} is {y[r].tolist()} ({plural(int(bad.sum()), 'row')} not "
+                         f"one-hot)")
     if classes is not None and len(classes) != y.shape[1]:
         raise ValueError(f"Expected one class per one-hot column: {y.shape[1]} classes. "
                          f"Received: classes={list(classes)!r}")

@@ -203,12 +203,15 @@ class Recipe:
         out = out.reshape(-1, 1) if out.ndim == 1 else out
         return codec.NUMPY_ACTIVATIONS[self.link](out)
 
-    def decode(self, outputs, classes=None, threshold=0.5):
+    def decode(self, outputs, classes=None, threshold=None):
         """Raw outputs -> predicted labels (or values).
 
         ``classes``: the class labels in index order (or their number); without
-        it, class predictions are indices. ``threshold``: a number, or one per
-        label for multi-label recipes.
+        it, class predictions are indices. ``threshold``: for decodings that
+        threshold scores (``codec.THRESHOLDED``), one number or one per output
+        unit (one per label for multi-label recipes), strictly inside the range
+        of the scores (0..1 for probabilities); None is 0.5. A threshold given
+        to any other decoding (argmax, rounding, values) is a ValueError.
         """
         fn, gives = codec.DECODERS[self.decoding]
         n = classes if isinstance(classes, (int, np.integer)) or classes is None else len(classes)
@@ -218,6 +221,8 @@ class Recipe:
                 "and needs the classes. Received: classes=None"
             )
         scores = self.scores(outputs)
+        threshold = codec.thresholds(self.decoding, threshold, scores.shape[-1],
+                                     self.output_range, f"Recipe {self.name!r}")
         if gives != "values":
             codec.check_outputs(scores, f"Recipe {self.name!r}")
         pred = fn(scores, n, threshold)

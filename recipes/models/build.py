@@ -31,7 +31,7 @@ from keras import ops
 from ..catalog import codec
 from ..catalog.table import get
 from ..messages import expected
-from .spec import loss_spec, metric_specs
+from .spec import OPTIMIZER_CLASSES, loss_spec, metric_specs
 
 __all__ = [
     "LogPoisson", "OPTIMIZERS", "build_head", "build_model", "initial_weights",
@@ -87,10 +87,8 @@ def make_metrics(recipe, catalog=None):
     return [_instantiate(*spec) for spec in metric_specs(get(recipe, catalog))]
 
 
-OPTIMIZERS = {
-    "adam": keras.optimizers.Adam,
-    "sgd": keras.optimizers.SGD,
-}
+# name -> optimizer class (``recipes.models.spec.OPTIMIZER_CLASSES``)
+OPTIMIZERS = {name: getattr(keras.optimizers, cls) for name, (_, cls) in OPTIMIZER_CLASSES.items()}
 
 
 def make_optimizer(optimizer="adam", learning_rate=1e-3):

@@ -43,6 +43,13 @@ METRIC_CLASSES = {
     "rmse": ("RootMeanSquaredError", {}, {}),
 }
 
+# optimizer name -> its Keras class: the optimizers a training setting may name
+# (``recipes.training.settings.Settings`` checks names against it without Keras)
+OPTIMIZER_CLASSES = {
+    "adam": ("keras.optimizers", "Adam"),
+    "sgd": ("keras.optimizers", "SGD"),
+}
+
 _TAKES_LOGITS = {"BinaryCrossentropy", "BinaryFocalCrossentropy", "CategoricalCrossentropy",
                  "CategoricalFocalCrossentropy", "SparseCategoricalCrossentropy"}
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import numbers
 from dataclasses import dataclass, fields
 
 from ..catalog.table import as_catalog
 from ..messages import expected
 from ..training import data as datasets
+from ..training import metrics
 from ..training.settings import Settings, Setup, check_seeds, set_fields
 from ..training.trainers import check
 from .store import KEPT, Store
@@ -41,8 +44,9 @@ class Experiment:
     datasets : tuple of str
         Bundled data set names (``recipes.training.data.names()``).
     recipes : tuple of str or None, default=None
-        Recipe names; ``None`` takes, for each dataset, the recommended recipe
-        of its problem and all its catalog alternatives and anti-patterns.
+        Recipe names (one string is one name); ``None`` takes, for each dataset, the
+        recommended recipe of its problem and all its catalog alternatives and
+        anti-patterns. An empty list (of any list-valued argument) is an error.
     seeds : int or sequence of int, default=10
         ``n`` runs per recipe, condition and dataset, with seeds ``0 .. n-1``
         (or these seed values). A seed fixes the initial weights, the order of
@@ -69,7 +73,9 @@ class Experiment:
         run; default 0.2 when tuning, else 0 (no test split).
     goal : dict or None, default=None
         The target the report counts epochs to, e.g.
-        ``{"metric": "accuracy", "value": 0.95}``; ``None``: automatic.
+        ``{"metric": "accuracy", "value": 0.95}``; ``None``: automatic. Checked here
+        (``check_goal``: a common metric, a value it can take) and, before any
+        training, against the metrics each dataset's recipes report.
     claim, description : str
         What the experiment tests, and what its data is; shown in the report.
     tuned : dict, optional
@@ -111,9 +117,11 @@ class Experiment:
             test_fraction = TEST_FRACTION if tune else 0.0
         _check_fractions(val_fraction, test_fraction)
         seeds = check_seeds(seeds)
-        datasets, recipes = _names(datasets, "datasets"), _names(recipes, "recipes")
-        if not datasets:
-            raise ValueError(f"Expected at least one dataset. Received: datasets={datasets!r}")
+        datasets = _names(datasets, "datasets", "dataset")
+        recipes = _names(recipes, "recipes", "recipe",
+                         "; leave recipes out (None) to take all of the problem's recipes")
+        tune_grid = _rates(tune_grid)
+        check_goal(goal)
         grid = Settings.grid(options, settings, conditions)
         if tune and tuned is None and len({getattr(c, tune) for c in grid}) > 1:
             raise ValueError(f"Expected one {tune} per condition when tune={tune!r} (the "
@@ -121,7 +129,7 @@ class Experiment:
                              f"{sorted({getattr(c, tune) for c in grid})}")
         set_fields(self, name=name, datasets=datasets, recipes=recipes, seeds=seeds,
                    conditions=grid, tune=tune,
-                   tune_grid=tuple(tune_grid), tune_seeds=tune_seeds,
+                   tune_grid=tune_grid, tune_seeds=tune_seeds,
                    val_fraction=val_fraction, test_fraction=test_fraction, goal=goal,
                    claim=claim, description=description, tuned=tuned)
 
@@ -163,20 +171,68 @@ class Experiment:
         return datasets.split(dataset, self.val_fraction, seed, self.test_fraction, show_test)
 
 
-def _names(values, what):
-    """Names as a tuple: one name (a string) is one name, never read letter by letter."""
+def _names(values, what, noun, default=""):
+    """Names as a tuple: one name (a string) is one name, never read letter by letter;
+    None stays None. An empty list is an error (``default`` says what None gives)."""
     if values is None:
         return None
     if isinstance(values, str):
         return (values,)
     if not hasattr(values, "__iter__"):
         raise ValueError(f"Expected {what} as a list of names. Received: {what}={values!r}")
-    values = tuple(values)
+    given, values = values, tuple(values)
     bad = [v for v in values if not isinstance(v, str)]
     if bad:
         raise ValueError(f"Expected {what} as a list of names (strings). "
                          f"Received: {what}={list(values)!r}")
+    if not values:
+        raise ValueError(f"Expected at least one {noun} in {what}{default}. "
+                         f"Received: {what}={given!r}")
     return values
+
+
+def _rates(values):
+    """``tune_grid`` as a tuple of learning rates (each a finite number > 0), not empty."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValueError(f"Expected tune_grid as a list of learning rates, e.g. [0.01, 0.1]. "
+                         f"Received: tune_grid={values!r}")
+    values = tuple(values)
+    bad = [v for v in values if isinstance(v, bool) or not isinstance(v, numbers.Real)
+           or not math.isfinite(v) or v <= 0]
+    if not values or bad:
+        raise ValueError(f"Expected tune_grid as a non-empty list of learning rates, each a "
+                         f"finite number > 0. Received: tune_grid={list(values)!r}")
+    return values
+
+
+GOAL_KEYS = ("metric", "value")
+
+
+def check_goal(goal, allowed=tuple(metrics.RANGES), where=""):
+    """Raise ValueError unless ``goal`` is None or ``{"metric": name, "value": number}``:
+    a metric among ``allowed`` (left out: the problem's primary metric) and a value it
+    can take (``metrics.RANGES``); its direction is the metric's
+    (``metrics.higher_is_better``). ``where`` names the data the metrics are those of."""
+    if goal is None:
+        return
+    if not isinstance(goal, dict) or "value" not in goal:
+        raise ValueError(f"Expected goal as a dict {{'metric': name, 'value': number}}, e.g. "
+                         f"{{'metric': 'accuracy', 'value': 0.9}}. Received: goal={goal!r}")
+    for key in goal:
+        if key not in GOAL_KEYS:
+            raise ValueError(expected(GOAL_KEYS, "goal key", key))
+    metric = goal.get("metric")
+    if metric is not None and metric not in allowed:
+        raise ValueError(expected(allowed, "goal['metric']", metric)
+                         + f" (a goal names a metric the report compares{where})")
+    value = goal["value"]
+    low, high = metrics.RANGES.get(metric, (-math.inf, math.inf))
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not (math.isfinite(value) and low <= value <= high):
+        raise ValueError(f"Expected goal['value'] to be a finite number in [{low:g}, {high:g}]"
+                         f" (the values {metric or 'the metric'} takes; "
+                         f"{'higher' if metrics.higher_is_better(metric) else 'lower'} is "
+                         f"better). Received: goal['value']={value!r}")
 
 
 def _check_fractions(val_fraction, test_fraction):
@@ -203,6 +259,7 @@ def setups(experiment, dataset, catalog):
         raise ValueError(f"Experiment {experiment.name!r} names no recipe for dataset "
                          f"{dataset.name!r} (problem {problem!r}). Expected some of "
                          f"{[r.name for r in catalog.of(problem)]}. Received: {list(experiment.recipes)}")
+    _check_goal_of(experiment, dataset, chosen)
     out = []
     for i, condition in enumerate(experiment.conditions):
         for r in chosen:
@@ -212,6 +269,20 @@ def setups(experiment, dataset, catalog):
                                        condition)
             out += [Setup(recipe=r, seed=s, settings=settings) for s in experiment.seeds]
     return out
+
+
+def _check_goal_of(experiment, dataset, chosen):
+    """``check_goal`` against the metrics every recipe in ``chosen`` reports on ``dataset``
+    (a goal without a metric is on the primary metric)."""
+    goal = experiment.goal
+    if goal is None:
+        return
+    n = datasets.problem_size(dataset)
+    reported = [m for m in metrics.names(chosen[0], n)
+                if all(m in metrics.names(r, n) for r in chosen)]
+    if goal.get("metric") is None:
+        goal = {**goal, "metric": metrics.PRIMARY[chosen[0].target]}
+    check_goal(goal, reported, f" for dataset {dataset.name!r} (problem {dataset.problem!r})")
 
 
 def run_config(experiment, dataset, setup, trainer):

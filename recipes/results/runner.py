@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from ..catalog.infer import infer_problem
+from ..catalog.infer import InferenceError, infer_problem
 from ..catalog.table import as_catalog
 from ..extras import MissingExtra, installed
 from ..training import data as datasets
@@ -175,12 +175,16 @@ def compare(X, y, recipes=None, problem=None, seeds=10, out="results",
     X : array-like of shape (n_samples, n_features)
         Features (standardized with the training split's statistics).
     y : array-like
-        Labels, as ``recipes.infer_problem`` reads them.
-    recipes : list of str, optional
-        Recipe names; None takes the recommended recipe of the problem and
-        its catalog alternatives and anti-patterns.
+        Labels, as ``recipes.infer_problem`` reads them. With a DataFrame ``X`` and a
+        pandas ``y``, rows are paired by index (``recipes.training.data.from_arrays``).
+    recipes : str or list of str, optional
+        Recipe names (one string is one name); None takes the recommended recipe of
+        the problem and its catalog alternatives and anti-patterns.
     problem : str, optional
-        The problem type; inferred from ``y`` when not given.
+        The problem type; inferred from ``y`` when not given. Class labels take the
+        order the inference finds for the problem (``low < medium < high`` for an
+        ordinal problem, whatever the alphabet says); the report's description of
+        the data names the classes in that order.
     seeds : int, default=10
         Runs per recipe and condition; each seed has its own train/validation split.
     out : str or Path, default="results"
@@ -208,14 +212,39 @@ def compare(X, y, recipes=None, problem=None, seeds=10, out="results",
     pandas.DataFrame
         The tidy results (see ``run``); write a report with ``recipes.report``.
     """
-    if problem is None:
-        problem = infer_problem(y).problem
-    ds = datasets.from_arrays(X, y, problem, name=name, catalog=catalog)
-    experiment = Experiment(name=name, datasets=(ds.name,),
-                            recipes=tuple(recipes) if recipes else None, seeds=seeds,
-                            goal=goal, conditions=conditions, tune=tune, **settings)
+    found = infer_problem(y) if problem is None else _advice(y)
+    problem = found.problem if problem is None else problem
+    ds = datasets.from_arrays(X, y, problem, name=name, catalog=catalog,
+                              classes=class_order(found, problem))
+    experiment = Experiment(name=name, datasets=(ds.name,), recipes=recipes, seeds=seeds,
+                            goal=goal, conditions=conditions, tune=tune,
+                            description=ds.description, **settings)
     return run(experiment, out, trainer, catalog, progress, data=[ds], executor=executor,
                address=address)
+
+
+def _advice(y):
+    """``infer_problem(y)``, or None where it cannot read labels that the problem the caller
+    named may still take (``from_arrays`` checks them for that problem)."""
+    try:
+        return infer_problem(y)
+    except InferenceError:
+        return None
+
+
+def class_order(found, problem):
+    """The class labels in index order that the inference ``found`` decided for ``problem``:
+    the order of its candidate for that problem (``Candidate.order``: the levels of an
+    ordinal problem, lowest first), whether inferred or named by the caller; None (the
+    default order: ordered Categorical levels, else sorted labels) when it has none.
+
+    >>> found = infer_problem(["low", "medium", "high"] * 3)
+    >>> class_order(found, "ordinal"), class_order(found, "multiclass")
+    (('low', 'medium', 'high'), None)
+    """
+    if found is None:
+        return None
+    return next((c.order for c in found.candidates if c.problem == problem), None)
 
 
 def load_results(path, **filters):

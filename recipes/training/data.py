@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -296,9 +297,17 @@ def target_of(dataset):
 MIN_ROWS = 6   # fewer rows leave under 2 validation rows at the default val_fraction (0.25)
 
 
+def _is_pandas(obj):
+    return type(obj).__module__.split(".")[0] == "pandas"
+
+
 def _features(X):
     """Check features: 2-D, real numbers, finite."""
-    if type(X).__module__.split(".")[0] == "pandas" and hasattr(X, "columns"):
+    if type(X).__module__.startswith("scipy.sparse"):
+        raise ValueError(f"Expected X as a dense array. Received: X is a scipy sparse matrix "
+                         f"({type(X).__name__}, shape {getattr(X, 'shape', '?')}); pass "
+                         f"X.toarray().")
+    if _is_pandas(X) and hasattr(X, "columns"):
         from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
         bad = {str(c): str(t) for c, t in X.dtypes.items()
@@ -310,6 +319,8 @@ def _features(X):
     if X.dtype.kind == "c":
         raise ValueError(f"Expected real features. Received: complex X (dtype={X.dtype}); "
                          f"pass X.real and X.imag as separate columns, or np.abs(X).")
+    if X.dtype == object and X.ndim == 2:
+        X = _numbers_only(X)
     if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
         raise ValueError(f"Expected X to be numeric. Received: X.dtype={X.dtype}")
     if X.ndim != 2:
@@ -324,6 +335,62 @@ def _features(X):
     return X
 
 
+def _is_missing(v):
+    """None, NaN, pandas' NA or NaT: a missing value."""
+    return v is None or (isinstance(v, float) and v != v) or type(v).__name__ in ("NAType",
+                                                                                  "NaTType")
+
+
+def _numbers_only(X):
+    """An object array of features as float64 (e.g. a DataFrame of nullable Int64
+    columns); raises ValueError at its first missing value (pd.NA, None; by row and
+    column) or its first entry that is not a number."""
+    for (r, c), v in np.ndenumerate(X):
+        if _is_missing(v):
+            what = "pd.NA" if type(v).__name__ == "NAType" else repr(v)
+            raise ValueError(f"Expected X without missing values. Received: X holds {what} at "
+                             f"row {r}, column {c}; fill or drop missing values first (e.g. "
+                             f"X.fillna(...) or X.dropna()).")
+        if not isinstance(v, (int, float, np.number, np.bool_)):
+            raise ValueError(f"Expected X to be numeric. Received: X[{r}, {c}]={v!r} "
+                             f"({type(v).__name__})")
+    return X.astype(np.float64)
+
+
+def _aligned(X, y):
+    """``y`` in the row order of ``X``: when both are pandas objects, rows are paired by
+    index, not by position. The same labels in another order reorder ``y``; labels on
+    one side only (or repeated labels in indexes that differ) are an error."""
+    if not (_is_pandas(X) and _is_pandas(y) and hasattr(X, "index") and hasattr(y, "index")):
+        return y
+    xi, yi = X.index, y.index
+    if xi.equals(yi):
+        return y
+    if xi.has_duplicates or yi.has_duplicates:
+        raise ValueError("Expected X and y with the same index, or indexes without repeated "
+                         "labels (pandas X and y are paired by index). Received: indexes that "
+                         "differ and repeat labels; align them (y.loc[X.index]) or "
+                         "reset_index(drop=True) both.")
+    only_x, only_y = xi.difference(yi, sort=False), yi.difference(xi, sort=False)
+    if len(only_x) or len(only_y):
+        raise ValueError(f"Expected y's index to hold the labels of X's index (pandas X and y "
+                         f"are paired by index). Received: {len(only_x)} labels of X's index "
+                         f"not in y's (e.g. {only_x[:3].tolist()}) and {len(only_y)} of y's "
+                         f"not in X's (e.g. {only_y[:3].tolist()}); select the same rows in "
+                         f"both, or pass y.to_numpy() to pair by position.")
+    return y.loc[xi]
+
+
+def _describe(name, X, classes, target):
+    """A user dataset's description; for class problems, its classes in index order."""
+    text = f"User data {name!r}: {X.shape[0]} samples x {X.shape[1]} features."
+    if classes is None or target not in CLASS_TARGETS:
+        return text
+    shown = [repr(c) for c in classes[:20]] + (["..."] if len(classes) > 20 else [])
+    order = (" < ".join(shown) + " (lowest first)") if target == "ordered" else ", ".join(shown)
+    return f"{text} {len(classes)} classes in index order: {order}."
+
+
 def from_arrays(X, y, problem, name="user", classes=None, catalog=None):
     """Wrap a user's arrays as a Dataset of catalog problem type ``problem``.
 
@@ -334,9 +401,12 @@ def from_arrays(X, y, problem, name="user", classes=None, catalog=None):
     sorted distinct labels). ``catalog``: where ``problem`` is defined (None: the
     bundled catalog), so a user's own problem type works. Labels are checked by the
     problem's recommended recipe (``encode``), so a bad label gives the same error
-    training would. Masked entries are an error, never a label.
+    training would. Masked entries are an error, never a label. A pandas ``X`` and ``y``
+    are paired by index (``_aligned``). The description names the classes in index
+    order.
     """
     recipe = _target(problem, catalog)
+    y = _aligned(X, y)
     try:
         X = _features(X)
     except ValueError as e:
@@ -371,8 +441,7 @@ def from_arrays(X, y, problem, name="user", classes=None, catalog=None):
     if X.shape[0] < MIN_ROWS:
         raise ValueError(f"Expected at least {MIN_ROWS} rows, to split into train and validation "
                          f"parts. Received: X.shape={X.shape}")
-    return _make(name, problem, X, y, classes,
-                 f"User data {name!r}: {X.shape[0]} samples x {X.shape[1]} features.",
+    return _make(name, problem, X, y, classes, _describe(name, X, classes, recipe.target),
                  "user", derived=False, target=recipe.target)
 
 
@@ -417,9 +486,11 @@ def split(dataset, val_fraction=0.25, seed=0, test_fraction=0.0, show_test=True)
     target = target_of(dataset)
     X, y = np.asarray(dataset.X, dtype=np.float64), np.asarray(dataset.y)
     rows, test = np.arange(len(X)), None
+    fractions = (float(val_fraction), float(test_fraction))
     if test_fraction > 0:
-        rows, test = _cut(dataset, rows, test_fraction, 0, target)
-    train, val = _cut(dataset, rows, val_fraction / (1.0 - test_fraction), seed, target)
+        rows, test = _cut(dataset, rows, test_fraction, 0, target, "test", fractions)
+    train, val = _cut(dataset, rows, val_fraction / (1.0 - test_fraction), seed, target,
+                      "validation", fractions)
     mean, std = _moments(X[train])
     scale = lambda part: _standardize(X[part], mean, std).astype(np.float32)  # noqa: E731
     y_mean, y_std = _moments(y[train]) if target in SCALED_TARGETS else (None, None)
@@ -432,8 +503,10 @@ def split(dataset, val_fraction=0.25, seed=0, test_fraction=0.0, show_test=True)
                  X_test=scale(test) if shown else None, y_test=scale_y(test) if shown else None)
 
 
-def _cut(dataset, rows, fraction, seed, target):
-    """``rows`` cut in two, the second part ``fraction`` of them; stratified for classes."""
+def _cut(dataset, rows, fraction, seed, target, part="validation", fractions=None):
+    """``rows`` cut in two, the second part (the ``part`` split) ``fraction`` of them;
+    stratified for classes. ``fractions``: the split's (val_fraction, test_fraction), to
+    say how many rows a stratified split needs when there are too few."""
     from sklearn.model_selection import train_test_split
 
     y = np.asarray(dataset.y)[rows]
@@ -449,8 +522,46 @@ def _cut(dataset, rows, fraction, seed, target):
     try:
         return train_test_split(rows, test_size=fraction, random_state=seed, stratify=stratify)
     except ValueError as e:  # too few rows for a stratified split of this size
-        raise ValueError(f"Cannot split dataset {dataset.name!r} ({len(rows)} rows) with a "
-                         f"part of {fraction:.3g}: {e}") from None
+        if stratify is None:
+            raise ValueError(f"Cannot split dataset {dataset.name!r} ({len(rows)} rows) with a "
+                             f"part of {fraction:.3g}: {e}") from None
+        raise ValueError(_too_few(dataset, len(rows), fraction, part, len(values),
+                                  fractions or (fraction, 0.0))) from None
+
+
+# split -> the setting that sizes it, and what it is
+SPLIT_SETTINGS = {
+    "test": ("test_fraction", "the held-out test split (a tuned experiment, tune=..., holds "
+                              "out test_fraction=0.2 of the rows by default)"),
+    "validation": ("val_fraction", "the validation split"),
+}
+
+
+def _too_few(dataset, rows, fraction, part, k, fractions):
+    """Why a stratified cut of ``rows`` rows failed: which split, the rows it got and the
+    rows it needs (each side of every cut holds at least one row per class: ``k``)."""
+    got = math.ceil(fraction * rows)
+    setting, what = SPLIT_SETTINGS[part]
+    need = _rows_needed(k, *fractions)
+    return (f"Cannot split dataset {dataset.name!r}: {what} got {got} of the {rows} rows it "
+            f"is cut from ({setting}={fractions[part == 'test']:g}), and a stratified split "
+            f"needs at least {k} rows on each side of every cut (one per class, {k} classes)"
+            f"; the other side keeps {rows - got}. Expected "
+            f"{f'at least {need} rows in all' if need else 'more rows'}: add rows, merge rare "
+            f"classes (fewer classes), or change {setting}"
+            f"{' (or leave tune out: no test split)' if part == 'test' else ''}.")
+
+
+def _rows_needed(k, val_fraction, test_fraction):
+    """The fewest rows whose test and validation cuts (sizes as scikit-learn's
+    ``train_test_split``: the split's part rounded up) leave ``k`` rows on every side."""
+    def enough(n):
+        test = math.ceil(test_fraction * n) if test_fraction > 0 else 0
+        rest = n - test
+        val = math.ceil(val_fraction / (1.0 - test_fraction) * rest)
+        return (test_fraction == 0 or test >= k) and val >= k and rest - val >= k
+
+    return next((n for n in range(2 * k, 10 ** 6) if enough(n)), None)
 
 
 def _moments(a):

@@ -79,6 +79,8 @@ probabilities). Reports should show NaN as "n/a", not as a bad value.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..catalog import codec
@@ -98,6 +100,12 @@ COMMON = {
 BINARY = ("f1", "pr_auc")
 
 HIGHER_IS_BETTER = {"accuracy", "balanced_accuracy", "f1", "pr_auc"}
+
+# every common metric -> the values it can take (lowest, highest); a goal outside is never met
+RANGES = {"accuracy": (0.0, 1.0), "balanced_accuracy": (0.0, 1.0), "f1": (0.0, 1.0),
+          "pr_auc": (0.0, 1.0), "ece": (0.0, 1.0), "out_of_range": (0.0, 1.0),
+          "brier": (0.0, 2.0), "log_loss": (0.0, math.inf), "mse": (0.0, math.inf),
+          "mae": (0.0, math.inf), "poisson_deviance": (0.0, math.inf)}
 
 # the metric a report ranks recipes by, per target
 PRIMARY = {
@@ -154,8 +162,10 @@ def truth(recipe, y, classes=None):
     return np.asarray(y, dtype=np.float64).reshape(len(y), -1)
 
 
-def _problem_size(recipe, width, n):
-    """The number of classes behind ``width`` output units."""
+def problem_size(recipe, width, n):
+    """The number of classes behind ``width`` output units (``n`` when given, checked
+    against ``width``); a ValueError when they disagree, or when ``n`` is None and the
+    recipe's units do not reveal it (a class index predicted as one number)."""
     if n is None:
         if recipe.units == "n":
             n = width
@@ -262,7 +272,7 @@ def _class_metrics(t, pred, p, s, k):
 
 
 def _classes(recipe, t, out, n, threshold):
-    k = _problem_size(recipe, out.shape[-1], n)
+    k = problem_size(recipe, out.shape[-1], n)
     if t.size and (t.min() < 0 or t.max() >= k):
         raise ValueError(f"Expected class indices in [0, {k}). Received: min={t.min()}, max={t.max()}")
     pred = recipe.decode(out, k, threshold)
@@ -317,7 +327,7 @@ def _values(recipe, t, out):
     return _value_metrics(t, pred, recipe.target == "counts")
 
 
-def common_metrics(recipe, truth, outputs, *, n=None, threshold=0.5):
+def common_metrics(recipe, truth, outputs, *, n=None, threshold=None):
     """The metrics ``names(recipe, n)`` of raw outputs against the truth.
 
     ``truth``: from ``truth(recipe, y, classes)``, N samples. ``outputs``: the
@@ -326,7 +336,8 @@ def common_metrics(recipe, truth, outputs, *, n=None, threshold=0.5):
     shape (...)}`` in ``names`` order (0-d arrays for one run). ``n``: the
     number of classes, needed only for class recipes whose unit count does not
     reveal it (a class index predicted as one number); the number of units
-    is checked against it. ``threshold``: passed to ``recipe.decode``. A run
+    is checked against it. ``threshold``: passed to ``recipe.decode`` (None: its
+    default, 0.5 for the decodings that take one). A run
     with any non-finite output gets NaN for every metric.
     """
     t = np.asarray(truth)

@@ -36,11 +36,13 @@ import math
 import numbers
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from ..catalog.table import Recipe
 from ..messages import expected
+from ..models.spec import OPTIMIZER_CLASSES
 
 # The Keras backends a run can train on; a run's config names its backend unless it
 # is DEFAULT_BACKEND (so the ids of runs recorded before the field existed hold).
@@ -73,12 +75,28 @@ def _positive(v):
     return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) and v > 0
 
 
+def _optimizer_object(v):
+    """A Keras optimizer instance (told by its methods: no Keras import here)."""
+    return not isinstance(v, str) and callable(getattr(v, "get_config", None)) \
+        and callable(getattr(v, "apply_gradients", None))
+
+
+def _optimizer_name(v):
+    """An optimizer name in the case ``OPTIMIZER_CLASSES`` spells it (``"Adam"`` ->
+    ``"adam"``); anything else unchanged, for the check to name it as given."""
+    if isinstance(v, str) and v.strip().lower() in OPTIMIZER_CLASSES:
+        return v.strip().lower()
+    return v
+
+
 # setting -> (check, what is allowed): every Settings is checked on creation
 CHECKS = {
     "epochs": (lambda v: _count(v) and v >= 1, "a whole number >= 1"),
     "batch_size": (lambda v: _count(v) and v >= 1, "a whole number >= 1"),
-    "optimizer": (lambda v: not isinstance(v, str) or bool(v.strip()),
-                  "an optimizer name (e.g. 'adam', 'sgd') or a keras optimizer"),
+    "optimizer": (lambda v: (isinstance(v, str) and v in OPTIMIZER_CLASSES)
+                  or _optimizer_object(v),
+                  f"one of {{{', '.join(map(repr, OPTIMIZER_CLASSES))}}} (an optimizer name, "
+                  f"in any case) or a keras.optimizers.Optimizer"),
     "learning_rate": (_positive, "a finite number > 0"),
     "hidden": (lambda v: all(_count(w) and w >= 1 for w in v),
                "a sequence of layer widths, each a whole number >= 1"),
@@ -138,7 +156,10 @@ class Settings:
     batch_size : int, default=32
         Examples per gradient step.
     optimizer : str or keras.optimizers.Optimizer, default="adam"
-        A name from ``recipes.models.build.OPTIMIZERS`` or an optimizer instance.
+        A name from ``recipes.models.spec.OPTIMIZER_CLASSES`` (in any case: ``"Adam"``
+        is ``"adam"``), or an optimizer instance for a trainer called directly. A
+        grid (``grid``, ``Experiment``, ``compare``) records its runs by their
+        settings (``config``), so it takes names only.
     learning_rate : float, default=1e-3
         Step size of the optimizer.
     hidden : tuple of int, default=(32,)
@@ -164,6 +185,7 @@ class Settings:
         if backend not in BACKENDS:
             raise ValueError(expected(BACKENDS, "backend", backend))
         object.__setattr__(self, "backend", backend)
+        object.__setattr__(self, "optimizer", _optimizer_name(self.optimizer))
         for name in self.names():   # numpy scalars -> Python numbers: the same config and run id
             value = getattr(self, name)
             if isinstance(value, numbers.Number) and hasattr(value, "item"):
@@ -218,6 +240,7 @@ class Settings:
         import itertools
 
         options = {k: v for k, v in (options or {}).items() if v is not None}
+        conditions = _conditions(conditions)
         axes = {k: list(v) for k, v in options.items() if _is_axis(k, v)}
         for name, values in axes.items():
             if not values:
@@ -230,11 +253,17 @@ class Settings:
             for combo in itertools.product(*axes.values()):
                 s = cls.of({**fixed, **dict(zip(axes, combo))}, start)
                 if s not in found:
+                    s.config()   # a grid's runs are recorded by their config: refuse what is not
                     found.append(s)
         return tuple(found)
 
     def config(self):
-        """JSON-ready description: one key per setting (``hidden`` as a list)."""
+        """JSON-ready description: one key per setting (``hidden`` as a list).
+
+        Raises ValueError for an optimizer instance (``_recorded_optimizer``): it has
+        no name to record, so a run trained with it could not be told apart or resumed.
+        """
+        _recorded_optimizer(self.optimizer)
         return {name: (list(v) if name == "hidden" else v)
                 for name, v in ((n, getattr(self, n)) for n in self.names())}
 
@@ -264,6 +293,57 @@ OPTIMIZER_CONDITIONS = ({"optimizer": "adam", "learning_rate": 1e-3},
 SHORT = {"learning_rate": "lr", "batch_size": "batch", "output_scale": "scale"}
 
 
+def _conditions(conditions):
+    """A grid's explicit conditions as a list of mappings: None stays None (one condition
+    of the base settings); one mapping is one condition; an empty list is an error."""
+    if conditions is None:
+        return None
+    if isinstance(conditions, Mapping):
+        return [conditions]
+    if isinstance(conditions, (str, bytes)) or not hasattr(conditions, "__iter__"):
+        raise ValueError(f"Expected conditions as a list of settings mappings, e.g. "
+                         f"[{{'optimizer': 'sgd'}}, {{'optimizer': 'adam'}}]. "
+                         f"Received: conditions={conditions!r}")
+    conditions = list(conditions)
+    if not conditions:
+        raise ValueError("Expected at least one condition in conditions; leave conditions out "
+                         "(None) to train the base settings alone. Received: conditions=[]")
+    bad = [c for c in conditions if not isinstance(c, Mapping)]
+    if bad:
+        raise ValueError(f"Expected each condition as a mapping of settings by name, e.g. "
+                         f"{{'optimizer': 'sgd'}}. Received: conditions={conditions!r}")
+    return conditions
+
+
+def _recorded_optimizer(optimizer):
+    """Raise ValueError unless ``optimizer`` is a name: what a run's config records.
+
+    An optimizer object is refused, its message naming the string form when there is
+    one (``optimizer='sgd', learning_rate=0.5``) and the hyperparameters that have none.
+    """
+    if isinstance(optimizer, str):
+        return
+    hint, extra = "", ""
+    if _optimizer_object(optimizer):
+        name = {cls: n for n, (_, cls) in OPTIMIZER_CLASSES.items()}.get(
+            type(optimizer).__name__)
+        config = optimizer.get_config()
+        rate = config.get("learning_rate")
+        if name in OPTIMIZER_CLASSES:
+            hint = f"; pass optimizer={name!r}" + (
+                f", learning_rate={rate:g}" if isinstance(rate, numbers.Real) else "")
+            default = type(optimizer)().get_config()
+            other = {k: v for k, v in config.items()
+                     if k not in ("name", "learning_rate") and default.get(k) != v}
+            if other:
+                extra = (f" (its {', '.join(f'{k}={v!r}' for k, v in other.items())} has no "
+                         f"setting: that would train without it)")
+    raise ValueError(f"Expected an optimizer name, one of "
+                     f"{{{', '.join(map(repr, OPTIMIZER_CLASSES))}}}: a grid records each run "
+                     f"by its settings, and an optimizer object has no name to record{hint}"
+                     f"{extra}. Received: optimizer={optimizer!r}")
+
+
 def _is_axis(name, value):
     """A list-valued setting is an axis; for ``hidden`` only a list of sequences is."""
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
@@ -290,13 +370,24 @@ def condition(config, trainer=""):
     if not given:
         return dict.fromkeys(("condition",) + Settings.names(), float("nan"))
     given.setdefault("backend", DEFAULT_BACKEND)   # a config without one is a TensorFlow run
-    settings = Settings.of({k: v for k, v in given.items()
-                            if not isinstance(v, (dict, list)) or k == "hidden"})
+    given = {k: v for k, v in given.items() if not isinstance(v, (dict, list)) or k == "hidden"}
+    try:
+        settings = Settings.of(given)
+    except ValueError:   # recorded before a check refused it (optimizer='adamw2'): read as is
+        settings = _as_recorded(given)
     tuned = (config.get("tune") or {}).get("setting")
     label = settings.label(tuned=(tuned,) if tuned else ())
     values = {k: (",".join(map(str, v)) if k == "hidden" else v)
               for k, v in settings.config().items()}
     return {"condition": f"{label} | {trainer}" if trainer else label, **values}
+
+
+def _as_recorded(values):
+    """Settings holding stored values as they are, unchecked: reading a store never fails
+    on a run that a check added later would refuse."""
+    settings = object.__new__(Settings)
+    set_fields(settings, **{f.name: f.default for f in fields(Settings)} | values)
+    return settings
 
 
 def set_fields(obj, **values):
