@@ -78,8 +78,9 @@ def config(setup, split):
     # checks the seed and the head size now, so a bad value fails this run alone (the
     # weights are cached for training)
     initial_weights(setup, split)
-    return Config(hidden=tuple(s.hidden), units=recipe.n_units(split.n),
-                  activation=recipe.activation, loss=(namespace, cls, tuple(sorted(kwargs.items()))),
+    return Config(hidden=tuple(int(h) for h in s.hidden), units=recipe.n_units(split.n),
+                  activation=recipe.activation,
+                  loss=(namespace, cls, tuple(sorted(kwargs.items()))),
                   encoding=recipe.encoding, optimizer=kind, hyper=hyper,
                   batch_size=s.batch_size, epochs=s.epochs)
 

@@ -270,6 +270,8 @@ def _inputs(config, parts, setups, splits):
             np.ascontiguousarray(order[:, :, :n_train]), list(ws), opt]
 
 
+# this backend's trainer, and its methods under the module's names
+# (``trainers.STACKED`` names iter_fit_stacked)
 TRAINER = JaxTrainer()
 iter_stacked = TRAINER.iter_train
 train_stacked = TRAINER.train

@@ -477,6 +477,8 @@ def _expand(v, like):
     return tf.reshape(v, (-1,) + (1,) * (like.shape.rank - 1))
 
 
+# this backend's trainer, and its methods under the module's names
+# (``trainers.STACKED`` names iter_fit_stacked)
 TRAINER = TensorFlowTrainer()
 iter_stacked = TRAINER.iter_train
 train_stacked = TRAINER.train

@@ -260,6 +260,8 @@ def _tensors(config, setups, splits):
             [as_t(np.ascontiguousarray(w)) for w in ws])
 
 
+# this backend's trainer, and its methods under the module's names
+# (``trainers.STACKED`` names iter_fit_stacked)
 TRAINER = TorchTrainer()
 iter_stacked = TRAINER.iter_train
 train_stacked = TRAINER.train
