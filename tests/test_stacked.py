@@ -228,8 +228,7 @@ def test_chunking_is_bounded_and_even():
 
 def test_auto_picks_xla_only_when_it_pays_off(monkeypatch):
     monkeypatch.setattr(TRAINER, "jit", "auto")
-    monkeypatch.delenv("TF_XLA_FLAGS", raising=False)
-    monkeypatch.setitem(xla_cache._CACHE, "shared", None)     # no persistent cache
+    monkeypatch.setattr(xla_cache, "active", lambda: False)    # no persistent cache
     config = Config((32,), 10, "softmax", (), "onehot", "adam", (), 32, 20, None)
     digits = dict(n_features=64, n_train=1347, n_val=450)
     assert not TRAINER.use_xla(config, 10, 5, **digits)        # compile would dominate
