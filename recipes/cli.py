@@ -8,18 +8,16 @@ import what they need inside their ``run`` function.
 from __future__ import annotations
 
 import argparse
-import os
 import difflib
-import importlib.util
+import importlib
+import os
 import sys
 from pathlib import Path
 
 from .catalog.table import OUTPUT_RANGES, Catalog, CatalogError, load_catalog
-from .messages import expected
-from .training.settings import BACKENDS as BACKEND_NAMES
-
-# TensorFlow is imported only by the commands that train or build models; keep its C++ logs quiet.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from .experiments import ALL, load_experiments, names as experiment_names
+from .files import atomic_write
+from .quiet import quiet_command
 
 
 def _table(rows, columns):
@@ -155,66 +153,61 @@ def _run_infer(args, catalog: Catalog):
 
 # --- run and report ----------------------------------------------------------
 
-BUNDLED_EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+class Registry:
+    """The names in a library registry ``"module:NAME"`` (a dict's keys or a tuple), as
+    argparse ``choices``. The module is imported the first time argparse checks a value or
+    prints help, so building the parser (``recipes list``) imports nothing heavy, while
+    the command accepts exactly what the library does.
+
+    >>> "keras" in Registry("recipes.training.trainers:TRAINERS")
+    True
+    >>> list(Registry("recipes.training.settings:BACKENDS"))
+    ['tensorflow', 'jax', 'torch']
+    """
+
+    def __init__(self, target):
+        self.target = target
+
+    def names(self):
+        """The registry's names, in its order: a tuple of str."""
+        module, name = self.target.split(":")
+        return tuple(getattr(importlib.import_module(module), name))
+
+    def __iter__(self):
+        return iter(self.names())
+
+    def __contains__(self, value):
+        return value in self.names()
 
 
-def experiments_dir():
-    """The bundled experiments/ folder, beside the recipes package. Never the working
-    directory's: running a command in a folder must not run code found there."""
-    if BUNDLED_EXPERIMENTS.is_dir():
-        return BUNDLED_EXPERIMENTS
-    raise FileNotFoundError(f"No bundled experiments/ folder beside the recipes package "
-                            f"(looked in {BUNDLED_EXPERIMENTS}); pass the path of an "
-                            f"experiment script ending in .py")
-
-
-def load_experiment(what):
-    """An Experiment from a script path (ending in .py: the user's own file), or the
-    name of a bundled experiment (``experiments_dir``)."""
-    path = Path(what)
-    if path.suffix != ".py":
-        folder = experiments_dir()
-        names = sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_"))
-        if what not in names:
-            raise ValueError(expected(["all"] + names, "experiment", what)
-                             + " (or pass the path of a script ending in .py)")
-        path = folder / f"{what}.py"
-    elif not path.is_file():
-        raise FileNotFoundError(f"No experiment script at {path}")
-    spec = importlib.util.spec_from_file_location(f"experiment_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    if not hasattr(module, "EXPERIMENT"):
-        raise ValueError(f"{path}: an experiment script must define EXPERIMENT = Experiment(...)")
-    return module.EXPERIMENT
-
-
-def suite():
-    """Every experiment in experiments/, in name order."""
-    folder = experiments_dir()
-    return [load_experiment(str(p)) for p in sorted(folder.glob("*.py"))
-            if not p.stem.startswith("_")]
+BACKENDS = Registry("recipes.training.settings:BACKENDS")
+TRAINERS = Registry("recipes.training.trainers:TRAINERS")
+EXECUTORS = Registry("recipes.results.executors:EXECUTORS")
+TUNABLE = Registry("recipes.results.grid:TUNABLE")
 
 
 def _add_run_options(p):
     p.add_argument("--seeds", type=int, help="seeds per recipe (default: the experiment's)")
     p.add_argument("--epochs", type=int, help="epochs per run (default: the experiment's)")
-    p.add_argument("--tune", choices=["learning_rate"], default=None,
-                   help="tune each recipe's learning rate on validation data and report on a "
-                        "held-out test split (default: the experiment's choice)")
-    p.add_argument("--backend", action="append", metavar="NAME", choices=BACKEND_NAMES,
-                   help="train on this Keras backend (repeat for several; each runs in its own "
-                        "process); replaces the experiment's backends (default: the experiment's)")
+    p.add_argument("--tune", choices=TUNABLE, metavar="SETTING",
+                   help="tune this setting (one of %(choices)s) of each recipe on validation "
+                        "data and report on a held-out test split (default: the experiment's "
+                        "choice)")
+    p.add_argument("--backend", action="append", metavar="NAME", choices=BACKENDS,
+                   help="train on this Keras backend (one of %(choices)s; repeat for several; "
+                        "each runs in its own process); replaces the experiment's backends "
+                        "(default: the experiment's)")
     p.add_argument("--out", default="results", help="results directory (default: results)")
-    p.add_argument("--trainer", default=None, choices=["stacked", "keras"],
-                   help="stacked: many runs in one compiled graph (default); keras: plain model.fit")
+    p.add_argument("--trainer", choices=TRAINERS, metavar="NAME",
+                   help="one of %(choices)s. stacked: many runs in one compiled graph "
+                        "(the default); keras: plain model.fit")
     p.add_argument("--report", default=None, metavar="DIR",
                    help="where to write the report (default: OUT/report)")
     p.add_argument("--no-report", action="store_true", help="train only")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--executor", default="local", choices=["local", "ray"],
-                   help="local: train in this process (default); ray: one Ray task per chunk "
-                        "(pip install 'keras-loss-recipes[ray]')")
+    p.add_argument("--executor", choices=EXECUTORS, metavar="NAME",
+                   help="one of %(choices)s. local: train in this process (the default); "
+                        "ray: one Ray task per chunk (pip install 'keras-loss-recipes[ray]')")
     p.add_argument("--address", default=None,
                    help="with --executor ray: the Ray cluster to use (e.g. auto, ray://HOST:10001); "
                         "default: start a local Ray instance. Across machines, --out must be on a "
@@ -222,21 +215,26 @@ def _add_run_options(p):
 
 
 def _add_run(p):
-    p.add_argument("experiment", help="'all', an experiment name from experiments/, or a script path")
+    p.add_argument("experiment", metavar="EXPERIMENT",
+                   help=f"{ALL!r} (every bundled experiment), a bundled experiment "
+                        f"({', '.join(experiment_names())}), or the path of your own script "
+                        f"ending in .py")
     _add_run_options(p)
 
 
 def _train(experiments, args, catalog):
     from .results.runner import check_backends, run
-    from .training.trainers import DEFAULT_TRAINER
 
     experiments = [exp.with_options(seeds=args.seeds, epochs=args.epochs, tune=args.tune,
                                     backend=args.backend) for exp in experiments]
+    # the options given; the others take run's defaults (one home for each)
+    given = {k: v for k, v in (("trainer", args.trainer), ("executor", args.executor))
+             if v is not None}
     for exp in experiments:   # before any training: a suite does not stop half way
         check_backends(exp)
     for exp in experiments:
-        run(exp, args.out, args.trainer or DEFAULT_TRAINER, catalog, progress=not args.quiet,
-            executor=args.executor, address=args.address)
+        run(exp, args.out, catalog=catalog, progress=not args.quiet, address=args.address,
+            **given)
     if not args.no_report:
         from .reporting.writer import report
 
@@ -246,8 +244,7 @@ def _train(experiments, args, catalog):
 
 
 def _run_run(args, catalog: Catalog):
-    experiments = suite() if args.experiment == "all" else [load_experiment(args.experiment)]
-    return _train(experiments, args, catalog)
+    return _train(load_experiments(args.experiment), args, catalog)
 
 
 def _add_report(p):
@@ -300,8 +297,7 @@ def _run_explain(args, catalog: Catalog):
     print(explain(recipe, catalog))
     if args.out:
         fig = gradient_figure(problem_gradients(recipe.problem, catalog), highlight=recipe.name)
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(args.out, dpi=120)
+        atomic_write(args.out, lambda tmp: fig.savefig(tmp, dpi=120))
         print(f"\nfigure: {args.out}")
     return 0
 
@@ -309,14 +305,14 @@ def _run_explain(args, catalog: Catalog):
 # --- backends (recipes.diagnostics.backends) -------------------------------------
 
 def _add_backends(p):
-    p.add_argument("--backend", action="append", metavar="NAME",
-                   help="a Keras backend to compute on (repeat; default: tensorflow, jax, torch)")
+    p.add_argument("--backend", action="append", metavar="NAME", choices=BACKENDS,
+                   help="a Keras backend to compute on (repeat; default: every one of "
+                        "%(choices)s)")
     p.add_argument("--out", metavar="DIR", help="a results folder to cache the matrix in")
 
 
 def _run_backends(args, catalog: Catalog):
     from .diagnostics.backends import disagreements, matrix, table_text
-    from .training.settings import BACKENDS
 
     df = matrix(catalog, tuple(args.backend or BACKENDS), args.out)
     print(table_text(df))
@@ -447,9 +443,13 @@ def _guard(command, action):
 
 
 def main(argv=None):
+    """Run the ``recipes`` command ``argv`` (default: the process's arguments); returns
+    its exit status. Any command may start TensorFlow (or a child process that does), so
+    each runs inside ``quiet.quiet_command``: no TensorFlow log line reaches the terminal."""
     args = parser().parse_args(argv)
-    return _guard(args.command,
-                  lambda: COMMANDS[args.command][2](args, load_catalog(args.catalog)))
+    with quiet_command():
+        return _guard(args.command,
+                      lambda: COMMANDS[args.command][2](args, load_catalog(args.catalog)))
 
 
 if __name__ == "__main__":

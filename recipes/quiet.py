@@ -20,6 +20,15 @@ several threads at once: the first one in sends file descriptor 2 to the file, t
 last one out restores it and writes the kept lines back (Python's own stderr output
 in the meantime, e.g. a progress bar, comes out then).
 
+A command (``recipes run``, ``report``, ``backends``, ...) may start TensorFlow anywhere:
+in a module that imports it, in a library that imports it for its own use (TensorBoard),
+in a child process, or when it loads a compiled function. ``quiet_command`` covers the
+whole of a command instead: file descriptor 2 goes through a filter process that drops
+the ``NOISE`` lines and passes every other line on at once, while Python's own
+``sys.stderr`` (progress bars, warnings, error messages) writes to the terminal directly.
+The filter is a process, not a thread, so that a fatal error TensorFlow writes just
+before it aborts still reaches the terminal.
+
 >>> import_tensorflow().__name__  # doctest: +SKIP
 'tensorflow'
 """
@@ -30,16 +39,17 @@ import contextlib
 import importlib
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import threading
 
-__all__ = ["NOISE", "import_keras", "import_tensorflow", "quiet_stderr"]
+__all__ = ["NOISE", "import_keras", "import_tensorflow", "quiet_command", "quiet_stderr"]
 
 # The start-up lines TensorFlow and absl write while TensorFlow is imported.
 NOISE = re.compile(
     r"All log messages before absl::InitializeLog\(\)"
-    r"|^[IW]\d{4} [\d:.]+\s+\d+ \S+\.cc:\d+\]"        # absl's "I0000 00:00:... port.cc:153]"
+    r"|^[IW]\d{4} [\d:.]+\s+\d+ \S+\.(cc|h):\d+\]"   # absl's "I0000 00:00:... port.cc:153]"
     r"|^To enable the following instructions:"        # 2nd line of cpu_feature_guard
     r"|oneDNN custom operations are on"
     r"|Unable to register cu(DNN|FFT|BLAS) factory"
@@ -127,3 +137,94 @@ def import_keras():
     """Keras, imported once with its backend's start-up log lines dropped (TensorFlow's
     under the TensorFlow backend; another backend's library is not imported here)."""
     return _quiet_import("keras")
+
+
+# The filter process of ``quiet_command``: copies its standard input to its standard
+# output line by line, leaving out the lines that match the pattern (argv[1]); a line is
+# written as soon as it is complete, the rest at the end. It ignores Ctrl-C (the command
+# handles it) and ends when every writer has closed the pipe.
+_FILTER = """\
+import os, re, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+noise, rest, out = re.compile(sys.argv[1]), b"", sys.stdout.buffer
+while True:
+    chunk = os.read(0, 65536)
+    lines = (rest + chunk).splitlines(keepends=True)
+    rest = lines.pop() if chunk and lines and lines[-1][-1:] not in b"\\r\\n" else b""
+    out.write(b"".join(l for l in lines if not noise.search(l.decode("utf-8", "replace"))))
+    out.flush()
+    if not chunk:
+        break
+"""
+
+_COMMAND = {"depth": 0}
+
+
+def _stderr_is_fd2():
+    """True when Python's ``sys.stderr`` writes to file descriptor 2 (not in a notebook)."""
+    try:
+        return sys.stderr is not None and sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def quiet_command():
+    """For the block (a whole command): TensorFlow's log level (``ENVIRONMENT``, unless
+    the user set it) and file descriptor 2 sent through a filter process that drops the
+    ``NOISE`` lines, whoever writes them (TensorFlow, XLA, absl, a child process);
+    ``sys.stderr`` writes to the terminal directly meanwhile. Nested blocks share the
+    outer one's filter. Without a real file descriptor 2 (an embedded interpreter)
+    only the environment is set."""
+    for key, value in ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+    with _LOCK:
+        outer = _COMMAND["depth"] == 0
+        _COMMAND["depth"] += 1
+    try:
+        if outer and _stderr_is_fd2():
+            with _filtered_fd2():
+                yield
+        else:
+            yield
+    finally:
+        with _LOCK:
+            _COMMAND["depth"] -= 1
+
+
+@contextlib.contextmanager
+def _filtered_fd2():
+    """File descriptor 2 through the ``_FILTER`` process, ``sys.stderr`` on the original."""
+    sys.stderr.flush()
+    original = os.dup(2)
+    try:
+        child = subprocess.Popen([sys.executable, "-I", "-S", "-c", _FILTER, NOISE.pattern],
+                                 stdin=subprocess.PIPE, stdout=original, stderr=original)
+    except OSError:              # no process can be started: unfiltered
+        child = None
+    if child is None:
+        os.close(original)
+        yield
+        return
+    python_stderr = sys.stderr
+    sys.stderr = open(os.dup(original), "w", buffering=1, encoding=python_stderr.encoding,
+                      errors=python_stderr.errors)
+    os.dup2(child.stdin.fileno(), 2)
+    child.stdin.close()          # fd 2 (and children's copies) now hold the pipe
+    try:
+        yield
+    finally:
+        sys.stderr.flush()       # left open: a logging handler made meanwhile may hold it
+        _DIRECT.append(sys.stderr)
+        sys.stderr = python_stderr
+        os.dup2(original, 2)     # closes this process's end of the pipe
+        os.close(original)
+        try:                     # the last lines; a child still writing keeps it running
+            child.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            _LEFT_RUNNING.append(child)
+
+
+# filter processes that outlived their command (a child process still holds the pipe),
+# and the direct sys.stderr objects of finished commands (on the terminal, kept open)
+_LEFT_RUNNING, _DIRECT = [], []

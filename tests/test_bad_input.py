@@ -19,6 +19,7 @@ import pytest
 import recipes
 from recipes.catalog.infer import InferenceError, read_labels
 from recipes.catalog.table import CatalogError, default_path, load_catalog
+from recipes.experiments import load_experiment, load_experiments
 from recipes.results.grid import Experiment
 from recipes.results import runner
 from recipes.training import data, metrics
@@ -74,6 +75,39 @@ def scipy_sparse():
     import scipy.sparse
 
     return scipy.sparse
+class ArrayOnly:
+    """An array-like that numpy converts (``__array__``) but that cannot be iterated."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data
+# --- reading results (effects, report, decode): the helpers of the rows at the end of
+# the tables
+
+def results_frame():
+    """Hand-made tidy results of two recipes x 3 seeds, one epoch each, and their runs."""
+    rows, runs = [], []
+    for recipe, role, acc in (("binary_sigmoid_bce", "recommended", 0.9),
+                              ("binary_sigmoid_mse", "anti-pattern", 0.8)):
+        for seed in range(3):
+            key = dict(run=f"{recipe}-{seed}", experiment="e", dataset="d", problem="binary",
+                       target="classes", recipe=recipe, role=role, seed=seed, trainer="keras")
+            runs.append(dict(key, status="ok", config=None))
+            rows += [dict(key, epoch=1, split="val", metric="accuracy", value=acc + seed / 100),
+                     dict(key, epoch=0, split="val", metric="baseline_accuracy", value=0.6)]
+    return pd.DataFrame(rows), pd.DataFrame(runs)
+
+
+RESULTS, RUNS = results_frame()
+
+
+def with_text_value(frame, row, text):
+    """``frame`` with the value at ``row`` replaced by ``text`` (not a number)."""
+    values = frame["value"].astype(object)
+    values.iloc[row] = text
+    return frame.assign(value=values)
 
 
 BAD_INPUTS = [
@@ -397,6 +431,87 @@ BAD_INPUTS = [
     ("inputs/onehot-row-with-two-ones",
      lambda t: MULTICLASS.encode(np.array([[1, 0, 0], [0, 1, 0], [0, 1, 1], [1, 1, 0]])),
      ValueError, r"not one-hot: row 2 is \[0, 1, 1\] \(2 rows not one-hot\)"),
+    # --- peers (issue 23): labels infer_problem and check_model refuse, and say why
+    ("peers/class-code-columns", lambda t: recipes.infer_problem(np.stack(
+        [np.arange(30) % 3, np.arange(30) % 4], axis=1)),
+     InferenceError, r"2 columns of integers.*column 0: 'multiclass', column 1: 'multiclass'.*"
+                     r"infer_problem\(y\[:, j\]\)"),
+    ("peers/class-code-columns-of-a-frame", lambda t: recipes.infer_problem(pd.DataFrame(
+        {"species": np.arange(30) % 3, "weight": np.linspace(2000, 6000, 30).round()})),
+     InferenceError, r"of which 1 alone read as class codes \(column 'species': 'multiclass'\)"),
+    ("peers/no-column-varies", lambda t: recipes.infer_problem([[1, 0, 2], [1, 0, 2]]),
+     InferenceError, r"3 columns that each hold a single value in all 2 rows"),
+    ("peers/str-and-bytes-mixed", lambda t: recipes.infer_problem([b"a", "b", b"a"]),
+     InferenceError, r"str and bytes mixed, b'a' at row 0 and 'b' at row 1"),
+    ("peers/ragged-behind-array-interface", lambda t: recipes.infer_problem(
+        ArrayOnly(np.array([[1, 2], [3]], dtype=object))),
+     InferenceError, r"ragged rows, row 0 has 2 values but row 1 has 1 value"),
+    ("peers/check-labels-of-another-kind-of-file", lambda t: recipes.check_model(
+        _model("categorical_crossentropy"), write(t, "y.txt", "0\n1\n2\n")),
+     InferenceError,
+     r"Expected a file ending in one of \['.csv', '.npy'\]. Received: path='.*y.txt'"),
+    ("peers/check-labels-file-missing", lambda t: recipes.check_model(
+        _model("categorical_crossentropy"), Path(t) / "y.npy"),
+     FileNotFoundError, r"y.npy"),
+    # --- reading results (effects, report, decode)
+    ("reading/effects-metric-column-renamed",
+     lambda t: recipes.effects(RESULTS.rename(columns={"metric": "name"}), RUNS),
+     ValueError, r"recipes.load_results, recipes.run and recipes.compare return, with the "
+                 r"columns \['experiment', .*'metric', 'value'\].*Received: results without "
+                 r"\['metric'\] \(its columns: \[.*'name'"),
+    ("reading/report-without-value",
+     lambda t: recipes.report(RESULTS.drop(columns="value"), Path(t) / "rep", runs=RUNS),
+     ValueError, r"Received: results without \['value'\]"),
+    ("reading/summary-without-value", lambda t: recipes.reporting.stats.summary(
+        RESULTS.drop(columns="value"), RUNS), ValueError, r"Received: results without \['value'\]"),
+    ("reading/effects-of-a-path", lambda t: recipes.effects(str(t)),
+     ValueError, r"a path; read a results folder with recipes.load_results\("),
+    ("reading/effects-value-not-a-number",
+     lambda t: recipes.effects(with_text_value(RESULTS, 3, "n/a"), RUNS),
+     ValueError, r"numbers in results\['value'\]. Received: 'n/a' at row 3 \(1 value"),
+    ("reading/effects-duplicated-observations",
+     lambda t: recipes.effects(pd.concat([RESULTS, RESULTS]), RUNS),
+     ValueError, r"12 duplicated observations, e.g. run='binary_sigmoid_bce-0' epoch=1 "
+                 r"split='val' metric='accuracy' \(2 rows\); the same results concatenated "
+                 r"twice\? Keep one copy: results.drop_duplicates"),
+    ("reading/effects-duplicated-runs", lambda t: recipes.effects(RESULTS, pd.concat([RUNS, RUNS])),
+     ValueError, r"6 duplicated runs, e.g. run='binary_sigmoid_bce-0'; the same runs "
+                 r"concatenated twice"),
+    ("reading/runs-without-status", lambda t: recipes.effects(RESULTS, RUNS.drop(columns="status")),
+     ValueError, r"the runs table that Store\(folder\).runs\(\) returns.*Received: runs "
+                 r"without \['status'\]"),
+    ("reading/runs-unknown-status", lambda t: recipes.effects(RESULTS, RUNS.assign(status="crashed")),
+     ValueError, r"Expected one of \{'ok', 'diverged', 'failed'\}. Received: "
+                 r"runs.status='crashed' \(row 0, run 'binary_sigmoid_bce-0'; 6 rows"),
+    ("reading/report-into-a-file", lambda t: recipes.report(RESULTS, write(t, "taken.txt", "x"),
+                                                            runs=RUNS),
+     NotADirectoryError, r"out to be a folder.*taken.txt', where out is a file"),
+    ("reading/report-below-a-file", lambda t: recipes.report(
+        RESULTS, write(t, "taken.txt", "x") / "rep", runs=RUNS),
+     NotADirectoryError, r"rep', where the parent '.*taken.txt' of out is a file"),
+    ("reading/decode-binary-three-units", lambda t: BINARY.decode(np.zeros((5, 3))),
+     ValueError, r"'binary_sigmoid_bce' expects outputs of shape \(rows, 1\): its units rule "
+                 r"is '1'.*Received: outputs.shape=\(5, 3\)"),
+    ("reading/decode-more-units-than-class-names",
+     lambda t: MULTICLASS.decode(np.eye(3), classes=["a", "b"]),
+     ValueError, r"'multiclass_softmax_cce' expects outputs of shape \(rows, 2\) for 2 classes.*"
+                 r"Received: outputs.shape=\(3, 3\): 3 units but 2 class names were given "
+                 r"\(classes=\['a', 'b'\]\)"),
+    ("reading/decode-one-column-for-softmax", lambda t: MULTICLASS.decode(np.zeros(5)),
+     ValueError, r"\(rows, k\) with k >= 2.*Received: outputs.shape=\(5,\) \(read as one "
+                 r"unit per row\)"),
+    # --- packaging: the bundled experiments and their loader (recipes.experiments) ---
+    ("experiments/unknown-name", lambda t: load_experiment("binry"), ValueError,
+     r"Expected one of \{'beyond', 'binary', .*'tuned'\}. Received: experiment='binry' "
+     r"\(or pass the path of a script ending in .py\)"),
+    ("experiments/unknown-name-or-all", lambda t: load_experiments("al"), ValueError,
+     r"Expected one of \{'all', 'beyond', .*\}. Received: experiment='al'"),
+    ("experiments/missing-script", lambda t: load_experiment(str(Path(t) / "mine.py")),
+     FileNotFoundError, r"No experiment script at .*mine.py"),
+    ("experiments/script-without-an-experiment", lambda t: load_experiment(
+        str(write(t, "mine.py", "EXPERIMENT = 3\n"))), ValueError,
+     r"mine.py: an experiment script must define EXPERIMENT = Experiment\(...\). "
+     r"Received: EXPERIMENT=3"),
 ]
 
 # (case id, make(tmp_path), expected value)
@@ -467,6 +582,22 @@ RIGHT_ANSWERS = [
      .tolist(), list(range(8))),
     ("inputs/a-stored-run-with-a-name-no-longer-accepted-is-read",
      lambda t: condition({"optimizer": "adamw2", "epochs": 2}, "keras")["optimizer"], "adamw2"),
+    # --- peers (issue 23): odd labels with one right answer
+    ("peers/bytes-labels-are-named-bytes",
+     lambda t: (lambda f: (f.classes, f.reason))(recipes.infer_problem(np.array([b"a", b"b"]))),
+     ((b"a", b"b"), "2 distinct values, b'a' and b'b' (bytes): two classes.")),
+    ("peers/a-list-of-bytes-stays-bytes",
+     lambda t: recipes.infer_problem([b"a", b"b", b"a"]).classes, (b"a", b"b")),
+    ("peers/plus-minus-one-multi-hot-is-multilabel",
+     lambda t: [c.problem for c in recipes.infer_problem(
+         np.array([[1, -1, 1], [-1, -1, 1], [1, 1, -1], [-1, 1, -1]])).candidates],
+     ["multilabel", "regression"]),
+    ("peers/a-scipy-sparse-indicator-matrix",
+     lambda t: recipes.infer_problem(__import__("scipy.sparse").sparse.csr_matrix(
+         np.array([[1, 0, 1], [0, 0, 1], [0, 1, 0]]))).problem, "multilabel"),
+    ("peers/check-labels-from-a-npy-path",
+     lambda t: recipes.check_model(_model("categorical_crossentropy"), np.save(
+         Path(t) / "y.npy", LABELS) or Path(t) / "y.npy").labels.shape, (6, 3)),
 ]
 
 
@@ -486,6 +617,42 @@ def test_odd_input_gets_the_right_answer(tmp_path, make, expected):
 def test_case_ids_are_unique():
     ids = [c[0] for c in BAD_INPUTS + RIGHT_ANSWERS]
     assert len(ids) == len(set(ids))
+
+
+# --- reading results: a report refused writes nothing; decode of every catalog row --
+
+@pytest.mark.parametrize("bad", ["no value column", "out is a file"])
+def test_a_refused_report_writes_nothing(tmp_path, bad):
+    out = tmp_path / "rep" if bad == "no value column" else write(tmp_path, "rep", "mine")
+    results = RESULTS.drop(columns="value") if bad == "no value column" else RESULTS
+    with pytest.raises((ValueError, NotADirectoryError)):
+        recipes.report(results, out, runs=RUNS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ([] if bad == "no value column"
+                                                          else ["rep"])
+    assert bad == "no value column" or out.read_text() == "mine"
+
+
+@pytest.mark.parametrize("recipe", load_catalog().recipes, ids=lambda r: r.name)
+def test_decode_refuses_outputs_that_do_not_fit_the_recipe(recipe):
+    """Every catalog row (a new row is tested too): outputs of its units decode; another
+    width, or a single number, is an error naming the recipe, the units and the shape."""
+    n = 2 if recipe.problem == "binary" else 3
+    k = recipe.units_for(n)[0]
+    outputs = np.random.RandomState(0).uniform(0.1, 0.9, size=(5, k))
+    assert len(recipe.decode(outputs, classes=n)) == 5
+    for shape in [(5, k + 1), (5, 0)] + ([(5, k - 1)] if k > 1 else []):
+        with pytest.raises(ValueError, match=rf"Recipe '{recipe.name}' expects outputs of "
+                                             rf"shape \(rows, {k}\).*Received: outputs.shape="
+                                             rf"\({shape[0]}, {shape[1]}\)"):
+            recipe.decode(np.zeros(shape), classes=n)
+    with pytest.raises(ValueError, match=r"Received: outputs.shape=\(\)"):
+        recipe.decode(np.float64(0.5), classes=n)
+    least, most = recipe.units_for()   # without the classes: what every problem allows
+    wrong = [(5, least - 1)] + ([(5, most + 1)] if most is not None else [])
+    for shape in wrong:
+        with pytest.raises(ValueError, match=rf"Recipe '{recipe.name}' expects outputs of "
+                                             rf"shape \(rows, .*\(5, {shape[1]}\)"):
+            recipe.scores(np.zeros(shape))   # what proba and the common metrics read
 
 
 # --- models (Keras, no training) ----------------------------------------------------
@@ -556,7 +723,7 @@ def test_a_one_element_loss_list_is_read_as_its_loss():
 # --- security: a name runs only a bundled experiment ---------------------------------
 
 def test_run_by_name_never_runs_code_from_the_working_directory(tmp_path, monkeypatch):
-    from recipes.cli import load_experiment, main
+    from recipes.cli import main
 
     marker = tmp_path / "ran"
     evil = f"open({str(marker)!r}, 'w').write('x')\n"
@@ -570,6 +737,38 @@ def test_run_by_name_never_runs_code_from_the_working_directory(tmp_path, monkey
     with pytest.raises(ValueError, match="must define EXPERIMENT"):   # a path: the user's file
         load_experiment(str(tmp_path / "experiments" / "evil.py"))
     assert marker.exists()
+
+
+@pytest.mark.parametrize("argv, option, registry", [
+    (["run", "binary", "--trainer", "nope"], "--trainer", "recipes.training.trainers:TRAINERS"),
+    (["run", "binary", "--executor", "nope"], "--executor", "recipes.results.executors:EXECUTORS"),
+    (["run", "binary", "--tune", "nope"], "--tune", "recipes.results.grid:TUNABLE"),
+    (["run", "binary", "--backend", "nope"], "--backend", "recipes.training.settings:BACKENDS"),
+    (["backends", "--backend", "nope"], "--backend", "recipes.training.settings:BACKENDS"),
+])
+def test_the_command_line_takes_its_choices_from_the_library(argv, option, registry, capsys):
+    import importlib
+
+    from recipes.cli import main
+
+    module, name = registry.split(":")
+    allowed = ", ".join(map(repr, getattr(importlib.import_module(module), name)))
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    assert (f"argument {option}: invalid choice: 'nope' (choose from {allowed})"
+            in capsys.readouterr().err)
+
+
+def test_building_the_command_line_imports_no_registry_it_does_not_need():
+    import subprocess
+    import sys
+
+    code = ("import sys; from recipes.cli import parser; parser().parse_args(['list']); "
+            "print(sorted(m for m in ('pandas', 'tensorflow', 'recipes.results.grid') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "[]", out.stderr
 
 
 # --- cases that train: tiny data, 1 epoch --------------------------------------------

@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+import recipes
 from recipes import cli
 from recipes.training import data
 
@@ -55,31 +56,54 @@ def custom_loss(y_true, y_pred):
     return keras.ops.mean(keras.ops.abs(y_true - y_pred), axis=-1)
 
 
+def lambda_output(units, fn, loss, metrics=()):
+    """A model whose output activation is hidden in a Lambda layer."""
+    inputs = keras.Input((4,))
+    x = keras.layers.Dense(units)(keras.layers.Dense(8, activation="relu")(inputs))
+    m = keras.Model(inputs, keras.layers.Lambda(fn)(x))
+    m.compile(optimizer="adam", loss=loss, metrics=list(metrics))
+    return m
+
+
 # finding code -> (model factory, labels): each model has exactly that mistake.
 CASES = {
+    "encoding": (lambda: model(3, "softmax", "categorical_crossentropy",
+                               ["categorical_accuracy"]), Y_IDX),
     "unreadable": (lambda: model(1, "linear", custom_loss, ["mae"]), Y_REG),
+    "hidden-activation": (lambda: lambda_output(3, keras.ops.softmax, "categorical_crossentropy",
+                                                ["categorical_accuracy"]), Y_ONEHOT),
     "softmax-one-unit": (lambda: model(1, "softmax", "binary_crossentropy",
                                        ["binary_accuracy"]), Y_BIN),
+    "categorical-one-unit": (lambda: model(1, "sigmoid", "categorical_crossentropy"), Y_BIN),
     "units-mismatch": (lambda: model(4, "softmax", "categorical_crossentropy",
                                      ["categorical_accuracy"]), Y_ONEHOT),
     "logits-twice": (lambda: model(3, "softmax", keras.losses.CategoricalCrossentropy(
         from_logits=True), ["categorical_accuracy"]), Y_ONEHOT),
     "missing-from-logits": (lambda: model(3, "linear", "categorical_crossentropy",
                                           ["categorical_accuracy"]), Y_ONEHOT),
+    "not-a-distribution": (lambda: model(3, "sigmoid", "categorical_crossentropy",
+                                         ["categorical_accuracy"]), Y_ONEHOT),
     "poisson-negative": (lambda: model(1, "linear", "poisson", ["mae"]), Y_COUNT),
-    "sparse-labels-dense-loss": (lambda: model(3, "softmax", "categorical_crossentropy",
+    # no catalog recipe uses the categorical focal loss, so no encoding fits the labels
+    "sparse-labels-dense-loss": (lambda: model(3, "softmax", "categorical_focal_crossentropy",
                                                ["sparse_categorical_accuracy"]), Y_IDX),
-    "onehot-labels-sparse-loss": (lambda: model(3, "softmax", "sparse_categorical_crossentropy",
+    # (a softmax model would be catalog recipe multiclass_softmax_sparse_cce: 'encoding')
+    "onehot-labels-sparse-loss": (lambda: model(3, "linear", keras.losses.
+                                                SparseCategoricalCrossentropy(from_logits=True),
                                                 ["categorical_accuracy"]), Y_ONEHOT),
+    # 4 classes for 3 units: no encoding fits them either (1..3 would only need encoding)
     "sparse-label-range": (lambda: model(3, "softmax", "sparse_categorical_crossentropy",
-                                         ["sparse_categorical_accuracy"]), Y_IDX + 1),
-    "target-range": (lambda: model(1, "sigmoid", "binary_crossentropy", ["binary_accuracy"]),
-                     2 * Y_BIN - 1),
+                                         ["sparse_categorical_accuracy"]), np.arange(N) % 4),
+    # multi-hot rows in -1/1 (label_binarize(..., neg_label=-1)): the 0/1 encoding of
+    # multi-hot rows keeps values as they are
+    "target-range": (lambda: model(3, "sigmoid", "binary_crossentropy", ["binary_accuracy"]),
+                     2 * Y_MULTI - 1),
     "bce-on-softmax": (lambda: model(3, "softmax", "binary_crossentropy",
                                      ["categorical_accuracy"]), Y_ONEHOT),
     "multilabel-softmax": (lambda: model(3, "softmax", "categorical_crossentropy",
                                          ["binary_accuracy"]), Y_MULTI),
     "output-range": (lambda: model(1, "sigmoid", "mse", ["mae"]), Y_REG),
+    "floored-output": (lambda: model(1, "relu", "mse", ["binary_accuracy"]), Y_BIN),
     "metric-mismatch": (lambda: model(1, "linear", "mse", ["accuracy"]), Y_REG),
     "anti-pattern": (lambda: model(1, "sigmoid", "mse", ["binary_accuracy"]), Y_BIN),
     "recipe": (lambda: model(1, "linear", "mse", ["mae"]), Y_REG),
@@ -123,6 +147,7 @@ def test_broken_model_is_found(code):
     if finding.severity == "error":
         assert not result.ok
         assert finding.explanation and finding.fix
+    assert all(not f.fix for f in result.findings if f.severity == "info"), str(result)
     if finding.recipe is not None:
         assert finding.recipe in CATALOG.names
         assert finding.recipe in finding.fix or not finding.fix
@@ -134,9 +159,9 @@ def test_findings_cite_values():
     (f,) = [f for f in result.findings if f.code == "output-range"]
     assert f"{Y_REG.max():g}" in f.message and "[0, 1]" in f.message
     assert f.recipe == "regression_linear_mse"
-    result = check_model(CASES["sparse-label-range"][0](), Y_IDX + 1)
+    result = check_model(CASES["sparse-label-range"][0](), np.arange(N) % 4)
     (f,) = [f for f in result.findings if f.code == "sparse-label-range"]
-    assert "1 to 3" in f.message and "0..2" in f.message and "NaN" in f.explanation
+    assert "0 to 3" in f.message and "0..2" in f.message and "NaN" in f.explanation
     result = check_model(CASES["missing-from-logits"][0](), Y_ONEHOT)
     (f,) = [f for f in result.findings if f.code == "missing-from-logits"]
     assert f.recipe == "multiclass_logits_cce" and "from_logits=True" in f.fix
@@ -195,6 +220,7 @@ def test_recommended_recipe_is_clean(recipe):
     result = check_model(m, recipe.encode(ds.y, ds.classes))
     assert result.ok and not result.warnings, str(result)
     assert str(result).splitlines()[-1].startswith("No problems found:")
+    assert "fix:" not in str(result)          # a clean bill names nothing to fix
 
 
 def test_raw_labels_are_clean():
@@ -211,6 +237,58 @@ def test_raw_labels_are_clean():
     assert check_model(m, wine.y).ok
     names = np.array(["barolo", "grignolino", "barbera"])[wine.y]
     assert check_model(build_model("multiclass_softmax_cce", wine.X.shape[1], 3), names).ok
+
+
+def test_readme_snippet_gets_one_remark_and_no_fix():
+    """README: fit on recipe.encode(y), then check_model(model, y) with the labels as they are."""
+    y = np.arange(N) % 10
+    recipe = recipes.select(recipes.infer_problem(y).problem)
+    m = recipes.build_model(recipe, input_shape=(64,), n_outputs=10, hidden=(32,), seed=0)
+    result = check_model(m, y)
+    assert result.ok and not result.warnings, str(result)
+    (note,) = [f for f in result.findings if f.code == "encoding"]
+    assert "recipes.get('multiclass_softmax_cce').encode(y)" in note.message
+    assert "(90, 10)" in note.message and "integer class indices" in note.message
+    assert "fix:" not in str(result) and result.matched.name == recipe.name
+    encoded = check_model(m, recipe.encode(y))
+    assert [f.code for f in encoded.findings] == [c for c in result.codes if c != "encoding"]
+
+
+ANTI_PATTERN_LABELS = {"indices": Y_IDX, "one-hot": Y_ONEHOT,
+                       "strings": np.array(["ant", "bee", "cat"])[Y_IDX]}
+
+
+def test_an_anti_pattern_gets_one_severity_whatever_the_label_format():
+    found = {}
+    for form, labels in ANTI_PATTERN_LABELS.items():
+        result = check_model(model(3, "softmax", "mse", ["categorical_accuracy"]), labels)
+        found[form] = [(f.code, f.severity) for f in result.findings if f.code != "encoding"]
+        assert ("anti-pattern", "warning") in found[form], str(result)
+    assert found["indices"] == found["one-hot"] == found["strings"]
+
+
+def test_the_encoding_names_an_inferred_class_order():
+    levels = np.array(["poor", "fair", "good", "excellent"])[np.arange(N) % 4]
+    m = build_model("ordinal_cumulative_bce", 4, 4)
+    result = check_model(m, levels)
+    (note,) = [f for f in result.findings if f.code == "encoding"]
+    assert "classes=['poor', 'fair', 'good', 'excellent']" in note.message
+    assert result.ok and not result.warnings, str(result)
+
+
+def test_labels_from_a_path(tmp_path):
+    m = CASES["encoding"][0]()
+    np.save(tmp_path / "y.npy", Y_IDX)
+    pd.DataFrame({"species": Y_IDX}).to_csv(tmp_path / "y.csv", index=False)
+    for path in (tmp_path / "y.npy", str(tmp_path / "y.csv")):
+        result = check_model(m, path)
+        assert result.labels.n == 3 and result.codes == check_model(m, Y_IDX).codes
+
+
+def test_a_metric_fix_names_the_recipe_the_model_is():
+    m = model(3, "softmax", "sparse_categorical_crossentropy", ["categorical_accuracy"])
+    (f,) = [f for f in check_model(m, Y_IDX).findings if f.code == "metric-mismatch"]
+    assert f.recipe == "multiclass_softmax_sparse_cce" and "sparse_categorical_accuracy" in f.fix
 
 
 def test_count_labels_with_few_values_are_checked_as_counts():

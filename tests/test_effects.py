@@ -192,3 +192,85 @@ def test_the_recipe_to_use_says_when_its_own_runs_do_not_back_it(ref, statuses, 
     use = table["recipe to use"].iloc[0]
     assert use.startswith(REF)
     assert (use == REF) if caveat is None else (f"({caveat})" in use), use
+
+
+def test_an_ok_run_without_a_finite_value_is_counted_and_shown_never_dropped_silently():
+    alt = [a - 0.05 for a in REF_ACC]
+    alt[1] = np.nan  # an ok run whose final accuracy is NaN
+    res, runs = _tables({("c", REF): REF_ACC, ("c", ALT): alt})
+    # log-loss applies to REF only (ALT has no finite value of it on any seed): n/a, not counted
+    ll = res[res["metric"] == "accuracy"].assign(metric="log_loss")
+    ll["value"] = np.where(ll["recipe"] == REF, 0.3, np.nan)
+    res = pd.concat([res, ll], ignore_index=True)
+    e = recipes.effects(res, runs)
+    r = _one(e)
+    assert (r["n_runs"], r["n_not_finite"], r["ref_not_finite"], r["n_paired"]) == (6, 1, 0, 5)
+    assert r["won"] + r["lost"] + r["tied"] == 5  # never scored as a number
+    assert "1 of 6 runs of binary_sigmoid_mse have no finite accuracy (left out)" in r["note"]
+    assert not (e["metric"] == "log_loss").any()
+    s = stats.summary(res, runs).set_index(["recipe", "metric"])
+    assert (s.loc[(ALT, "accuracy"), "n"], s.loc[(ALT, "accuracy"), "n_not_finite"]) == (5, 1)
+    assert s.loc[(ALT, "log_loss"), "n_not_finite"] == 0
+    # the report: beside the diverged and failed runs, and in words
+    table = words.summary_table(stats.summary(res, runs)).set_index("recipe")
+    assert table.loc[ALT, "diverged / failed / no value"] == "0 / 0 / 1 of 6"
+    assert table.loc[REF, "diverged / failed / no value"] == "0 / 0 / 0 of 6"
+    text = " ".join(words.verdict(res, runs)[("e", "d")])
+    assert ("1 of 6 runs of binary_sigmoid_mse finished without a finite final validation "
+            "accuracy (left out, never scored as a number).") in text
+
+
+def test_a_recipe_whose_ok_runs_all_lack_the_primary_metric_still_gets_its_row():
+    res, runs = _tables({("c", REF): REF_ACC, ("c", ALT): [np.nan] * 6})
+    r = _one(recipes.effects(res, runs))
+    assert (r["n_paired"], r["n_not_finite"], r["outcome"]) == (0, 6, "inconclusive")
+
+
+def test_two_catalog_rows_of_one_name_are_two_recipes_never_pooled_as_seeds(tmp_path):
+    """A user's edited catalog row (another loss) trained into the same folder: its runs
+    are another recipe, labelled with the row's fingerprint, never extra runs of a seed."""
+    from recipes.catalog.table import default_path, load_catalog
+    from recipes.results.store import Store
+
+    bundled = Path(default_path()).read_text(encoding="utf-8")
+    row = "binary,binary_sigmoid_mse,anti-pattern,sigmoid,mse,"
+    mine = tmp_path / "mine.csv"
+    mine.write_text(bundled.replace(row, row.replace(",mse,", ",huber,")), encoding="utf-8")
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    kw = dict(recipes=[REF, ALT], seeds=3, epochs=1, out=tmp_path / "r", progress=False)
+    for catalog in (None, mine):
+        assert recipes.compare(X, y, catalog=catalog, **kw).groupby("recipe").run.nunique(
+        ).to_dict() == {REF: 3, ALT: 3}
+    labels = {f"{ALT} (row {load_catalog(c).get(ALT).fingerprint})" for c in (None, mine)}
+    results = recipes.load_results(tmp_path / "r")
+    runs = Store(tmp_path / "r", create=False).runs()
+    assert results.run.nunique() == 9   # the reference's 3 runs are shared
+    for res, rns in ((results, None), (results, runs),   # the row: in the frame, or the configs
+                     (results.drop(columns="recipe_row"), runs.drop(columns="recipe_row"))):
+        e = recipes.effects(res, rns)
+        e = e[e["primary"]]
+        assert set(e["recipe"]) == labels and set(e["reference"]) == {REF}
+        assert set(e["n_runs"]) == set(e["n_paired"]) == {3}   # never more pairs than seeds
+        s = stats.summary(res, rns)
+        assert set(s.loc[s["primary"], "recipe"]) == labels | {REF} and set(s["n"]) == {3}
+    # without the row anywhere, the runs cannot be told apart: a clear error, not a pool
+    with pytest.raises(ValueError, match=r"2 runs of 'binary_sigmoid_mse' with seed 0 in "
+                                         r"compare / compare .*the results do not say how"):
+        recipes.effects(results.drop(columns="recipe_row"))
+
+
+def test_runs_that_differ_beyond_their_condition_are_an_error_not_extra_seeds():
+    res, runs = _tables({("c", REF): REF_ACC, ("c", ALT): REF_ACC})
+    again, again_runs = _tables({("c", ALT): REF_ACC})
+    again["run"] += "-v2"
+    again_runs["run"] += "-v2"
+    runs["config"] = [{"claim": "first"}] * len(runs)
+    again_runs["config"] = [{"claim": "second"}] * len(again_runs)
+    with pytest.raises(ValueError, match=r"one run per recipe, condition, seed and trainer.*"
+                                         r"Received: 2 runs of 'binary_sigmoid_mse' with seed 0 "
+                                         r"in e / d under the condition 'c' \(runs "
+                                         r"\['e\|d\|c\|binary_sigmoid_mse\|0', '.*-v2'\]\); their "
+                                         r"configs differ in \['claim'\], and 5 more such seeds"):
+        recipes.effects(pd.concat([res, again]), pd.concat([runs, again_runs]))

@@ -1,6 +1,7 @@
 """Executors: the Ray executor trains the same histories as the local one, into the same
 kind of store, with the same resume guarantees (real Ray, a small local instance)."""
 
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -135,5 +136,6 @@ def test_executor_choice():
         EXECUTORS["local"]([], print, address="auto")
     args = parser().parse_args(["run", "binary", "--executor", "ray", "--address", "auto"])
     assert (args.executor, args.address) == ("ray", "auto")
-    args = parser().parse_args(["run", "binary"])
-    assert (args.executor, args.address) == ("local", None)
+    args = parser().parse_args(["run", "binary"])   # run's own default: local
+    assert (args.executor, args.address) == (None, None)
+    assert inspect.signature(run).parameters["executor"].default == "local"

@@ -327,7 +327,7 @@ def test_write_report(tmp_path, tables):
     assert "| rec_cce |" in md and "Margins of practical equivalence" in md
     assert "rec_cce vs alt_mse" not in md  # claims are read from effects, not written
     assert "| recipe | role |" in md
-    assert not list((tmp_path / "rep").glob(".*.tmp"))
+    assert not list((tmp_path / "rep").glob(".*.tmp*"))
 
 
 def test_write_report_failure_keeps_old_report(tmp_path, tables):
@@ -339,7 +339,7 @@ def test_write_report_failure_keeps_old_report(tmp_path, tables):
         report.write_report(res, runs, tmp_path, appendix=[("broken", object())])
     assert path.read_text() == before
     assert (tmp_path / "report.html").read_text() == html_before
-    assert not list(tmp_path.glob(".*.tmp"))
+    assert not list(tmp_path.glob(".*.tmp*"))
 
 
 def test_stats_and_words_import_without_matplotlib():

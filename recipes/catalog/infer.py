@@ -99,8 +99,10 @@ def infer_problem(y, max_classes=20):
     ----------
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         A list, tuple, numpy array, pandas Series, DataFrame or Categorical
-        of numbers, booleans or strings. A 2-D array with one column counts
-        as 1-D.
+        of numbers, booleans or strings (str, or bytes, kept as bytes in
+        ``classes`` and named so in ``reason``), a scipy sparse matrix (read
+        densely), or any object numpy converts with ``__array__``. A 2-D
+        array with one column counts as 1-D.
     max_classes : int, default=20
         Integer labels with at most this many distinct values may be classes;
         with more, they are counts or a regression.
@@ -111,7 +113,8 @@ def infer_problem(y, max_classes=20):
         ``problem`` (the best of ``candidates``) is one of:
 
         * ``'binary'``: exactly 2 distinct values of any kind (numbers,
-          booleans, strings, -1/1), 1-D.
+          booleans, strings, -1/1), 1-D; where they are not whole numbers
+          (0 and 0.5), a regression comes second.
         * ``'ordinal'``: an ordered pandas Categorical with more than 2
           categories; strings (or the categories of an unordered
           Categorical) that all start with a number ("1. < HS Grad",
@@ -143,8 +146,15 @@ def infer_problem(y, max_classes=20):
           ``classes`` is then the order, lowest first.
         * ``'multiclass'``: 3 or more distinct strings or (unordered)
           categories that show no order; 3 to ``max_classes`` distinct
-          integers; or one-hot rows (2-D, 0/1, each row sums to exactly 1).
-        * ``'multilabel'``: 2-D 0/1 labels whose rows do not all sum to 1.
+          integers; or one-hot rows (2-D, 0/1, each row sums to exactly 1),
+          multi-label second (scikit-learn's ``type_of_target`` calls any 0/1
+          matrix 'multilabel-indicator'); the same in another two-value code,
+          each row holding the higher value once (-1/1 from
+          ``label_binarize(..., neg_label=-1)``).
+        * ``'multilabel'``: 2-D 0/1 labels whose rows do not all sum to 1;
+          or 2-D whole numbers taking only two values, such as -1/1, whose
+          rows do not all hold the higher value once: each column alone is
+          binary (encode it as 0/1 for binary cross-entropy).
         * ``'count'``: non-negative integers with at most ``max_classes``
           distinct values that are *count-shaped*, or with gaps between them
           and fewer than 5 rows per value (too sparse for class codes) that
@@ -212,8 +222,16 @@ def infer_problem(y, max_classes=20):
     InferenceError
         If ``y`` is not an array of labels (None, a dict, a string, a scalar,
         a set), is empty, ragged, has 3 or more dimensions, mixes strings and
-        numbers, holds missing values (NaN, None, pd.NA) or infinities, or has
-        only one distinct value.
+        numbers, holds missing values (NaN, None, pd.NA) or infinities, has
+        only one distinct value (or, 2-D, no column that varies), or is 2-D
+        integers some column of which is class codes on its own: a class
+        problem (binary, multiclass, ordinal) on small integers (within
+        -1..``max_classes``). The catalog regresses no class codes as numbers
+        (that is its anti-pattern ``multiclass_index_regression``), and no
+        recipe trains several class problems at once, so such labels are
+        refused rather than read as several targets: infer each column
+        alone (``infer_problem(y[:, j])``) and give the model one head per
+        column.
 
     Examples
     --------
@@ -225,6 +243,8 @@ def infer_problem(y, max_classes=20):
     >>> infer_problem([[1, 0, 0], [0, 0, 1], [0, 1, 0]]).problem
     'multiclass'
     >>> infer_problem([[1, 0, 1], [0, 0, 1], [0, 1, 0]]).problem
+    'multilabel'
+    >>> infer_problem([[-1, 1, 1], [1, -1, 1], [-1, -1, 1]]).problem   # -1/1 multi-hot
     'multilabel'
     >>> infer_problem([0.2, 0.75, 0.5]).problem
     'bounded_regression'
@@ -267,6 +287,8 @@ def infer_problem(y, max_classes=20):
     _check_max_classes(max_classes)
     labels = _labels(y)
     summary = _summarize(labels, max_classes)
+    if summary.k > 1:
+        _check_columns(labels, summary, max_classes)
     rules = RULES_1D if labels.values.ndim == 1 else RULES_2D
     rule = next(r for r in rules if r.test(summary))
     ranking = (rule.problem,) + tuple(rule.alternatives(summary))
@@ -308,6 +330,8 @@ def _labels(y):
     """Check and convert any accepted input into ``_Labels``."""
     if type(y).__module__.split(".")[0] == "pandas":
         labels = _from_pandas(y)
+    elif type(y).__module__.startswith("scipy.sparse") and hasattr(y, "toarray"):
+        labels = _from_array(y.toarray())      # a sparse label matrix (scipy, no import here)
     else:
         labels = _from_array(y)
     labels = _squeeze(labels)
@@ -345,8 +369,8 @@ def _from_array(y):
     if values.ndim == 0:  # a numpy scalar array
         raise InferenceError(_not_array_message(y))
     _check_shape(values)
-    kind = _KINDS_OF_DTYPE[values.dtype.kind]
-    return _Labels(values, kind, "str" if kind == "string" else str(values.dtype))
+    return _Labels(values, _KINDS_OF_DTYPE[values.dtype.kind],
+                   _TEXT_DTYPES.get(values.dtype.kind, str(values.dtype)))
 
 
 def _object_array(y):
@@ -358,15 +382,23 @@ def _object_array(y):
     if values is not None and values.ndim == 0:
         raise InferenceError(_not_array_message(y))
     if values is None or any(isinstance(v, _SEQUENCES) for v in values.ravel()):
-        raise InferenceError(_ragged_message(y))
+        raise InferenceError(_ragged_message(y, values))
     return values
 
 
 _SEQUENCES = (list, tuple, np.ndarray, range)
 
 
-def _ragged_message(y):
+def _ragged_message(y, values=None):
+    """What is ragged in ``y``, read row by row: ``y`` itself, or, for an array-like that
+    only converts (``__array__``, no iteration), the object array numpy made of it."""
     expected = "Expected rows of equal length (a 1-D list of labels or a 2-D table). Received: "
+    try:
+        y = list(y)
+    except TypeError:
+        if values is None:
+            return expected + f"a {type(y).__name__} that numpy cannot turn into an array."
+        y = list(values)
     lengths = [len(r) if isinstance(r, _SEQUENCES) else None for r in y]
     row = next((i for i, n in enumerate(lengths) if n != lengths[0]), None)
     if row is None:
@@ -414,10 +446,25 @@ def _from_objects(values):
     if len(flat) == 0:
         return np.asarray(values, dtype=float)
     if "string" in found:
-        return values.astype(str)
+        return _strings(flat, values)
     if found.keys() == {"bool"}:
         return values.astype(bool)
     return np.array(values.tolist())
+
+
+def _strings(flat, values):
+    """Text labels as one numpy string array: str, or bytes kept as bytes (never mixed)."""
+    is_bytes = np.fromiter((isinstance(v, bytes) for v in flat), bool, len(flat))
+    if is_bytes.all():
+        return values.astype(bytes)
+    if is_bytes.any():
+        first, second = sorted((int(np.flatnonzero(is_bytes)[0]),
+                                int(np.flatnonzero(~is_bytes)[0])))
+        raise InferenceError(
+            "Expected labels of one kind: all str or all bytes. Received: str and bytes mixed, "
+            f"{flat[first]!r} at row {_row(first, values)} and {flat[second]!r} at row "
+            f"{_row(second, values)}; decode the bytes first (v.decode() for each).")
+    return values.astype(str)
 
 
 def _mixed_message(flat, kinds, values):
@@ -436,6 +483,8 @@ def _row(flat_index, values):
 
 _KINDS_OF_DTYPE = {"b": "bool", "i": "number", "u": "number", "f": "number",
                    "U": "string", "S": "string"}
+# How reasons name the dtype of text labels: numpy's '<U3' and '|S3' are str and bytes.
+_TEXT_DTYPES = {"U": "str", "S": "bytes"}
 
 
 def _check_shape(values):
@@ -577,6 +626,8 @@ class _Summary:
     onehot: bool          # 2-D 0/1 rows that each sum to 1
     max_classes: int
     rows: int = 0         # rows (samples)
+    two_valued: bool = False    # 2-D whole numbers taking exactly two values (0/1, -1/1, ...)
+    one_high: bool = False      # two-valued 2-D rows that each hold the higher value once
     int_dtype: bool = False   # stored as integers (not whole floats)
     numeric: np.ndarray | None = None  # 1-D numbers as floats, for the shape statistics
 
@@ -1007,6 +1058,8 @@ def _summarize(labels, max_classes):
     onehot = two_d and binary01 and bool((numeric.sum(axis=1) == 1).all())
     if onehot and numeric.any(axis=0).sum() < 2:
         raise InferenceError(_single_column_message(labels, numeric))
+    two_valued = (two_d and numeric is not None and len(distinct) == 2
+                  and bool((distinct == np.round(distinct)).all()))
     return _Summary(
         kind=labels.kind, dtype=labels.dtype,
         k=values.shape[1] if two_d else 1,
@@ -1017,11 +1070,48 @@ def _summarize(labels, max_classes):
         zero_columns=numeric is not None and bool((numeric == 0).any(axis=0).all()),
         binary01=binary01,
         onehot=onehot,
+        two_valued=two_valued,
+        one_high=two_valued and bool(((numeric == numeric.max()).sum(axis=1) == 1).all()),
         max_classes=max_classes,
         rows=values.shape[0],
         int_dtype=values.dtype.kind in "iu",
         numeric=numeric if numeric is not None and not two_d else None,
     )
+
+
+def _check_columns(labels, s, max_classes):
+    """2-D numbers that are not yes/no labels (0/1, -1/1): some column must vary, and no
+    column may be class codes (``_as_codes``), which the catalog never regresses as numbers."""
+    if s.kind != "number" or s.two_valued:
+        return
+    values, names = labels.values, _onehot_classes(labels)
+    varying = [j for j in range(s.k) if np.unique(values[:, j]).size > 1]
+    if not varying:
+        raise InferenceError(
+            f"Expected labels that vary. Received: {s.k} columns that each hold a single value "
+            f"in all {s.rows} rows; there is nothing to learn.")
+    if not s.integral:
+        return
+    read = {names[j]: _as_codes(values[:, j], max_classes) for j in varying}
+    codes = {name: problem for name, problem in read.items() if problem is not None}
+    if codes:
+        shown = ", ".join(f"column {name!r}: {problem!r}" for name, problem in codes.items())
+        raise InferenceError(
+            "Expected 2-D labels that are one-hot or multi-hot rows, or several value targets. "
+            f"Received: {s.k} columns of integers ({s.dtype}), of which {len(codes)} alone "
+            f"read as class codes ({shown}); regressing class codes as numbers is the "
+            "anti-pattern multiclass_index_regression. Each such column is a class problem of "
+            "its own: infer it with infer_problem(y[:, j]) and give the model one output head "
+            "(with its loss) per column.")
+
+
+def _as_codes(column, max_classes):
+    """The class problem a column of integers reads as alone, if its values are small like
+    class codes (within -1..max_classes: codes start at 0 or 1, -1/1 for yes/no); else None."""
+    if column.min() < -1 or column.max() > max_classes:
+        return None
+    problem = infer_problem(column, max_classes).problem
+    return problem if problem in _CLASS_PROBLEMS else None
 
 
 def _classes(labels, distinct):
@@ -1054,9 +1144,14 @@ def _single_message(labels, distinct):
 # --- the order of string levels --------------------------------------------------------
 # Each finder takes the distinct levels and returns (order, evidence) or None.
 
+def _text(level):
+    """A level as text: bytes decoded (the level itself stays bytes), anything else by str."""
+    return level.decode("utf-8", "replace") if isinstance(level, bytes) else str(level)
+
+
 def _normal(level):
     """Lower case, '_' and '-' between words as spaces, single spaces, no final period."""
-    text = re.sub(r"(?<=[a-z])[_-](?=[a-z])", " ", str(level).lower().strip())
+    text = re.sub(r"(?<=[a-z])[_-](?=[a-z])", " ", _text(level).lower().strip())
     return re.sub(r"\s+", " ", text).rstrip(".")
 
 
@@ -1075,7 +1170,7 @@ def _by_leading_number(levels):
     """
     keys = []
     for level in levels:
-        match = _LEADING_NUMBER.match(str(level))
+        match = _LEADING_NUMBER.match(_text(level))
         if not match or not (match["rest"] or match["sep"] == "+"):
             return None
         cmp = (match["cmp"] or "").lower()
@@ -1284,7 +1379,10 @@ def _turned(s):
 
 RULES_1D = (
     _Rule("binary", lambda s: s.n == 2,
-          lambda s: f"2 distinct values, {_values(s)} ({s.dtype}): two classes."),
+          lambda s: f"2 distinct values, {_values(s)} ({s.dtype}): two classes."
+                    + (f" They are not whole numbers, as class codes are: if they are "
+                       f"measurements, problem {_value_problem(s)!r}." if _fractions(s) else ""),
+          lambda s: (_value_problem(s),) if _fractions(s) else ()),
     _Rule("ordinal", lambda s: s.kind == "category" and s.ordered,
           lambda s: f"ordered categorical with {s.n} levels {_levels(s)}.",
           lambda s: ("multiclass",)),
@@ -1400,17 +1498,37 @@ RULES_1D = (
                     "a continuous quantity."),
 )
 
+_MULTILABEL_HINT = (" If an example may carry several labels at once (these rows just happen "
+                    "to hold one each), problem 'multilabel'.")
+
 RULES_2D = (
     _Rule("multiclass", lambda s: s.onehot and s.k == 2,
           lambda s: f"one-hot rows: {s.k} columns of 0/1 and every row holds exactly one 1. "
-                    "Two classes: the same as problem 'binary' on the second column.",
-          lambda s: ("binary",)),
+                    "Two classes: the same as problem 'binary' on the second column."
+                    + _MULTILABEL_HINT,
+          lambda s: ("binary", "multilabel")),
     _Rule("multiclass", lambda s: s.onehot,
           lambda s: f"one-hot rows: {s.k} columns of 0/1 and every row holds exactly one 1: "
-                    f"one class among {s.k} per example."),
+                    f"one class among {s.k} per example." + _MULTILABEL_HINT,
+          lambda s: ("multilabel",)),
     _Rule("multilabel", lambda s: s.binary01,
           lambda s: f"{s.k} columns of 0/1 labels and rows holding no 1 or several 1s: "
                     "independent labels, not one-hot."),
+    _Rule("multiclass", lambda s: s.two_valued and s.one_high,
+          lambda s: f"{s.k} columns holding only the two values {s.lo:g} and {s.hi:g} "
+                    f"({s.dtype}) and every row holding {s.hi:g} once: one-hot rows coded "
+                    f"{s.lo:g}/{s.hi:g} (as label_binarize(..., neg_label={s.lo:g}) writes them), "
+                    f"one class among {s.k} per example; the class indices are y.argmax(axis=1)."
+                    + _MULTILABEL_HINT + " If they are amounts, problem 'regression'.",
+          lambda s: (("binary",) if s.k == 2 else ()) + ("multilabel", "regression")),
+    _Rule("multilabel", lambda s: s.two_valued,
+          lambda s: f"{s.k} columns holding only the two values {s.lo:g} and {s.hi:g} "
+                    f"({s.dtype}): each column alone is binary, so independent yes/no labels "
+                    f"coded {s.lo:g}/{s.hi:g} (as label_binarize(..., neg_label={s.lo:g}) writes "
+                    f"them), {s.hi:g} for yes; for binary cross-entropy encode them as 0/1, "
+                    f"(y == {s.hi:g}).astype('float32'). If they are amounts, problem "
+                    "'regression'.",
+          lambda s: ("regression",)),
     _Rule("bounded_regression", lambda s: s.lo >= 0 and s.hi <= 1,
           lambda s: f"{s.k} columns of values within [0, 1] ({_range(s)}, not only 0/1): "
                     "proportions or probabilities. If values outside 0..1 are possible, "
@@ -1427,6 +1545,15 @@ RULES_2D = (
                                   if s.integral and s.lo >= 0 else ""),
           lambda s: ("count",) if s.integral and s.lo >= 0 else ()),
 )
+
+
+def _fractions(s):
+    """Numbers that are not all whole: values rather than class codes."""
+    return s.kind == "number" and not s.integral
+
+
+def _value_problem(s):
+    return "bounded_regression" if s.lo >= 0 and s.hi <= 1 else "regression"
 
 
 def _near_zero(s):
@@ -1464,6 +1591,8 @@ def _multiclass_evidence(s):
         return f"{s.n} declared categories"
     if s.kind == "string":
         return f"{s.n} distinct string labels"
+    if s.k > 1 and not s.binary01:
+        return f"{s.k} columns, each row holding {s.hi:g} once: one class among {s.k}"
     if s.k > 1:
         return f"{s.k} columns of 0/1"
     return (f"{s.n} distinct integer values {_range(s)}"
@@ -1517,6 +1646,14 @@ def _count_evidence(s):
     return f"non-negative integers {_range(s)}, {zeros}, {shaped}"
 
 
+def _multilabel_evidence(s):
+    if s.onehot:
+        return f"{s.k} columns of 0/1, each row holding one 1 (multi-hot rows may hold any number)"
+    if not s.binary01:
+        return f"{s.k} columns each holding only the values {s.lo:g} and {s.hi:g}, each one binary"
+    return f"{s.k} columns of 0/1 with rows holding no 1 or several 1s"
+
+
 def _regression_evidence(s):
     if s.k > 1:
         return f"{s.k} columns of numbers {_range(s)}"
@@ -1529,7 +1666,7 @@ EVIDENCE = {
     "binary": lambda s: (f"2 distinct values, {_values(s)}" if s.k == 1 else
                          f"2 one-hot columns {_values(s)}"),
     "multiclass": _multiclass_evidence,
-    "multilabel": lambda s: f"{s.k} columns of 0/1 with rows holding no 1 or several 1s",
+    "multilabel": lambda s: _multilabel_evidence(s),
     "ordinal": _ordinal_evidence,
     "count": _count_evidence,
     "bounded_regression": lambda s: f"{s.n} distinct values {_range(s)}, all within [0, 1]",

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import csv
 import difflib
+import hashlib
+import json
+import numbers
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -109,8 +112,15 @@ ENCODINGS = {
 }
 assert {e for e in ENCODINGS} == set(codec.ENCODERS)
 
-# Output-units rule -> units for a problem of size n.
+# Output-units rule -> units for a problem of size n, and the rule in words.
 UNITS = {"1": lambda n: 1, "n": lambda n: n, "n-1": lambda n: n - 1}
+UNITS_IN_WORDS = {"1": "one unit whatever n", "n": "one unit per class, label or target",
+                  "n-1": "one unit per level above the lowest"}
+assert set(UNITS_IN_WORDS) == set(UNITS)
+# What n counts, per target: the words of a decode error.
+SIZE_NOUNS = {"classes": "classes", "ordered": "levels", "labels": "labels",
+              "values": "targets", "unit": "targets", "counts": "targets"}
+assert set(SIZE_NOUNS) == set(TARGETS)
 
 # Keras metric identifier -> encodings it reads correctly. Plain "accuracy" is
 # deliberately absent: Keras guesses which accuracy it means (Keras 3 from the
@@ -129,6 +139,7 @@ KERAS_METRICS = {
 }
 
 BOOLEANS = {"true": True, "false": False}
+FINGERPRINT = 6   # hex characters of a row's fingerprint (``row_fingerprint``)
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -197,21 +208,67 @@ class Recipe:
         _check_values(self, targets)
         return targets
 
-    def scores(self, outputs):
-        """Raw outputs -> probabilities or values (applies the link if from_logits)."""
+    def units_for(self, n=None):
+        """``(least, most)`` output units of this recipe for a problem of size ``n``:
+        ``UNITS[units](n)`` both when ``n`` is known; else ``most`` is None (any number)
+        unless the rule gives one unit whatever ``n``, and ``least`` is the units of the
+        smallest problem (2 classes for class labels; a softmax needs 2 units)."""
+        if n is not None:
+            k = UNITS[self.units](int(n))
+            return k, k
+        if self.units == "1":
+            return 1, 1
+        smallest = 2 if codec.ENCODERS[self.encoding][1] == "indices" else 1
+        least = UNITS[self.units](smallest)
+        return max(least, 2) if self.activation == "softmax" else least, None
+
+    def check_outputs(self, outputs, n=None, classes=None):
+        """Raw outputs as a float array of shape ``(rows, units)`` (or ``(..., rows,
+        units)``: leading axes, e.g. runs and epochs, are kept; one column may be given
+        as a 1-D array), checked against the units this recipe has for a problem of
+        size ``n`` (``units_for``). ``classes``: the class names ``n`` came from, named
+        in the error. Raises ValueError naming the recipe, the expected units and the
+        received shape."""
         out = np.asarray(outputs, dtype=np.float64)
+        shape = out.shape
         out = out.reshape(-1, 1) if out.ndim == 1 else out
-        return codec.NUMPY_ACTIVATIONS[self.link](out)
+        least, most = self.units_for(n)
+        width = out.shape[-1] if out.ndim else None
+        if width is not None and least <= width and (most is None or width <= most):
+            return out
+        noun = SIZE_NOUNS.get(self.target, "classes")
+        want = (f"(rows, {least})" + (f" for {n} {noun}" if n is not None else "")
+                if least == most else f"(rows, k) with k >= {least}")
+        got = f"outputs.shape={shape}" + (" (read as one unit per row)" if len(shape) == 1
+                                          else "")
+        named = classes is not None and not isinstance(classes, numbers.Integral)
+        if width is not None and named:
+            got += f": {width} units but {n} class names were given (classes={list(classes)!r})"
+        elif width is not None and n is not None:
+            got += f": {width} units for classes={n!r}"
+        raise ValueError(f"Recipe {self.name!r} expects outputs of shape {want}: its units "
+                         f"rule is {self.units!r} ({UNITS_IN_WORDS[self.units]}). "
+                         f"Received: {got}.")
+
+    def scores(self, outputs):
+        """Raw outputs -> probabilities or values (applies the link if from_logits).
+        Raises ValueError when their shape does not fit the recipe (``check_outputs``)."""
+        return codec.NUMPY_ACTIVATIONS[self.link](self.check_outputs(outputs))
 
     def decode(self, outputs, classes=None, threshold=None):
         """Raw outputs -> predicted labels (or values).
 
-        ``classes``: the class labels in index order (or their number); without
-        it, class predictions are indices. ``threshold``: for decodings that
-        threshold scores (``codec.THRESHOLDED``), one number or one per output
-        unit (one per label for multi-label recipes), strictly inside the range
-        of the scores (0..1 for probabilities); None is 0.5. A threshold given
-        to any other decoding (argmax, rounding, values) is a ValueError.
+        ``outputs``: shape ``(rows, units)``, the units this recipe has for the
+        problem (``units_for``; leading axes are kept). ``classes``: the class
+        labels in index order (or their number); without it, class predictions
+        are indices. ``threshold``: for decodings that threshold scores
+        (``codec.THRESHOLDED``), one number or one per output unit (one per label
+        for multi-label recipes), strictly inside the range of the scores (0..1
+        for probabilities); None is 0.5. A threshold given to any other decoding
+        (argmax, rounding, values) is a ValueError. Outputs of another width (say,
+        3 units for a one-unit recipe, or for 2 class names) or a single number
+        are a ValueError naming the recipe, the expected units and the received
+        shape.
         """
         fn, gives = codec.DECODERS[self.decoding]
         n = classes if isinstance(classes, (int, np.integer)) or classes is None else len(classes)
@@ -220,7 +277,7 @@ class Recipe:
                 f"Recipe {self.name!r} decodes by rounding to the nearest class index "
                 "and needs the classes. Received: classes=None"
             )
-        scores = self.scores(outputs)
+        scores = codec.NUMPY_ACTIVATIONS[self.link](self.check_outputs(outputs, n, classes))
         threshold = codec.thresholds(self.decoding, threshold, scores.shape[-1],
                                      self.output_range, f"Recipe {self.name!r}")
         if gives != "values":
@@ -241,6 +298,28 @@ class Recipe:
         row["from_logits"] = str(self.from_logits).lower()
         row["metrics"] = ";".join(self.metrics)
         return row
+
+    @property
+    def fingerprint(self):
+        """A short hash of the row (``row_fingerprint`` of ``describe``): rows that share a
+        name but differ in any cell (another loss, a user's edit) differ here."""
+        return row_fingerprint(self.describe())
+
+
+def row_fingerprint(row):
+    """A short hex hash (``FINGERPRINT`` characters) of a catalog row given as the dict
+    ``Recipe.describe`` returns (as a run's config stores it); None for anything else.
+
+    >>> row = get("binary_sigmoid_bce").describe()
+    >>> row_fingerprint(row) == row_fingerprint(dict(reversed(list(row.items()))))
+    True
+    >>> row_fingerprint(row) == row_fingerprint({**row, "loss": "mse"}), row_fingerprint(None)
+    (False, None)
+    """
+    if not isinstance(row, dict):
+        return None
+    text = json.dumps(row, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:FINGERPRINT]
 
 
 def _check_values(recipe, targets):

@@ -27,16 +27,16 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from ..quiet import import_tensorflow
-from ..catalog.infer import infer_problem
+from ..catalog.infer import infer_problem, read_labels
 from ..catalog.table import CLASS_TARGETS, LOSSES, OUTPUT_RANGES, Recipe, as_catalog
 from ..messages import expected, plural
-from ..models.spec import LOGITS_CLASSES, LOSS_CLASSES, loss_spec
+from ..models.spec import LOGITS_CLASSES, LOSS_CLASSES, TARGET_WORDS, loss_spec
 from ..training.settings import current_backend
 
 __all__ = ["CHECKS", "Check", "Finding", "LabelFacts", "ModelFacts", "check_model", "read_model"]
@@ -85,6 +85,13 @@ LOGITS_LOSS_NAMES = {cls: loss for loss, (_, cls) in LOGITS_CLASSES.items()}
 
 SPARSE_LOSSES = ("sparse_categorical_crossentropy",)
 BINARY_LOSSES = ("binary_crossentropy", "binary_focal_crossentropy")
+# Losses over one-hot rows that normalize the outputs over the units (a softmax of
+# logits, or probabilities divided by their sum); with the sparse form, those that need
+# one probability distribution over the units.
+CATEGORICAL_LOSSES = ("categorical_crossentropy", "categorical_focal_crossentropy")
+DISTRIBUTION_LOSSES = (*CATEGORICAL_LOSSES, *SPARSE_LOSSES)
+# Output activations whose gradient is 0 below their floor: a unit pushed there stops learning.
+FLOORED = ("relu", "relu6")
 
 # Names Keras gives a metric -> what the metric measures. Kinds:
 #   binary_accuracy: thresholds every unit and compares it with its own 0/1 target
@@ -143,7 +150,8 @@ class Finding:
     'warning' (it trains, badly or misleadingly) or 'info'. ``code``: a short
     id (a key of ``CHECKS``). ``message``: what is wrong, with the actual
     values. ``explanation``: why it matters. ``fix``: the catalog recipe that
-    fixes it and how. ``recipe``: that recipe's name.
+    fixes it and how; empty for 'info' (a remark is no mistake, so a model with
+    only remarks gets no fix line). ``recipe``: that recipe's name.
     """
 
     severity: str
@@ -439,6 +447,12 @@ def _read_metric(entry, units, label_rank, label_width):
     return MetricFacts(declared, name, kind, reads_logits, threshold)
 
 
+def _rank_and_width(y):
+    """The label rank and width Keras sees, which resolve plain 'accuracy' and 'crossentropy'."""
+    shaped = _label_shape(y) if not _is_categorical(y) else np.asarray(y, dtype=object)
+    return shaped.ndim, (1 if shaped.ndim == 1 else shaped.shape[1])
+
+
 def _label_shape(y):
     values = np.asarray(y) if not hasattr(y, "to_numpy") else y.to_numpy()
     if values.ndim == 2 and values.shape[1] == 1:
@@ -497,15 +511,15 @@ def _is_categorical(y):
     return type(dtype).__name__ == "CategoricalDtype"
 
 
-# Label forms: the first rule whose test holds. Each test gets (values, inference, target).
+# Label forms: the first rule whose test holds. Each test gets (values, one-hot rows, target).
 FORM_RULES = (
-    ("labels", lambda v, inf, t: v.dtype.kind not in "biuf"),
-    ("onehot", lambda v, inf, t: v.ndim == 2 and inf.onehot),
-    ("multihot", lambda v, inf, t: v.ndim == 2 and np.isin(v, (0, 1)).all()),
-    ("values", lambda v, inf, t: v.ndim == 2),
-    ("index", lambda v, inf, t: t in CLASS_TARGETS and (v == np.round(v)).all()),
-    ("labels", lambda v, inf, t: t in CLASS_TARGETS and v.dtype.kind == "b"),
-    ("values", lambda v, inf, t: True),
+    ("labels", lambda v, onehot, t: v.dtype.kind not in "biuf"),
+    ("onehot", lambda v, onehot, t: v.ndim == 2 and onehot),
+    ("multihot", lambda v, onehot, t: v.ndim == 2 and np.isin(v, (0, 1)).all()),
+    ("values", lambda v, onehot, t: v.ndim == 2),
+    ("index", lambda v, onehot, t: t in CLASS_TARGETS and (v == np.round(v)).all()),
+    ("labels", lambda v, onehot, t: t in CLASS_TARGETS and v.dtype.kind == "b"),
+    ("values", lambda v, onehot, t: True),
 )
 
 
@@ -529,33 +543,110 @@ def read_labels_facts(y, model_facts=None, catalog=None, problem=None):
     if chosen not in catalog.problems:
         raise ValueError(expected(catalog.problems, "problem", chosen))
     target = catalog.select(chosen).target
-    values = np.asarray(y, dtype=object) if _is_categorical(y) else _label_shape(y)
-    if values.dtype == object and not _is_categorical(y):
-        try:
-            values = values.astype(float)
-        except (TypeError, ValueError):
-            values = values.astype(str)
-    form = next(name for name, test in FORM_RULES if test(values, inference, target))
-    numeric = form != "labels"
-    data = values.astype(float) if numeric else None
+    values = _label_values(y)
     if target in CLASS_TARGETS:
         n = len(inference.classes) if inference.classes else len(np.unique(values))
     else:
         n = 1 if values.ndim == 1 else values.shape[1]
+    return LabelFacts(problem=chosen, reason=inference.reason, n=int(n),
+                      classes=inference.classes, inferred=inference.problem,
+                      **_value_facts(values, inference.onehot, target))
+
+
+def _label_values(y):
+    """The labels as one numpy array: (n, 1) flattened, objects as numbers or strings."""
+    if _is_categorical(y):
+        return np.asarray(y, dtype=object)
+    values = _label_shape(y)
+    if values.dtype == object:
+        try:
+            values = values.astype(float)
+        except (TypeError, ValueError):
+            values = values.astype(str)
+    return values
+
+
+def _value_facts(values, onehot, target):
+    """The fields of ``LabelFacts`` that describe the values: form, shape, range, rows."""
+    form = next(name for name, test in FORM_RULES if test(values, onehot, target))
+    numeric = form != "labels"
+    data = values.astype(float) if numeric else None
     ones, cumulative = (), False
     if form == "multihot":
         per_row = data.sum(axis=1)
         ones = (float(per_row.mean()), int(per_row.max()))
         cumulative = bool((np.diff(data, axis=1) <= 0).all())
-    return LabelFacts(
-        problem=chosen, reason=inference.reason,
-        n=int(n), form=form, shape=tuple(values.shape),
-        lo=float(data.min()) if numeric else math.nan,
-        hi=float(data.max()) if numeric else math.nan,
-        integral=bool(numeric and (data == np.round(data)).all()),
-        classes=inference.classes, inferred=inference.problem, ones_per_row=ones,
-        cumulative=cumulative,
-    )
+    return dict(form=form, shape=tuple(values.shape),
+                lo=float(data.min()) if numeric else math.nan,
+                hi=float(data.max()) if numeric else math.nan,
+                integral=bool(numeric and (data == np.round(data)).all()),
+                ones_per_row=ones, cumulative=cumulative)
+
+
+# --- labels that only need the recipe's encoding --------------------------------------
+
+@dataclass(frozen=True)
+class Encoding:
+    """Labels as given (``raw``) and as the model's catalog recipe trains on them."""
+
+    recipe: Recipe
+    raw: LabelFacts
+    targets: np.ndarray
+    call: str            # the code that encodes them
+
+
+def _recipe_of(model_facts, problem, n, catalog):
+    """The catalog recipe of ``problem`` the model is (activation, loss, from_logits, units)."""
+    m = model_facts
+    for r in catalog.of(problem):
+        if (r.activation, r.loss, r.from_logits) == (m.activation, m.loss, m.from_logits) \
+                and _units_of(r, n) == m.units:
+            return r
+    return None
+
+
+def _units_of(recipe, n):
+    try:
+        return recipe.n_units(n)
+    except ValueError:
+        return None
+
+
+def _encoding(model_facts, labels, y, catalog):
+    """``Encoding`` when the model is a catalog recipe and ``y`` differs from what that
+    recipe trains on, but its encoding turns them into it; None otherwise."""
+    recipe = _recipe_of(model_facts, labels.problem, labels.n, catalog)
+    if recipe is None:
+        return None
+    classes = labels.classes if len(labels.shape) == 1 else None   # in the inferred order
+    try:
+        targets = recipe.encode(y, classes)
+    except (ValueError, TypeError):
+        return None
+    raw, encoded = _label_values(y), _label_shape(targets)
+    if raw.shape == encoded.shape and raw.dtype.kind in "biuf" and \
+            np.array_equal(raw.astype(float), encoded.astype(float)):
+        return None
+    order = "" if _same_targets(recipe, y, targets) else f", classes={list(classes)!r}"
+    return Encoding(recipe, labels, targets, f"recipes.get({recipe.name!r}).encode(y{order})")
+
+
+def _same_targets(recipe, y, targets):
+    """``recipe.encode(y)`` with its default class order gives ``targets``."""
+    try:
+        default = recipe.encode(y)
+    except (ValueError, TypeError):
+        return False
+    return default.shape == targets.shape and np.array_equal(default, targets)
+
+
+def _encoded_facts(encoding, catalog):
+    """``LabelFacts`` of the encoded labels: the problem, size and classes read from the
+    labels as given; form, shape and range from the targets."""
+    target = catalog.select(encoding.raw.problem).target
+    values = _label_shape(encoding.targets)
+    return replace(encoding.raw, **_value_facts(values, encoding.recipe.encoding == "onehot",
+                                                target))
 
 
 # --- the checks ----------------------------------------------------------------------
@@ -565,6 +656,7 @@ class _Context:
     model: ModelFacts
     labels: LabelFacts
     catalog: object
+    encoding: Encoding | None = None     # the labels as given, when they needed encoding
     findings: list = field(default_factory=list)
 
     @property
@@ -585,10 +677,7 @@ class _Context:
         return self.target in VALUE_TARGETS
 
     def units_of(self, recipe):
-        try:
-            return recipe.n_units(self.labels.n)
-        except ValueError:
-            return None
+        return _units_of(recipe, self.labels.n)
 
     def fix(self, how, *wants):
         """``(recipe, text)``: the first good recipe of the problem matching one of ``wants``."""
@@ -614,16 +703,41 @@ def _range_text(lo, hi):
     return f"[{fmt(lo)}, {fmt(hi)}]"
 
 
+def _check_encoding(ctx):
+    e = ctx.encoding
+    if e is None:
+        return None
+    return (f"The labels are {FORMS[e.raw.form]} (shape {e.raw.shape}); this model is catalog "
+            f"recipe {e.recipe.name}, which trains on {TARGET_WORDS[e.recipe.encoding]}: fit "
+            f"it on {e.call} (shape {e.targets.shape}), not on the labels as they are. The "
+            "checks below read the labels so encoded.",
+            "As they are, Keras cannot train on them: it raises an error at fit, or computes a "
+            "loss that means nothing.", "", e.recipe)
+
+
 def _check_readable(ctx):
     m = ctx.model
-    out = []
-    if m.activation == "unknown":
-        out.append((f"Could not read the output activation of {m.output_layer}.",
-                    "Checks that need the activation were skipped.", "", None))
     if m.loss is None:
-        out.append((f"The loss {m.loss_name!r} is not one the catalog knows.",
-                    "Checks that need the loss were skipped.", "", None))
-    return out
+        return (f"The loss {m.loss_name!r} is not one the catalog knows.",
+                "Checks that need the loss were skipped.", "", None)
+    return None
+
+
+def _check_hidden_activation(ctx):
+    m = ctx.model
+    if m.activation != "unknown":
+        return None
+    best = ctx.recipes[0]
+    act = best.activation
+    return (f"The output layer is {m.output_layer}, which records no activation: the output "
+            f"cannot be confirmed to fit {m.loss_name} and these {ctx.labels.problem} labels.",
+            "Whatever it computes (a softmax, a sigmoid, nothing) is hidden in its code, so the "
+            "checks that need the output activation (probabilities or logits, the output range, "
+            "a softmax over one unit, an activation applied twice) were skipped.",
+            f"recipe {best.name}: make the activation readable: end the model in "
+            f"keras.layers.Activation('{act}') after {m.output_layer} (which then computes only "
+            f"the scores), or in Dense(..., activation='{act}'); a custom layer can keep its "
+            f"activation in self.activation ({_code(best, ctx.units_of(best))})", best)
 
 
 def _check_softmax_one_unit(ctx):
@@ -636,6 +750,23 @@ def _check_softmax_one_unit(ctx):
                 "The output cannot depend on the input, so the loss never changes and the model "
                 "never learns (every example is predicted as the positive class).",
                 fix, recipe)
+
+
+def _check_categorical_one_unit(ctx):
+    m = ctx.model
+    if m.loss not in CATEGORICAL_LOSSES or m.units != 1:
+        return None
+    recipe, fix = ctx.fix("binary cross-entropy on one sigmoid unit, or one output unit per "
+                          "class with one-hot labels",
+                          {"activation": "sigmoid", "loss": "binary_crossentropy", "units": "1"},
+                          {"loss": m.loss}, {})
+    return (f"{m.loss_name} over a single output unit: the loss normalizes the outputs over the "
+            "units (a softmax of logits, or probabilities divided by their sum), which over one "
+            "unit is always 1, so the loss is 0 (up to 1e-7) for every example, whatever the "
+            "model predicts.",
+            "A loss that is 0 for every prediction says nothing about the labels: the model "
+            "never learns them. Keras 3 warns at fit ('expected y_pred.shape to be (batch_size, "
+            "num_classes) with num_classes > 1').", fix, recipe)
 
 
 def _allowed_units(ctx):
@@ -726,6 +857,27 @@ def _check_missing_from_logits(ctx):
             fix, recipe)
 
 
+def _check_not_a_distribution(ctx):
+    m = ctx.model
+    if m.loss not in DISTRIBUTION_LOSSES or m.from_logits or m.units < 2 \
+            or m.activation in ("softmax", "unknown"):
+        return None
+    lo, hi = m.activation_range
+    if lo < 0 or hi > 1:
+        return None        # not probabilities at all: missing-from-logits
+    recipe, fix = ctx.fix("a softmax over the units (or, for independent yes/no labels, "
+                          "binary cross-entropy on the sigmoids)",
+                          {"activation": "softmax", "loss": m.loss}, {"activation": "softmax"},
+                          {"activation": m.activation, "loss": "binary_crossentropy"}, {})
+    return (f"{m.loss_name} on {m.units} {m.activation} units: the loss expects one probability "
+            f"distribution over the units, but {m.activation} scores each unit on its own, so "
+            f"the outputs do not sum to 1.",
+            f"Keras quietly divides the outputs by their sum before the loss (the TensorFlow "
+            f"backend instead applies a softmax to the logits the {m.activation} layer caches), "
+            f"so the model trains, but predict() returns {m.activation} scores that are no class "
+            "probabilities, and the loss differs across backends.", fix, recipe)
+
+
 def _check_poisson_negative(ctx):
     m = ctx.model
     if m.loss not in LOSSES or LOSSES[m.loss].needs != "positive" or m.from_logits:
@@ -803,7 +955,9 @@ def _check_target_range(ctx):
         return None        # the labels need one-hot encoding first: sparse-labels-dense-loss
     needs = LOSSES[m.loss].needs
     if needs == "probability" and (y.lo < 0 or y.hi > 1):
-        recipe, fix = ctx.fix("encode the classes as 0/1 (recipe.encode(y))", {"loss": m.loss}, {})
+        recipe, fix = ctx.fix("targets within [0, 1]: class labels encoded as 0/1 "
+                              "(recipe.encode(y)), multi-hot rows in -1/1 mapped with "
+                              "(y > 0).astype('float32')", {"loss": m.loss}, {})
         return (f"{m.loss_name} needs targets within [0, 1], but the labels range from "
                 f"{y.lo:g} to {y.hi:g}.",
                 "Cross-entropy with a target above 1 or below 0 is unbounded below: the loss "
@@ -850,6 +1004,22 @@ def _check_multilabel_softmax(ctx):
             "Softmax makes the labels compete for one unit of probability mass: two true "
             "labels can each reach at most 0.5, and a softmax output is decoded with argmax, "
             "which returns one label per example.", fix, recipe)
+
+
+def _check_floored_output(ctx):
+    m = ctx.model
+    if not (ctx.is_class or ctx.target == "labels") or m.activation not in FLOORED:
+        return None
+    if m.loss in LOSSES and LOSSES[m.loss].needs == "probability":
+        return None        # a cross-entropy on it: missing-from-logits
+    recipe, fix = ctx.fix("a sigmoid (or softmax) output with cross-entropy", {})
+    return (f"The output activation is {m.activation} for {ctx.labels.problem} labels: its "
+            "gradient is 0 below 0, so an output the loss pushes down toward a 0 target can "
+            "fall below 0 and stop learning, and a unit whose input is negative for every "
+            "example is dead: it predicts 0 for everything.",
+            f"Class targets need a bounded output read as a probability (sigmoid or softmax) "
+            f"and cross-entropy; {m.activation} is unbounded above and flat below 0.",
+            fix, recipe)
 
 
 def _check_output_range(ctx):
@@ -905,7 +1075,8 @@ METRIC_RULES = (
 def _check_metrics(ctx):
     m, y = ctx.model, ctx.labels
     found = []
-    good = ctx.recipes[0]
+    matched = _matching_recipe(ctx)
+    good = matched if matched is not None and matched.role != "anti-pattern" else ctx.recipes[0]
     for mt in m.metrics:
         rule = next((r for r in METRIC_RULES if mt.kind in r[0] and r[1](ctx, mt)), None)
         resolved = (f" (plain {mt.declared!r}, which Keras 3 resolves from the shapes to "
@@ -938,18 +1109,13 @@ def _check_metrics(ctx):
                 f"the shapes of labels and outputs; here to {mt.name}, which fits.",
                 "tf.keras 2 resolved it from the loss instead (binary accuracy under "
                 "binary_crossentropy), so the same code reports different numbers across "
-                "versions.", f"name the metric explicitly, e.g. {fixed} (recipe {good.name})",
-                good.name))
+                f"versions; naming the metric ({fixed}, as recipe {good.name} does) keeps them "
+                "equal.", "", good.name))
     return found
 
 
 def _matching_recipe(ctx):
-    m = ctx.model
-    for r in ctx.recipes:
-        if (r.activation, r.loss, r.from_logits) == (m.activation, m.loss, m.from_logits) \
-                and ctx.units_of(r) == m.units:
-            return r
-    return None
+    return _recipe_of(ctx.model, ctx.labels.problem, ctx.labels.n, ctx.catalog)
 
 
 def _cumulative_note(ctx):
@@ -962,9 +1128,7 @@ def _check_anti_pattern(ctx):
     if r is None or r.role != "anti-pattern":
         return None
     best = ctx.recipes[0]
-    others = any(f.severity in ("error", "warning") for f in ctx.findings)
-    return ("info" if others else "warning",
-            f"The model is catalog recipe {r.name}, an anti-pattern for {r.problem!r}.",
+    return (f"The model is catalog recipe {r.name}, an anti-pattern for {r.problem!r}.",
             r.rationale, f"recipe {best.name} ({_code(best, ctx.units_of(best))})", best)
 
 
@@ -975,8 +1139,9 @@ def _check_recipe(ctx):
     if r is None:
         return (f"No catalog recipe for {ctx.labels.problem!r} uses a {m.units}-unit "
                 f"{m.activation} output with {m.loss_name}"
-                f"{' (from_logits)' if m.from_logits else ''}.", "",
-                f"the recommended recipe is {best.name} ({_code(best, ctx.units_of(best))})", best)
+                f"{' (from_logits)' if m.from_logits else ''}.",
+                f"The recommended recipe is {best.name} ({_code(best, ctx.units_of(best))}).",
+                "", best)
     if r.role != "anti-pattern":
         return (f"The model is catalog recipe {r.name} ({r.role}).",
                 r.rationale + _cumulative_note(ctx), "", r)
@@ -1043,6 +1208,9 @@ def _check_backend(ctx):
         result = rule(m, here)
         if result is None:
             continue
+        if result[0] == "info":        # a remark: the explanation names the logits form
+            found.append((*result, "", None))
+            continue
         recipe, fix = ctx.fix("a linear output with from_logits=True (the logits form)",
                               {"loss": m.loss, "from_logits": True, "activation": "linear"},
                               {"from_logits": True, "activation": "linear"})
@@ -1053,13 +1221,17 @@ def _check_backend(ctx):
 # code -> (default severity, check). A check returns None, or a tuple
 # (message, explanation, fix, recipe) / (severity, message, explanation, fix, recipe),
 # or a Finding (for a code of its own: the metric check's 'plain-accuracy' info), or a
-# list of those. Run in this order; _check_anti_pattern reads what came before.
+# list of those. Run in this order.
 CHECKS = {
+    "encoding": ("info", _check_encoding),
     "unreadable": ("info", _check_readable),
+    "hidden-activation": ("warning", _check_hidden_activation),
     "softmax-one-unit": ("error", _check_softmax_one_unit),
+    "categorical-one-unit": ("error", _check_categorical_one_unit),
     "units-mismatch": ("error", _check_units),
     "logits-twice": ("error", _check_logits_twice),
     "missing-from-logits": ("error", _check_missing_from_logits),
+    "not-a-distribution": ("warning", _check_not_a_distribution),
     "poisson-negative": ("error", _check_poisson_negative),
     "sparse-labels-dense-loss": ("error", _check_sparse_labels_dense_loss),
     "onehot-labels-sparse-loss": ("error", _check_onehot_labels_sparse_loss),
@@ -1068,6 +1240,7 @@ CHECKS = {
     "bce-on-softmax": ("error", _check_bce_on_softmax),
     "multilabel-softmax": ("error", _check_multilabel_softmax),
     "output-range": ("error", _check_output_range),
+    "floored-output": ("warning", _check_floored_output),
     "metric-mismatch": ("error", _check_metrics),
     "anti-pattern": ("warning", _check_anti_pattern),
     "backend-dependent": ("warning", _check_backend),
@@ -1090,15 +1263,22 @@ def check_model(model, y, catalog=None, problem=None):
 
     Every rule of ``CHECKS`` runs against the model's output layer, loss and
     metrics and the labels' problem type; each finding cites the values seen,
-    says why it matters and names the catalog recipe that fixes it.
+    says why it matters and names the catalog recipe that fixes it. Where the
+    model is a catalog recipe and the labels only need that recipe's encoding
+    (integer classes for a one-hot recipe, strings, -1/1 for a 0/1 column),
+    one 'encoding' remark says so, with the call that encodes them, and the
+    rules read the labels so encoded.
 
     Parameters
     ----------
     model : keras.Model or str or Path
         A compiled model, or a path to a saved ``.keras`` file.
-    y : array-like
+    y : array-like, or str or Path
         The labels, in any form ``infer_problem`` accepts (class labels,
-        integer indices, one-hot or multi-hot rows, values).
+        integer indices, one-hot or multi-hot rows, values), or the path of a
+        file that holds them: a ``.npy`` array or a ``.csv`` file of one
+        column (``read_labels``; for one column of several, pass
+        ``read_labels(path, target=...)``).
     catalog : Catalog, str, Path or None
         The catalog whose recipes are the fixes (None: the bundled one).
     problem : str, optional
@@ -1115,14 +1295,20 @@ def check_model(model, y, catalog=None, problem=None):
     Raises
     ------
     ValueError, FileNotFoundError
-        For a model or labels that cannot be read.
+        For a model or labels that cannot be read (``InferenceError``, a
+        ``ValueError``, for labels, a label file of another kind included).
     """
     catalog = as_catalog(catalog)
-    shaped = _label_shape(y) if not _is_categorical(y) else np.asarray(y, dtype=object)
-    rank, width = shaped.ndim, (1 if shaped.ndim == 1 else shaped.shape[1])
-    facts = read_model(model, rank, width)
+    model = _load(model)
+    if isinstance(y, (str, Path)):
+        y = read_labels(y)
+    facts = read_model(model, *_rank_and_width(y))
     labels = read_labels_facts(y, facts, catalog, problem)
-    ctx = _Context(facts, labels, catalog)
+    encoding = _encoding(facts, labels, y, catalog)
+    if encoding is not None:
+        labels = _encoded_facts(encoding, catalog)
+        facts = read_model(model, *_rank_and_width(encoding.targets))
+    ctx = _Context(facts, labels, catalog, encoding)
     for code, (severity, check) in CHECKS.items():
         result = check(ctx)
         if result is None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..files import atomic_write
+
 
 @dataclass(frozen=True)
 class ModelExport:
@@ -50,8 +52,7 @@ def export_model(recipe, input_shape, n_outputs, out, hidden=(32,), seed=0, opti
     if compile_it:
         # optimizer variables now, so that loading does not warn that their count differs
         model.optimizer.build(model.trainable_variables)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    model.save(out)
+    atomic_write(out, model.save)
     loss = call_code(*spec)
     portable = portable_loss or not compile_it
     if compile_it and portable_loss:

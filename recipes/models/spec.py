@@ -94,7 +94,7 @@ _LINK_CODE = {
 }
 
 # encoding -> what the training targets look like, in one comment line
-_TARGET_WORDS = {
+TARGET_WORDS = {
     "binary": "a 0/1 column",
     "onehot": "one-hot rows (keras.utils.to_categorical(y))",
     "index": "integer class indices",
@@ -132,7 +132,7 @@ def keras_code(recipe: Recipe, input_shape=(20,), n=None, hidden=(32,)):
         f"    metrics=[{', '.join(call_code(*m) for m in metric_specs(recipe))}],",
         ")",
         "",
-        f"# Train with targets as {_TARGET_WORDS[recipe.encoding]}:",
+        f"# Train with targets as {TARGET_WORDS[recipe.encoding]}:",
         "# model.fit(x_train, y_train, epochs=20, validation_split=0.2)",
         "",
         "# Predict, then decode (x_new: 4 random rows standing in for new inputs).",

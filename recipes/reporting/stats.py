@@ -29,6 +29,14 @@ lr=0.01 hidden=32 scale=1 | stacked'``). Every statistic below is computed per
 comparison AND condition: runs of different conditions are never pooled as
 extra seeds. Tables without a ``condition`` column are one condition ``""``.
 
+Recipes are catalog rows, not names: where one comparison holds runs of several
+rows of one recipe name (another loss, a user's edited catalog), each row is its
+own recipe, labelled ``name (row <fingerprint>)`` (the ``recipe_row`` column the
+store adds, else the row each run's config holds; ``catalog.table.row_fingerprint``).
+A comparison never holds two runs of one recipe, condition, seed and trainer:
+such runs (differing in something no label shows, or whose rows are unknown) are
+an error naming them, never pooled as one seed.
+
 Statistics (the choices, stated once)
 -------------------------------------
 * Scoring split: ``test`` when the comparison has a test split (a tuned
@@ -42,9 +50,12 @@ Statistics (the choices, stated once)
   split; a failed run, which records nothing, takes the baseline of another
   run on the same seed). It counts against its recipe, and the report says
   "k of n diverged". Only when no baseline was recorded at all (a hand-made
-  table) is such a run left out, and counted. A finite-status run whose final
-  value is not finite (a metric that does not apply, e.g. log-loss without
-  probabilities) is missing ("n/a").
+  table) is such a run left out, and counted. An ``ok`` run whose final value is
+  not finite is never scored as a number either: when the metric applies to its
+  recipe (some run of the recipe has a finite value of it, and the primary
+  metric always applies) it is left out and counted (``n_not_finite``), and the
+  report shows it beside the diverged and failed runs; a metric that applies to
+  no run of a recipe (log-loss without probabilities) is missing ("n/a").
 * ``std``: sample standard deviation over seeds (``ddof=1``; NaN for one seed).
 * CI of a mean: percentile bootstrap over seeds, ``N_BOOT`` (2000) resamples,
   2.5 and 97.5 percentiles, NaN with fewer than 2 seeds. The random generator
@@ -104,8 +115,8 @@ from itertools import product
 import numpy as np
 import pandas as pd
 
-from ..catalog.table import ROLES
-from ..messages import plural
+from ..catalog.table import ROLES, row_fingerprint
+from ..messages import expected, plural
 from ..training.metrics import COMMON as COMMON_METRICS
 from ..training.metrics import HIGHER_IS_BETTER, PRIMARY
 from ..training.settings import condition as condition_of
@@ -178,28 +189,147 @@ def parse_config(config):
     return {}
 
 
-def _prepare_results(results):
+# A tidy results frame (what ``recipes.load_results``, ``run`` and ``compare`` return):
+# the columns every statistic reads, and those filled when absent (a run id from the
+# row's key, the problem and target unknown, no trainer, one condition).
+RESULTS_COLUMNS = ("experiment", "dataset", "recipe", "role", "seed", "epoch", "split",
+                   "metric", "value")
+RESULTS_FILLED = ("run", "problem", "target", "trainer", "condition")
+# One observation per row: a frame holding a key twice holds duplicated results.
+OBSERVATION = ("run", "epoch", "split", "metric")
+# A runs table (``Store(dir).runs()``): the columns read, and the statuses a run may have.
+RUNS_COLUMNS = ("run", "experiment", "dataset", "recipe", "seed", "status")
+STATUSES = ("ok", "diverged", "failed")
+SOURCES = "recipes.load_results, recipes.run and recipes.compare"
+
+
+def check_results(results, name="results"):
+    """``results`` as a DataFrame of the tidy results, checked once for what every
+    statistic needs: the columns ``RESULTS_COLUMNS`` (``RESULTS_FILLED`` may be absent),
+    numeric ``epoch`` and ``value``. ``None`` is no results (an empty frame).
+
+    Returns the frame (the same object when it already is a DataFrame).
+
+    Raises
+    ------
+    ValueError
+        When ``results`` is a path (read it with ``recipes.load_results``) or not a
+        table, lacks a column (the message names the missing and the expected ones),
+        or holds an epoch or value that is not a number.
+    """
     if results is None:
-        results = pd.DataFrame()
-    df = pd.DataFrame(results).copy()
-    for col in ("run", "experiment", "dataset", "problem", "target", "recipe", "role",
-                "seed", "trainer", "epoch", "split", "metric", "value"):
+        return pd.DataFrame(columns=list(RESULTS_COLUMNS))
+    if isinstance(results, (str, bytes)) or hasattr(results, "__fspath__"):
+        raise ValueError(f"Expected {name} as the tidy results frame that {SOURCES} return. "
+                         f"Received: {name}={str(results)!r}, a path; read a results folder "
+                         f"with recipes.load_results({str(results)!r}) first.")
+    if not isinstance(results, pd.DataFrame):
+        try:
+            results = pd.DataFrame(results)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"Expected {name} as the tidy results frame that {SOURCES} "
+                             f"return. Received: {type(results).__name__} ({err})") from None
+    _require(results, RESULTS_COLUMNS, name, f"the tidy results that {SOURCES} return",
+             RESULTS_FILLED)
+    for col in ("epoch", "value"):
+        _numbers(results[col], name, col)
+    return results
+
+
+def check_runs(runs, name="runs"):
+    """``runs`` as a DataFrame of the runs table (``Store(dir).runs()``), checked: the
+    columns ``RUNS_COLUMNS``, one row per run, and each status one of ``STATUSES`` (a
+    missing status is read as ``ok``). ``None``: no runs table. Raises ValueError naming
+    what is wrong."""
+    if runs is None:
+        return None
+    if isinstance(runs, (str, bytes)) or hasattr(runs, "__fspath__"):
+        raise ValueError(f"Expected {name} as a runs table. Received: {name}={str(runs)!r}, "
+                         f"a path; read it with Store({str(runs)!r}, create=False).runs().")
+    runs = pd.DataFrame(runs)
+    _require(runs, RUNS_COLUMNS, name, "the runs table that Store(folder).runs() returns")
+    twice = runs["run"][runs["run"].notna() & runs["run"].duplicated()]
+    if len(twice):
+        raise ValueError(f"Expected one row per run in {name}. Received: "
+                         f"{plural(len(twice), 'duplicated run')}, e.g. run={twice.iloc[0]!r}; "
+                         f"the same runs concatenated twice? Keep one copy: "
+                         f"{name}.drop_duplicates('run').")
+    status = runs["status"].dropna()
+    bad = status[~status.isin(STATUSES)]
+    if len(bad):
+        raise ValueError(f"{expected(STATUSES, f'{name}.status', bad.iloc[0])} (row "
+                         f"{bad.index[0]!r}, run {runs.loc[bad.index[0], 'run']!r}; "
+                         f"{plural(len(bad), 'row')} with another status)")
+    return runs
+
+
+def _require(frame, columns, name, what, optional=()):
+    """Raise ValueError when ``frame`` lacks any of ``columns``."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        also = f" (and optionally {list(optional)})" if optional else ""
+        raise ValueError(f"Expected {what}, with the columns {list(columns)}{also}. "
+                         f"Received: {name} without {missing} (its columns: "
+                         f"{[str(c) for c in frame.columns]}).")
+
+
+def _numbers(column, name, col):
+    """Raise ValueError when ``column`` holds a value that is not a number (missing ones
+    are allowed: NaN is how a store keeps a metric that has no value)."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return
+    numbers = pd.to_numeric(column, errors="coerce")
+    bad = numbers.isna() & column.notna()
+    if bad.any():
+        at = bad.to_numpy().nonzero()[0]
+        raise ValueError(f"Expected numbers in {name}[{col!r}]. Received: "
+                         f"{column.iloc[at[0]]!r} at row {column.index[at[0]]!r} "
+                         f"({plural(len(at), 'value')} that are not numbers).")
+
+
+def _check_observations(df, name="results"):
+    """Raise ValueError when a (run, epoch, split, metric) holds more than one row: the
+    same results twice, which every statistic would count twice."""
+    twice = df.duplicated(list(OBSERVATION), keep=False).to_numpy()
+    if not twice.any():
+        return
+    sizes = df.loc[twice, list(OBSERVATION)].groupby(list(OBSERVATION), dropna=False,
+                                                      sort=False).size()
+    example = dict(zip(OBSERVATION, sizes.index[0]))
+    shown = " ".join(f"{c}={_shown(v)!r}" for c, v in example.items())
+    extra = int(sizes.sum() - len(sizes))
+    raise ValueError(f"Expected one row per {', '.join(OBSERVATION)}. Received: {name} "
+                     f"holding {plural(extra, 'duplicated observation')}, e.g. {shown} "
+                     f"({sizes.iloc[0]} rows); the same results concatenated twice? "
+                     f"Keep one copy: {name}.drop_duplicates({list(OBSERVATION)}).")
+
+
+def _shown(value):
+    """A numpy scalar as the plain Python value (its repr in a message reads ``1``, not
+    ``np.int64(1)``); anything else as it is."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _prepare_results(results):
+    df = check_results(results).copy()
+    for col in RESULTS_FILLED:
         if col not in df.columns:
             df[col] = np.nan
+    df["trainer"] = df["trainer"].fillna("").astype(str).astype(object)
+    df["condition"] = pd.Series(_labels(df.get("condition"), len(df)), index=df.index,
+                                dtype=object)
+    if df["run"].isna().any():  # a run id is needed to tell runs apart
+        fallback = (df["experiment"].astype(str) + "|" + df["dataset"].astype(str) + "|"
+                    + df["condition"].astype(str) + "|" + df["recipe"].astype(str) + "|"
+                    + df["seed"].astype(str) + "|" + df["trainer"])
+        df["run"] = df["run"].astype(object).where(df["run"].notna(), fallback)
+    _check_observations(df)  # before the text columns become objects: a store's are codes
     # plain object columns: row selection on them is much faster than on Arrow strings
     for col in ("run", "experiment", "dataset", "problem", "target", "recipe", "role",
                 "split", "metric"):
         df[col] = df[col].astype(object)
     df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(float)
     df["epoch"] = pd.to_numeric(df["epoch"], errors="coerce")
-    df["trainer"] = df["trainer"].fillna("").astype(str).astype(object)
-    df["condition"] = pd.Series(_labels(df.get("condition"), len(df)), index=df.index,
-                                dtype=object)
-    if df["run"].isna().any():  # a run id is needed to tell runs apart
-        fallback = (df["experiment"].astype(str) + "|" + df["dataset"].astype(str) + "|"
-                    + df["recipe"].astype(str) + "|" + df["seed"].astype(str) + "|"
-                    + df["trainer"])
-        df["run"] = df["run"].where(df["run"].notna(), fallback)
     return df
 
 
@@ -207,9 +337,10 @@ def prepare_runs(runs):
     """The runs table with every expected column, ``config`` parsed, types fixed."""
     cols = ["run", "experiment", "dataset", "problem", "target", "recipe", "role", "seed",
             "trainer", "status", "error", "epochs", "seconds", "config"]
+    runs = check_runs(runs)
     if runs is None:
         runs = pd.DataFrame(columns=cols)
-    df = pd.DataFrame(runs).copy()
+    df = runs.copy()
     for col in cols:
         if col not in df.columns:
             df[col] = np.nan
@@ -354,8 +485,10 @@ class _Comparison:
 
     def scores(self, split=None):
         """One scored final value per run and metric: ``run, recipe, condition, seed,
-        trainer, status, metric, value, substituted``. Diverged and failed runs take
-        their seed's trivial baseline (``substituted``); see the module notes."""
+        trainer, status, metric, value, substituted, applies, not_finite``. Diverged and
+        failed runs take their seed's trivial baseline (``substituted``); an ok run without
+        a finite value of a metric that ``applies`` to its recipe is ``not_finite`` (its
+        value stays NaN: never scored); see the module notes."""
         split = split or self.split
         if split not in self._scores:
             self._scores[split] = self._score(split)
@@ -380,8 +513,19 @@ class _Comparison:
             v = by_run.reindex(pd.MultiIndex.from_frame(sub[["run", "metric"]])).to_numpy()
             seed = by_seed.reindex(pd.MultiIndex.from_frame(sub[["seed", "metric"]])).to_numpy()
             grid.loc[bad, "value"] = np.where(np.isfinite(v), v, seed)
-        grid["substituted"] = bad & np.isfinite(grid["value"].to_numpy(float))
+        finite = np.isfinite(grid["value"].to_numpy(float))
+        grid["substituted"] = bad & finite
+        grid["applies"] = self._applies(grid, finite & ~bad)
+        grid["not_finite"] = grid["applies"].to_numpy() & ~finite & ~bad
         return grid
+
+    def _applies(self, grid, own):
+        """Per row of a scores grid: does the metric apply to the row's recipe? It does
+        when some run of the recipe has its own finite value of it (``own``), and the
+        primary metric always does. A metric that applies to no run of a recipe (log-loss
+        of a recipe without probabilities) is n/a, not a run without a value."""
+        pairs = pd.MultiIndex.from_frame(grid[["recipe", "metric"]])
+        return pairs.isin(pairs[own]) | (grid["metric"] == self.primary).to_numpy()
 
     def goal(self, condition=""):
         if condition not in self._goals:
@@ -474,11 +618,18 @@ class _Comparisons(list):
 
 
 def comparisons(results, runs):
-    """The ``(experiment, dataset)`` groups of the two tables, prepared once, in name order."""
+    """The ``(experiment, dataset)`` groups of the two tables, prepared once, in name order.
+    Runs of different catalog rows of one recipe name are named apart (``_rows_apart``);
+    runs that would still be pooled as one seed are an error (``_one_run_per_seed``)."""
     if isinstance(results, _Comparisons):
         return results
     res = _prepare_results(results)
     rns = prepare_runs(runs)
+    per_run = _per_run(res, rns)
+    labels = _rows_apart(per_run)
+    for frame in (res, rns, per_run) if labels else ():
+        frame["recipe"] = frame["run"].map(labels).fillna(frame["recipe"]).astype(object)
+    _one_run_per_seed(per_run, rns)
     parts = []
     for frame in (res, rns):
         parts.append({tuple(k): g for k, g in frame.groupby(KEY, sort=False)} if len(frame)
@@ -489,6 +640,70 @@ def comparisons(results, runs):
         out.append(_Comparison(key, parts[0].get(key, res.iloc[0:0]),
                                parts[1].get(key, rns.iloc[0:0])))
     return out
+
+
+# A run's key in a comparison: runs of one key are the same seed of the same recipe.
+SEED_KEY = KEY + ["condition", "recipe", "seed", "trainer"]
+ROW = "recipe_row"   # a run's catalog row fingerprint (the store's column of it)
+
+
+def _per_run(res, rns):
+    """One row per run of either table: ``run``, ``SEED_KEY`` and ``recipe_row``, the
+    fingerprint of its recipe's catalog row (the tables' column of it, else the row the
+    run's config holds; NaN where unknown). Runs without an id are left out."""
+    cols = ["run"] + SEED_KEY
+    rows = rns[ROW] if ROW in rns.columns else pd.Series(
+        [row_fingerprint(c.get("recipe")) for c in rns["config"]], index=rns.index, dtype=object)
+    found = pd.concat([rns[cols].assign(**{ROW: rows}),
+                       res[cols + [ROW] if ROW in res.columns else cols].drop_duplicates("run")])
+    found = found[found["run"].notna()]
+    known = found.dropna(subset=[ROW]).drop_duplicates("run").set_index("run")[ROW]
+    found = found.drop_duplicates("run").reset_index(drop=True)
+    found[ROW] = found["run"].map(known)
+    return found
+
+
+def _rows_apart(per_run):
+    """``{run: recipe label}`` for the runs of a recipe name that holds runs of several
+    catalog rows in one comparison (another loss, a user's edited catalog): they are
+    different recipes, labelled ``name (row <fingerprint>)`` (``row ?`` where the row is
+    unknown). Names with one row keep their name (no entry)."""
+    if per_run[ROW].isna().all():
+        return {}
+    fp = per_run[ROW].fillna("?")
+    groups = [per_run[c].astype(str) for c in KEY + ["recipe"]]
+    several = (fp.groupby(groups).transform("nunique") > 1).to_numpy()
+    return {run: f"{name} (row {f})" for run, name, f in zip(
+        per_run["run"][several], per_run["recipe"][several], fp[several])}
+
+
+def _one_run_per_seed(per_run, rns):
+    """Raise ValueError when one comparison holds several runs of one recipe, condition,
+    seed and trainer: a statistic would pool them as one seed (or pair more runs than
+    seeds). Names what differs between them where the runs' configs say."""
+    twice = per_run.duplicated(SEED_KEY, keep=False).to_numpy()
+    if not twice.any():
+        return
+    groups = per_run[twice].groupby([per_run[c][twice].astype(str) for c in SEED_KEY],
+                                    sort=False)
+    _, g = next(iter(groups))
+    r = g.iloc[0]
+    configs = dict(zip(rns["run"], rns["config"]))
+    seen = [configs.get(run) or {} for run in g["run"]]
+    differ = sorted({k for c in seen for k in c if any(
+        json.dumps(c.get(k), sort_keys=True, default=str)
+        != json.dumps(o.get(k), sort_keys=True, default=str) for o in seen)})
+    why = (f"; their configs differ in {differ}" if differ else
+           "; the results do not say how they differ (pass runs=Store(folder).runs())"
+           if not any(seen) else "")
+    more = f", and {plural(len(groups) - 1, 'more such seed')}" if len(groups) > 1 else ""
+    raise ValueError(
+        f"Expected one run per recipe, condition, seed and trainer of a comparison (the runs "
+        f"paired as one seed). Received: {len(g)} runs of {r['recipe']!r} with seed "
+        f"{_shown(r['seed'])!r} in {r['experiment']} / {r['dataset']} under the condition "
+        f"{r['condition'] or 'default'!r} (runs {g['run'].tolist()}){why}{more}. Keep the "
+        f"runs of one grid (the frame recipes.run or recipes.compare returns), or select "
+        f"them: results[results['run'].isin(ids)].")
 
 
 def _value_rng(x):
@@ -705,7 +920,7 @@ SUMMARY_COLUMNS = [
     "higher_is_better", "primary", "common", "n", "mean", "std", "ci_low", "ci_high",
     "baseline", "aulc", "aulc_std", "goal_metric", "goal", "goal_source", "goal_reached",
     "goal_runs", "goal_epochs", "epochs_to_goal", "max_epochs", "n_runs", "n_ok",
-    "n_diverged", "n_failed", "n_substituted", "seconds_per_run"]
+    "n_diverged", "n_failed", "n_substituted", "n_not_finite", "seconds_per_run"]
 
 
 def summary(results, runs=None, *, split=None, n_boot=N_BOOT):
@@ -714,7 +929,8 @@ def summary(results, runs=None, *, split=None, n_boot=N_BOOT):
     Columns: ``SUMMARY_COLUMNS``. ``split``: the scoring split (default: each
     comparison's, ``test`` for a tuned one, else ``val``). ``n``: runs scored;
     diverged and failed runs are scored as the trivial baseline
-    (``n_substituted`` of them; see the module notes). ``baseline``: the trivial
+    (``n_substituted`` of them; see the module notes); ``n_not_finite``: ok runs
+    left out for want of a finite value (module notes). ``baseline``: the trivial
     baseline's mean value. AULC and the goal are on the validation curves. The
     goal columns are filled on the row of the goal metric only.
     ``goal_epochs``: mean first epoch over the seeds that reached the goal;
@@ -725,6 +941,7 @@ def summary(results, runs=None, *, split=None, n_boot=N_BOOT):
     for comp in comparisons(results, runs):
         use = split or comp.split
         scores = comp.scores(use)
+        not_finite = scores.groupby(["condition", "recipe", "metric"])["not_finite"].sum()
         scores = scores[np.isfinite(scores["value"].to_numpy(float))]
         final_value = scores["value"].to_numpy(float)
         final_sub = scores["substituted"].to_numpy(bool)
@@ -776,6 +993,7 @@ def summary(results, runs=None, *, split=None, n_boot=N_BOOT):
                         "max_epochs": float(max_ep.get((cond, recipe, metric), np.nan)),
                         **counts,
                         "n_substituted": int(final_sub[at].sum()),
+                        "n_not_finite": int(not_finite.get((cond, recipe, metric), 0)),
                         "seconds_per_run": seconds,
                     }
                     if scored and metric == goal["metric"]:
@@ -840,9 +1058,10 @@ def _outcome(d, lo, hi, p, higher, margin):
 
 EFFECT_COLUMNS = [
     "experiment", "dataset", "condition", "split", "recipe", "role", "reference", "metric",
-    "higher_is_better", "primary", "n_runs", "n_diverged", "n_failed", "ref_runs",
-    "ref_diverged", "ref_failed", "n_paired", "difference", "ci_low", "ci_high", "won",
-    "lost", "tied", "p", "p_min", "margin", "baseline", "outcome", "note"]
+    "higher_is_better", "primary", "n_runs", "n_diverged", "n_failed", "n_not_finite",
+    "ref_runs", "ref_diverged", "ref_failed", "ref_not_finite", "n_paired", "difference",
+    "ci_low", "ci_high", "won", "lost", "tied", "p", "p_min", "margin", "baseline", "outcome",
+    "note"]
 
 
 def effects(results, runs=None, *, margins=None, n_boot=N_BOOT):
@@ -878,8 +1097,17 @@ def effects(results, runs=None, *, margins=None, n_boot=N_BOOT):
         ``outcome``: one of ``OUTCOMES`` (see the module notes), ``note``:
         why, when inconclusive. Diverged and failed runs are scored as the
         trivial baseline and counted (``n_diverged``, ``n_failed``; ``ref_*``
-        for the reference). A metric that applies to neither run of a pair
-        (no finite value) gets no row.
+        for the reference); ok runs without a finite value of the metric are
+        left out of the pairs and counted (``n_not_finite``, ``ref_not_finite``,
+        said in the note). A metric that applies to neither recipe of a pair
+        (no run of it has a finite value) gets no row.
+
+    Raises
+    ------
+    ValueError
+        When ``results`` or ``runs`` is not such a table (``check_results``,
+        ``check_runs``: a missing column, a value that is not a number, an
+        observation or run given twice).
 
     Examples
     --------
@@ -900,7 +1128,19 @@ def effects(results, runs=None, *, margins=None, n_boot=N_BOOT):
     e["outcome"], e["note"] = zip(*[
         _outcome(d, lo, hi, p, higher, margin) for d, lo, hi, p, higher, margin in zip(
             samples, e["ci_low"], e["ci_high"], e["p"], e["higher_is_better"], e["margin"])])
+    e["note"] = [_with_unscored(note, r) for note, r in zip(e["note"], e.to_dict("records"))]
     return e[EFFECT_COLUMNS]
+
+
+def _with_unscored(note, row):
+    """An effect's note, with the runs left out for want of a finite value said."""
+    parts = [note] if note else []
+    for prefix, column in (("n", "recipe"), ("ref", "reference")):
+        k = row[f"{prefix}_not_finite"]
+        if k:
+            parts.append(f"{k} of {row[f'{prefix}_runs']} runs of {row[column]} have no "
+                         f"finite {row['metric']} (left out)")
+    return "; ".join(parts)
 
 
 def _paired_differences(comp, margins=None):
@@ -909,11 +1149,15 @@ def _paired_differences(comp, margins=None):
     others = [r for r in comp.recipes if r not in comp.recommended]
     keys = pd.DataFrame(list(product(comp.conditions, comp.recommended, others, comp.metrics)),
                         columns=["condition", "reference", "recipe", "metric"])
-    # one value per (condition, recipe, metric, seed, trainer); does the metric apply?
-    v = comp.scores().groupby(["condition", "recipe", "metric", "seed", "trainer"])[
+    # one value per (condition, recipe, metric, seed, trainer); does the metric apply:
+    # a run has a finite value of it, or an ok run has none where it applies?
+    scores = comp.scores()
+    v = scores.groupby(["condition", "recipe", "metric", "seed", "trainer"])[
         "value"].mean().reset_index()
-    applies = v[np.isfinite(v["value"].to_numpy(float))][
-        ["condition", "recipe", "metric"]].drop_duplicates()
+    applies = scores.loc[np.isfinite(scores["value"].to_numpy(float))
+                         | scores["not_finite"].to_numpy(bool),
+                         ["condition", "recipe", "metric"]].drop_duplicates()
+    not_finite = scores.groupby(["condition", "recipe", "metric"])["not_finite"].sum()
     keys = keys.merge(applies, on=["condition", "recipe", "metric"]).merge(
         applies.rename(columns={"recipe": "reference"}), on=["condition", "reference", "metric"])
     keys = keys.sort_values(["condition", "reference", "recipe", "metric"], kind="stable",
@@ -951,6 +1195,8 @@ def _paired_differences(comp, margins=None):
         e[f"{prefix}_runs"] = [c["n_runs"] for c in counts]
         e[f"{prefix}_diverged"] = [c["n_diverged"] for c in counts]
         e[f"{prefix}_failed"] = [c["n_failed"] for c in counts]
+        e[f"{prefix}_not_finite"] = [int(not_finite.get((c, r, m), 0)) for c, r, m in zip(
+            e["condition"], e[column], e["metric"])]
     return e, diffs
 
 

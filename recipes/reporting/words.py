@@ -259,6 +259,9 @@ def summary_table(summary_df, comparison=None):
     primary = primary.iloc[0] if len(primary) else metrics[0]
     short = short_conditions(s["condition"])
     several = len(short) > 1
+    # ok runs without a finite final value: shown beside the diverged and failed ones
+    unscored = bool((s.loc[s["primary"].astype(bool), "n_not_finite"] > 0).any())
+    lost = "diverged / failed / no value" if unscored else "diverged / failed"
     out = []
     for cond, recipes in _by_condition_and_recipe(s).items():
         for recipe, g in recipes.items():
@@ -276,8 +279,9 @@ def summary_table(summary_df, comparison=None):
             row["seeds"] = str(int(g[primary]["n"]) if primary in g else 0)
             if first["goal_metric"] in g and g[first["goal_metric"]]["epochs_to_goal"]:
                 row["epochs to goal"] = g[first["goal_metric"]]["epochs_to_goal"]
-            row["diverged / failed"] = (f"{int(first['n_diverged'])} / {int(first['n_failed'])}"
-                                        f" of {int(first['n_runs'])}")
+            counts = [first["n_diverged"], first["n_failed"]] + (
+                [g[primary]["n_not_finite"] if primary in g else 0] if unscored else [])
+            row[lost] = " / ".join(str(int(k)) for k in counts) + f" of {int(first['n_runs'])}"
             out.append(row)
         base = {}  # each metric's baseline, from the condition's first row of the metric
         for g in recipes.values():
@@ -293,7 +297,8 @@ def summary_table(summary_df, comparison=None):
 
 
 SUMMARY_SHOWN = ["condition", "recipe", "role", "metric", "n", "mean", "std", "baseline",
-                 "goal_metric", "epochs_to_goal", "n_diverged", "n_failed", "n_runs"]
+                 "goal_metric", "epochs_to_goal", "n_diverged", "n_failed", "n_not_finite",
+                 "n_runs"]
 
 
 def _by_condition_and_recipe(s):
@@ -406,6 +411,13 @@ def _verdict_one(comp, s, e):
             errs = [str(x) for x in errs["error"].dropna().unique() if str(x).strip()]
             err = f" ({short(errs[0])})" if errs else ""
             lines.append(f"{c['n_failed']} of {c['n_runs']} runs of {recipe} failed{err}{how}.")
+        mine = s[(s["recipe"] == recipe) & s["primary"]]
+        unscored = int(mine["n_not_finite"].sum())
+        if unscored:
+            split = "validation" if mine["split"].iloc[0] == "val" else mine["split"].iloc[0]
+            lines.append(f"{unscored} of {c['n_runs']} runs of {recipe} finished without a "
+                         f"finite final {split} {mine['metric'].iloc[0]} (left out, never "
+                         f"scored as a number).")
     return lines
 
 

@@ -34,8 +34,8 @@ from .document import Document, slugify
 from .figures import plot_condition_curves, plot_curves, plot_effects, plot_grad_norm, plot_tuning
 from .formatting import fmt_value
 from .render import Renderer
-from .stats import (TUNING, comparisons, effects, goals, parse_config, prepare_runs,
-                    prepared_curves, select, summary, tuning)
+from .stats import (TUNING, check_results, check_runs, comparisons, effects, goals,
+                    parse_config, prepare_runs, prepared_curves, select, summary, tuning)
 from .words import (FAIRNESS_NOTE, METHODS_NOTE, claims_table, effects_table, margins_table,
                     problem_table, short, short_conditions, summary_table, tuning_sentences,
                     tuning_table, verdict, what_was_run)
@@ -143,6 +143,23 @@ class _Progress:
         self.bar.close()
 
 
+def check_out(out):
+    """``out`` as a Path, checked to be a folder a report can be written in: it, or its
+    nearest existing parent, is a folder. Raises NotADirectoryError naming the file in
+    the way, before any work (nothing is written)."""
+    out = Path(out)
+    for at in (out, *out.parents):
+        if at.exists():
+            if not at.is_dir():
+                where = "out" if at == out else f"the parent {str(at)!r} of out"
+                raise NotADirectoryError(
+                    f"Expected out to be a folder for the report (it is created when "
+                    f"missing). Received: out={str(out)!r}, where {where} is a file; pass "
+                    f"the path of a folder instead.")
+            break
+    return out
+
+
 def _ready(thing):
     """A value, or what a function returns (work that ran beside the report)."""
     return thing() if callable(thing) else thing
@@ -168,7 +185,7 @@ def write_report(results, runs=None, out="report", *, extras=None, appendix=None
     is not a terminal; ``progress``: the bar of the caller's). Returns the path of
     ``report.md``.
     """
-    out = Path(out)
+    out = check_out(out)
     own = renderer is None
     if own:
         renderer = Renderer(cache=out / CACHE / "figures" if cache else None)
@@ -540,9 +557,13 @@ def report(results, out="report", *, runs=None, appendix=True, catalog=None, bac
     ------
     FileNotFoundError
         When ``results`` is a path that holds no results store.
+    NotADirectoryError
+        When ``out`` (or a parent of it) is a file; raised before any work.
     ValueError
         When ``results`` is a DataFrame that came from no store and ``runs``
-        is not given.
+        is not given, or ``results`` or ``runs`` is not such a table (a missing
+        column, a value that is not a number, an observation given twice:
+        ``stats.check_results``, ``stats.check_runs``); raised before any work.
 
     Examples
     --------
@@ -561,8 +582,9 @@ def report(results, out="report", *, runs=None, appendix=True, catalog=None, bac
     from concurrent.futures import ThreadPoolExecutor
 
     timings.clear()
-    out = Path(out)
+    out = check_out(out)
     store = results_dir = None
+    runs = check_runs(runs)
     if isinstance(results, (str, os.PathLike)):
         store = Store(results, create=False)
         results_dir = Path(store.path).parent if hasattr(store, "path") else Path(results)
@@ -572,6 +594,8 @@ def report(results, out="report", *, runs=None, appendix=True, catalog=None, bac
     elif runs is None:
         raise ValueError("No runs table for these results: pass the results directory "
                          "instead of the DataFrame, or runs=Store(directory).runs()")
+    if store is None:
+        results = check_results(results)
     _check_backends(backends)
     cache = out / CACHE
     numbers, older = user_cache(NUMBERS), [cache, results_dir]

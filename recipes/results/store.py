@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..catalog.table import row_fingerprint
 from ..files import atomic_write
 from ..messages import expected
 from ..training.settings import Settings, condition
@@ -63,11 +64,15 @@ HISTORY_COLUMNS = ("run", "epoch", "split", "metric", "value")
 KEY_COLUMNS = ("run", "experiment", "dataset", "problem", "target", "recipe", "role", "seed",
                "trainer")
 TIDY_COLUMNS = KEY_COLUMNS + ("epoch", "split", "metric", "value")
-# added to both tables from each run's config: its condition and one column per setting
+# added to both tables from each run's config: its condition and one column per setting,
+# and the fingerprint of its recipe's catalog row (``ROW_COLUMN``: runs of two rows of one
+# recipe name, e.g. a user's edited catalog, are told apart by the reading side)
 CONDITION_COLUMNS = ("condition",) + Settings.names()
+ROW_COLUMN = "recipe_row"
+DERIVED_COLUMNS = CONDITION_COLUMNS + (ROW_COLUMN,)
 # what ``runs()`` and ``history()`` return ("epochs" in runs is the epochs a run finished)
-RUNS_READ = RUN_COLUMNS + tuple(c for c in CONDITION_COLUMNS if c not in RUN_COLUMNS)
-HISTORY_READ = TIDY_COLUMNS + CONDITION_COLUMNS
+RUNS_READ = RUN_COLUMNS + tuple(c for c in DERIVED_COLUMNS if c not in RUN_COLUMNS)
+HISTORY_READ = TIDY_COLUMNS + DERIVED_COLUMNS
 STATUSES = ("ok", "diverged", "failed")
 KEPT = ("ok", "diverged")   # results; a "failed" run is trained again by the next grid run
 CLAIM_TTL = 12 * 3600.0     # seconds after which another machine's claim is ignored
@@ -484,7 +489,8 @@ class Store:
             _runs_table(*read)
 
     def _runs(self, columns=None, **filters):
-        """``(runs table, each run's condition and settings)``: two frames on one index.
+        """``(runs table, each run's condition, settings and recipe row fingerprint)``:
+        two frames on one index.
         ``columns``: only these columns of the table (it needs ``run``, ``experiment``,
         ``dataset``, ``trainer`` and ``config``); None: all."""
         where, params = _where(filters, RUN_COLUMNS)
@@ -496,10 +502,12 @@ class Store:
         found = pd.DataFrame([condition(c, t) for c, t in zip(df["config"], df["trainer"])],
                              columns=CONDITION_COLUMNS, index=df.index)
         found["condition"] = _by_data(df, found["condition"])
+        found[ROW_COLUMN] = [(row_fingerprint(c.get("recipe")) if isinstance(c, dict) else None)
+                             or np.nan for c in df["config"]]   # NaN: missing, as above
         return df, found
 
     def history(self, compact=False, ids=None, **filters):
-        """The tidy long table (``TIDY_COLUMNS`` and each run's ``CONDITION_COLUMNS``),
+        """The tidy long table (``TIDY_COLUMNS`` and each run's ``DERIVED_COLUMNS``),
         filtered by ``column=value`` or ``column=[values]``, e.g.
         ``history(experiment="e1", split="val")``; rows in run, epoch, split, metric order.
         ``df.attrs["store"]`` names the store it came from (for ``Store(...).runs()``).
@@ -541,7 +549,7 @@ class Store:
         return df
 
     def _per_run(self, ids=None, compact=False, read=None):
-        """One row per run (of ``ids``, or all): its ``KEY_COLUMNS`` and ``CONDITION_COLUMNS``.
+        """One row per run (of ``ids``, or all): its ``KEY_COLUMNS`` and ``DERIVED_COLUMNS``.
         Computed over all runs, so the data tag of ``_by_data`` does not depend on filters.
         ``compact``: integer columns as int32. ``read``: what ``_runs()`` returned, if
         the caller has it."""
