@@ -9,7 +9,7 @@ The grid: scikit-learn's digits (standardized 75/25 split), a 64-32-10 MLP
 
 * keras:   ``recipes.training.keras_fit.fit_keras`` (one ``model.fit`` per run; on
            ``--keras-seeds`` seeds to keep it short);
-* stacked: ``recipes.training.stacked.fit_stacked`` on all ``--seeds`` seeds; first call
+* stacked: ``recipes.training.stacked_tensorflow.fit_stacked`` on all ``--seeds`` seeds; first call
            (tracing + XLA compilation + training) and later calls with fresh
            seeds of the same shapes (compiled function reused; median of 3);
 * stacked jax / torch: ``recipes.training.stacked_jax.fit_stacked`` (Keras' stateless
@@ -33,7 +33,7 @@ sgd} x 3 learning rates x output_scale {1, 10} x SEEDS seeds (564 runs per seed:
 the cache the first run filled. Prints peak RSS too.
 
 ``--flops``: the compiled trainer's achieved GFLOP/s on digits at K = 8 ... 64
-members (``stacked.flops_per_run``) beside a measured float32 matmul peak (numpy
+members (``stacked_tensorflow.flops_per_run``) beside a measured float32 matmul peak (numpy
 and TensorFlow, 2048 x 2048) on the same machine.
 """
 
@@ -114,31 +114,33 @@ def _compiled_calls(fit, n, split):
 
 
 def part_stacked(args):
-    from recipes.training import stacked
+    from recipes.training import stacked_tensorflow as stacked
+    from recipes.training import threads, xla_cache
     if args.xla_cache:
-        stacked.persistent_cache(args.xla_cache)
-    stacked.configure_threads()   # before anything starts TensorFlow's runtime
+        xla_cache.persistent_cache(args.xla_cache)
+    threads.configure_threads()   # before anything starts TensorFlow's runtime
     split = _split()
-    stacked.JIT = "auto"      # what "auto" would choose for this grid, before any compiling
-    auto = [k.jit for k, _, _ in stacked._group(_setups(range(args.seeds)), [split] * args.seeds)]
-    stacked.JIT = {"xla": True, "plain": False, "auto": "auto"}[args.graph]
+    trainer = stacked.TRAINER
+    trainer.jit = "auto"      # what "auto" would choose for this grid, before any compiling
+    auto = [c.key.jit for c in trainer.plan(_setups(range(args.seeds)), split)]
+    trainer.jit = {"xla": True, "plain": False, "auto": "auto"}[args.graph]
     import tensorflow as tf  # noqa: F401  (start-up not counted)
 
     n = args.seeds
     start = time.perf_counter()
-    traces = stacked.fit_stacked(_setups(range(n)), split)
+    traces = trainer.fit(_setups(range(n)), split)
     first = time.perf_counter() - start
     traces_before = stacked.TRACE_COUNT
-    runs, cpu = _compiled_calls(stacked.fit_stacked, n, split)
+    runs, cpu = _compiled_calls(trainer.fit, n, split)
     assert stacked.TRACE_COUNT == traces_before, "the compiled function was not reused"
     return {"first": first, "per_model": runs[1] / n, "per_model_first": first / n,
             "cpu_per_model": cpu[1] / n,
             "compile": max(first - runs[1], 0.0), "models": n,
-            "chunks": [len(m) for _, m, _ in stacked._group(_setups(range(n)), [split] * n)],
+            "chunks": [len(c.members) for c in trainer.plan(_setups(range(n)), split)],
             "statuses": sorted({t.status for t in traces}), "accuracy": _accuracy(traces, split),
             "threads": {"intra": tf.config.threading.get_intra_op_parallelism_threads(),
                         "inter": tf.config.threading.get_inter_op_parallelism_threads()},
-            "workers": stacked.WORKERS, "xla_flags": os.environ.get("XLA_FLAGS", ""),
+            "workers": trainer.workers, "xla_flags": os.environ.get("XLA_FLAGS", ""),
             "xla": auto}
 
 
@@ -153,9 +155,11 @@ def part_stacked_native(args, backend):
     from recipes.models import build  # noqa: F401  (Keras on this backend: start-up not counted)
 
     assert keras.backend.backend() == backend, keras.backend.backend()
+    from recipes.training import xla_cache
+
     native = importlib.import_module(f"recipes.training.stacked_{backend}")
-    if args.xla_cache and hasattr(native, "persistent_cache"):   # JAX's "jax" subfolder
-        native.persistent_cache(args.xla_cache)
+    if args.xla_cache and backend == "jax":   # JAX's "jax" subfolder
+        xla_cache.persistent_jax_cache(args.xla_cache)
     split = _split()
     n = args.seeds
     start = time.perf_counter()
@@ -168,7 +172,8 @@ def part_stacked_native(args, backend):
             "cpu_per_model": cpu[1] / n,
             "compile": max(first - runs[1], 0.0), "models": n,
             "statuses": sorted({t.status for t in traces}), "accuracy": _accuracy(traces, split),
-            "workers": native.WORKERS, "version": importlib.import_module(backend).__version__}
+            "workers": native.TRAINER.workers,
+            "version": importlib.import_module(backend).__version__}
 
 
 def part_sklearn(args):
@@ -192,10 +197,11 @@ def part_sklearn(args):
 
 
 def part_memory(args):
-    from recipes.training import stacked
+    from recipes.training import stacked_tensorflow as stacked
+    from recipes.training import threads, xla_cache
     if args.xla_cache:
-        stacked.persistent_cache(args.xla_cache)
-    stacked.configure_threads()
+        xla_cache.persistent_cache(args.xla_cache)
+    threads.configure_threads()
     split = _split()
     import tensorflow as tf  # noqa: F401
 
@@ -207,7 +213,7 @@ def part_memory(args):
     kept = sum(t.outputs[s].nbytes for t in traces if t.status == "ok" for s in t.outputs)
     return {"runs": len(traces), "seconds": total, "per_model": total / len(traces),
             "rss_before_mb": before, "peak_rss_mb": _rss_mb(), "trace_outputs_mb": kept / 2**20,
-            "chunks": len(stacked._group(setups, [split] * len(setups))),
+            "chunks": len(stacked.TRAINER.plan(setups, split)),
             "statuses": sorted({t.status for t in traces})}
 
 
@@ -270,8 +276,9 @@ def part_sweep(args):
 def part_flops(args):
     import numpy as np
 
-    from recipes.training import stacked
-    stacked.configure_threads()
+    from recipes.training import stacked_tensorflow as stacked
+    from recipes.training import threads
+    threads.configure_threads()
     import tensorflow as tf
 
     n = 2048
@@ -287,10 +294,10 @@ def part_flops(args):
             times.append(time.perf_counter() - t)
         peaks[name] = 2 * n ** 3 / min(times) / 1e9
     split = _split()
-    stacked.JIT = True
+    stacked.TRAINER.jit = True
     out = {"peak_gflops": peaks, "trainer": {}}
     for k in (8, 16, 32, 64):
-        stacked.MAX_MEMBERS = k
+        stacked.TRAINER.cap = k
         setups = _setups(range(k))
         stacked.fit_stacked(setups, split)      # compile (or load) once for this K
         times = []
@@ -299,9 +306,9 @@ def part_flops(args):
             t = time.perf_counter()
             stacked.fit_stacked(fresh, split)
             times.append(time.perf_counter() - t)
-        config = stacked._group(setups, [split] * k)[0][0]
-        flops = stacked.flops_per_run(config, 64, len(split.X_train), len(split.X_val))
-        chunks = len(stacked._group(setups, [split] * k))
+        plan = stacked.TRAINER.plan(setups, split)
+        flops = stacked.flops_per_run(plan[0].key, 64, len(split.X_train), len(split.X_val))
+        chunks = len(plan)
         out["trainer"][k] = {"per_model": min(times) / k, "gflops": flops * k / min(times) / 1e9,
                              "chunks": chunks}
     return out

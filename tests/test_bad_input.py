@@ -756,6 +756,17 @@ MODEL_CASES = [
     ("models/two-losses-one-output",
      lambda: recipes.check_model(_model(["mse", "mae"]), LABELS),
      ValueError, r"one loss for the single output. Received: \['mse', 'mae'\]"),
+    # --- engine: build_head's backbones; build_model's own arguments (Keras takes these)
+    ("models/head-on-a-sequential-without-input-shape",
+     lambda: recipes.build_head(MULTICLASS, _model(None, built=False), 3),
+     ValueError, r"Expected a backbone with a known input shape.*Give it one.*keras.Input"
+                 r".*Received: backbone='.*' \(Sequential\) with no input shape"),
+    ("models/learning-rate-infinite",
+     lambda: recipes.build_model(MULTICLASS, 4, 3, learning_rate=float("inf")),
+     ValueError, r"learning_rate to be a finite number > 0. Received: learning_rate=inf"),
+    ("models/output-scale-infinite",
+     lambda: recipes.build_model(MULTICLASS, 4, 3, output_scale=float("inf")),
+     ValueError, r"output_scale to be a finite number > 0. Received: output_scale=inf"),
 ]
 
 

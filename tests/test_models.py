@@ -439,6 +439,57 @@ def test_build_head_on_a_flat_backbone_adds_no_flatten():
     assert model.output.shape[-1] == 3 and model.get_layer("head").get_config()["activation"] == "linear"
 
 
+def _sequential_with_input():
+    return keras.Sequential([keras.Input((6,)), keras.layers.Dense(5, activation="relu")])
+
+
+def _sequential_with_input_shape():
+    with pytest.warns(UserWarning, match="input_shape"):    # Keras prefers an Input now
+        return keras.Sequential([keras.layers.Dense(5, activation="relu", input_shape=(6,))])
+
+
+def _sequential_called_once():
+    backbone = keras.Sequential([keras.layers.Dense(5, activation="relu")])
+    backbone(np.zeros((2, 6), "float32"))     # its recorded input has a batch size of 2
+    return backbone
+
+
+def _functional():
+    inputs = keras.Input((6,))
+    return keras.Model(inputs, keras.layers.Dense(5, activation="relu")(inputs))
+
+
+BACKBONES = {"sequential-with-input": _sequential_with_input,
+             "sequential-with-input-shape": _sequential_with_input_shape,
+             "sequential-called-once": _sequential_called_once,
+             "functional": _functional}
+
+
+@pytest.mark.parametrize("make", BACKBONES.values(), ids=BACKBONES.keys())
+def test_build_head_on_every_kind_of_backbone_trains(make):
+    backbone = make()
+    X = np.random.default_rng(0).normal(size=(40, 6)).astype("float32")
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    recipe = CATALOG.get("binary_sigmoid_bce")
+    model = build_head(recipe, backbone, 2, seed=0)
+    assert model.input_shape == (None, 6) and model.output_shape == (None, 1)
+    before = [w.copy() for w in backbone.get_weights()]
+    history = model.fit(X, recipe.encode(y), epochs=1, batch_size=16, verbose=0).history
+    assert np.isfinite(history["loss"][0])
+    # the head model trains the backbone's own weights, on batches of any size
+    assert any(not np.array_equal(a, b) for a, b in zip(before, backbone.get_weights()))
+    np.testing.assert_allclose(np.asarray(model(X[:7])), model.predict(X[:7], verbose=0),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_build_head_asks_for_the_input_shape_of_a_sequential_that_has_none():
+    with pytest.raises(ValueError, match=r"Expected a backbone with a known input shape.*"
+                                         r"keras.Input\(shape=.*backbone.build.*"
+                                         r"Received: backbone='.*' \(Sequential\) with no "
+                                         r"input shape"):
+        build_head("binary_sigmoid_bce", keras.Sequential([keras.layers.Dense(5)]), 2)
+
+
 # --- LogPoisson ---------------------------------------------------------------------
 
 def test_log_poisson_value_matches_numpy_and_tf():

@@ -8,10 +8,11 @@ import pytest
 from sklearn.datasets import load_iris
 
 import recipes
+from recipes.models.build import initial_weights
 from recipes.results.grid import Experiment, run_config, run_id, setups
 from recipes.results.store import Store
 from recipes.training import data
-from recipes.training.settings import Settings, Setup
+from recipes.training.settings import APPLIES_TO, Settings, Setup
 
 # A value different from the default, for every setting.
 CHANGED = {"epochs": 2, "batch_size": 16, "optimizer": "sgd", "learning_rate": 0.05,
@@ -125,3 +126,33 @@ def test_settings_config_is_json_ready():
     assert json.loads(json.dumps(Settings().config())) == {
         "epochs": 20, "batch_size": 32, "optimizer": "adam", "learning_rate": 0.001,
         "hidden": [32], "output_scale": 1.0, "backend": "tensorflow"}
+
+
+# setting -> what its CHANGED value looks like in the compiled model Setup.build_model
+# builds, for the settings of the model and the optimizer (settings.APPLIES_TO)
+IN_THE_MODEL = {
+    "hidden": lambda m, setup, split: m.get_layer("hidden_0").units == 8,
+    "output_scale": lambda m, setup, split: np.array_equal(
+        m.get_weights()[-2], initial_weights(setup.recipe, 4, 3, seed=0, output_scale=2.0)[-2]),
+    "optimizer": lambda m, setup, split: type(m.optimizer).__name__ == "SGD",
+    "learning_rate": lambda m, setup, split: np.isclose(float(m.optimizer.learning_rate), 0.05),
+}
+
+
+def test_every_setting_says_what_it_configures():
+    # a new Settings field gets a row in APPLIES_TO, so it reaches the trainers (or is
+    # read by them on purpose: "trainer", "process")
+    assert set(APPLIES_TO) == set(Settings.names())
+    assert set(APPLIES_TO.values()) <= {"model", "optimizer", "loss", "trainer", "process"}
+    assert set(IN_THE_MODEL) == {n for n, part in APPLIES_TO.items()
+                                 if part in ("model", "optimizer")}
+
+
+@pytest.mark.parametrize("name", sorted(IN_THE_MODEL))
+def test_a_model_or_optimizer_setting_reaches_the_model_setup_builds(name):
+    split = data.split(data.load("iris"))
+    setup = Setup(recipes.get("multiclass_softmax_cce"), 0, **{name: CHANGED[name]})
+    model = setup.build_model(split)
+    assert IN_THE_MODEL[name](model, setup, split)
+    assert not IN_THE_MODEL[name](Setup(setup.recipe, 0).build_model(split), setup, split)
+    assert model.loss.get_config() == setup.loss().get_config()

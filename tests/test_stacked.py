@@ -22,9 +22,10 @@ from recipes.catalog import table as catalog
 
 from recipes.training import data
 
-from recipes.training import stacked  # noqa: E402
+from recipes.training import engine, stacked_tensorflow, xla_cache  # noqa: E402
 from recipes.models.build import build_model  # noqa: E402
-from recipes.training.stacked import fit_stacked, stackable, train_stacked  # noqa: E402
+from recipes.training.members import Config, stackable  # noqa: E402
+from recipes.training.stacked_tensorflow import TRAINER, fit_stacked, train_stacked  # noqa: E402
 
 from recipes.training.keras_fit import _epoch_batches, fit_keras  # noqa: E402
 from recipes.training.settings import Setup  # noqa: E402
@@ -85,7 +86,7 @@ CASES = [
 def test_each_member_matches_fit_keras(splits, monkeypatch, dataset, recipe, optimizer, jit):
     # K = 3 members in one graph. Had the per-member losses been averaged instead of
     # summed, every member's step would shrink by 3 and this comparison would fail.
-    monkeypatch.setattr(stacked, "JIT", jit)
+    monkeypatch.setattr(TRAINER, "jit", jit)
     split = splits[dataset]
     setups = setups_for(recipe, optimizer)
     got, want = full(setups, split), fit_keras(setups, split)
@@ -120,7 +121,7 @@ def reference_model(setup, split):
 
 
 def test_weights_match_and_member_exports_as_plain_keras_model(splits, monkeypatch):
-    monkeypatch.setattr(stacked, "JIT", True)
+    monkeypatch.setattr(TRAINER, "jit", True)
     split = splits["digits"]
     setups = setups_for("multiclass_softmax_cce", "adam")
     result = train_stacked(setups, split)
@@ -145,7 +146,7 @@ def test_one_member_diverges_others_finish(splits):
     setups = [Setup(catalog.get("regression_linear_mse"), seed, epochs=4, hidden=HIDDEN,
                     optimizer="sgd", learning_rate=lr)
               for seed, lr in ((0, 1e-3), (1, 0.5), (2, 1e-3))]
-    assert len(stacked._group(setups, [split] * len(setups))) == 1
+    assert len(TRAINER.plan(setups, split)) == 1
     got, want = full(setups, split), fit_keras(setups, split)
     assert [t.status for t in got] == ["ok", "diverged", "ok"] == [t.status for t in want]
     assert got[1].epochs == want[1].epochs < 4
@@ -170,12 +171,12 @@ def test_compiled_function_is_reused_and_order_kept(splits):
     a = setups_for("multiclass_softmax_cce", "adam")
     b = setups_for("multiclass_logits_cce", "adam")
     alone = full(a, split) + full(b, split)   # compiles at most once each
-    before = stacked.TRACE_COUNT
+    before = stacked_tensorflow.TRACE_COUNT
     # other seeds and learning rates, interleaved: same two graphs, no new trace
     mixed = [dataclasses.replace(s, seed=s.seed + 10, learning_rate=2e-3) for s in a + b]
     fit_stacked(mixed, split)
     again = full([a[0], b[0], a[1], b[1], a[2], b[2]], split)
-    assert stacked.TRACE_COUNT == before
+    assert stacked_tensorflow.TRACE_COUNT == before
     for got, want in zip(again, [alone[0], alone[3], alone[1], alone[4], alone[2], alone[5]]):
         assert_same_run(got, want, 1e-6)
 
@@ -194,50 +195,49 @@ def test_failures_stay_in_their_chunk(splits, monkeypatch):
     assert "2 classes" in traces[0].error and "seed" in traces[2].error
     assert fit_keras([bad], split)[0].status == "failed"
 
-    real = stacked._run_chunk
+    real = TRAINER.run_chunk
 
     def boom(config, *args, **kw):
         if config.activation == "linear":
             raise RuntimeError("boom")
         return real(config, *args, **kw)
 
-    monkeypatch.setattr(stacked, "_run_chunk", boom)
+    monkeypatch.setattr(TRAINER, "run_chunk", boom)
     traces = fit_stacked(setups_for("multiclass_logits_cce", "adam", seeds=(0, 1)) + [good], split)
     assert [t.status for t in traces] == ["failed", "failed", "ok"]
     assert "boom" in traces[0].error
 
 
 def test_chunking_is_bounded_and_even():
-    sizes, k = stacked._split(1000, 64, 2)
+    sizes, k = engine.cut(1000, 64, 2)
     assert sum(sizes) == 1000 and max(sizes) <= k == 64 and max(sizes) - min(sizes) <= 1
     assert len(sizes) == 16
-    assert stacked._split(10, 64, 2) == ([4, 3, 3], 4)  # two workers or more, one size
-    assert stacked._split(6, 64, 2) == ([6], 8)         # too few to split
-    assert stacked._split(7, 64, 2) == ([7], 8)         # 6 and 7 share one compiled size
-    assert stacked._split(30, 12, 2) == ([8, 8, 7, 7], 8)    # padding kept small
+    assert engine.cut(10, 64, 2) == ([4, 3, 3], 4)  # two workers or more, one size
+    assert engine.cut(6, 64, 2) == ([6], 8)         # too few to split
+    assert engine.cut(7, 64, 2) == ([7], 8)         # 6 and 7 share one compiled size
+    assert engine.cut(30, 12, 2) == ([8, 8, 7, 7], 8)    # padding kept small
     for n in range(1, 200):    # K: a power of two or the cap; padding below one chunk
-        sizes, k = stacked._split(n, 12, 2)
+        sizes, k = engine.cut(n, 12, 2)
         assert sum(sizes) == n and max(sizes) <= k and (k == 12 or k & (k - 1) == 0)
         assert len(sizes) * k - n < k
-    config = stacked._Config((32,), 10, "softmax", (), "onehot", "adam", (), 32, 20, True)
-    cap = stacked.max_members(config, 1347, 450)
-    assert 1 <= cap <= stacked.MAX_MEMBERS
-    assert cap * 2 * 4 * 20 * (1347 + 450) * 10 <= stacked.MAX_CHUNK_BYTES
+    config = Config((32,), 10, "softmax", (), "onehot", "adam", (), 32, 20, True)
+    cap = engine.max_members(config, 1347, 450)
+    assert 1 <= cap <= engine.MAX_MEMBERS
+    assert cap * 2 * 4 * 20 * (1347 + 450) * 10 <= engine.MAX_CHUNK_BYTES
 
 
 def test_auto_picks_xla_only_when_it_pays_off(monkeypatch):
-    monkeypatch.setattr(stacked, "JIT", "auto")
-    monkeypatch.delenv("TF_XLA_FLAGS", raising=False)
-    monkeypatch.setitem(stacked._CACHE, "shared", None)     # no persistent cache
-    config = stacked._Config((32,), 10, "softmax", (), "onehot", "adam", (), 32, 20, None)
+    monkeypatch.setattr(TRAINER, "jit", "auto")
+    monkeypatch.setattr(xla_cache, "active", lambda: False)    # no persistent cache
+    config = Config((32,), 10, "softmax", (), "onehot", "adam", (), 32, 20, None)
     digits = dict(n_features=64, n_train=1347, n_val=450)
-    assert not stacked.use_xla(config, 10, 5, **digits)        # compile would dominate
-    assert stacked.use_xla(config, 1000, 16, **digits)         # compile amortized
-    monkeypatch.setattr(stacked, "_COMPILED", {(dataclasses.replace(config, jit=True), 5,
-                                                1347, 450, 64)})
-    assert stacked.use_xla(config, 10, 5, **digits)            # already compiled here
-    monkeypatch.setattr(stacked, "JIT", False)
-    assert not stacked.use_xla(config, 1000, 16, **digits)
+    assert not TRAINER.use_xla(config, 10, 5, **digits)        # compile would dominate
+    assert TRAINER.use_xla(config, 1000, 16, **digits)         # compile amortized
+    monkeypatch.setattr(stacked_tensorflow, "_COMPILED", {
+        (dataclasses.replace(config, jit=True), 5, 1347, 450, 64)})
+    assert TRAINER.use_xla(config, 10, 5, **digits)            # already compiled here
+    monkeypatch.setattr(TRAINER, "jit", False)
+    assert not TRAINER.use_xla(config, 1000, 16, **digits)
 
 
 @pytest.mark.parametrize("recipe,optimizer,jit", [
@@ -245,12 +245,12 @@ def test_auto_picks_xla_only_when_it_pays_off(monkeypatch):
 def test_members_with_their_own_splits_match_fit_keras(monkeypatch, recipe, optimizer, jit):
     # Each seed of a grid trains on its own split; members of one graph then get their
     # own data (a leading member axis on the inputs), with the test outputs of their split.
-    monkeypatch.setattr(stacked, "JIT", jit)
+    monkeypatch.setattr(TRAINER, "jit", jit)
     ds = data.load("digits")
     own = [data.split(ds, 0.25, seed, test_fraction=0.2) for seed in SEEDS]
     setups = setups_for(recipe, optimizer)
     got, want = full(setups, own), fit_keras(setups, own)
-    assert len(stacked._group(setups, own)) == 1          # one chunk for the three splits
+    assert len(TRAINER.plan(setups, own)) == 1          # one chunk for the three splits
     for g, w in zip(got, want):
         assert_same_run(g, w, TOL[optimizer])
         np.testing.assert_allclose(g.outputs["test"], w.outputs["test"], rtol=TOL[optimizer],

@@ -62,8 +62,10 @@ from recipes.training.settings import Setup
 from recipes.training.trainers import trainer
 
 CASES = {cases}
-out = {{"trainer": trainer("stacked").__module__}}
-native = importlib.import_module(out["trainer"])
+fit = trainer("stacked")
+native = importlib.import_module(type(fit.__self__).__module__)
+# the trainer function is the backend's own trainer's
+out = {{"trainer": native.__name__ if fit == native.TRAINER.iter_fit else repr(fit)}}
 
 
 def cut(s):

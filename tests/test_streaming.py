@@ -11,7 +11,8 @@ pytest.importorskip("keras")
 
 from recipes.catalog.table import as_catalog  # noqa: E402
 from recipes.results.records import history  # noqa: E402
-from recipes.training import data, metrics, stacked  # noqa: E402
+from recipes.training import data, metrics  # noqa: E402
+from recipes.training.stacked_tensorflow import TRAINER  # noqa: E402
 from recipes.training.settings import Setup  # noqa: E402
 
 CATALOG = as_catalog(None)
@@ -37,7 +38,7 @@ def test_every_problem_type_is_covered():
 
 @pytest.mark.parametrize("problem", sorted(DATASETS))
 def test_streamed_metrics_equal_metrics_of_the_outputs(problem, monkeypatch):
-    monkeypatch.setattr(stacked, "JIT", False)     # the plain graph: cheapest to trace
+    monkeypatch.setattr(TRAINER, "jit", False)     # the plain graph: cheapest to trace
     recipes = list(CATALOG.of(problem))[:3]
     if problem == "multiclass":                    # no probabilities: NaN metrics
         recipes.append(CATALOG.get("multiclass_index_regression"))
@@ -45,8 +46,8 @@ def test_streamed_metrics_equal_metrics_of_the_outputs(problem, monkeypatch):
     setups = [Setup(r, seed, epochs=EPOCHS, hidden=(8,), optimizer="sgd", learning_rate=0.05)
               for r in recipes for seed in (0, 1)]
     own = [splits[s.seed] for s in setups]
-    full = stacked.train_stacked(setups, own, keep_outputs=True).traces
-    streamed = stacked.fit_stacked(setups, own)
+    full = TRAINER.train(setups, own, keep_outputs=True).traces
+    streamed = TRAINER.fit(setups, own)
     for setup, split, f, s in zip(setups, own, full, streamed):
         assert s.status == f.status == "ok"
         ys = {"train": split.y_train, "val": split.y_val, "test": split.y_test}
@@ -73,21 +74,21 @@ def test_streamed_metrics_equal_metrics_of_the_outputs(problem, monkeypatch):
 def test_traces_stream_out_before_later_chunks_train(monkeypatch):
     # With one worker, the first run is yielded before the last chunks have trained: a
     # runner stores it at once, and memory holds one chunk's outputs, not every run's.
-    monkeypatch.setattr(stacked, "JIT", False)
-    monkeypatch.setattr(stacked, "WORKERS", 1)
+    monkeypatch.setattr(TRAINER, "jit", False)
+    monkeypatch.setattr(TRAINER, "workers", 1)
     split = tiny_split("wine", 0)
     recipes = [CATALOG.get(n) for n in ("multiclass_softmax_cce", "multiclass_softmax_mse",
                                         "multiclass_linear_mse", "multiclass_ovr_sigmoid_bce")]
     setups = [Setup(r, seed, epochs=2, hidden=(8,)) for r in recipes for seed in (0, 1)]
     started = []
-    real = stacked._run_chunk
+    real = TRAINER.run_chunk
 
     def counting(config, chunk, *args, **kw):
         started.append(len(chunk))
         return real(config, chunk, *args, **kw)
 
-    monkeypatch.setattr(stacked, "_run_chunk", counting)
-    runs = stacked.iter_stacked(setups, split)
+    monkeypatch.setattr(TRAINER, "run_chunk", counting)
+    runs = TRAINER.iter_train(setups, split)
     first, _ = next(runs)
     assert first.status == "ok" and len(started) <= 2     # WORKERS + 1 ahead at most
     rest = [t for t, _ in runs]

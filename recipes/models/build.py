@@ -74,9 +74,12 @@ def _instantiate(namespace, cls, kwargs):
     return getattr(NAMESPACES[namespace], cls)(**kwargs)
 
 
-def make_loss(recipe, catalog=None):
-    """The recipe's Keras loss object (from ``recipes.models.spec.loss_spec``)."""
-    return _instantiate(*loss_spec(get(recipe, catalog)))
+def make_loss(recipe, catalog=None, **options):
+    """The recipe's Keras loss object (from ``recipes.models.spec.loss_spec``);
+    ``options``: keyword arguments of the loss class besides the spec's (e.g.
+    ``reduction="none"``, ``label_smoothing=0.1``), which win over the spec's."""
+    namespace, cls, kwargs = loss_spec(get(recipe, catalog))
+    return _instantiate(namespace, cls, {**kwargs, **options})
 
 
 def make_metrics(recipe, catalog=None):
@@ -94,9 +97,16 @@ def make_optimizer(optimizer="adam", learning_rate=1e-3):
         return optimizer
     if optimizer not in OPTIMIZERS:
         raise ValueError(expected(OPTIMIZERS, "optimizer", optimizer))
-    if not (isinstance(learning_rate, (int, float, np.number)) and learning_rate > 0):
-        raise ValueError(f"Expected a positive learning_rate. Received: learning_rate={learning_rate!r}")
+    if not _finite_positive(learning_rate):    # Keras itself takes -1 and inf silently
+        raise ValueError(f"Expected learning_rate to be a finite number > 0. "
+                         f"Received: learning_rate={learning_rate!r}")
     return OPTIMIZERS[optimizer](learning_rate=float(learning_rate))
+
+
+def _finite_positive(value):
+    """A real number above 0 and finite (a bool is not a number here)."""
+    return (isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+            and bool(np.isfinite(value)) and value > 0)
 
 
 # --- initialization -------------------------------------------------------------
@@ -127,8 +137,9 @@ def initializers(seed, n_layers, output_scale=1.0):
     _check_seed(seed)
     if isinstance(n_layers, bool) or not isinstance(n_layers, (int, np.integer)) or n_layers < 1:
         raise ValueError(f"Expected n_layers >= 1 (the output layer counts). Received: n_layers={n_layers!r}")
-    if not (isinstance(output_scale, (int, float, np.number)) and output_scale > 0):
-        raise ValueError(f"Expected a positive output_scale. Received: output_scale={output_scale!r}")
+    if not _finite_positive(output_scale):
+        raise ValueError(f"Expected output_scale to be a finite number > 0. "
+                         f"Received: output_scale={output_scale!r}")
     pairs = [(keras.initializers.GlorotUniform(seed=layer_seed(seed, i)), keras.initializers.Zeros())
              for i in range(n_layers - 1)]
     out = keras.initializers.VarianceScaling(
@@ -275,14 +286,18 @@ def build_head(recipe, backbone, n_outputs, seed=0, output_scale=1.0, optimizer=
     """Put the recipe's output layer on a Keras backbone model (one output tensor).
 
     A backbone output with more than two dimensions (e.g. conv feature maps) is
-    flattened first. The backbone keeps its weights.
+    flattened first. The backbone keeps its weights (the head model shares them).
 
     Parameters
     ----------
     recipe : Recipe or str
         The recipe, or its name in ``catalog``.
     backbone : keras.Model
-        Any Keras model with one output tensor.
+        Any Keras model with one output tensor: a functional model (the head model takes
+        its inputs as they are, a tensor, list or dict), or a ``keras.Sequential`` or
+        other model whose input shape is known (it was given a ``keras.Input`` or an
+        ``input_shape``, was built, or was called once; it is called on new inputs of
+        that shape, any batch size).
     n_outputs : int
         The problem size n (classes, labels, targets or levels).
     seed : int, default=0
@@ -302,21 +317,55 @@ def build_head(recipe, backbone, n_outputs, seed=0, output_scale=1.0, optimizer=
     -------
     keras.Model
         ``backbone``'s inputs to the recipe's head, named ``"head"``.
+
+    Raises
+    ------
+    ValueError
+        ``backbone`` is not a Keras model, has no known input shape (a Sequential never
+        built or called: the message says how to give it one) or more than one output.
     """
     recipe = get(recipe, catalog)
     if not isinstance(backbone, keras.Model):
         raise ValueError(f"Expected backbone to be a keras.Model. Received: backbone={backbone!r}")
-    if len(backbone.outputs) != 1:
+    inputs, outputs = _backbone_graph(backbone)
+    if len(outputs) != 1:
         raise ValueError(f"Expected a backbone with one output tensor. "
-                         f"Received: {len(backbone.outputs)} outputs")
+                         f"Received: {len(outputs)} outputs")
     _units(recipe, n_outputs)
     if compile:
         make_optimizer(optimizer, learning_rate)
-    x = backbone.outputs[0]
+    x = outputs[0]
     if len(x.shape) > 2:
         x = keras.layers.Flatten(name="head_flatten")(x)
     outputs = _head(recipe, n_outputs, initializers(seed, 1, output_scale)[-1])(x)
-    # backbone.input keeps the backbone's input structure (a tensor, list or dict), so
-    # the new model is called the way the backbone was
-    model = keras.Model(backbone.input, outputs, name=f"{backbone.name}_{recipe.name}")
+    model = keras.Model(inputs, outputs, name=f"{backbone.name}_{recipe.name}")
     return _compile(model, recipe, optimizer, learning_rate) if compile else model
+
+
+def _backbone_graph(backbone):
+    """``(inputs, outputs)``: the symbolic tensors a head model is built between.
+
+    A functional model gives its own: ``backbone.input`` keeps its input structure (a
+    tensor, list or dict), so the head model is called the way the backbone was. Any
+    other model (a ``keras.Sequential``, which has no ``input`` even once built) is
+    called on new ``keras.Input``s shaped like its inputs, without their batch size (a
+    Sequential called once on a batch of 2 records inputs of batch size 2).
+    """
+    try:
+        return backbone.input, backbone.outputs
+    except AttributeError:
+        pass
+    try:
+        known = backbone.inputs
+    except AttributeError:
+        known = None
+    if not known:
+        raise ValueError(
+            f"Expected a backbone with a known input shape: the head goes on its output, "
+            f"which a model that was never built or called does not have. Give it one, "
+            f"e.g. keras.Sequential([keras.Input(shape=(...)), ...]), or call "
+            f"backbone.build((None, ...)) first. Received: backbone={backbone.name!r} "
+            f"({type(backbone).__name__}) with no input shape")
+    inputs = [keras.Input(shape=tuple(t.shape[1:]), dtype=t.dtype) for t in known]
+    out = backbone(inputs[0] if len(inputs) == 1 else inputs)
+    return (inputs[0] if len(inputs) == 1 else inputs), keras.tree.flatten(out)

@@ -3,7 +3,7 @@
 Takes ``Setup``s sharing one data ``Split`` and returns one ``Trace`` per
 setup (``recipes.training.trace``). ``fit_keras`` is the reference path: one plain ``model.fit`` per run
 (``iter_keras`` yields each trace as soon as its run ends). The
-stacked trainer (``recipes.training.stacked``) trains many runs in one compiled graph
+stacked trainers (``recipes.training.engine``) train many runs in one compiled program
 and must match it.
 
 It runs on every Keras backend: the batches come from ``tf.data`` on TensorFlow
@@ -141,13 +141,11 @@ def _fit_one(setup, split):
     import_tensorflow()
     import keras
 
-    from ..models.build import make_loss
-
     recipe = setup.recipe
     y_train, y_val = targets(recipe, split)
     keras.utils.set_random_seed(setup.seed)
     model = setup.build_model(split)
-    loss_fn = make_loss(recipe)
+    loss_fn = setup.loss()
     epochs, batch_size = setup.settings.epochs, setup.settings.batch_size
     order = batch_order(setup.seed, epochs, len(y_train))
     steps = int(np.ceil(len(y_train) / batch_size))

@@ -4,8 +4,10 @@
 size, optimizer, learning rate, hidden widths, initial output scale). An
 ``Experiment`` grid, ``compare``, the command line and a single ``Setup`` all
 use it, so a new training setting is added here and nowhere else: its default
-is the field's default, it becomes part of every run's config (and so of its
-run id), and ``Experiment``/``compare`` accept it by name.
+is the field's default, its check a row of ``CHECKS``, what it configures a row of
+``APPLIES_TO``; it becomes part of every run's config (and so of its run id),
+``Experiment``/``compare`` accept it by name, and a setting of the model, the
+optimizer or the loss reaches every trainer through ``Setup``.
 
 ``Setup`` is one run: a recipe, a seed, and the settings.
 
@@ -102,6 +104,25 @@ CHECKS = {
 }
 
 
+# setting -> what it configures, where its value is passed by name: "model": an argument of
+# ``build_model`` (and ``initial_weights``); "optimizer": of ``make_optimizer``; "loss": of
+# the recipe's Keras loss class (``make_loss``); "trainer": read by each trainer itself;
+# "process": where the run trains. Every trainer gets its model, optimizer and loss from
+# ``Setup.build_model``, ``Setup.optimizer`` and ``Setup.loss``, so a new setting of the
+# model, the optimizer or the loss reaches every trainer with no trainer code (a stacked
+# trainer refuses a "model" or "trainer" setting it does not implement, unless it has its
+# default value: ``recipes.training.members.IMPLEMENTED``).
+APPLIES_TO = {
+    "epochs": "trainer",
+    "batch_size": "trainer",
+    "optimizer": "optimizer",
+    "learning_rate": "optimizer",
+    "hidden": "model",
+    "output_scale": "model",
+    "backend": "process",
+}
+
+
 def check_seeds(seeds):
     """``seeds`` as a tuple: an int n >= 1 gives ``0 .. n-1``; a sequence gives its
     distinct non-negative whole numbers, in order."""
@@ -172,8 +193,9 @@ class Settings:
         if isinstance(self.hidden, (str, bytes)) or not hasattr(self.hidden, "__iter__"):
             raise ValueError(f"Expected hidden as a sequence of layer widths, e.g. (32,) or "
                              f"(64, 32). Received: hidden={self.hidden!r}")
-        for name, (ok, allowed) in CHECKS.items():
-            if not ok(getattr(self, name)):
+        for name in self.names():   # each field that has a check (CHECKS)
+            ok, allowed = CHECKS.get(name, (None, None))
+            if ok is not None and not ok(getattr(self, name)):
                 raise ValueError(f"Expected {name} to be {allowed}. "
                                  f"Received: {name}={getattr(self, name)!r}")
 
@@ -398,11 +420,40 @@ class Setup:
             del settings["backend"]
         return {"recipe": self.recipe.describe(), "seed": self.seed, **settings}
 
-    def build_model(self, split):
-        """The compiled Keras model this run starts from (``recipes.models.build.build_model``)."""
-        from ..models.build import build_model
+    def arguments(self, part):
+        """The settings that configure ``part`` (a value of ``APPLIES_TO``: "model",
+        "optimizer", "loss", ...), as keyword arguments.
 
+        >>> from recipes import get
+        >>> Setup(get("binary_sigmoid_bce"), 0, hidden=(8,)).arguments("model")
+        {'hidden': (8,), 'output_scale': 1.0}
+        """
         s = self.settings
-        return build_model(self.recipe, split.X_train.shape[1:], split.n, hidden=s.hidden,
-                           seed=self.seed, optimizer=s.optimizer,
-                           learning_rate=s.learning_rate, output_scale=s.output_scale)
+        return {name: getattr(s, name) for name in s.names() if APPLIES_TO.get(name) == part}
+
+    def loss(self, **options):
+        """The recipe's Keras loss with this run's loss settings (``make_loss``);
+        ``options``: more keyword arguments of the loss (e.g. ``reduction="none"``)."""
+        from ..models.build import make_loss
+
+        return make_loss(self.recipe, **self.arguments("loss"), **options)
+
+    def optimizer(self):
+        """The Keras optimizer of this run's optimizer settings (``make_optimizer``): a new
+        one for a name, the user's own instance as it is."""
+        from ..models.build import make_optimizer
+
+        return make_optimizer(**self.arguments("optimizer"))
+
+    def build_model(self, split, compile=True):
+        """The Keras model this run starts from (``recipes.models.build.build_model`` with
+        the model settings), compiled with ``optimizer()``, ``loss()`` and the recipe's
+        metrics unless ``compile=False``."""
+        from ..models.build import build_model, make_metrics
+
+        model = build_model(self.recipe, split.X_train.shape[1:], split.n, seed=self.seed,
+                            compile=False, **self.arguments("model"))
+        if compile:
+            model.compile(optimizer=self.optimizer(), loss=self.loss(),
+                          metrics=make_metrics(self.recipe))
+        return model

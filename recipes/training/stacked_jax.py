@@ -1,19 +1,17 @@
 """The stacked trainer on the JAX backend: Keras' own stateless model and optimizer,
 vectorized over runs with ``jax.vmap``.
 
-``iter_fit_stacked(setups, split)`` has the contract of
-``recipes.training.stacked.iter_fit_stacked`` (one scored ``Trace`` per setup, in order,
-each yielded as soon as its chunk and every earlier setup's are done) and needs
-``KERAS_BACKEND=jax``. Where the TensorFlow trainer writes the MLP, the loss reduction
+``JaxTrainer`` is a ``recipes.training.engine.StackedTrainer`` (``fit_stacked``,
+``iter_fit_stacked``, ...: the contract of the TensorFlow one,
+``recipes.training.stacked_tensorflow``) and needs ``KERAS_BACKEND=jax``. Where the TensorFlow trainer writes the MLP, the loss reduction
 and the Adam/SGD arithmetic out by hand, this one calls Keras for each of them, so a
 run trains as in plain ``model.fit`` on JAX by construction:
 
 * **One run** is a pure function of its weights, its optimizer variables and its data:
   ``model.stateless_call`` for the forward pass (the model ``Setup.build_model`` builds),
-  the recipe's Keras loss (``make_loss``, reduction ``sum_over_batch_size``) on its
+  the run's Keras loss (``Setup.loss``, reduction ``sum_over_batch_size``) on its
   output, ``jax.value_and_grad`` for the gradient and ``optimizer.stateless_apply`` for
-  the update (the optimizer ``make_optimizer`` builds, so its clipping, schedules and
-  every other option hold as they are). Batches are the rows ``trace.batch_order``
+  the update (the optimizer ``Setup.optimizer`` builds, so its options hold as they are). Batches are the rows ``trace.batch_order``
   gives for the run's seed, cut into batches of ``batch_size`` with a short last
   batch, as ``fit_keras`` feeds ``model.fit``; the epoch's train loss is the
   batch-size-weighted mean of the batch losses (Keras' loss tracker), the val loss
@@ -27,12 +25,13 @@ run trains as in plain ``model.fit`` on JAX by construction:
   epochs, and over the full batches within an epoch; the short last batch is one
   more step of its own shape).
 * **Chunks**: setups are grouped and cut into chunks exactly as the TensorFlow
-  trainer does (``stacked._config``: same hidden widths, head, loss, encoding,
-  optimizer class and hyperparameters, batch size and epochs, and split sizes; chunk
-  sizes a power of two so groups share compiled functions, padded with copies of the
-  first member whose results are dropped). ``stacked.NotStackable`` configurations
-  are refused up front as there, so a grid trains the same runs on either backend.
-* **Divergence, failures, seconds, memory**: as in ``recipes.training.stacked``: a
+  trainer does (``members.config``: same hidden widths, head, loss, encoding,
+  optimizer class and hyperparameters, batch size and epochs, and split sizes;
+  ``engine.padded_chunks``: chunk sizes a power of two so groups share compiled
+  functions, padded with copies of the first member whose results are dropped).
+  ``NotStackable`` configurations are refused up front as there, so a grid trains the
+  same runs on either backend.
+* **Divergence, failures, seconds, memory**: the engine's (``recipes.training.engine``): a
   member with a non-finite epoch train loss or outputs is ``"diverged"`` with its
   history up to that epoch; an exception in a chunk makes its runs ``"failed"``; each
   chunk is charged the wall time since the previous one finished; runs are scored as
@@ -40,84 +39,68 @@ run trains as in plain ``model.fit`` on JAX by construction:
   ``keep_outputs``).
 
 Compiled functions are kept per configuration and shapes (``_COMPILED``;
-``TRACE_COUNT`` counts traces). ``WORKERS`` chunks train at once on Python threads
-(JAX releases the GIL while compiled code runs).
+``TRACE_COUNT`` counts traces). ``engine.WORKERS`` chunks train at once on Python threads
+(JAX releases the GIL while compiled code runs). The first call in a process sets XLA's
+cheaper compiler options (``xla_cache.configure_xla``: a digits chunk compiles in ~1.8 s
+instead of ~3.2 s, runs as fast) and, when ``xla_cache.CACHE`` is on, JAX's persistent
+compilation cache (``xla_cache.persistent_jax_cache``).
 """
 
 from __future__ import annotations
 
-import os
 import threading
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import stacked
-from .trace import per_setup
+from . import members, xla_cache
+from .engine import StackedTrainer, chunk_traces, padded, padded_chunks
 
-__all__ = ["CACHE_BYTES", "MIN_COMPILE_S", "TRACE_COUNT", "WORKERS", "fit_stacked",
-           "iter_fit_stacked", "iter_stacked", "persistent_cache", "train_stacked"]
+__all__ = ["JaxTrainer", "TRACE_COUNT", "TRAINER", "fit_stacked", "iter_fit_stacked",
+           "iter_stacked", "train_stacked"]
 
-# Chunks trained at the same time (threads).
-WORKERS = 2
 # Number of times a chunk function has been traced (once per configuration and shapes).
 TRACE_COUNT = 0
 
 _COMPILED = {}      # (config, shapes) -> jax compiled function
 _PARTS = {}         # (config, features) -> _Parts
 _LOCK = threading.Lock()
-_STARTED = []       # [True] once _start ran in this process
+_STARTED = []       # [True] once the XLA options and cache are set in this process
 
 
-def _start():
-    """First use in a process, before JAX's first compilation: XLA's cheaper compiler
-    options (``stacked.configure_xla``: compiles a digits chunk in ~1.8 s instead of
-    ~3.2 s, runs as fast) and, when ``stacked.CACHE`` is on, JAX's persistent
-    compilation cache (``persistent_cache``)."""
-    if _STARTED:
-        return
-    _STARTED.append(True)
-    stacked.configure_xla()
-    if stacked.CACHE:
-        try:
-            persistent_cache()
-        except OSError:     # an unwritable cache folder: compile as if there were none
-            pass
+class JaxTrainer(StackedTrainer):
+    """The stacked trainer on JAX (``recipes.training.engine.StackedTrainer``)."""
 
+    def group_key(self, setup, split):
+        return members.config(setup, split)
 
-def persistent_cache(directory=None):
-    """Keep compiled chunk functions on disk across processes (JAX's persistent
-    compilation cache, in the folder ``jax`` beside the TensorFlow trainer's, see
-    ``stacked.cache_dir``); returns the folder, or None when the user set one of their
-    own (``jax_compilation_cache_dir``).
+    def chunks(self, groups):
+        """The TensorFlow trainer's chunks, in setup order (JAX always compiles)."""
+        return padded_chunks(groups, self.workers, self.cap)
 
-    JAX keys entries by the program, its compile options, the XLA flags and the JAX
-    version, so one folder serves every version. Reads and writes hold a file lock
-    (set by a size limit, ``jax_compilation_cache_max_size``, of ``CACHE_BYTES`` unless
-    the user set one), so processes sharing the folder never read a half-written entry.
-    Functions that compile in under ``MIN_COMPILE_S`` are not stored.
-    """
-    import jax
-    from jax.experimental.compilation_cache import compilation_cache
+    def start(self):
+        members.require_backend("jax", "JAX")
+        if _STARTED:
+            return
+        _STARTED.append(True)
+        xla_cache.configure_xla()
+        if xla_cache.CACHE:
+            try:
+                xla_cache.persistent_jax_cache()
+            except OSError:     # an unwritable cache folder: compile as if there were none
+                pass
 
-    if jax.config.jax_compilation_cache_dir:
-        return None
-    folder = os.path.join(os.path.dirname(stacked.cache_dir(directory)), "jax")
-    os.makedirs(folder, exist_ok=True)
-    jax.config.update("jax_compilation_cache_dir", folder)
-    if jax.config.jax_compilation_cache_max_size == -1:
-        jax.config.update("jax_compilation_cache_max_size", CACHE_BYTES)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_S)
-    compilation_cache.reset_cache()     # JAX decides at its first compilation whether to use it
-    return folder
-
-
-# the persistent cache's size limit (least recently used entries go first), and the
-# shortest compile worth storing (a digits chunk compiles in ~1-2 s; Keras' eager ops
-# in milliseconds)
-CACHE_BYTES = 2 * 2**30
-MIN_COMPILE_S = 0.3
+    def run_chunk(self, config, setups, splits, size, keep_outputs):
+        """Train one chunk: its members' scored traces (without seconds) and final weights."""
+        parts = _parts(config, setups[0], splits[0])
+        arrays = _inputs(config, parts, padded(setups, size), padded(splits, size))
+        records, final = _compiled(config, parts, arrays)(*arrays)
+        res = {key: np.asarray(v) for key, v in records.items()}
+        final = [np.asarray(w) for w in final]
+        del records
+        return chunk_traces(res, setups, splits, final,
+                            lambda x, which: _predict_test(parts, [w[which] for w in final], x),
+                            keep_outputs)
 
 
 # --- Keras pieces of a configuration -------------------------------------------------
@@ -138,23 +121,11 @@ def _parts(config, setup, split):
     key = (config, split.X_train.shape[1])
     with _LOCK:
         if key not in _PARTS:
-            from ..models.build import make_loss, make_optimizer
-
-            s = setup.settings
-            model = _model(setup, split)
-            optimizer = _fresh(make_optimizer(s.optimizer, s.learning_rate))
+            model = setup.build_model(split, compile=False)  # only its stateless call
+            optimizer = _fresh(setup.optimizer())
             optimizer.build(model.trainable_variables)
-            _PARTS[key] = _Parts(model, make_loss(setup.recipe), optimizer)
+            _PARTS[key] = _Parts(model, setup.loss(), optimizer)
         return _PARTS[key]
-
-
-def _model(setup, split):
-    """The uncompiled model of ``setup`` (``build_model``): the stateless call of a chunk."""
-    from ..models.build import build_model
-
-    s = setup.settings
-    return build_model(setup.recipe, split.X_train.shape[1:], split.n, hidden=tuple(s.hidden),
-                       seed=setup.seed, output_scale=s.output_scale, compile=False)
 
 
 def _fresh(optimizer):
@@ -169,13 +140,10 @@ _OPT_VALUES = {}
 def _optimizer_values(config, parts, setup):
     """Initial optimizer variables of one member: the built optimizer's, with the
     member's learning rate (a fresh optimizer of the member's, built like the chunk's)."""
-    from ..models.build import make_optimizer
-
-    s = setup.settings
-    key = (id(parts), stacked._optimizer_spec(setup)[2])
+    key = (id(parts), members.optimizer_spec(setup)[2])
     with _LOCK:
         if key not in _OPT_VALUES:
-            own = _fresh(make_optimizer(s.optimizer, s.learning_rate))
+            own = _fresh(setup.optimizer())
             own.build(parts.model.trainable_variables)
             if len(own.variables) != len(parts.optimizer.variables):
                 raise ValueError(f"Expected the same optimizer variables for every member. "
@@ -289,12 +257,12 @@ def _predict_test(parts, ws, x):
     return np.asarray(fn(ws, np.asarray(x, np.float32)))
 
 
-# --- chunks -> traces ----------------------------------------------------------------
+# --- a chunk's arguments -----------------------------------------------------------------
 
 def _inputs(config, parts, setups, splits):
     """The chunk's arguments: data ((N, d) shared, or (K, N, d) per member), the batch
     order (K, E, N), the initial weights and optimizer variables (leading axis K)."""
-    x_train, y_train, x_val, y_val, order, _, _, ws = stacked._stack_inputs(
+    x_train, y_train, x_val, y_val, order, _, _, ws = members.stack_inputs(
         config, setups, splits)
     n_train = x_train.shape[-2]
     opt = [np.stack(v) for v in zip(*(_optimizer_values(config, parts, s) for s in setups))]
@@ -302,60 +270,10 @@ def _inputs(config, parts, setups, splits):
             np.ascontiguousarray(order[:, :, :n_train]), list(ws), opt]
 
 
-def _run_chunk(config, setups, splits, k=None, keep_outputs=False):
-    """Train one chunk: (scored traces without seconds, final weights, wall seconds);
-    as ``stacked._run_chunk``."""
-    start = time.perf_counter()
-    extra = (k or len(setups)) - len(setups)
-    padded_setups = list(setups) + [setups[0]] * extra
-    padded_splits = list(splits) + [splits[0]] * extra
-    parts = _parts(config, setups[0], splits[0])
-    arrays = _inputs(config, parts, padded_setups, padded_splits)
-    records, final = _compiled(config, parts, arrays)(*arrays)
-    res = {key: np.asarray(v) for key, v in records.items()}
-    final = [np.asarray(w) for w in final]
-    del records
-    traces, weights = stacked.chunk_traces(config, res, setups, splits, final,
-                                           lambda x, members: _predict_test(
-                                               parts, [w[members] for w in final], x),
-                                           keep_outputs)
-    return traces, weights, time.perf_counter() - start
-
-
-def iter_stacked(setups, split, keep_outputs=False):
-    """Train ``setups`` on ``split`` in stacked chunks on JAX; yield ``(trace, final
-    weights)`` per setup, in order, as ``recipes.training.stacked.iter_stacked`` does
-    (the same chunks, seconds and ordering; ``WORKERS`` chunks at a time)."""
-    stacked.require_backend("jax", "JAX")
-    _start()
-    setups = list(setups)
-    splits = per_setup(split, len(setups))
-    yield from stacked.run_chunks(_group(setups, splits), setups, splits, _run_chunk,
-                                  keep_outputs, workers=WORKERS)
-
-
-def _group(setups, splits):
-    """The TensorFlow trainer's chunks (``stacked._group``); its XLA choice (``jit``) is
-    cleared: JAX always compiles, and one configuration is one cache key."""
-    from dataclasses import replace
-
-    return [(replace(key, jit=None) if isinstance(key, stacked._Config) else key, members, k)
-            for key, members, k in stacked._group(setups, splits)]
-
-
-def train_stacked(setups, split, keep_outputs=False):
-    """Every trace and final weights of ``iter_stacked``, in order
-    (``stacked.StackedResult``)."""
-    return stacked.collect(iter_stacked(setups, split, keep_outputs))
-
-
-def iter_fit_stacked(setups, split):
-    """The JAX stacked trainer as ``trainers.trainer("stacked")`` on the JAX backend: one
-    scored Trace per setup, in order, each yielded as soon as it is ready."""
-    for trace, _ in iter_stacked(setups, split):
-        yield trace
-
-
-def fit_stacked(setups, split):
-    """One Trace per setup, in order (``fit_keras``'s contract), many runs per graph."""
-    return train_stacked(setups, split).traces
+# this backend's trainer, and its methods under the module's names
+# (``trainers.STACKED`` names iter_fit_stacked)
+TRAINER = JaxTrainer()
+iter_stacked = TRAINER.iter_train
+train_stacked = TRAINER.train
+iter_fit_stacked = TRAINER.iter_fit
+fit_stacked = TRAINER.fit

@@ -1,23 +1,22 @@
 """The stacked trainer on the PyTorch backend: many runs as slices of batched tensors,
 trained by PyTorch's eager ops and autograd.
 
-``iter_fit_stacked(setups, split)`` has the contract of
-``recipes.training.stacked.iter_fit_stacked`` (one scored ``Trace`` per setup, in order,
-each yielded as soon as its chunk and every earlier setup's are done) and needs
-``KERAS_BACKEND=torch``. It lays the work out as the TensorFlow trainer does and
+``TorchTrainer`` is a ``recipes.training.engine.StackedTrainer`` (``fit_stacked``,
+``iter_fit_stacked``, ...: the contract of the TensorFlow one,
+``recipes.training.stacked_tensorflow``) and needs ``KERAS_BACKEND=torch``. It lays the work out as the TensorFlow trainer does and
 reproduces plain ``model.fit`` on PyTorch run for run:
 
-* **Chunks, initial weights, batch order**: the TensorFlow trainer's (``stacked._group``,
-  ``stacked._stack_inputs``): setups sharing hidden widths, head, loss, encoding,
-  optimizer class and hyperparameters, batch size, epochs and split sizes share a chunk;
+* **Groups, initial weights, batch order**: the TensorFlow trainer's (``members.config``,
+  ``members.stack_inputs``): setups sharing hidden widths, head, loss, encoding,
+  optimizer class and hyperparameters, batch size, epochs and split sizes share a group;
   every member starts from ``models.initial_weights`` for its seed and sees its rows in
   ``trace.batch_order``'s order for its seed, cut into batches of ``batch_size`` with a
-  short last batch, as ``fit_keras`` feeds ``model.fit``. ``stacked.NotStackable``
+  short last batch, as ``fit_keras`` feeds ``model.fit``. ``NotStackable``
   configurations are refused up front as there.
 * **Forward pass**: weights with a leading member axis ``K`` (kernels ``(K, in, out)``),
   layers as batched matmuls (``torch.bmm``), ReLU between them, and the head's Keras
   activation (``keras.activations.get``) on the head's pre-activations.
-* **Loss**: the recipe's Keras loss with reduction "none" (``stacked._loss_none``),
+* **Loss**: the run's Keras loss with reduction "none" (``Setup.loss``),
   called on the activation's output, so it takes the path it takes in ``model.fit`` on
   PyTorch: cross-entropies on a probability output clip it at Keras' epsilon (PyTorch
   has no logits to recover, unlike TensorFlow; this is what makes claim C9 visible
@@ -33,35 +32,66 @@ reproduces plain ``model.fit`` on PyTorch run for run:
 * **Per epoch**: the outputs on train and val (inference), the train loss as Keras logs
   it (the batch-size-weighted mean of the batch losses), the val loss (the loss on the
   val outputs) and the global norm of the head's gradient on the full training split.
-* **Divergence, failures, seconds, memory**: as in ``recipes.training.stacked`` (shared
-  ``member_trace``, ``run_chunks`` and its failure guard): a member with a non-finite
+* **Divergence, failures, seconds, memory**: the engine's (``recipes.training.engine``:
+  ``chunk_traces``, ``run_chunks`` and its failure guard): a member with a non-finite
   epoch train loss or outputs is ``"diverged"`` with its history up to that epoch; an
   exception in a chunk makes its runs ``"failed"``.
 
 Nothing is compiled: an eager step costs a few dozen PyTorch calls whatever ``K`` is,
-so a group is one chunk as large as the memory cap allows (``MAX_MEMBERS``). Measured on
+so a group is one chunk as large as the memory cap allows (``engine.even_chunks``, at most
+``MAX_MEMBERS``). Measured on
 digits (2 cores, 20 epochs, SGD): one chunk of 40 runs trains in 3.0 s, the same runs as
 two chunks of 20 on two threads in 3.4 s, so groups are never cut to feed threads; but
-two groups' chunks train side by side (``WORKERS`` threads: 3.35-3.45 s for two groups
+two groups' chunks train side by side (``engine.WORKERS`` threads: 3.35-3.45 s for two groups
 of 20 runs, 4.05 s one after the other), as one thread's Python work overlaps the
 other's kernels.
 """
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from . import stacked
-from .trace import per_setup
+from . import members
+from .engine import StackedTrainer, chunk_traces, even_chunks
 
-__all__ = ["MAX_MEMBERS", "WORKERS", "fit_stacked", "iter_fit_stacked", "iter_stacked",
-           "train_stacked"]
+__all__ = ["MAX_MEMBERS", "TRAINER", "TorchTrainer", "fit_stacked", "iter_fit_stacked",
+           "iter_stacked", "train_stacked"]
 
-# Chunks trained at the same time (threads), and the largest chunk.
-WORKERS = 2
+# The largest chunk.
 MAX_MEMBERS = 64
+
+
+class TorchTrainer(StackedTrainer):
+    """The stacked trainer on PyTorch (``recipes.training.engine.StackedTrainer``)."""
+
+    cap = MAX_MEMBERS
+
+    def group_key(self, setup, split):
+        return members.config(setup, split)
+
+    def chunks(self, groups):
+        """As few chunks per group as the memory cap allows, even and unpadded: nothing
+        is compiled, so a chunk's size costs no new compile, and one large chunk pays the
+        per-step overhead once (a digits step costs ~1.3 ms plus ~0.1 ms a member)."""
+        return even_chunks(groups, self.cap)
+
+    def start(self):
+        members.require_backend("torch", "PyTorch")
+
+    def run_chunk(self, config, setups, splits, size, keep_outputs):
+        """Train one chunk: its members' scored traces (without seconds) and final weights."""
+        import torch
+
+        chunk = _chunk(config, setups[0])
+        res, final = _train(chunk, *_tensors(config, setups, splits))
+
+        def predict(x, which):
+            with torch.no_grad():
+                x = torch.from_numpy(np.asarray(x, np.float32))
+                return chunk.outputs(chunk.forward([w[which] for w in final], x)).numpy()
+
+        return chunk_traces(res, setups, splits, [w.numpy() for w in final], predict,
+                            keep_outputs)
 
 
 # --- one chunk's arithmetic --------------------------------------------------------------
@@ -70,11 +100,11 @@ class _Chunk:
     """The forward pass, loss and optimizer step of one configuration, on tensors with a
     leading member axis."""
 
-    def __init__(self, config, recipe):
+    def __init__(self, config, setup):
         import keras
 
         self.config = config
-        self.loss_fn = stacked._loss_none(recipe)
+        self.loss_fn = setup.loss(reduction="none")
         self.head_act = keras.activations.get(config.activation)
 
     def forward(self, ws, x):
@@ -204,14 +234,15 @@ def _train(chunk, x_train, y_train, x_val, y_val, order, lr, ws):
     return res, [w.detach() for w in ws]
 
 
-# --- chunks -> traces ----------------------------------------------------------------
+# --- a chunk's arguments -----------------------------------------------------------------
 
 _CHUNKS = {}
 
 
-def _chunk(config, recipe):
+def _chunk(config, setup):
+    """The ``_Chunk`` of ``config`` (``setup``: any setup of it), built once."""
     if config not in _CHUNKS:
-        _CHUNKS[config] = _Chunk(config, recipe)
+        _CHUNKS[config] = _Chunk(config, setup)
     return _CHUNKS[config]
 
 
@@ -220,7 +251,7 @@ def _tensors(config, setups, splits):
     row order (K, E, n_train), the learning rates (K,) and the initial weights."""
     import torch
 
-    x_train, y_train, x_val, y_val, order, _, lr, ws = stacked._stack_inputs(
+    x_train, y_train, x_val, y_val, order, _, lr, ws = members.stack_inputs(
         config, setups, splits)
     n_train = x_train.shape[-2]
     as_t = torch.from_numpy
@@ -229,70 +260,10 @@ def _tensors(config, setups, splits):
             [as_t(np.ascontiguousarray(w)) for w in ws])
 
 
-def _run_chunk(config, setups, splits, k=None, keep_outputs=False):
-    """Train one chunk: (scored traces without seconds, final weights, wall seconds);
-    as ``stacked._run_chunk``."""
-    import torch
-
-    start = time.perf_counter()
-    extra = (k or len(setups)) - len(setups)
-    chunk = _chunk(config, setups[0].recipe)
-    inputs = _tensors(config, list(setups) + [setups[0]] * extra,
-                      list(splits) + [splits[0]] * extra)
-    res, final = _train(chunk, *inputs)
-
-    def predict(x, members):
-        with torch.no_grad():
-            x = torch.from_numpy(np.asarray(x, np.float32))
-            return chunk.outputs(chunk.forward([w[members] for w in final], x)).numpy()
-
-    traces, weights = stacked.chunk_traces(config, res, setups, splits,
-                                           [w.numpy() for w in final], predict, keep_outputs)
-    return traces, weights, time.perf_counter() - start
-
-
-def _group(setups, splits):
-    """The TensorFlow trainer's groups (``stacked._groups``: setups that share a
-    configuration and split sizes), each cut into as few chunks as the memory cap
-    (``stacked.max_members`` with ``MAX_MEMBERS``) allows, of even sizes and without
-    padding: nothing is compiled, so a chunk's size costs no new compile, and one large
-    chunk pays the per-step overhead once (a digits step costs ~1.3 ms plus ~0.1 ms a
-    member)."""
-    chunks = []
-    for (config, shapes), members in stacked._groups(setups, splits).items():
-        if not isinstance(config, stacked._Config):    # an invalid setup: a chunk of its own
-            chunks.append((config, members, 1))
-            continue
-        n_train, n_val, _ = shapes
-        count = -(-len(members) // stacked.max_members(config, n_train, n_val, MAX_MEMBERS))
-        for part in np.array_split(np.asarray(members), count):
-            chunks.append((config, [int(i) for i in part], len(part)))
-    return chunks
-
-
-def iter_stacked(setups, split, keep_outputs=False):
-    """Train ``setups`` on ``split`` in stacked chunks on PyTorch; yield ``(trace, final
-    weights)`` per setup, in order, as ``recipes.training.stacked.iter_stacked`` does."""
-    stacked.require_backend("torch", "PyTorch")
-    setups = list(setups)
-    splits = per_setup(split, len(setups))
-    yield from stacked.run_chunks(_group(setups, splits), setups, splits, _run_chunk,
-                                  keep_outputs, workers=WORKERS)
-
-
-def train_stacked(setups, split, keep_outputs=False):
-    """Every trace and final weights of ``iter_stacked``, in order
-    (``stacked.StackedResult``)."""
-    return stacked.collect(iter_stacked(setups, split, keep_outputs))
-
-
-def iter_fit_stacked(setups, split):
-    """The PyTorch stacked trainer as ``trainers.trainer("stacked")`` on the PyTorch
-    backend: one scored Trace per setup, in order, each yielded as soon as it is ready."""
-    for trace, _ in iter_stacked(setups, split):
-        yield trace
-
-
-def fit_stacked(setups, split):
-    """One Trace per setup, in order (``fit_keras``'s contract), many runs per chunk."""
-    return train_stacked(setups, split).traces
+# this backend's trainer, and its methods under the module's names
+# (``trainers.STACKED`` names iter_fit_stacked)
+TRAINER = TorchTrainer()
+iter_stacked = TRAINER.iter_train
+train_stacked = TRAINER.train
+iter_fit_stacked = TRAINER.iter_fit
+fit_stacked = TRAINER.fit

@@ -6,10 +6,10 @@ stores it at once). Each is imported on first use (both import Keras).
 
 ``"keras"`` is the reference: one plain ``model.fit`` per run, on any backend. The
 stacked trainer trains many runs at once and has one implementation per Keras backend
-(``STACKED``), each checked against ``"keras"`` on its backend: TensorFlow's
-(``stacked``, the arithmetic written out in one XLA graph), JAX's (``stacked_jax``,
-Keras' stateless model and optimizer under ``jax.vmap``) and PyTorch's
-(``stacked_torch``, batched eager tensors and autograd).
+(``STACKED``), each a ``recipes.training.engine.StackedTrainer`` checked against
+``"keras"`` on its backend: TensorFlow's (``stacked_tensorflow``, the arithmetic written
+out in one XLA graph), JAX's (``stacked_jax``, Keras' stateless model and optimizer under
+``jax.vmap``) and PyTorch's (``stacked_torch``, batched eager tensors and autograd).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ TRAINERS = {"stacked": None,
             "keras": "recipes.training.keras_fit:iter_keras"}
 DEFAULT_TRAINER = "stacked"
 # backend -> the stacked trainer native to it
-STACKED = {"tensorflow": "recipes.training.stacked:iter_fit_stacked",
+STACKED = {"tensorflow": "recipes.training.stacked_tensorflow:iter_fit_stacked",
            "jax": "recipes.training.stacked_jax:iter_fit_stacked",
            "torch": "recipes.training.stacked_torch:iter_fit_stacked"}
 

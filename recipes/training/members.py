@@ -1,0 +1,253 @@
+"""What the members of a stacked chunk must share, and what each one brings: the part
+of the stacked trainers that is Keras but no particular backend.
+
+* ``config(setup, split)`` is the group key of every backend's stacked trainer
+  (``recipes.training.engine.group``): hidden widths, head units and activation, loss
+  (class and arguments, the run's loss settings included), target encoding, optimizer
+  class and hyperparameters, batch size and epochs. Learning rate and ``output_scale``
+  are per member (an argument of the chunk's program and its initial weights), so they
+  do not split groups, and different recipes with the same head, loss and encoding
+  share a chunk.
+* ``optimizer_spec`` reads the run's Keras optimizer (``Setup.optimizer``) into what a
+  stacked trainer writes out: Adam or SGD (with or without momentum/Nesterov) and
+  their hyperparameters. Anything that would couple members or that is not written out
+  is refused with ``NotStackable`` before training: ``clipnorm`` (the norm would be
+  taken over all members' slices of a stacked tensor), ``global_clipnorm`` (over all
+  members' gradients), ``clipvalue`` (refused too: one rule, no clipping), weight decay,
+  EMA, AMSGrad, loss scaling, gradient accumulation, learning-rate schedules, other
+  optimizer classes. So is a setting the stacked trainers do not implement
+  (``IMPLEMENTED``) at a value other than its default. ``stackable(setup)`` tells
+  beforehand. (Invalid values, e.g. a negative seed, are "failed" runs, as in
+  ``fit_keras``.)
+* ``stack_inputs`` lays a chunk's arguments out with a leading member axis: data
+  (shared, or one split per member), targets, each member's batch order
+  (``trace.batch_order`` for its seed), its learning rate and its initial weights
+  (``models.initial_weights`` for its seed: what ``build_model`` starts from).
+
+Keras is imported on first use, on whichever backend this process runs.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from ..quiet import import_keras
+from .engine import NotStackable
+from .settings import APPLIES_TO
+from .trace import batch_order, targets
+
+__all__ = ["IMPLEMENTED", "Config", "NotStackable", "config", "initial_weights",
+           "optimizer_spec", "require_backend", "stack_inputs", "stackable"]
+
+# The settings every stacked trainer implements itself. A setting of the loss or the
+# optimizer (``settings.APPLIES_TO``) reaches them through the loss object and
+# ``optimizer_spec``; any other setting is refused unless it has its default value.
+IMPLEMENTED = frozenset({"epochs", "batch_size", "hidden", "output_scale", "backend"})
+
+
+@dataclass(frozen=True)
+class Config:
+    """What the members of one compiled chunk share: a stacked trainer's group key."""
+
+    hidden: tuple
+    units: int
+    activation: str
+    loss: tuple          # (namespace, class, sorted keyword arguments) of the run's loss
+    encoding: str        # same encoding + same split -> same targets for every member
+    optimizer: str       # "adam" or "sgd"
+    hyper: tuple         # its hyperparameters (optimizer_spec)
+    batch_size: int
+    epochs: int
+    jit: bool | None = None     # TensorFlow: XLA-compiled (decided per group); else None
+
+
+def config(setup, split):
+    """The ``Config`` of ``setup`` on ``split``; raises ``NotStackable`` for a setup no
+    stacked trainer can train, and ValueError for an invalid one (a head size the recipe
+    cannot take, a negative seed): that run fails alone."""
+    from ..models.spec import loss_spec
+
+    recipe, s = setup.recipe, setup.settings
+    _refuse_unimplemented(s)
+    kind, hyper, _ = optimizer_spec(setup)
+    namespace, cls, kwargs = loss_spec(recipe)
+    kwargs = {**kwargs, **setup.arguments("loss")}
+    # checks the seed and the head size now, so a bad value fails this run alone (the
+    # weights are cached for training)
+    initial_weights(setup, split)
+    return Config(hidden=tuple(int(h) for h in s.hidden), units=recipe.n_units(split.n),
+                  activation=recipe.activation,
+                  loss=(namespace, cls, tuple(sorted(kwargs.items()))),
+                  encoding=recipe.encoding, optimizer=kind, hyper=hyper,
+                  batch_size=s.batch_size, epochs=s.epochs)
+
+
+def _refuse_unimplemented(settings):
+    defaults = {f.name: f.default for f in fields(settings)}
+    for name in settings.names():
+        generic = APPLIES_TO.get(name) in ("loss", "optimizer")
+        if not (generic or name in IMPLEMENTED) and getattr(settings, name) != defaults[name]:
+            raise NotStackable(
+                f"The stacked trainers do not implement the setting {name!r} (it configures "
+                f"the {APPLIES_TO.get(name, 'unknown part')}); train this setup with "
+                f"recipes.training.keras_fit.fit_keras. Received: {name}="
+                f"{getattr(settings, name)!r}")
+
+
+# --- the optimizer -----------------------------------------------------------------------
+
+_OPTIMIZER_OFF = {   # config key -> value meaning "off"
+    "weight_decay": (None, 0, 0.0),
+    "use_ema": (False,),
+    "loss_scale_factor": (None, 1, 1.0),
+    "gradient_accumulation_steps": (None, 1),
+    "amsgrad": (False,),
+}
+
+
+def optimizer_spec(setup):
+    """``(kind, hyperparameters, learning_rate)`` of the Keras optimizer ``setup`` trains
+    with (``Setup.optimizer``): ``("adam", (beta_1, beta_2, epsilon), lr)`` or
+    ``("sgd", (momentum, nesterov), lr)``.
+
+    Raises ``NotStackable`` for configurations a stacked trainer cannot reproduce member
+    by member. Building a Keras optimizer costs milliseconds, so the specs of named
+    optimizers are cached.
+    """
+    options = setup.arguments("optimizer")
+    if isinstance(setup.settings.optimizer, str):
+        try:
+            return _named_spec(tuple(sorted(options.items())))
+        except TypeError:      # an unhashable value: make_optimizer will say why
+            pass
+    return _spec_of(options)
+
+
+@functools.lru_cache(maxsize=256)
+def _named_spec(options):
+    return _spec_of(dict(options))
+
+
+def _spec_of(options):
+    import_keras()
+    import keras
+
+    from ..models.build import make_optimizer
+
+    opt = make_optimizer(**options)
+    cfg = opt.get_config()
+    clip = {k: cfg.get(k) for k in ("clipnorm", "global_clipnorm", "clipvalue")
+            if cfg.get(k) is not None}
+    if clip:
+        raise NotStackable(
+            "The stacked trainer does not clip gradients: it trains many runs as slices of "
+            "shared stacked tensors, so clipnorm would take one norm over every run's slice "
+            "of a tensor and global_clipnorm one norm over all runs' gradients, coupling runs "
+            "that must be independent (clipvalue is refused too, to keep one rule). Train "
+            f"this setup with recipes.training.keras_fit.fit_keras instead. Received: {clip}")
+    for key, off in _OPTIMIZER_OFF.items():
+        if key in cfg and cfg[key] not in off:
+            raise NotStackable(f"The stacked trainer does not implement {key}={cfg[key]!r} "
+                               f"({type(opt).__name__}); use recipes.training.keras_fit.fit_keras.")
+    lr = cfg.get("learning_rate")
+    if not isinstance(lr, (int, float, np.floating)):
+        raise NotStackable("The stacked trainer needs a constant learning rate; use "
+                           f"recipes.training.keras_fit.fit_keras. Received: learning_rate={lr!r}")
+    if _is_exactly(opt, keras.optimizers.Adam):
+        hyper = (float(cfg["beta_1"]), float(cfg["beta_2"]), float(cfg["epsilon"]))
+        return "adam", hyper, float(lr)
+    if _is_exactly(opt, keras.optimizers.SGD):
+        return "sgd", (float(cfg["momentum"]), bool(cfg["nesterov"])), float(lr)
+    raise NotStackable(f"The stacked trainer implements keras.optimizers.Adam and SGD. "
+                       f"Received: {type(opt).__name__}; use recipes.training.keras_fit.fit_keras.")
+
+
+def _is_exactly(optimizer, cls):
+    """Whether ``optimizer`` is a ``cls`` itself, not a user's subclass (which may change
+    the update): on PyTorch, Keras makes every ``keras.optimizers.Adam`` or ``SGD`` an
+    instance of its backend twin (``keras.src.backend.torch.optimizers``), which
+    counts as the class itself."""
+    kind = type(optimizer)
+    return kind is cls or (kind.__module__.startswith("keras.src.backend.")
+                           and kind.__bases__[-1] is cls)
+
+
+def stackable(setup):
+    """None if the stacked trainers can train ``setup``, else the reason (a string).
+
+    Only what the stacked trainers refuse counts (``NotStackable``); a setup that is
+    invalid for any trainer is None here and a "failed" run in every trainer.
+    """
+    try:
+        _refuse_unimplemented(setup.settings)
+        optimizer_spec(setup)
+    except NotStackable as err:
+        return str(err)
+    except Exception:
+        return None
+    return None
+
+
+# --- a chunk's arguments -------------------------------------------------------------------
+
+_INITIAL = {}
+
+
+def initial_weights(setup, split):
+    """``models.initial_weights`` of ``setup`` on ``split``, cached: the weights depend
+    only on the layer widths, the seed and the model settings (seeded stateless
+    initializers), not on the recipe's loss, so runs of different recipes with one
+    architecture share them."""
+    from ..models.build import initial_weights as compute
+
+    model = setup.arguments("model")
+    d, units = split.X_train.shape[1], setup.recipe.n_units(split.n)
+    key = (d, units, setup.seed, tuple(sorted(model.items())))
+    if key not in _INITIAL:
+        if len(_INITIAL) >= 8192:
+            _INITIAL.clear()
+        _INITIAL[key] = compute(setup.recipe, d, split.n, seed=setup.seed, **model)
+    return _INITIAL[key]
+
+
+def stack_inputs(config, setups, splits):
+    """A chunk's arguments: ``(x_train, y_train, x_val, y_val, order, valid, lr,
+    weights)``. Members that share one Split share its arrays ((N, d)); otherwise every
+    member gets its own, stacked on a leading member axis ((K, N, d)). ``order``: (K, E,
+    S*B) each member's row order per epoch, padded to S full batches of ``batch_size``
+    with ``valid`` (S*B,) False past the real rows; ``lr``: (K,); weights: layer by layer,
+    leading axis K."""
+    split = splits[0]
+    if all(s is split for s in splits):
+        y_train, y_val = targets(setups[0].recipe, split)
+        x_train, x_val = np.asarray(split.X_train, np.float32), np.asarray(split.X_val, np.float32)
+    else:
+        pairs = [targets(s.recipe, own) for s, own in zip(setups, splits)]
+        y_train, y_val = (np.stack(part) for part in zip(*pairs))
+        x_train = np.stack([np.asarray(s.X_train, np.float32) for s in splits])
+        x_val = np.stack([np.asarray(s.X_val, np.float32) for s in splits])
+    n_train = x_train.shape[-2]
+    per_member = [initial_weights(s, own) for s, own in zip(setups, splits)]
+    ws = [np.stack(layer) for layer in zip(*per_member)]
+    B = config.batch_size
+    padded = -(-n_train // B) * B
+    order = np.zeros((len(setups), config.epochs, padded), dtype=np.int32)
+    for k, s in enumerate(setups):
+        order[k, :, :n_train] = batch_order(s.seed, config.epochs, n_train)
+    valid = np.arange(padded) < n_train
+    lr = np.asarray([optimizer_spec(s)[2] for s in setups], dtype=np.float32)
+    return x_train, y_train, x_val, y_val, order, valid, lr, ws
+
+
+def require_backend(backend, name):
+    """RuntimeError unless Keras runs on ``backend``: a backend's own stacked trainer
+    (``name``, e.g. "JAX") called in a process of another backend."""
+    import keras
+
+    if keras.backend.backend() != backend:
+        raise RuntimeError(f"The {name} stacked trainer needs the {name} backend (set "
+                           f"KERAS_BACKEND={backend} before Keras is imported). Received: "
+                           f"Keras backend {keras.backend.backend()!r}")
