@@ -360,7 +360,7 @@ def plot_condition_curves(curves_df, metric, *, comparison=None, split="val", lo
     if not len(c):
         return _empty(f"no {metric}")
     short = {cond: (labels or {}).get(cond, title)
-             for cond, title in short_conditions(c["condition"]).items()}
+             for cond, title in short_conditions(c).items()}
     recipes = _recipe_order(c)
     colors = _colors(recipes)
     scale, suffix = _scale(metric)

@@ -914,16 +914,30 @@ def curves(results):
     epoch. ``results``: the tidy results, or their prepared ``comparisons``.
 
     Columns: ``experiment, dataset, condition, target, recipe, role, split,
-    metric, epoch, n, mean, std, lower, upper``. ``n`` counts seeds with a
-    finite value; non-finite values are treated as missing. ``lower``/``upper``:
-    the 2.5-97.5 percentile interval across seeds (``CURVE_BAND``). The trivial
-    baselines' rows are not curves and are left out.
+    metric, epoch, n, mean, std, lower, upper``, and, from prepared
+    ``comparisons``, each condition's settings (``SETTING_COLUMNS``, after
+    ``condition``). ``n`` counts seeds with a finite value; non-finite values are
+    treated as missing. ``lower``/``upper``: the 2.5-97.5 percentile interval
+    across seeds (``CURVE_BAND``). The trivial baselines' rows are not curves and
+    are left out.
     """
-    if isinstance(results, _Comparisons):  # already prepared
-        res = pd.concat([c.res for c in results]) if results else _prepare_results(None)
-    else:
-        res = _prepare_results(results)
-    return prepared_curves(res)
+    if not isinstance(results, _Comparisons):
+        return prepared_curves(_prepare_results(results))
+    if not results:
+        return prepared_curves(_prepare_results(None))
+    parts = [_with_settings(prepared_curves(c.res), c.settings()) for c in results]
+    out = pd.concat(parts, ignore_index=True)
+    out.attrs["band"] = CURVE_BAND
+    return out
+
+
+def _with_settings(frame, settings):
+    """``frame`` (one comparison's rows) with its conditions' settings (``settings``: one
+    row per condition) after its ``condition`` column."""
+    out = frame.merge(settings, on="condition", how="left", validate="many_to_one")
+    at = list(frame.columns).index("condition") + 1
+    cols = list(frame.columns[:at]) + list(SETTING_COLUMNS) + list(frame.columns[at:])
+    return out[cols]
 
 
 def prepared_curves(res):
