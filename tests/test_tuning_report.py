@@ -178,3 +178,24 @@ def test_the_automatic_goal_of_a_tuned_comparison_names_the_number_it_cites(tmp_
     assert (f"0.95 × {best:.0%}, the final validation mean of {REF}" in section
             and f"≥ {0.95 * best:.1%}" in section), section
     assert f"| {REF} | recommended | 86.0 ± 1.0 |" in section
+
+
+def test_tuning_from_the_results_alone_reads_their_setting_columns(tables, tun):
+    """recipes.load_results gives one column per setting and no runs table: the tuning
+    rows are the same. Without those columns, conditions the settings cannot tell apart
+    are an error (never pooled, never parsed out of the labels)."""
+    res, runs = tables
+    settings = {r: condition(c, "stacked") for r, c in zip(runs["run"], runs["config"])}
+    loaded = res.assign(**{name: res["run"].map(lambda r: settings[r][name])
+                           for name in ("optimizer", "epochs", "batch_size", "hidden",
+                                        "output_scale", "backend")})
+    alone = stats.tuning(loaded)
+    cols = ["condition", "recipe", "learning_rate", "optimizer", "epochs", "tuned"]
+    pd.testing.assert_frame_equal(alone[cols], tun[cols])
+    # (without the runs table a diverged run is not known as one: left out, not substituted)
+    assert (alone["mean"] == tun["mean"]).sum() == len(tun) - 1
+    assert set(alone["tuned"]) == {"learning_rate"} and set(alone["optimizer"]) == {"sgd", "adam"}
+    with pytest.raises(ValueError, match=r"Expected each condition of the tuning runs of "
+                                         r"t \(tuning\) / d to say its settings.*Received: the "
+                                         r"conditions '.*' and '.*', whose known settings"):
+        stats.tuning(res)   # the learning rate alone: adam and sgd look alike

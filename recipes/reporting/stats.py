@@ -1509,12 +1509,27 @@ def _tuned_conditions(comp, final):
     known = {}
     for row in (final.settings().to_dict("records") if final is not None else ()):
         known.setdefault(key(row), row["condition"])
-    out = {}
+    out, rates = {}, {}
     for row in comp.settings().to_dict("records"):
         settings = {c: row[c] for c in SETTING_COLUMNS} | {TUNED_SETTING: np.nan,
                                                             "tuned": TUNED_SETTING}
-        out[row["condition"]] = (known.get(key(row)) or _tuned_label(row), settings)
+        label = known.get(key(row)) or _tuned_label(row)
+        rate = None if _is_missing(row[TUNED_SETTING]) else row[TUNED_SETTING]
+        if (label, rate) in rates:
+            raise ValueError(_untold(comp, rates[label, rate], row["condition"]))
+        rates[label, rate] = row["condition"]
+        out[row["condition"]] = (label, settings)
     return out
+
+
+def _untold(comp, first, second):
+    """The message when two tuning conditions have the same known settings and rate."""
+    return (f"Expected each condition of the tuning runs of {comp.label} to say its settings "
+            f"(the runs' configs, or the results' columns {list(SETTINGS)}), so that its "
+            f"learning rate joins the tuned comparison's condition. Received: the "
+            f"conditions {first!r} and {second!r}, whose known settings and learning rate "
+            f"are the same; pass runs=Store(folder).runs(), or the frame "
+            f"recipes.load_results returns (it has the setting columns).")
 
 
 def _tuned_label(row):
