@@ -367,6 +367,20 @@ def test_setting_columns_of_the_results_and_a_tuned_setting():
     e = recipes.effects(_tables(arms)[0], runs)
     assert e["learning_rate"].isna().all() and set(e["tuned"]) == {"learning_rate"}
     assert words.short_conditions(e) == {"c": "sgd lr=tuned"}
+    # the results alone (recipes.load_results) of a tuned condition whose recipes all chose
+    # one rate: its label is that of a tuned comparison of these settings
+    from recipes.training.settings import condition
+
+    config = {"optimizer": "sgd", "learning_rate": 0.1, "tune": {"setting": "learning_rate"}}
+    label = condition(config, "stacked")
+    res, _ = _tables({(label["condition"], REF): REF_ACC, (label["condition"], ALT): REF_ACC})
+    e = recipes.effects(res.assign(**{n: label[n] for n in recipes.Settings.names()}))
+    assert e["learning_rate"].isna().all() and set(e["tuned"]) == {"learning_rate"}
+    assert set(e["hidden"]) == {"32"} and set(e["optimizer"]) == {"sgd"}
+    untuned = condition({"optimizer": "sgd", "learning_rate": 0.1}, "stacked")
+    res, _ = _tables({(untuned["condition"], REF): REF_ACC, (untuned["condition"], ALT): REF_ACC})
+    e = recipes.effects(res.assign(**{n: untuned[n] for n in recipes.Settings.names()}))
+    assert set(e["learning_rate"]) == {0.1} and set(e["tuned"]) == {""}
 
 
 def test_no_report_code_parses_a_condition_label():

@@ -678,8 +678,10 @@ def _condition_settings(per_run, conditions):
     per condition, ``condition`` and ``SETTING_COLUMNS``. A setting all runs of a condition
     share is its value; one whose runs differ can only be tuned (every other setting is
     part of the condition): its value is NaN, and ``tuned`` names it beside the settings
-    the configs say were tuned (``", "``-joined, "" when none). ``trainer``: the runs'
-    trainer (NaN when they differ)."""
+    the configs say were tuned, or whose label is the label of a tuned comparison of these
+    settings (``_label_of``: results without configs, where every recipe chose the same
+    rate) (``", "``-joined, "" when none). ``trainer``: the runs' trainer (NaN when they
+    differ)."""
     rows = {}
     for cond, g in per_run.groupby("condition", sort=False):
         tuned = set(g["tuned"].dropna())
@@ -688,7 +690,10 @@ def _condition_settings(per_run, conditions):
             values = pd.unique(g[name].dropna())
             if len(values) > 1 and name in SETTINGS:
                 tuned.add(name)
-            row[name] = _shown(values[0]) if len(values) == 1 and name not in tuned else np.nan
+            row[name] = _shown(values[0]) if len(values) == 1 else np.nan
+        if TUNED_SETTING not in tuned and _label_of(row, TUNED_SETTING) == cond:
+            tuned.add(TUNED_SETTING)
+        row.update({name: np.nan for name in tuned})
         row["tuned"] = ", ".join(name for name in SETTINGS if name in tuned)
         rows[cond] = row
     empty = dict.fromkeys(SETTINGS, np.nan) | {"tuned": "", "trainer": np.nan}
@@ -1534,13 +1539,21 @@ def _untold(comp, first, second):
 
 def _tuned_label(row):
     """The condition label of a tuned comparison whose other settings are ``row``'s
-    (``training.settings.condition`` with the learning rate tuned); ``row["condition"]``
-    itself when the row knows no setting (a hand-made table)."""
-    config = {c: _recorded(c, row[c]) for c in SETTINGS if not _is_missing(row[c])}
+    (``_label_of`` with the learning rate tuned); ``row["condition"]`` itself when the
+    row knows no setting (a hand-made table)."""
+    return _label_of(row, TUNED_SETTING) or row["condition"]
+
+
+def _label_of(row, tuned=None):
+    """The condition label ``training.settings.condition`` gives the settings of ``row``
+    (a mapping of ``SETTINGS`` and ``trainer``), the setting ``tuned`` reading ``tuned``;
+    None when the row knows no setting."""
+    config = {c: _recorded(c, row[c]) for c in SETTINGS if not _is_missing(row.get(c))}
     if not config:
-        return row["condition"]
-    trainer = "" if _is_missing(row["trainer"]) else row["trainer"]
-    return condition_of(config | {"tune": {"setting": TUNED_SETTING}}, trainer)["condition"]
+        return None
+    trainer = "" if _is_missing(row.get("trainer")) else row["trainer"]
+    tune = {"tune": {"setting": tuned}} if tuned else {}
+    return condition_of(config | tune, trainer)["condition"]
 
 
 def _recorded(name, value):
