@@ -274,3 +274,129 @@ def test_runs_that_differ_beyond_their_condition_are_an_error_not_extra_seeds():
                                          r"\['e\|d\|c\|binary_sigmoid_mse\|0', '.*-v2'\]\); their "
                                          r"configs differ in \['claim'\], and 5 more such seeds"):
         recipes.effects(pd.concat([res, again]), pd.concat([runs, again_runs]))
+
+
+# --- the words match the size: a difference that matters, or one merely detectable ------
+
+M = 0.01   # the margin of accuracy: 1 percentage point
+
+
+@pytest.mark.parametrize("ci, p, margin, higher, word", [
+    ((0.65, 0.75), 0.002, M, True, "better"),                  # +70 pp, all beyond the margin
+    ((0.012, 0.03), 0.03, M, True, "better"),                  # just beyond it
+    ((-0.03, -0.012), 0.03, M, True, "worse"),
+    ((0.005, 0.023), 0.002, M, True, "detectably better"),      # +1.4 pp [0.5, 2.3]
+    ((-0.012, -0.005), 0.004, M, True, "detectably worse"),     # -0.84 pp [-1.2, -0.5]
+    ((0.001, 0.009), 0.03, M, True, "equivalent"),             # detectable yet negligible
+    ((-0.004, 0.006), 0.5, M, True, "equivalent"),
+    ((-0.004, 0.016), 0.5, M, True, "inconclusive"),           # includes 0, reaches past m
+    ((0.02, 0.05), 0.125, M, True, "inconclusive"),            # beyond, but p > 0.05
+    ((0.02, 0.03), 0.03, M, False, "worse"),                   # a loss went up
+    ((-0.03, -0.02), 0.03, M, False, "better"),
+    ((-0.03, -0.005), 0.03, M, False, "detectably better"),
+    ((0.02, 0.03), 0.03, np.nan, True, "detectably better"),   # no margin known: size unknown
+    ((-0.002, 0.002), 0.9, np.nan, True, "inconclusive"),
+])
+def test_the_outcome_word_follows_the_interval_against_the_margin(ci, p, margin, higher, word):
+    assert stats.outcome_of(*ci, p, margin, higher) == word
+
+
+@pytest.mark.parametrize("shift, outcome", [
+    ([0.005, 0.02, 0.01, 0.015, 0.008, 0.025], "detectably better"),   # CI reaches inside 1 pp
+    ([0.25, 0.3, 0.28, 0.32, 0.27, 0.29], "better"),
+    ([-0.005, -0.02, -0.01, -0.015, -0.008, -0.025], "detectably worse"),
+])
+def test_effects_say_apart_a_difference_that_matters_from_one_merely_detectable(shift, outcome):
+    alt = [a + s for a, s in zip(REF_ACC, shift)]
+    e = recipes.effects(*_tables({("c", REF): REF_ACC, ("c", ALT): alt}))
+    r = _one(e)
+    assert r["p"] <= stats.ALPHA and (r["ci_low"] > 0 or r["ci_high"] < 0)   # detectable
+    assert r["outcome"] == outcome
+    assert (r["ci_low"] > M or r["ci_high"] < -M) == (outcome in ("better", "worse"))
+    table = words.effects_table(e).iloc[0]
+    if outcome.startswith("detectably"):
+        assert table["outcome"] == (f"{outcome}, may be negligible (the CI reaches inside "
+                                    f"± 1.0 pp)")
+
+
+# --- effects carry their settings: one column per setting, nothing parses a label -------
+
+def _with_settings(res, runs, settings):
+    """The tables with ``settings`` ({condition: {setting: value}}) as the runs' configs."""
+    runs = runs.assign(config=[dict(settings[c]) for c in runs["condition"]])
+    return res, runs
+
+
+def test_effects_have_one_column_per_setting_read_from_the_configs_never_the_label():
+    # labels that say nothing (and one that lies): the settings come from the configs
+    arms = {("A", REF): REF_ACC, ("A", ALT): [a - 0.3 for a in REF_ACC],
+            ("lr=0.5 backend=jax", REF): REF_ACC, ("lr=0.5 backend=jax", ALT): REF_ACC}
+    settings = {"A": {"optimizer": "sgd", "learning_rate": 0.01, "epochs": 7},
+                "lr=0.5 backend=jax": {"optimizer": "sgd", "learning_rate": 0.1, "epochs": 7}}
+    e = recipes.effects(*_with_settings(*_tables(arms), settings))
+    for name in recipes.Settings.names():
+        assert name in e.columns
+    assert e.columns.get_loc("condition") < e.columns.get_loc("learning_rate") < \
+        e.columns.get_loc("recipe")
+    assert e["learning_rate"].dtype == float and e["epochs"].dtype.kind == "i"
+    assert set(e["learning_rate"]) == {0.01, 0.1} and set(e["backend"]) == {"tensorflow"}
+    assert set(e["optimizer"]) == {"sgd"} and set(e["hidden"]) == {"32"}
+    assert set(e["tuned"]) == {""} and set(e["trainer"]) == {"stacked"}
+    # filter with pandas, no label in sight
+    slow = e[(e["learning_rate"] == 0.01) & e["primary"]].iloc[0]
+    assert slow["outcome"] == "worse" and slow["condition"] == "A"
+    # the report's short labels are read from the same columns
+    assert words.short_conditions(e) == {"A": "lr=0.01", "lr=0.5 backend=jax": "lr=0.1"}
+    s = stats.summary(*_with_settings(*_tables(arms), settings))
+    assert set(s["learning_rate"]) == {0.01, 0.1} and set(s["epochs"]) == {7}
+
+
+def test_setting_columns_of_the_results_and_a_tuned_setting():
+    arms = {("c", REF): REF_ACC, ("c", ALT): [a - 0.05 for a in REF_ACC]}
+    res, runs = _tables(arms)
+    # the results' own setting columns (recipes.load_results), no config at all
+    rate = {REF: 0.3, ALT: 0.03}   # tuned: each recipe trained at its own rate
+    res = res.assign(optimizer="sgd", learning_rate=res["recipe"].map(rate), batch_size=16)
+    e = recipes.effects(res)
+    assert set(e["optimizer"]) == {"sgd"} and set(e["batch_size"]) == {16}
+    assert e["learning_rate"].isna().all() and set(e["tuned"]) == {"learning_rate"}
+    assert e["epochs"].isna().all()   # nothing says: missing, never guessed
+    # a config that says the rate was tuned, though both recipes chose the same one
+    runs = runs.assign(config=[{"optimizer": "sgd", "learning_rate": 0.1,
+                                "tune": {"setting": "learning_rate"}}] * len(runs))
+    e = recipes.effects(_tables(arms)[0], runs)
+    assert e["learning_rate"].isna().all() and set(e["tuned"]) == {"learning_rate"}
+    assert words.short_conditions(e) == {"c": "sgd lr=tuned"}
+    # the results alone (recipes.load_results) of a tuned condition whose recipes all chose
+    # one rate: its label is that of a tuned comparison of these settings
+    from recipes.training.settings import condition
+
+    config = {"optimizer": "sgd", "learning_rate": 0.1, "tune": {"setting": "learning_rate"}}
+    label = condition(config, "stacked")
+    res, _ = _tables({(label["condition"], REF): REF_ACC, (label["condition"], ALT): REF_ACC})
+    e = recipes.effects(res.assign(**{n: label[n] for n in recipes.Settings.names()}))
+    assert e["learning_rate"].isna().all() and set(e["tuned"]) == {"learning_rate"}
+    assert set(e["hidden"]) == {"32"} and set(e["optimizer"]) == {"sgd"}
+    untuned = condition({"optimizer": "sgd", "learning_rate": 0.1}, "stacked")
+    res, _ = _tables({(untuned["condition"], REF): REF_ACC, (untuned["condition"], ALT): REF_ACC})
+    e = recipes.effects(res.assign(**{n: untuned[n] for n in recipes.Settings.names()}))
+    assert set(e["learning_rate"]) == {0.1} and set(e["tuned"]) == {""}
+
+
+def test_no_report_code_parses_a_condition_label():
+    """The report reads settings from their columns: no line of recipes/reporting takes a
+    setting back out of a condition's text (a ``lr=``, ``scale=``, ``backend=`` ... text
+    searched for, matched or split out)."""
+    import re
+
+    from recipes.training.settings import SHORT
+
+    names = "|".join(re.escape(SHORT.get(n, n)) for n in recipes.Settings.names())
+    literal = re.compile(rf"""["'][^"']*\b({names})=""")
+    parsing = re.compile(r"startswith|endswith|re\.(sub|search|match|findall|split)|"
+                         r"\.split\(|\.partition\(|\.find\(|\.index\(")
+    found = [f"{path.name}:{i}: {line.strip()}"
+             for path in sorted(Path(stats.__file__).parent.glob("*.py"))
+             for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if literal.search(line) and parsing.search(line)]
+    assert not found, found

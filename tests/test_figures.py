@@ -101,6 +101,26 @@ def test_accuracy_is_drawn_in_percent_like_the_tables(tables):
     assert ys.max() > 50 and ys.max() <= 100 and "%" in ax.get_title()
 
 
+def test_condition_panels_are_named_by_the_settings_that_vary(tables):
+    """Panel titles and tick labels are the conditions' short labels, read from the
+    setting columns the statistics carry (never parsed out of the labels)."""
+    from recipes.reporting.words import short_conditions
+
+    c, e = tables["curves"], tables["effects"]
+    assert {"learning_rate", "backend", "tuned"} <= set(c.columns)
+    titles = lambda fig: [a.get_title() for a in fig.axes if a.get_title()]  # noqa: E731
+    fig = figures.plot_condition_curves(c, "accuracy", comparison=MANY)
+    assert titles(fig) == ["adam lr=0.001", "sgd lr=0.01", "sgd lr=0.1"]
+    saturated = stats.select(e, SAT)
+    shown = set(short_conditions(saturated).values())
+    assert len(shown) == 18 and "adam lr=0.001 scale=1 backend=tensorflow" in shown
+    # the labels the report passes win over the frame's own
+    fig = figures.plot_condition_curves(c, "accuracy", comparison=MANY, labels={
+        cond: f"c{i}" for i, cond in enumerate(sorted(stats.select(c, MANY)["condition"]
+                                                      .unique()))})
+    assert titles(fig) == ["c0", "c1", "c2"]
+
+
 def test_tuning_figure(tables):
     import test_tuning_report as tr
 

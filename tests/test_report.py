@@ -542,3 +542,98 @@ def test_a_shared_figure_folder_loses_only_what_no_report_used_for_a_month(tmp_p
     # the one another report used recently
     assert sorted(f.name for f in shared.glob("*.png")) == sorted([used.name, recent.name])
     assert used.stat().st_mtime > old + 86400 and second.drawn == 0
+
+
+# --- numbers a reader can read: units, no nan, digits the interval supports -------------
+
+def test_every_effect_has_its_unit_and_no_undefined_number_reads_nan(tmp_path):
+    """A recipe tied with the recommended one on every seed has a sign-flip p of 1 and no
+    smallest p (no sign to flip): the report says why instead of printing nan."""
+    res, runs = make_tables(with_bad=True)
+    twin = pd.DataFrame(_rows("twin_logits", "alternative", REC))
+    res = pd.concat([res, twin], ignore_index=True)
+    runs = pd.concat([runs, pd.DataFrame(_runs("twin_logits", "alternative", REC))],
+                     ignore_index=True)
+    e = report.effects(res, runs)
+    table = report.effects_table(e, KEY, primary_only=False).set_index(["recipe", "metric"])
+    tied = table.loc[("twin_logits", "accuracy ↑")]
+    assert tied["p (min)"] == "1 (all seeds tied)"
+    assert tied["difference [95% CI]"] == "0 pp [0, 0]"
+    assert table.loc[("alt_mse", "accuracy ↑"), "difference [95% CI]"] == (
+        "-17.5 pp [-20.5, -14.5]")
+    assert table.loc[("alt_mse", "log_loss ↓"), "difference [95% CI]"].split(" [")[0].endswith(
+        " nats")
+    for cell in table["difference [95% CI]"]:
+        assert cell.split(" [")[0].split(" ", 1)[1] in ("pp", "nats"), cell
+    md = report.write_report(res, runs, tmp_path / "rep").read_text()
+    assert not re.search(r"\bnan\b", md), re.findall(r".{60}\bnan\b.{20}", md)  # a float's nan
+    assert "| twin_logits | accuracy ↑ | 0 pp [0, 0] | 0 / 0 / 4 | 1 (all seeds tied) |" in md
+
+
+def _values(recipe, role, finals, metric="mse", baseline=None, target="values",
+            problem="regression", extra=None):
+    """Hand-made runs of one epoch: ``finals``: {seed: value of ``metric``}; ``extra``:
+    {metric: {seed: value}}; ``baseline``: the trivial baseline's value of each metric."""
+    rows = []
+    for seed, v in finals.items():
+        key = dict(run=f"{EXP}-{DS}-{recipe}-{seed}", experiment=EXP, dataset=DS,
+                   problem=problem, target=target, recipe=recipe, role=role, seed=seed,
+                   trainer="keras")
+        for m, value in {metric: v, **{m: x[seed] for m, x in (extra or {}).items()}}.items():
+            rows.append(dict(key, epoch=1, split="val", metric=m, value=value))
+        for m, value in (baseline or {}).items():
+            rows.append(dict(key, epoch=0, split="val", metric=f"baseline_{m}", value=value))
+    return rows
+
+
+def test_an_effect_s_digits_follow_its_interval_never_scientific_notation():
+    ref = {s: 0.5 + 0.01 * s for s in range(6)}
+    tiny = [0.0, 0.0001, 0.0002, 0.0, 0.000132, 0.0]   # mean 7.2e-05
+    alt = {s: v + d for (s, v), d in zip(ref.items(), tiny)}
+    res = pd.DataFrame(_values("linear_mse", "recommended", ref)
+                       + _values("linear_mae", "alternative", alt))
+    runs = pd.DataFrame([dict(run=r, experiment=EXP, dataset=DS, recipe=rec, seed=s,
+                              status="ok", config=None)
+                         for r, rec, s in res[["run", "recipe", "seed"]].drop_duplicates()
+                         .itertuples(index=False)])
+    e = report.effects(res, runs)
+    r = e.iloc[0]
+    assert r["difference"] == pytest.approx(7.2e-05) and 0 < r["ci_high"] - r["ci_low"] < 1e-3
+    cell = report.effects_table(e, KEY)["difference [95% CI]"].iloc[0]
+    assert "e-0" not in cell and "0.000000" not in cell
+    # two significant digits of the interval's width: 1e-4 to 1e-3 wide -> 5 decimals
+    low, high = cell.split("[")[1].rstrip("]").split(", ")
+    assert cell.startswith("+0.00007 target units² [") and len(high.split(".")[1]) == 5
+    assert float(low) == pytest.approx(r["ci_low"], abs=5e-6)
+
+
+def test_the_recipe_to_use_row_shows_every_metric_the_trivial_baseline_does_better_on():
+    """An ordinal recipe chosen by its MAE can be less accurate than the majority class:
+    its row says so, with both numbers."""
+    base = {"accuracy": 0.421, "mae": 1.10, "balanced_accuracy": 0.2}
+    kw = dict(metric="mae", target="ordered", problem="ordinal", baseline=base)
+    ref = _values("ordinal_cumulative_bce", "recommended", {s: 0.80 for s in range(4)},
+                  extra={"accuracy": {s: 0.401 for s in range(4)},
+                         "balanced_accuracy": {s: 0.35 for s in range(4)}}, **kw)
+    alt = _values("ordinal_softmax_cce", "alternative", {s: 0.85 for s in range(4)},
+                  extra={"accuracy": {s: 0.45 for s in range(4)},
+                         "balanced_accuracy": {s: 0.3 for s in range(4)}}, **kw)
+    res = pd.DataFrame(ref + alt)
+    runs = pd.DataFrame([dict(run=r, experiment=EXP, dataset=DS, recipe=rec, seed=s,
+                              problem="ordinal", status="ok", config=None)
+                         for r, rec, s in res[["run", "recipe", "seed"]].drop_duplicates()
+                         .itertuples(index=False)])
+    comps = stats.comparisons(res, runs)
+    row = words.problem_table(comps, report.summary(res, runs), report.effects(res, runs)).iloc[0]
+    assert row["recipe to use"] == "ordinal_cumulative_bce" and row["mae"] == "0.800"
+    assert row["trivial baseline does better on"] == "accuracy (40.1% vs 42.1%)"
+
+
+def test_what_was_run_lists_the_epochs_set_not_those_diverged_runs_finished():
+    res, runs = make_tables()
+    runs = runs.assign(config=[json.dumps({"epochs": 20, "optimizer": "adam"})] * len(runs))
+    runs.loc[runs["status"] != "ok", "epochs"] = 2    # stopped early
+    table = words.what_was_run(stats.comparisons(res, runs))
+    assert table["epochs"].tolist() == ["20"]
+    # a hand-made table that says no setting: the most epochs a run recorded, never a range
+    assert words.what_was_run(stats.comparisons(*make_tables()))["epochs"].tolist() == ["5"]

@@ -161,3 +161,41 @@ def test_report_shows_tuning_in_the_tuned_section(tmp_path, tables):
     assert "figures/t-d-tuning.png" in section
     assert (tmp_path / "rep/figures/t-d-tuning.png").exists()
     assert f"## {EXP}{stats.TUNING} / {DS}" not in md  # no separate section
+
+
+def test_the_automatic_goal_of_a_tuned_comparison_names_the_number_it_cites(tmp_path, tables):
+    """A tuned comparison is scored on its test split, its goal on the validation curves:
+    the goal's 95% of the best final mean cites a validation mean, which the report says,
+    with the recipe it belongs to, where it cites it."""
+    res, runs = tables
+    res = res.copy()
+    final = (res["experiment"] == EXP) & (res["metric"] == "accuracy")
+    res.loc[final & (res["split"] == "test"), "value"] -= 0.05
+    res.loc[final & (res["split"] == "val") & (res["recipe"] == ALT), "value"] -= 0.02
+    md = writer.write_report(res, runs, tmp_path / "rep").read_text()
+    section = md[md.index(f"## {EXP} / {DS}"):md.index("## How to read the numbers")]
+    best = np.mean([0.90, 0.91, 0.92])   # REF's final validation mean; its test mean: 86%
+    assert (f"0.95 × {best:.0%}, the final validation mean of {REF}" in section
+            and f"≥ {0.95 * best:.1%}" in section), section
+    assert f"| {REF} | recommended | 86.0 ± 1.0 |" in section
+
+
+def test_tuning_from_the_results_alone_reads_their_setting_columns(tables, tun):
+    """recipes.load_results gives one column per setting and no runs table: the tuning
+    rows are the same. Without those columns, conditions the settings cannot tell apart
+    are an error (never pooled, never parsed out of the labels)."""
+    res, runs = tables
+    settings = {r: condition(c, "stacked") for r, c in zip(runs["run"], runs["config"])}
+    loaded = res.assign(**{name: res["run"].map(lambda r: settings[r][name])
+                           for name in ("optimizer", "epochs", "batch_size", "hidden",
+                                        "output_scale", "backend")})
+    alone = stats.tuning(loaded)
+    cols = ["condition", "recipe", "learning_rate", "optimizer", "epochs", "tuned"]
+    pd.testing.assert_frame_equal(alone[cols], tun[cols])
+    # (without the runs table a diverged run is not known as one: left out, not substituted)
+    assert (alone["mean"] == tun["mean"]).sum() == len(tun) - 1
+    assert set(alone["tuned"]) == {"learning_rate"} and set(alone["optimizer"]) == {"sgd", "adam"}
+    with pytest.raises(ValueError, match=r"Expected each condition of the tuning runs of "
+                                         r"t \(tuning\) / d to say its settings.*Received: the "
+                                         r"conditions '.*' and '.*', whose known settings"):
+        stats.tuning(res)   # the learning rate alone: adam and sgd look alike

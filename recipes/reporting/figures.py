@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, NullLocator
 
-from .formatting import PERCENT_METRICS
+from .formatting import PERCENT_METRICS, diff_unit, unit
 from .stats import (COMMON_METRICS, CURVE_BAND, KEY, NOT_COMMON, is_higher_better, role_rank,
                     select)
 
@@ -95,8 +95,13 @@ def _fit_legend(fig, handles, fontsize=8):
 
 
 def _scale(metric):
-    """Accuracy-like metrics are drawn in % like the tables; the unit for a label."""
-    return (100, " (%)") if metric in PERCENT_METRICS else (1, "")
+    """Shares are drawn in % like the tables; the unit for a label (``formatting.unit``)."""
+    return (100 if metric in PERCENT_METRICS else 1), _unit(unit(metric))
+
+
+def _unit(text):
+    """A unit as an axis label writes it after the metric: `` (pp)``, or nothing."""
+    return f" ({text})" if text else ""
 
 
 def _empty(text):
@@ -133,7 +138,7 @@ def plot_curves(curves_df, goals_df=None, *, comparison=None, metrics=None,
     g = select(goals_df, comparison) if goals_df is not None and len(goals_df) else None
     fig, axes = _grid(len(metrics))
     for ax, metric in zip(axes, metrics):
-        scale, unit = _scale(metric)
+        scale, suffix = _scale(metric)
         for recipe in recipes:
             for split in splits:
                 d = c[(c["recipe"] == recipe) & (c["split"] == split) & (c["metric"] == metric)]
@@ -153,7 +158,7 @@ def plot_curves(curves_df, goals_df=None, *, comparison=None, metrics=None,
                             xycoords=("axes fraction", "data"), fontsize=7, color="0.3",
                             va="bottom")
         better = "higher" if is_higher_better(metric) else "lower"
-        ax.set_title(f"{metric}{unit} ({better} is better)", fontsize=9)
+        ax.set_title(f"{metric}{suffix} ({better} is better)", fontsize=9)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
@@ -210,9 +215,8 @@ def plot_final(summary_df, *, comparison=None, metrics=None):
             if recipe in d.index and np.isfinite(d.loc[recipe, "mean"]):
                 r = d.loc[recipe]
                 _dot(ax, r["mean"], y, r["ci_low"], r["ci_high"], scale, colors[recipe])
-        unit = " (%)" if metric in PERCENT_METRICS else ""
         better = "higher" if is_higher_better(metric) else "lower"
-        _rows(ax, recipes, f"{metric}{unit} ({better} is better)")
+        _rows(ax, recipes, f"{metric}{_unit(unit(metric))} ({better} is better)")
     fig.suptitle(f"Final validation value, mean and 95% bootstrap CI: {_title(s)}", fontsize=11)
     return fig
 
@@ -225,7 +229,7 @@ def plot_paired(paired_df, *, comparison=None, metrics=None):
         return _empty("no paired comparison")
     metrics = metrics or list(dict.fromkeys(p["metric"]))
     labels = list(dict.fromkeys(p["recipe"] + " - " + p["baseline"]))
-    colors = {"better": "tab:green", "worse": "tab:red"}
+    colors = OUTCOME_COLORS
     fig, axes = _grid(len(metrics), width=4.2, height=0.45 * len(labels) + 1.4)
     for ax, metric in zip(axes, metrics):
         d = p[p["metric"] == metric]
@@ -235,9 +239,8 @@ def plot_paired(paired_df, *, comparison=None, metrics=None):
             _dot(ax, r["mean_diff"], y, r["ci_low"], r["ci_high"], scale,
                  colors.get(r["outcome"], "0.4"))
         ax.axvline(0, color="k", lw=0.8)
-        unit = " (pp)" if metric in PERCENT_METRICS else ""
         better = "higher" if is_higher_better(metric) else "lower"
-        _rows(ax, labels, f"{metric}{unit}: {better} is better")
+        _rows(ax, labels, f"{metric}{_unit(diff_unit(metric))}: {better} is better")
     fig.suptitle(f"Paired difference vs recommended (green better, red worse): {_title(p)}",
                  fontsize=11)
     return fig
@@ -273,8 +276,9 @@ def plot_grad_norm(curves_df, *, comparison=None, metric="grad_norm", split="tra
 
 # --- conditions: effects and curves over a comparison's condition grid -------------------
 
-OUTCOME_COLORS = {"better": "tab:green", "worse": "tab:red", "equivalent": "tab:blue",
-                  "inconclusive": "0.45"}
+OUTCOME_COLORS = {"better": "tab:green", "detectably better": "yellowgreen",
+                  "worse": "tab:red", "detectably worse": "lightcoral",
+                  "equivalent": "tab:blue", "inconclusive": "0.45"}
 
 
 def plot_effects(effects_df, *, comparison=None, metric=None):
@@ -291,7 +295,7 @@ def plot_effects(effects_df, *, comparison=None, metric=None):
         return _empty("no effects")
     metric = e["metric"].iloc[0]
     scale = 100 if metric in PERCENT_METRICS else 1
-    short = short_conditions(e["condition"])
+    short = short_conditions(e)
     conds = list(short)
     recipes = list(dict.fromkeys(e["recipe"]))
     alias = _aliases(e, also=e["reference"])
@@ -320,7 +324,7 @@ def plot_effects(effects_df, *, comparison=None, metric=None):
         ax.set_xlim(-0.5, len(conds) - 0.5)
         reference = d["reference"].iloc[0]
         ax.set_title(f"{alias[recipe]} - {alias[reference]}", fontsize=8)
-        ax.set_ylabel(f"{metric}{' (pp)' if scale == 100 else ''}", fontsize=8)
+        ax.set_ylabel(f"{metric}{_unit(diff_unit(metric))}", fontsize=8)
         ax.tick_params(axis="y", labelsize=8)
         ax.grid(alpha=0.3, axis="y")
     from matplotlib.lines import Line2D
@@ -341,21 +345,25 @@ MAX_RECIPES_PER_PANEL = 3
 MAX_COLUMNS = 4
 
 
-def plot_condition_curves(curves_df, metric, *, comparison=None, split="val", log=False):
+def plot_condition_curves(curves_df, metric, *, comparison=None, split="val", log=False,
+                          labels=None):
     """Learning curves of one metric, one panel per condition: mean and band across
     seeds per recipe. With more than ``MAX_RECIPES_PER_PANEL`` recipes, small
     multiples: one row per alternative, drawn against the recommended recipe (grey),
-    one column per condition. ``log``: a log y scale (for gradient norms)."""
+    one column per condition. ``log``: a log y scale (for gradient norms).
+    ``labels``: ``{condition: panel title}`` (``words.short_conditions`` of the
+    comparison's settings); default: the condition labels."""
     from .words import short_conditions
 
     c = select(curves_df, comparison)
     c = c[(c["metric"] == metric) & (c["split"] == split)] if len(c) else c
     if not len(c):
         return _empty(f"no {metric}")
-    short = short_conditions(c["condition"])
+    short = {cond: (labels or {}).get(cond, title)
+             for cond, title in short_conditions(c).items()}
     recipes = _recipe_order(c)
     colors = _colors(recipes)
-    scale, unit = _scale(metric)
+    scale, suffix = _scale(metric)
     alias = _aliases(c)
     if len(recipes) > MAX_RECIPES_PER_PANEL:
         rows = [[recipes[0], r] for r in recipes[1:]]
@@ -404,7 +412,7 @@ def plot_condition_curves(curves_df, metric, *, comparison=None, split="val", lo
                                  label="the row's recipe (name at the left)")])
     else:
         _legend(fig, recipes, c, colors)
-    _suptitle(fig, f"{split} {metric}{unit} per condition, mean and {CURVE_BAND}: "
+    _suptitle(fig, f"{split} {metric}{suffix} per condition, mean and {CURVE_BAND}: "
               f"{_title(c)}{_alias_key(c)}")
     return fig
 
@@ -427,7 +435,7 @@ def plot_tuning(tuning_df, *, comparison=None):
         return _empty("no tuning runs")
     metric = t["metric"].iloc[0]
     scale = 100 if metric in PERCENT_METRICS else 1
-    short = short_conditions(t["condition"])
+    short = short_conditions(t)
     recipes = _recipe_order(t)
     colors = _colors(recipes)
     fig, axes = _grid(len(short), width=max(4.2, 6.4 / len(short)), height=3.2)
@@ -449,7 +457,7 @@ def plot_tuning(tuning_df, *, comparison=None):
         ax.margins(x=0.08, y=0.08)
         ax.set_title(_panel_title(short[cond]), fontsize=9)
         ax.set_xlabel("learning rate", fontsize=8)
-        ax.set_ylabel(f"validation {metric}{' (%)' if scale == 100 else ''}", fontsize=8)
+        ax.set_ylabel(f"validation {metric}{_unit(unit(metric))}", fontsize=8)
         ax.grid(alpha=0.3)
     roles = dict(zip(t["recipe"], t["role"]))
     handles = [Line2D([], [], color=colors[r], marker="o", lw=1.4, ms=4,

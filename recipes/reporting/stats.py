@@ -24,10 +24,13 @@ different losses are not comparable.
 Conditions
 ----------
 Runs with different training settings are different *conditions* (the
-``condition`` column: a label of every setting, e.g. ``'sgd epochs=20 batch=32
-lr=0.01 hidden=32 scale=1 | stacked'``). Every statistic below is computed per
-comparison AND condition: runs of different conditions are never pooled as
-extra seeds. Tables without a ``condition`` column are one condition ``""``.
+``condition`` column: a readable label of every setting, e.g. ``'sgd epochs=20
+batch=32 lr=0.01 hidden=32 scale=1 | stacked'``). Every statistic below is computed
+per comparison AND condition: runs of different conditions are never pooled as
+extra seeds. Tables without a ``condition`` column are one condition ``""``. What a
+condition is, is read from the runs' configs and the results' setting columns, never
+from its label: ``summary``, ``effects`` and ``tuning`` carry one column per setting
+(``SETTING_COLUMNS``), as the tidy results do.
 
 Recipes are catalog rows, not names: where one comparison holds runs of several
 rows of one recipe name (another loss, a user's edited catalog), each row is its
@@ -88,11 +91,14 @@ Statistics (the choices, stated once)
   (``p_min``). Outcome, in this order:
 
   - ``inconclusive`` with fewer than ``MIN_PAIRS`` paired seeds;
-  - ``equivalent`` when the CI lies inside ``[-margin, +margin]``, the
-    metric's margin of practical equivalence (``MARGINS``);
-  - ``better`` / ``worse`` when the CI excludes 0 and ``p <= ALPHA``;
-  - ``inconclusive`` otherwise; the note says when ``p_min > ALPHA``, i.e.
-    when there are too few seeds for any difference to be clear.
+  - else the first of ``OUTCOME_RULES`` the CI and p meet (``outcome_of``):
+    ``equivalent`` when the CI lies inside ``[-margin, +margin]``, the metric's
+    margin of practical equivalence (``MARGINS``); ``better`` / ``worse`` when the
+    CI excludes 0, ``p <= ALPHA`` and the whole CI lies beyond the margin (a
+    difference that matters); ``detectably better`` / ``detectably worse`` when
+    the CI excludes 0 and ``p <= ALPHA`` but reaches inside the margin (it may be
+    negligible); ``inconclusive`` otherwise; the note says when ``p_min > ALPHA``,
+    i.e. when there are too few seeds for any difference to be clear.
 * Learning-rate tuning (``tuning``): a tuned experiment's tuning runs (experiment
   ``"<name> (tuning)"``) scored like any run on the validation split, per
   recipe, condition and learning rate: mean, std, min/max and bootstrap CI
@@ -108,7 +114,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import zlib
 from itertools import product
 
@@ -119,12 +124,14 @@ from ..catalog.table import ROLES, row_fingerprint
 from ..messages import expected, plural
 from ..training.metrics import COMMON as COMMON_METRICS
 from ..training.metrics import HIGHER_IS_BETTER, PRIMARY
+from ..training.settings import Settings
 from ..training.settings import condition as condition_of
 from .formatting import fmt_epochs, fmt_value
 
 __all__ = [
-    "HIGHER_IS_BETTER", "PRIMARY", "COMMON_METRICS", "MARGINS", "curves", "goals",
-    "summary", "paired", "effects", "tuning", "TUNING",
+    "HIGHER_IS_BETTER", "PRIMARY", "COMMON_METRICS", "MARGINS", "OUTCOME_RULES", "OUTCOMES",
+    "MAY_BE_NEGLIGIBLE", "SETTING_COLUMNS", "curves", "goals", "summary", "paired", "effects",
+    "outcome_of", "tuning", "TUNING",
 ]
 
 # Recorded per epoch but never a common metric.
@@ -142,7 +149,6 @@ AUTO_GOAL_FRACTION = 0.05
 CURVE_BAND = "2.5-97.5 percentile across seeds"
 KEY = ["experiment", "dataset"]
 SCORED_AS_BASELINE = ("diverged", "failed")
-OUTCOMES = ("better", "worse", "equivalent", "inconclusive")
 TUNING = " (tuning)"     # the suffix of a tuned experiment's tuning runs
 TUNED_SETTING = "learning_rate"
 NO_ROWS = np.empty(0, dtype=int)  # no positions: selects nothing
@@ -167,6 +173,48 @@ MARGINS = {
     "poisson_deviance": (0.01, "baseline"),
 }
 DEFAULT_MARGIN = (0.01, "baseline")
+
+# An effect's outcome: the first rule whose test holds, in this order; the report prints
+# the table. A test reads the 95% CI of the difference turned so that + is better (``lo``,
+# ``hi``: for a lower-is-better metric, minus the CI), the metric's margin of practical
+# equivalence ``m`` (NaN when unknown: no interval is then inside it or beyond it) and
+# ``clear``: the CI excludes 0 and p <= ALPHA. "better" / "worse" say a difference that
+# matters; a clear difference whose CI reaches inside the margin is only "detectably"
+# better or worse: it may be negligible. Fewer than MIN_PAIRS paired seeds are
+# inconclusive before any rule.
+OUTCOME_RULES = (
+    ("equivalent", lambda lo, hi, m, clear: -m <= lo and hi <= m,
+     "the whole CI lies inside ± the margin (even when the difference is detectable: "
+     "it is negligible)"),
+    ("better", lambda lo, hi, m, clear: clear and lo > m,
+     "the CI excludes 0, p ≤ 0.05, and the whole CI lies beyond the margin, on the good "
+     "side: a difference that matters"),
+    ("worse", lambda lo, hi, m, clear: clear and hi < -m,
+     "the CI excludes 0, p ≤ 0.05, and the whole CI lies beyond the margin, on the bad "
+     "side: a difference that matters"),
+    ("detectably better", lambda lo, hi, m, clear: clear and lo > 0,
+     "the CI excludes 0 and p ≤ 0.05, but the CI reaches inside the margin: a detectable "
+     "difference that may be negligible"),
+    ("detectably worse", lambda lo, hi, m, clear: clear and hi < 0,
+     "the CI excludes 0 and p ≤ 0.05, but the CI reaches inside the margin: a detectable "
+     "difference that may be negligible"),
+    ("inconclusive", lambda lo, hi, m, clear: True,
+     "otherwise: the CI includes 0, or p > 0.05 (too few seeds when the smallest "
+     "possible p exceeds 0.05)"),
+)
+OUTCOMES = tuple(outcome for outcome, _, _ in OUTCOME_RULES)
+# the outcomes of a detectable difference that may be negligible (its CI reaches inside
+# the margin)
+MAY_BE_NEGLIGIBLE = ("detectably better", "detectably worse")
+# outcome -> the outcome of the other recipe of the pair (what the reference did)
+FLIP = {"better": "worse", "worse": "better", "detectably better": "detectably worse",
+        "detectably worse": "detectably better", "equivalent": "equivalent",
+        "inconclusive": "inconclusive"}
+
+# The columns that say what a condition is, as the tidy results do: one per training
+# setting (the fields of ``Settings``), the settings tuned per recipe, and the trainer.
+SETTINGS = Settings.names()
+SETTING_COLUMNS = SETTINGS + ("tuned", "trainer")
 
 
 def is_higher_better(metric):
@@ -315,7 +363,7 @@ def _prepare_results(results):
     for col in RESULTS_FILLED:
         if col not in df.columns:
             df[col] = np.nan
-    df["trainer"] = df["trainer"].fillna("").astype(str).astype(object)
+    df["trainer"] = df["trainer"].astype(object).fillna("").astype(str).astype(object)
     df["condition"] = pd.Series(_labels(df.get("condition"), len(df)), index=df.index,
                                 dtype=object)
     if df["run"].isna().any():  # a run id is needed to tell runs apart
@@ -346,7 +394,7 @@ def prepare_runs(runs):
             df[col] = np.nan
     df["config"] = [parse_config(c) for c in df["config"]]
     df["status"] = df["status"].fillna("ok").astype(str)
-    df["trainer"] = df["trainer"].fillna("").astype(str)
+    df["trainer"] = df["trainer"].astype(object).fillna("").astype(str)
     if "condition" not in df.columns:
         df["condition"] = [condition_of(c, t)["condition"]
                            for c, t in zip(df["config"], df["trainer"])]
@@ -405,7 +453,7 @@ class _Comparison:
         self._finals, self._counts, self._goals, self._scores = {}, {}, {}, {}
         self._baselines, self._seconds = {}, {}
         self._means = {}
-        self._result_runs = None
+        self._result_runs = self._settings = None
 
     @property
     def label(self):
@@ -434,6 +482,15 @@ class _Comparison:
             for k, v in config.items():
                 merged.setdefault(k, v)
         return merged
+
+    def settings(self):
+        """What each condition is: one row per condition, ``condition`` and
+        ``SETTING_COLUMNS`` (``_condition_settings``), read from the runs' configs and
+        the results' own setting columns, never from the label. Computed once."""
+        if self._settings is None:
+            self._settings = _condition_settings(_run_settings(self.res, self.runs),
+                                                 self.conditions)
+        return self._settings
 
     def common(self, metric):
         """True when every recipe with results has a finite value of ``metric``."""
@@ -590,6 +647,59 @@ class _Comparison:
         last = rows.loc[rows.groupby("run")["epoch"].idxmax(), "value"]
         last = last[np.isfinite(last)]
         return float(last.mean()) if len(last) else np.nan
+
+
+def _config_settings(config, trainer):
+    """A run's settings from its stored config (``training.settings.condition``: NaN for
+    each when the config holds none) and the setting it was tuned on (NaN when none)."""
+    values = condition_of(config, trainer)
+    tune = config.get("tune") if isinstance(config, dict) else None
+    tuned = tune.get("setting") if isinstance(tune, dict) else None
+    return {**{name: values[name] for name in SETTINGS}, "tuned": tuned or np.nan}
+
+
+def _run_settings(res, runs):
+    """One row per run: ``run, condition, trainer``, each setting (``SETTINGS``) and
+    ``tuned``: from the run's config where it holds the settings, else from the results'
+    own setting columns (NaN where neither says)."""
+    cols = ["run", "condition", "trainer"]
+    configs = pd.DataFrame([_config_settings(c, t) for c, t in zip(runs["config"],
+                                                                    runs["trainer"])],
+                           columns=list(SETTINGS) + ["tuned"], index=runs.index, dtype=object)
+    own = res.loc[~res["run"].duplicated(), cols + [c for c in SETTINGS if c in res.columns]]
+    # as objects: a whole number stays one where another source has no value (no NaN upcast)
+    both = pd.concat([pd.concat([runs[cols], configs], axis=1).astype(object),
+                      own.astype(object)], ignore_index=True)
+    return both.groupby("run", sort=False).first().reset_index()   # first non-missing value
+
+
+def _condition_settings(per_run, conditions):
+    """What each of ``conditions`` is, from its runs' settings (``_run_settings``): one row
+    per condition, ``condition`` and ``SETTING_COLUMNS``. A setting all runs of a condition
+    share is its value; one whose runs differ can only be tuned (every other setting is
+    part of the condition): its value is NaN, and ``tuned`` names it beside the settings
+    the configs say were tuned, or whose label is the label of a tuned comparison of these
+    settings (``_label_of``: results without configs, where every recipe chose the same
+    rate) (``", "``-joined, "" when none). ``trainer``: the runs' trainer (NaN when they
+    differ)."""
+    rows = {}
+    for cond, g in per_run.groupby("condition", sort=False):
+        tuned = set(g["tuned"].dropna())
+        row = {}
+        for name in SETTINGS + ("trainer",):
+            values = pd.unique(g[name].dropna())
+            if len(values) > 1 and name in SETTINGS:
+                tuned.add(name)
+            row[name] = _shown(values[0]) if len(values) == 1 else np.nan
+        if TUNED_SETTING not in tuned and _label_of(row, TUNED_SETTING) == cond:
+            tuned.add(TUNED_SETTING)
+        row.update({name: np.nan for name in tuned})
+        row["tuned"] = ", ".join(name for name in SETTINGS if name in tuned)
+        rows[cond] = row
+    empty = dict.fromkeys(SETTINGS, np.nan) | {"tuned": "", "trainer": np.nan}
+    out = pd.DataFrame([{"condition": c, **rows.get(c, empty)} for c in conditions],
+                       columns=["condition", *SETTING_COLUMNS])
+    return out.infer_objects()
 
 
 def _is_missing(value):
@@ -809,16 +919,30 @@ def curves(results):
     epoch. ``results``: the tidy results, or their prepared ``comparisons``.
 
     Columns: ``experiment, dataset, condition, target, recipe, role, split,
-    metric, epoch, n, mean, std, lower, upper``. ``n`` counts seeds with a
-    finite value; non-finite values are treated as missing. ``lower``/``upper``:
-    the 2.5-97.5 percentile interval across seeds (``CURVE_BAND``). The trivial
-    baselines' rows are not curves and are left out.
+    metric, epoch, n, mean, std, lower, upper``, and, from prepared
+    ``comparisons``, each condition's settings (``SETTING_COLUMNS``, after
+    ``condition``). ``n`` counts seeds with a finite value; non-finite values are
+    treated as missing. ``lower``/``upper``: the 2.5-97.5 percentile interval
+    across seeds (``CURVE_BAND``). The trivial baselines' rows are not curves and
+    are left out.
     """
-    if isinstance(results, _Comparisons):  # already prepared
-        res = pd.concat([c.res for c in results]) if results else _prepare_results(None)
-    else:
-        res = _prepare_results(results)
-    return prepared_curves(res)
+    if not isinstance(results, _Comparisons):
+        return prepared_curves(_prepare_results(results))
+    if not results:
+        return prepared_curves(_prepare_results(None))
+    parts = [_with_settings(prepared_curves(c.res), c.settings()) for c in results]
+    out = pd.concat(parts, ignore_index=True)
+    out.attrs["band"] = CURVE_BAND
+    return out
+
+
+def _with_settings(frame, settings):
+    """``frame`` (one comparison's rows) with its conditions' settings (``settings``: one
+    row per condition) after its ``condition`` column."""
+    out = frame.merge(settings, on="condition", how="left", validate="many_to_one")
+    at = list(frame.columns).index("condition") + 1
+    cols = list(frame.columns[:at]) + list(SETTING_COLUMNS) + list(frame.columns[at:])
+    return out[cols]
 
 
 def prepared_curves(res):
@@ -858,12 +982,14 @@ def _auto_goal(comp, condition):
     if not len(means):
         return None
     higher = is_higher_better(metric)
-    best = means.max() if higher else means.min()
+    leader = means.idxmax() if higher else means.idxmin()
+    best = means[leader]
     worst = means.min() if higher else means.max()
     if best > 0:
         value = best * (1 - AUTO_GOAL_FRACTION) if higher else best * (1 + AUTO_GOAL_FRACTION)
         rule = (f"within {AUTO_GOAL_FRACTION:.0%} of the best recipe's final mean, "
-                f"{'0.95' if higher else '1.05'} × {fmt_value(best, metric)}")
+                f"{'0.95' if higher else '1.05'} × {fmt_value(best, metric)}, the final "
+                f"validation mean of {leader}")
     else:
         spread = abs(worst - best)
         value = best - AUTO_GOAL_FRACTION * spread if higher else best + AUTO_GOAL_FRACTION * spread
@@ -916,7 +1042,8 @@ def _goal_text(mean_epochs, reached, total):
 
 
 SUMMARY_COLUMNS = [
-    "experiment", "dataset", "condition", "split", "target", "recipe", "role", "metric",
+    "experiment", "dataset", "condition", *SETTING_COLUMNS, "split", "target", "recipe",
+    "role", "metric",
     "higher_is_better", "primary", "common", "n", "mean", "std", "ci_low", "ci_high",
     "baseline", "aulc", "aulc_std", "goal_metric", "goal", "goal_source", "goal_reached",
     "goal_runs", "goal_epochs", "epochs_to_goal", "max_epochs", "n_runs", "n_ok",
@@ -955,6 +1082,7 @@ def summary(results, runs=None, *, split=None, n_boot=N_BOOT):
         aulc_by = _positions(aulc_run, ["condition", "recipe", "metric"])
         max_ep = val.groupby(["condition", "recipe", "metric"])["epoch"].max().to_dict()
         goals = {cond: comp.goal(cond) for cond in comp.conditions}
+        settings = comp.settings().set_index("condition").to_dict("index")
         goal_rows = val[val["metric"].isin({g["metric"] for g in goals.values() if g})]
         goal_rows = dict(tuple(goal_rows.groupby("condition", sort=False)))
         for cond in comp.conditions:
@@ -974,7 +1102,8 @@ def summary(results, runs=None, *, split=None, n_boot=N_BOOT):
                     samples.append(x)
                     row = {
                         "experiment": comp.key[0], "dataset": comp.key[1],
-                        "condition": cond, "split": use, "target": comp.target,
+                        "condition": cond, **settings[cond], "split": use,
+                        "target": comp.target,
                         "recipe": recipe, "role": comp.roles.get(recipe), "metric": metric,
                         "higher_is_better": is_higher_better(metric),
                         "primary": metric == comp.primary,
@@ -1040,24 +1169,45 @@ def margin_of(metric, baseline=np.nan, reference=np.nan, margins=None):
     return float(size * abs(scale)) if np.isfinite(scale) else np.nan
 
 
+def outcome_of(ci_low, ci_high, p, margin, higher_is_better=True):
+    """The outcome of an effect of at least ``MIN_PAIRS`` paired seeds: the first of
+    ``OUTCOME_RULES`` that its 95% CI ``[ci_low, ci_high]`` of the difference (recipe -
+    reference, in the metric's unit), its sign-flip ``p`` and the metric's ``margin`` of
+    practical equivalence meet. Returns one of ``OUTCOMES``.
+
+    >>> outcome_of(0.65, 0.75, 0.002, 0.01)            # +70 pp, all beyond the 1 pp margin
+    'better'
+    >>> outcome_of(0.005, 0.023, 0.002, 0.01)          # +1.4 pp [0.5, 2.3]
+    'detectably better'
+    >>> outcome_of(-0.012, -0.005, 0.004, 0.01)        # -0.84 pp [-1.2, -0.5]
+    'detectably worse'
+    >>> outcome_of(0.02, 0.03, 0.03, 0.01, higher_is_better=False)   # a loss went up
+    'worse'
+    >>> outcome_of(-0.004, 0.006, 0.5, 0.01), outcome_of(-0.004, 0.016, 0.5, 0.01)
+    ('equivalent', 'inconclusive')
+    """
+    lo, hi = (ci_low, ci_high) if higher_is_better else (-ci_high, -ci_low)
+    clear = bool((lo > 0 or hi < 0) and p <= ALPHA)
+    return next(outcome for outcome, holds, _ in OUTCOME_RULES
+                if holds(lo, hi, margin, clear))
+
+
 def _outcome(d, lo, hi, p, higher, margin):
     """(outcome, note) of paired differences ``d`` by the rules of the module notes."""
     n = len(d)
     nonzero = int(np.count_nonzero(d))
     if n < MIN_PAIRS:
         return "inconclusive", f"only {plural(n, 'paired seed')}"
-    if np.isfinite(margin) and -margin <= lo and hi <= margin:
-        return "equivalent", ""
-    if (lo > 0 or hi < 0) and p <= ALPHA:
-        return ("better" if (d.mean() > 0) == higher else "worse"), ""
-    if min_p(nonzero) > ALPHA:
-        return "inconclusive", (f"{plural(nonzero, 'seed')} differ: the smallest possible p is "
-                                f"{min_p(nonzero):.3g} > {ALPHA}")
-    return "inconclusive", ""
+    outcome = outcome_of(lo, hi, p, margin, higher)
+    if outcome == "inconclusive" and min_p(nonzero) > ALPHA:
+        return outcome, (f"{plural(nonzero, 'seed')} {'differs' if nonzero == 1 else 'differ'}"
+                         f": the smallest possible p is {min_p(nonzero):.3g} > {ALPHA}")
+    return outcome, ""
 
 
 EFFECT_COLUMNS = [
-    "experiment", "dataset", "condition", "split", "recipe", "role", "reference", "metric",
+    "experiment", "dataset", "condition", *SETTING_COLUMNS, "split", "recipe", "role",
+    "reference", "metric",
     "higher_is_better", "primary", "n_runs", "n_diverged", "n_failed", "n_not_finite",
     "ref_runs", "ref_diverged", "ref_failed", "ref_not_finite", "n_paired", "difference",
     "ci_low", "ci_high", "won", "lost", "tied", "p", "p_min", "margin", "baseline", "outcome",
@@ -1085,22 +1235,64 @@ def effects(results, runs=None, *, margins=None, n_boot=N_BOOT):
     Returns
     -------
     DataFrame
-        One row per comparison x condition x recipe x reference recipe x
-        metric (``EFFECT_COLUMNS``); the reference is the comparison's
-        recommended recipe. ``difference`` = recipe - reference, the mean over
-        seeds paired on ``(seed, trainer)`` within the condition
-        (``n_paired``), with its 95% bootstrap CI (``ci_low``, ``ci_high``),
-        seeds ``won`` / ``lost`` / ``tied`` (won: the recipe was better, in
-        the metric's direction), the exact sign-flip ``p`` and the smallest p
-        these seeds allow (``p_min``); ``margin``: the metric's margin of
-        practical equivalence; ``baseline``: the trivial baseline's mean;
-        ``outcome``: one of ``OUTCOMES`` (see the module notes), ``note``:
-        why, when inconclusive. Diverged and failed runs are scored as the
-        trivial baseline and counted (``n_diverged``, ``n_failed``; ``ref_*``
-        for the reference); ok runs without a finite value of the metric are
-        left out of the pairs and counted (``n_not_finite``, ``ref_not_finite``,
-        said in the note). A metric that applies to neither recipe of a pair
-        (no run of it has a finite value) gets no row.
+        One row per comparison x condition x recipe x reference recipe x metric,
+        the reference being the comparison's recommended recipe. Its columns
+        (``EFFECT_COLUMNS``), in order:
+
+        ``experiment``, ``dataset``
+            The comparison.
+        ``condition``
+            A readable label of the condition, for display only: its settings are
+            the columns that follow; no code needs to parse it.
+        one column per training setting (``SETTINGS``: the fields of ``Settings``,
+        ``epochs, batch_size, optimizer, learning_rate, hidden, output_scale,
+        backend`` today)
+            The condition's value of the setting, as the tidy results hold it
+            (``hidden`` as text, ``"64,32"``), read from the runs' configs or the
+            results' own setting columns; NaN where neither says, and for a tuned
+            setting (its value differs between recipes).
+        ``tuned``
+            The settings tuned per recipe in this condition (``"learning_rate"``
+            in a tuned comparison), ``""`` when none.
+        ``trainer``
+            The trainer the condition's runs trained with.
+        ``split``
+            The scoring split: ``test`` in a tuned comparison, else ``val``.
+        ``recipe``, ``role``, ``reference``
+            The recipe, its catalog role, and the recommended recipe it is
+            compared with.
+        ``metric``, ``higher_is_better``, ``primary``
+            The common metric, its direction, and whether it is the comparison's
+            primary metric.
+        ``n_runs``, ``n_diverged``, ``n_failed``, ``n_not_finite``
+            The recipe's runs in the condition, those that diverged or failed (scored
+            as the trivial baseline of their seed), and the ok runs without a finite
+            value of the metric (left out of the pairs, said in the note).
+        ``ref_runs``, ``ref_diverged``, ``ref_failed``, ``ref_not_finite``
+            The same counts for the reference.
+        ``n_paired``
+            Seeds paired on ``(seed, trainer)``.
+        ``difference``, ``ci_low``, ``ci_high``
+            Recipe minus reference, mean over the paired seeds, in the metric's
+            unit (a share as a fraction: 0.01 is 1 percentage point), and its 95%
+            bootstrap CI (NaN with fewer than 2 pairs).
+        ``won``, ``lost``, ``tied``
+            Seeds on which the recipe was better, worse (in the metric's direction),
+            or equal up to float noise.
+        ``p``, ``p_min``
+            The exact sign-flip p of the mean difference, and the smallest p these
+            seeds allow (NaN when every seed is tied: no sign to flip).
+        ``margin``
+            The metric's margin of practical equivalence, in its unit.
+        ``baseline``
+            The trivial baseline's mean value of the metric.
+        ``outcome``
+            One of ``OUTCOMES``, by ``OUTCOME_RULES``.
+        ``note``
+            Why an outcome is inconclusive, and runs left out; ``""`` otherwise.
+
+        A metric that applies to neither recipe of a pair (no run of it has a
+        finite value) gets no row.
 
     Raises
     ------
@@ -1111,9 +1303,27 @@ def effects(results, runs=None, *, margins=None, n_boot=N_BOOT):
 
     Examples
     --------
-    >>> import recipes  # doctest: +SKIP
-    >>> e = recipes.effects(recipes.load_results("results"))  # doctest: +SKIP
-    >>> e[e.primary][["condition", "recipe", "difference", "outcome"]]  # doctest: +SKIP
+    Two learning rates, six seeds each: the effect of each carries its settings.
+
+    >>> import pandas as pd
+    >>> import recipes
+    >>> rows = [dict(run=f"{recipe} {lr} {seed}", experiment="e", dataset="d",
+    ...              recipe=recipe, role=role, seed=seed, epoch=5, split="val",
+    ...              metric="accuracy", value=0.9 + 0.01 * seed - drop,
+    ...              condition=f"sgd lr={lr}", optimizer="sgd", learning_rate=lr)
+    ...         for lr, loss in ((0.01, 0.3), (0.1, 0.0))
+    ...         for recipe, role, drop in (("binary_sigmoid_bce", "recommended", 0.0),
+    ...                                    ("binary_sigmoid_mse", "anti-pattern", loss))
+    ...         for seed in range(6)]
+    >>> e = recipes.effects(pd.DataFrame(rows))
+    >>> e[["optimizer", "learning_rate", "recipe", "difference", "outcome"]].round(3)
+      optimizer  learning_rate              recipe  difference     outcome
+    0       sgd           0.01  binary_sigmoid_mse        -0.3       worse
+    1       sgd           0.10  binary_sigmoid_mse         0.0  equivalent
+    >>> e[e["learning_rate"] == 0.01]["outcome"].tolist()
+    ['worse']
+    >>> [c for c in e.columns if c in recipes.Settings.names()] == list(recipes.Settings.names())
+    True
     """
     parts, samples = [], []
     for comp in comparisons(results, runs):
@@ -1190,6 +1400,7 @@ def _paired_differences(comp, margins=None):
         baseline=[base.get((c, m), np.nan) for c, m in zip(keys["condition"], keys["metric"])])
     e["margin"] = [margin_of(m, bl, float(r.mean()) if len(r) else np.nan, margins)
                    for m, bl, r in zip(e["metric"], e["baseline"], refs)]
+    e = e.merge(comp.settings(), on="condition", how="left", validate="many_to_one")
     for prefix, column in (("n", "recipe"), ("ref", "reference")):
         counts = [comp.status_counts(r, c) for r, c in zip(e[column], e["condition"])]
         e[f"{prefix}_runs"] = [c["n_runs"] for c in counts]
@@ -1248,8 +1459,8 @@ def _norm_key(key, df):
 
 
 TUNING_COLUMNS = [
-    "experiment", "dataset", "condition", "recipe", "role", "metric", "higher_is_better",
-    "learning_rate", "n", "n_runs", "n_diverged", "n_failed", "mean", "std", "ci_low",
+    "experiment", "dataset", "condition", *SETTING_COLUMNS, "recipe", "role", "metric",
+    "higher_is_better", "n", "n_runs", "n_diverged", "n_failed", "mean", "std", "ci_low",
     "ci_high", "min", "max", "chosen", "chosen_by"]
 
 
@@ -1268,8 +1479,10 @@ def tuning(results, runs=None, *, n_boot=N_BOOT):
     DataFrame
         One row per tuned comparison x condition x recipe x learning rate
         (``TUNING_COLUMNS``). ``experiment`` is the tuned experiment (without
-        the suffix) and ``condition`` its condition (the learning rate reads
-        ``lr=tuned``), so the rows join the tuned comparison's own tables.
+        the suffix) and ``condition`` its condition (``_tuned_conditions``: the
+        learning rate reads ``lr=tuned``), so the rows join the tuned comparison's
+        own tables; the setting columns (``SETTING_COLUMNS``) are the condition's,
+        with ``tuned`` naming the learning rate and ``learning_rate`` the row's.
         ``n``: tuning seeds scored, of ``n_runs``; ``mean``, ``std`` (sample)
         and ``min``/``max`` over them; ``ci_low``/``ci_high``: the 95% bootstrap
         CI of the mean. ``chosen``: the rate the final runs trained with
@@ -1290,9 +1503,63 @@ def tuning(results, runs=None, *, n_boot=N_BOOT):
     return t[TUNING_COLUMNS]
 
 
-def _tuned_label(label):
-    """A tuning run's condition label as its tuned comparison writes it: ``lr=tuned``."""
-    return re.sub(r"(^|\s)lr=\S+", r"\1lr=tuned", label)
+def _tuned_conditions(comp, final):
+    """``{condition of the tuning runs: (condition of the tuned comparison, its settings)}``.
+    A tuning condition (one learning rate) is the tuned comparison's condition of the same
+    other settings and trainer: its label where the final runs (``final``) have such a
+    condition, else the label ``training.settings.condition`` gives those settings with
+    the rate tuned; settings as ``SETTING_COLUMNS``, the learning rate NaN and tuned."""
+    others = [c for c in SETTING_COLUMNS if c not in (TUNED_SETTING, "tuned")]
+    key = lambda row: tuple(None if _is_missing(row[c]) else row[c] for c in others)  # noqa: E731
+    known = {}
+    for row in (final.settings().to_dict("records") if final is not None else ()):
+        known.setdefault(key(row), row["condition"])
+    out, rates = {}, {}
+    for row in comp.settings().to_dict("records"):
+        settings = {c: row[c] for c in SETTING_COLUMNS} | {TUNED_SETTING: np.nan,
+                                                            "tuned": TUNED_SETTING}
+        label = known.get(key(row)) or _tuned_label(row)
+        rate = None if _is_missing(row[TUNED_SETTING]) else row[TUNED_SETTING]
+        if (label, rate) in rates:
+            raise ValueError(_untold(comp, rates[label, rate], row["condition"]))
+        rates[label, rate] = row["condition"]
+        out[row["condition"]] = (label, settings)
+    return out
+
+
+def _untold(comp, first, second):
+    """The message when two tuning conditions have the same known settings and rate."""
+    return (f"Expected each condition of the tuning runs of {comp.label} to say its settings "
+            f"(the runs' configs, or the results' columns {list(SETTINGS)}), so that its "
+            f"learning rate joins the tuned comparison's condition. Received: the "
+            f"conditions {first!r} and {second!r}, whose known settings and learning rate "
+            f"are the same; pass runs=Store(folder).runs(), or the frame "
+            f"recipes.load_results returns (it has the setting columns).")
+
+
+def _tuned_label(row):
+    """The condition label of a tuned comparison whose other settings are ``row``'s
+    (``_label_of`` with the learning rate tuned); ``row["condition"]`` itself when the
+    row knows no setting (a hand-made table)."""
+    return _label_of(row, TUNED_SETTING) or row["condition"]
+
+
+def _label_of(row, tuned=None):
+    """The condition label ``training.settings.condition`` gives the settings of ``row``
+    (a mapping of ``SETTINGS`` and ``trainer``), the setting ``tuned`` reading ``tuned``;
+    None when the row knows no setting."""
+    config = {c: _recorded(c, row[c]) for c in SETTINGS if not _is_missing(row.get(c))}
+    if not config:
+        return None
+    trainer = "" if _is_missing(row.get("trainer")) else row["trainer"]
+    tune = {"tune": {"setting": tuned}} if tuned else {}
+    return condition_of(config | tune, trainer)["condition"]
+
+
+def _recorded(name, value):
+    """A setting's value as a run's config records it: ``hidden``, which the tidy results
+    write as text (``"64,32"``, ``training.settings.condition``), as its list of widths."""
+    return [int(w) for w in str(value).split(",")] if name == "hidden" else value
 
 
 def _learning_rates(comp):
@@ -1312,8 +1579,10 @@ def _tuning_of(comp, final):
     metric = comp.primary
     s = comp.scores("val")
     s = s[s["metric"] == metric]
+    tuned = _tuned_conditions(comp, final)
     s = s.assign(learning_rate=s["run"].map(_learning_rates(comp)),
-                 condition=s["condition"].map(_tuned_label))
+                 condition=s["condition"].map(lambda c: tuned[c][0]))
+    settings = {label: values for label, values in tuned.values()}
     s = s[np.isfinite(s["learning_rate"].to_numpy(float))]
     rows = []
     for (cond, recipe, lr), g in s.groupby(["condition", "recipe", "learning_rate"], sort=True):
@@ -1321,7 +1590,7 @@ def _tuning_of(comp, final):
         v = v[np.isfinite(v)]
         rows.append({
             "experiment": comp.key[0][:-len(TUNING)], "dataset": comp.key[1],
-            "condition": cond, "recipe": recipe, "role": comp.roles.get(recipe),
+            "condition": cond, **settings[cond], "recipe": recipe, "role": comp.roles.get(recipe),
             "metric": metric, "higher_is_better": is_higher_better(metric),
             "learning_rate": lr, "n": len(v), "n_runs": len(g),
             "n_diverged": int((g["status"] == "diverged").sum()),

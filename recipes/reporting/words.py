@@ -16,14 +16,16 @@ import numpy as np
 import pandas as pd
 
 from ..messages import plural
-from ..training.settings import DEFAULT_BACKEND
-from .formatting import PERCENT_METRICS, fmt_epochs, fmt_group, fmt_value
-from .stats import (ALPHA, CURVE_BAND, MARGINS, MIN_PAIRS, N_BOOT, NOISE_RTOL, TUNING,
-                    comparisons, effects, is_higher_better, margin_of, select, summary)
+from ..training.settings import SHORT
+from .formatting import (PERCENT_METRICS, diff_unit, effect_parts, fmt_effect, fmt_epochs,
+                         fmt_group, fmt_value, unit)
+from .stats import (ALPHA, CURVE_BAND, FLIP, MARGINS, MAY_BE_NEGLIGIBLE, MIN_PAIRS, N_BOOT,
+                    NOISE_RTOL, OUTCOME_RULES, SETTINGS, TUNING, comparisons, effects,
+                    is_higher_better, margin_of, select, summary)
 
 __all__ = ["summary_table", "effects_table", "claims_table", "problem_table", "margins_table",
-           "tuning_table", "tuning_sentences", "verdict", "short_conditions", "CLAIMS",
-           "FAIRNESS_NOTE", "METHODS_NOTE", "TUNING"]
+           "outcome_rules_table", "tuning_table", "tuning_sentences", "verdict",
+           "short_conditions", "CLAIMS", "FAIRNESS_NOTE", "METHODS_NOTE", "TUNING"]
 
 FAIRNESS_NOTE = (
     "Recipes are compared only on the common metrics of their problem, computed the same "
@@ -45,11 +47,14 @@ METHODS_NOTE = (
     f"intervals); seeds won / lost / tied (values equal up to a relative {NOISE_RTOL:g} "
     f"are ties: float noise is never a win); exact two-sided sign-flip p (with n differing "
     f"seeds the smallest possible p is 2/2ⁿ). Outcome: inconclusive with fewer than "
-    f"{MIN_PAIRS} paired seeds; equivalent when the CI lies inside ± the metric's margin; "
-    f"better or worse when the CI excludes 0 and p ≤ {ALPHA}; otherwise inconclusive (too "
-    f"few seeds when the smallest possible p exceeds {ALPHA}). An automatic goal (95% of "
-    f"the best recipe's mean) that the trivial baseline already meets is no goal. Curves "
-    f"show the mean and the {CURVE_BAND}."
+    f"{MIN_PAIRS} paired seeds, else the first rule of the outcome table below that the CI "
+    f"and p meet (p ≤ {ALPHA}): \"better\" and \"worse\" only when the whole CI lies "
+    f"beyond the metric's margin of practical equivalence, a difference that matters; a "
+    f"detectable difference whose CI reaches inside the margin is \"detectably\" better "
+    f"or worse, and may be negligible. Differences are in each metric's unit (pp: "
+    f"percentage points), their digits matched to the width of their CI. An automatic goal "
+    f"(95% of the best recipe's final validation mean) that the trivial baseline already "
+    f"meets is no goal. Curves show the mean and the {CURVE_BAND}."
 )
 
 # Claims of the source notes the experiments test: the recipe compared with the
@@ -73,58 +78,84 @@ CLAIMS = (
     ("C9", "the logits form equals the fused activation", "multiclass_logits_cce",
      "multiclass_softmax_cce", "accuracy", "equivalent", ("logits", "softmax")),
 )
-# outcome of the recipe -> what the reference did, as the claims table says it
-FLIP = {"better": "worse", "worse": "better", "equivalent": "equivalent",
-        "inconclusive": "inconclusive"}
+# The outcomes in the order a sentence names them: differences that matter first.
+PHRASE_ORDER = ("better", "worse", "detectably better", "detectably worse", "equivalent",
+                "inconclusive")
+# Settings shown first in a condition's short label, before the others in field order.
+SHOWN_FIRST = ("optimizer",)
+# Shown when no setting varies among a comparison's conditions.
+WHEN_NONE_VARIES = ("optimizer", "learning_rate")
 
 
-def _diff_unit(metric):
-    return " percentage points" if metric in PERCENT_METRICS else ""
+def _tuned_names(tuned):
+    """The settings a ``tuned`` column value names (``"learning_rate"``; several are
+    joined by ``", "``), as a set."""
+    return set(tuned.split(", ")) - {""} if isinstance(tuned, str) else set()
 
 
-def short_conditions(labels):
-    """Condition labels -> short ones that keep only the settings that vary among them
-    (the optimizer and learning rate when none does; ``""`` for an unnamed condition).
+def _setting_token(name, value, tuned):
+    """One setting of a condition as its short label writes it (``sgd``, ``lr=0.01``,
+    ``lr=tuned``, ``| stacked``), or None when the value is unknown."""
+    if name == "trainer":
+        return f"| {value}" if isinstance(value, str) and value else None
+    if name in tuned:
+        text = "tuned"
+    elif _is_missing(value):
+        return None
+    else:
+        text = f"{value:g}" if isinstance(value, float) else str(value)
+    return text if name in SHOWN_FIRST and text != "tuned" else f"{SHORT.get(name, name)}={text}"
 
-    A TensorFlow run's label names no backend; where other labels do, it gets
-    ``backend=tensorflow`` too, so no condition reads as backend-free.
 
-    >>> short_conditions(["adam epochs=5 lr=0.001 | keras", "sgd epochs=5 lr=0.1 | keras"])
-    {'adam epochs=5 lr=0.001 | keras': 'adam lr=0.001', 'sgd epochs=5 lr=0.1 | keras': 'sgd lr=0.1'}
-    >>> short_conditions(["sgd lr=0.1", "sgd lr=0.1 backend=jax"])
-    {'sgd lr=0.1': 'backend=tensorflow', 'sgd lr=0.1 backend=jax': 'backend=jax'}
+def short_conditions(conditions):
+    """``{condition: short label}``: each condition named by the settings that vary among
+    ``conditions`` only (the optimizer and learning rate when none does), read from the
+    setting columns (``stats.SETTING_COLUMNS``), never from the labels.
+
+    ``conditions``: a frame with a ``condition`` column and the setting columns (what
+    ``stats.effects``, ``summary`` and ``tuning`` return, or a comparison's
+    ``settings()``), or a sequence of labels. A condition whose settings are unknown (a
+    hand-made table, a label alone) keeps its label (``""``: the unnamed condition), as
+    do conditions whose short labels would be the same.
+
+    >>> short_conditions(pd.DataFrame({"condition": ["c1", "c2"], "epochs": [5, 5],
+    ...     "optimizer": ["adam", "sgd"], "learning_rate": [0.001, 0.1]}))
+    {'c1': 'adam lr=0.001', 'c2': 'sgd lr=0.1'}
+    >>> short_conditions(pd.DataFrame({"condition": ["tf", "jax"], "optimizer": "sgd",
+    ...     "backend": ["tensorflow", "jax"], "learning_rate": [0.1, float("nan")],
+    ...     "tuned": ["", "learning_rate"]}))
+    {'tf': 'lr=0.1 backend=tensorflow', 'jax': 'lr=tuned backend=jax'}
+    >>> short_conditions(["sgd", "adam"])
+    {'sgd': 'sgd', 'adam': 'adam'}
     """
-    labels = list(dict.fromkeys(labels))
-    tokens = {lab: lab.replace(" | ", " |").split(" ") for lab in labels}
-    named = [t for t in tokens.values() if t != [""]]
-    if any(t.startswith("backend=") for toks in named for t in toks):
-        for toks in named:
-            if not any(t.startswith("backend=") for t in toks):
-                at = next((i for i, t in enumerate(toks) if t.startswith("|")), len(toks))
-                toks.insert(at, f"backend={DEFAULT_BACKEND}")
-    common = set.intersection(*map(set, named)) if named else set()
-    out = {}
-    for lab, toks in tokens.items():
-        keep = [t for t in toks if t not in common]
-        if not keep and toks != [""]:
-            keep = [t for t in toks[:1] + [t for t in toks if t.startswith("lr=")]]
-        out[lab] = " ".join(keep).replace(" |", " | ").strip()
-    return out
+    if not isinstance(conditions, pd.DataFrame):
+        conditions = pd.DataFrame({"condition": list(conditions)})
+    rows = conditions.drop_duplicates("condition").to_dict("records")
+    names = [*SHOWN_FIRST, *(n for n in SETTINGS if n not in SHOWN_FIRST), "trainer"]
+    tokens = {r["condition"]: {n: _setting_token(n, r.get(n), _tuned_names(r.get("tuned")))
+                               for n in names} for r in rows}
+    named = {c: t for c, t in tokens.items() if any(t[n] for n in SETTINGS)}
+    vary = [n for n in names if len({t[n] for t in named.values()}) > 1] or list(
+        WHEN_NONE_VARIES)
+    out = {c: " ".join(t[n] for n in vary if t[n]) if c in named else c
+           for c, t in tokens.items()}
+    seen = pd.Series(list(out.values())).value_counts()
+    return {c: label if seen[label] == 1 else c for c, label in out.items()}
 
 
 def _pp(x, metric, signed=False):
-    """A difference as text: percentage points for accuracy-like metrics."""
+    """A number of ``metric``'s scale as text with the unit of a difference: '1.0 pp'."""
     v = fmt_group([x], metric)[0]
     sign = "+" if signed and x > 0 else ""
-    return f"{sign}{v}{' pp' if metric in PERCENT_METRICS else ''}"
+    return f"{sign}{v} {diff_unit(metric)}".rstrip()
 
 
 def _range(values, metric):
-    """'12-70 pp' (magnitudes) or '12 pp' for one value."""
+    """'12-70 pp' (magnitudes) or '12 pp' for one value, always with the unit."""
     mags = sorted({abs(v) for v in values})
     lo, hi = fmt_group([mags[0], mags[-1]], metric)
-    unit = " pp" if metric in PERCENT_METRICS else ""
-    return f"{lo}{unit}" if lo == hi else f"{lo}-{hi}{unit}"
+    text = lo if lo == hi else f"{lo}-{hi}"
+    return f"{text} {diff_unit(metric)}".rstrip()
 
 
 def _conditions_text(conds, short):
@@ -135,9 +166,10 @@ def _conditions_text(conds, short):
 
 
 def _outcome_phrase(rows, short, flip=False):
-    """'better under sgd lr=0.01, sgd lr=0.1 (by 2-3 pp); equivalent under adam lr=0.001'."""
+    """'better under sgd lr=0.01, sgd lr=0.1 (by 2-3 pp); detectably better under sgd
+    lr=1 (by 0.8 pp, may be negligible); equivalent under adam lr=0.001'."""
     parts = []
-    for word in ("better", "worse", "equivalent", "inconclusive"):
+    for word in PHRASE_ORDER:
         g = rows[rows["outcome"].map(FLIP if flip else (lambda o: o)) == word]
         if not len(g):
             continue
@@ -145,30 +177,40 @@ def _outcome_phrase(rows, short, flip=False):
         text = word + (f" under {where}" if where else "")
         if word in ("better", "worse"):
             text += f" (by {_range(g['difference'], g['metric'].iloc[0])})"
+        elif word in MAY_BE_NEGLIGIBLE:
+            text += f" (by {_range(g['difference'], g['metric'].iloc[0])}, may be negligible)"
         parts.append(text)
     return "; ".join(parts) if parts else "not compared"
+
+
+def _holds(g, expect):
+    """'1 of 3 conditions', and how many more showed the expected direction only
+    detectably (their CI reaching inside the margin)."""
+    text = f"{(g['outcome'] == expect).sum()} of {plural(len(g), 'condition')}"
+    near = (g["outcome"] == f"detectably {expect}").sum()
+    return text + (f" (and {near} detectably, may be negligible)" if near else "")
 
 
 def claims_table(effects_df):
     """Each claim (``CLAIMS``) with its outcome under each condition, per comparison,
     read from ``effects``. Tuning runs are left out (the tuned comparison is the result).
-    When no claim's recipes were run, every recipe against the recommended one on the
-    primary metric instead."""
+    A claim holds where the outcome is the one it expects; a difference only detectable
+    (its CI reaching inside the margin) is counted apart. When no claim's recipes were
+    run, every recipe against the recommended one on the primary metric instead."""
     e = effects_df[~effects_df["experiment"].astype(str).str.endswith(TUNING)]
     rows = []
     for cid, text, recipe, ref, metric, expect, (a, b) in CLAIMS:
         hit = e[(e["recipe"] == recipe) & (e["reference"] == ref) & (e["metric"] == metric)]
         for (exp, ds), g in hit.groupby(["experiment", "dataset"], sort=False):
-            short = short_conditions(g["condition"])
-            holds = (g["outcome"] == expect).sum()
+            short = short_conditions(g)
             rows.append({"claim": f"{cid}: {text}", "data": f"{exp} / {ds}",
                          "metric": metric,
                          "outcome": f"{b} vs {a}: " + _outcome_phrase(g, short, flip=True),
-                         "holds": f"{holds} of {plural(len(g), 'condition')}"})
+                         "holds": _holds(g, expect)})
     if not rows:
         for (exp, ds, recipe, ref), g in e[e["primary"].astype(bool)].groupby(
                 ["experiment", "dataset", "recipe", "reference"], sort=False):
-            short = short_conditions(g["condition"])
+            short = short_conditions(g)
             rows.append({"claim": f"{recipe} vs {ref}", "data": f"{exp} / {ds}",
                          "metric": g["metric"].iloc[0],
                          "outcome": _outcome_phrase(g, short), "holds": "-"})
@@ -177,21 +219,20 @@ def claims_table(effects_df):
 
 def problem_table(comps, summary_df, effects_df):
     """One row per comparison: the recipe to use, its score next to the trivial
-    baseline, the alternatives that beat it (if any) and a link to the details."""
+    baseline, every common metric on which the trivial baseline does better than it,
+    the alternatives that beat it (if any) and a link to the details."""
     rows = []
     for comp in comps:
         if comp.key[0].endswith(TUNING):
             continue
-        s = select(summary_df, comp.key)
+        everything = select(summary_df, comp.key)
         e = select(effects_df, comp.key)
-        s = s[s["primary"]] if len(s) else s
+        s = everything[everything["primary"]] if len(everything) else everything
         use = comp.recommended[0] if comp.recommended else "-"
         mine = s[s["recipe"] == use] if len(s) else s
         prim = comp.primary
-        beat = e[(e["outcome"] == "better") & e["primary"]] if len(e) else e
-        short = short_conditions(comp.conditions)
-        beaten = "; ".join(f"{r} under {_conditions_text(g['condition'], short) or 'all'}"
-                           for r, g in beat.groupby("recipe", sort=False)) if len(beat) else ""
+        short = short_conditions(comp.settings())
+        beaten = _beaten_by(e[e["primary"].astype(bool)] if len(e) else e, short)
         bad = s[(s["n_diverged"] + s["n_failed"]) > 0] if len(s) else s
         rows.append({
             "problem": ", ".join(sorted({str(p) for p in comp.runs["problem"].dropna()}))
@@ -202,11 +243,46 @@ def problem_table(comps, summary_df, effects_df):
                                            if w),
             f"{prim}": _span(mine["mean"], prim) if len(mine) else "-",
             "trivial baseline": _span(s["baseline"], prim) if len(s) else "-",
+            "trivial baseline does better on": _baseline_better(
+                everything[everything["recipe"] == use] if len(everything) else everything,
+                short, len(comp.conditions)) or "none",
             "diverged or failed": ", ".join(
                 f"{r['recipe']} {int(r['n_diverged'] + r['n_failed'])} of {int(r['n_runs'])}"
                 for _, r in bad.iterrows()) or "none",
         })
     return pd.DataFrame(rows)
+
+
+def _beaten_by(primary, short):
+    """The recipes better than the recommended one on the primary metric, and where:
+    'r under c' where the whole CI lies beyond the margin, 'r detectably under c, may be
+    negligible' where it reaches inside; "" when none."""
+    parts = []
+    for word, how in (("better", ""), ("detectably better", " detectably")):
+        rows = primary[primary["outcome"] == word] if len(primary) else primary
+        for r, g in (rows.groupby("recipe", sort=False) if len(rows) else ()):
+            where = _conditions_text(g["condition"], short) or "all"
+            parts.append(f"{r}{how} under {where}" + (", may be negligible" if how else ""))
+    return "; ".join(parts)
+
+
+def _baseline_better(mine, short, n_conditions):
+    """Every metric on which the trivial baseline's mean is better than the recipe's
+    (``mine``: its summary rows, every metric and condition), with both values:
+    'accuracy (40.1% vs 42.1%)', and the conditions where not in all; "" when none."""
+    parts = []
+    for metric, g in (mine.groupby("metric", sort=False) if len(mine) else ()):
+        sign = 1 if is_higher_better(metric) else -1
+        gap = sign * (g["baseline"] - g["mean"])
+        worse = g[(gap > NOISE_RTOL * g["baseline"].abs()).to_numpy()]
+        if not len(worse):
+            continue
+        where = (f" under {_conditions_text(worse['condition'], short)}"
+                 if len(worse) < n_conditions else "")
+        shown = "" if metric in PERCENT_METRICS or not unit(metric) else f" {unit(metric)}"
+        parts.append(f"{metric}{where} ({_span(worse['mean'], metric)} vs "
+                     f"{_span(worse['baseline'], metric)}{shown})")
+    return "; ".join(parts)
 
 
 def _caveat(mine, metric):
@@ -218,7 +294,9 @@ def _caveat(mine, metric):
     if lost == mine["n_runs"].sum():
         return f"all {int(lost)} runs diverged or failed"
     sign = 1 if is_higher_better(metric) else -1
-    if not (sign * (mine["mean"] - mine["baseline"]) > 0).any():
+    known = np.isfinite(mine["baseline"].to_numpy(float))
+    beats = (sign * (mine["mean"] - mine["baseline"]) > 0).to_numpy()
+    if known.any() and not beats[known].any():
         return "no better than the trivial baseline"
     return ""
 
@@ -237,14 +315,24 @@ def _slug(text):
 
 
 def margins_table(metrics=None):
-    """The margins of practical equivalence (``MARGINS``) as a display table."""
+    """The margins of practical equivalence (``MARGINS``) as a display table, each with
+    the metric's unit."""
     rows = []
     for m, (size, kind) in MARGINS.items():
         if metrics is not None and m not in metrics:
             continue
-        what = (f"± {fmt_value(size, m)}" + (" points" if m in PERCENT_METRICS else "")
-                if kind == "absolute" else f"± {size:.0%} of the trivial baseline's value")
-        rows.append({"metric": m, "equivalent when the CI lies within": what})
+        what = (f"± {_pp(size, m)}" if kind == "absolute"
+                else f"± {size:.0%} of the trivial baseline's value")
+        rows.append({"metric": m, "unit": unit(m), "margin: equivalent when the CI lies "
+                     "within": what})
+    return pd.DataFrame(rows)
+
+
+def outcome_rules_table():
+    """How an effect's outcome is decided (``stats.OUTCOME_RULES``), as a display table:
+    the first row whose condition the effect meets, from the top."""
+    rows = [{"outcome": "inconclusive", "when": f"fewer than {MIN_PAIRS} paired seeds"}]
+    rows += [{"outcome": outcome, "when": when} for outcome, _, when in OUTCOME_RULES]
     return pd.DataFrame(rows)
 
 
@@ -257,7 +345,7 @@ def summary_table(summary_df, comparison=None):
     metrics = list(dict.fromkeys(s["metric"]))
     primary = s.loc[s["primary"], "metric"]
     primary = primary.iloc[0] if len(primary) else metrics[0]
-    short = short_conditions(s["condition"])
+    short = short_conditions(s)
     several = len(short) > 1
     # ok runs without a finite final value: shown beside the diverged and failed ones
     unscored = bool((s.loc[s["primary"].astype(bool), "n_not_finite"] > 0).any())
@@ -319,7 +407,8 @@ def _is_missing(value):
 
 
 def _head(m):
-    return f"{m}{' (%)' if m in PERCENT_METRICS else ''} {'↑' if is_higher_better(m) else '↓'}"
+    """A metric's column head: its name, unit and direction, 'log_loss (nats) ↓'."""
+    return f"{m}{f' ({unit(m)})' if unit(m) else ''} {'↑' if is_higher_better(m) else '↓'}"
 
 
 def effects_table(effects_df, comparison=None, *, primary_only=True):
@@ -329,27 +418,47 @@ def effects_table(effects_df, comparison=None, *, primary_only=True):
         e = e[e["primary"].astype(bool)]
     if not len(e):
         return pd.DataFrame()
-    short = short_conditions(e["condition"])
+    short = short_conditions(e)
     several = len(short) > 1
     out = []
     for _, r in e.iterrows():
         m = r["metric"]
-        diff = _pp(r["difference"], m, signed=True)
-        if np.isfinite(r["ci_low"]):
-            lo, hi = fmt_group([r["ci_low"], r["ci_high"]], m)
-            diff += f" [{lo}, {hi}]"
         row = {"recipe": r["recipe"]}
         if several:
             row["condition"] = short[r["condition"]]
         row.update({
             "metric": f"{m} {'↑' if r['higher_is_better'] else '↓'}",
-            "difference [95% CI]": diff,
+            "difference [95% CI]": (fmt_effect(r["difference"], r["ci_low"], r["ci_high"], m)
+                                    if r["n_paired"] else NO_PAIRS),
             "won / lost / tied": f"{r['won']} / {r['lost']} / {r['tied']}",
-            "p (min)": (f"{r['p']:.2g} ({r['p_min']:.2g})" if np.isfinite(r["p"]) else "-"),
-            "outcome": r["outcome"] + (f": {r['note']}" if r["note"] else ""),
+            "p (min)": _p_text(r),
+            "outcome": _outcome_text(r),
         })
         out.append(row)
     return pd.DataFrame(out)
+
+
+NO_PAIRS = "— (no paired seeds)"
+
+
+def _p_text(r):
+    """An effect's sign-flip p and, in brackets, the smallest p its seeds allow; where
+    one is undefined, why: '— (no paired seeds)', '1 (all seeds tied)'."""
+    if not r["n_paired"] or not np.isfinite(r["p"]):
+        return NO_PAIRS
+    if not np.isfinite(r["p_min"]):
+        return f"{r['p']:.2g} (all seeds tied)"
+    return f"{r['p']:.2g} ({r['p_min']:.2g})"
+
+
+def _outcome_text(r):
+    """An effect's outcome as the report says it: a detectable difference whose CI reaches
+    inside the margin says so; the note follows."""
+    text = r["outcome"]
+    if text in MAY_BE_NEGLIGIBLE:
+        text += (f", may be negligible (the CI reaches inside ± {_pp(r['margin'], r['metric'])})"
+                 if np.isfinite(r["margin"]) else ", may be negligible (no margin known)")
+    return text + (f": {r['note']}" if r["note"] else "")
 
 
 def verdict(results, runs=None, *, summary_df=None, effects_df=None):
@@ -380,7 +489,7 @@ def _verdict_one(comp, s, e):
         lines += _best_first(comp, s) + _goal_sentences(comp, s)
     for note in _not_compared(comp, e):
         lines.append(note)
-    labels = short_conditions(comp.conditions)
+    labels = short_conditions(comp.settings())
     prim = e[e["primary"]] if len(e) else e
     for (recipe, ref), g in (prim.groupby(["recipe", "reference"], sort=False) if len(prim)
                              else []):
@@ -388,11 +497,12 @@ def _verdict_one(comp, s, e):
         head = f"{recipe} vs {ref}, {split} {g['metric'].iloc[0]}: "
         lines.append(head + (_effect_detail(g.iloc[0]) if len(g) == 1
                              else _outcome_phrase(g, labels) + "."))
-    others = e[~e["primary"] & e["outcome"].isin(["better", "worse"])] if len(e) else e
+    clear = ("worse", "detectably worse", "better", "detectably better")
+    others = e[~e["primary"] & e["outcome"].isin(clear)] if len(e) else e
     for recipe, g in (others.groupby("recipe", sort=False) if len(others) else []):
         n_cond = len(comp.conditions)
         parts = []
-        for word in ("worse", "better"):
+        for word in clear:
             counts = g[g["outcome"] == word].groupby("metric", sort=False).size()
             if len(counts):
                 parts.append(f"{word} in " + _join(
@@ -434,6 +544,7 @@ def _best_first(comp, s):
         txt = mean + ("%" if pct else "")
         if np.isfinite(r["std"]):
             txt += f" ± {sd}{' points' if pct else ''}"
+        txt += f" {unit(prim)}" if unit(prim) and not pct else ""
         return f"{r['recipe']} ({txt}, {plural(int(r['n']), 'seed')})"
     split = "validation" if ps["split"].iloc[0] == "val" else ps["split"].iloc[0]
     text = (f"Final {split} {prim}, best first: "
@@ -507,17 +618,19 @@ def _not_compared(comp, e):
 
 
 def _effect_detail(r):
-    """One effect in words: the outcome, the difference, its CI, seeds and p."""
+    """One effect in words: the outcome, the difference with its unit, its CI, seeds
+    and p."""
     m, n = r["metric"], int(r["n_paired"])
     if n == 0:
         return "no seeds in common; not compared."
-    lo, hi = fmt_group([r["ci_low"], r["ci_high"]], m)
-    ci = f" (95% CI {lo} to {hi})" if np.isfinite(r["ci_low"]) else ""
+    diff, lo, hi = effect_parts(r["difference"], r["ci_low"], r["ci_high"], m)
+    ci = f" (95% CI {lo} to {hi})" if lo else ""
     tied = f", tied on {r['tied']}" if r["tied"] else ""
     note = f"; {r['note']}" if r["note"] else ""
-    return (f"{r['outcome']}: {_pp(r['difference'], m, signed=True)}{ci}; better on "
-            f"{r['won']}/{n} seeds, worse on {r['lost']}/{n}{tied}; sign-flip p = "
-            f"{r['p']:.2g}{note}.")
+    outcome = r["outcome"] + (", may be negligible" if r["outcome"] in MAY_BE_NEGLIGIBLE
+                              else "")
+    return (f"{outcome}: {diff}{ci}; better on {r['won']}/{n} seeds, worse on "
+            f"{r['lost']}/{n}{tied}; sign-flip p = {r['p']:.2g}{note}.")
 
 
 def short(text, n=160):
@@ -551,11 +664,6 @@ def what_was_run(comps):
     for comp in comps:
         seeds = set(comp.res["seed"].dropna()) | set(comp.runs["seed"].dropna())
         trainers = sorted({t for t in set(comp.res["trainer"]) | set(comp.runs["trainer"]) if t})
-        ep = comp.res["epoch"].dropna()
-        if len(comp.runs) and comp.runs["epochs"].notna().any():
-            ep = comp.runs["epochs"].dropna()
-        epochs = ("-" if not len(ep) else str(int(ep.max())) if ep.min() == ep.max()
-                  else f"{int(ep.min())}-{int(ep.max())}")
         status = comp.runs["status"].value_counts()
         problems = sorted({str(p) for p in set(comp.res["problem"].dropna())
                            | set(comp.runs["problem"].dropna())})
@@ -563,13 +671,25 @@ def what_was_run(comps):
             "experiment": comp.key[0], "dataset": comp.key[1], "problem": ", ".join(problems),
             "target": comp.target, "recipes": ", ".join(comp.recipes),
             "conditions": len(comp.conditions),
-            "seeds": _compact_seeds(seeds), "epochs": epochs,
+            "seeds": _compact_seeds(seeds), "epochs": _epochs(comp),
             "trainer": ", ".join(trainers) or "-",
             "runs ok / diverged / failed": (f"{status.get('ok', 0)} / {status.get('diverged', 0)}"
                                             f" / {status.get('failed', 0)}")
             if len(comp.runs) else "-",
         })
     return pd.DataFrame(rows)
+
+
+def _epochs(comp):
+    """The epochs a comparison's runs were set to train (its conditions' ``epochs``
+    setting: ``"20"``, ``"5, 20"``), not the epochs they finished (a diverged run stops
+    early); for a table without the setting, the most epochs a run recorded."""
+    configured = comp.settings()["epochs"].dropna()
+    if len(configured):
+        return ", ".join(fmt_epochs(float(x)) for x in sorted(set(configured)))
+    done = comp.runs["epochs"].dropna() if len(comp.runs) else comp.runs["epochs"]
+    done = done if len(done) else comp.res["epoch"].dropna()
+    return fmt_epochs(float(done.max())) if len(done) else "-"
 
 
 def _rate(x):
@@ -606,7 +726,7 @@ def tuning_table(tuning_df, comparison=None):
     if not len(t):
         return pd.DataFrame()
     m = t["metric"].iloc[0]
-    short = short_conditions(t["condition"])
+    short = short_conditions(t)
     margin = MARGINS.get(m, (np.nan, ""))
     within = (f"{_pp(margin[0], m)}" if margin[1] == "absolute"
               else f"{margin[0]:.0%}" if margin[1] else "the margin")
@@ -662,7 +782,7 @@ def tuning_sentences(tuning_df, comparison=None, *, split="test"):
     if "tuning rule" in by:
         lines.append("Some recipes have no final runs: their rate is the one the tuning "
                      "rule picks.")
-    short = short_conditions(t["condition"])
+    short = short_conditions(t)
     edges = {}
     for (cond, recipe), g in t.groupby(["condition", "recipe"], sort=False):
         c = g[g["chosen"].astype(bool)]

@@ -37,8 +37,8 @@ from .render import Renderer
 from .stats import (TUNING, check_results, check_runs, comparisons, effects, goals,
                     parse_config, prepare_runs, prepared_curves, select, summary, tuning)
 from .words import (FAIRNESS_NOTE, METHODS_NOTE, claims_table, effects_table, margins_table,
-                    problem_table, short, short_conditions, summary_table, tuning_sentences,
-                    tuning_table, verdict, what_was_run)
+                    outcome_rules_table, problem_table, short, short_conditions, summary_table,
+                    tuning_sentences, tuning_table, verdict, what_was_run)
 
 __all__ = ["report", "write_report", "CACHE"]
 
@@ -233,14 +233,16 @@ def _curve_plans(comp, gls):
     else:
         plans["curves"] = (f"Learning curves of {comp.primary}, per condition",
                            functools.partial(_of_curves, plot_condition_curves,
-                                             _rows(res, comp.primary, "val"), comp.primary))
+                                             _rows(res, comp.primary, "val"), comp.primary,
+                                             labels=short_conditions(comp.settings())))
     if len(res) and (res["metric"] == "grad_norm").any():
         g = _rows(res, "grad_norm", "train")
         plans["grad-norm"] = (
             "Output-layer gradient norm (train, log scale)",
             functools.partial(_of_curves, plot_grad_norm, g) if len(comp.conditions) == 1
             else functools.partial(_of_curves, plot_condition_curves, g, "grad_norm",
-                                   split="train", log=True))
+                                   split="train", log=True,
+                                   labels=short_conditions(comp.settings())))
     return _names(comp, plans)
 
 
@@ -369,12 +371,15 @@ def _first_screen(doc, comps, summ, eff):
     if len(claims):
         doc.table(claims, caption="Claims, computed from the effects below: the outcome "
                   "of the first recipe against the second under each condition (better / "
-                  "worse: the 95% CI excludes 0 and p ≤ 0.05; equivalent: the CI lies "
-                  "inside the metric's margin, see [How to read the numbers](#methods)).")
+                  "worse: the 95% CI excludes 0, p ≤ 0.05 and the whole CI lies beyond the "
+                  "metric's margin; detectably better / worse: the same, but the CI reaches "
+                  "inside the margin, so the difference may be negligible; equivalent: the "
+                  "CI lies inside the margin; see [How to read the numbers](#methods)).")
     doc.table(problem_table(comps, summ, eff),
               caption="The recipe to use per comparison, its final mean over conditions "
-              "and the trivial baseline (majority class or mean predictor). Diverged and "
-              "failed runs are scored as the trivial baseline.")
+              "and the trivial baseline (majority class or mean predictor), and every "
+              "common metric on which that baseline does better than the recipe. Diverged "
+              "and failed runs are scored as the trivial baseline.")
 
 
 def _section(doc, comp, summ, eff, gls, verdicts, extras, tun, plans):
@@ -386,7 +391,7 @@ def _section(doc, comp, summ, eff, gls, verdicts, extras, tun, plans):
         for text in _texts(comp, key):
             doc.para(f"**{word}.** {text}")
     if len(comp.conditions) > 1:
-        labels = short_conditions(comp.conditions)
+        labels = short_conditions(comp.settings())
         doc.para(f"**Conditions** ({len(labels)}, never pooled): "
                  + "; ".join(f"`{v or 'default'}`" for v in labels.values()) + ".")
     doc.heading(3, "Verdict")
@@ -403,8 +408,9 @@ def _section(doc, comp, summ, eff, gls, verdicts, extras, tun, plans):
               caption=f"Final {split} value: mean ± std over seeds." + goal_txt)
     doc.heading(3, "Effects against the recommended recipe")
     doc.table(effects_table(eff, comp.key),
-              caption="Difference = recipe - recommended on the same seeds (pp: percentage "
-              "points) [95% bootstrap CI]; p: sign-flip (smallest possible).")
+              caption="Difference = recipe - recommended on the same seeds, in the metric's "
+              "unit (pp: percentage points) [95% bootstrap CI], its digits those the CI "
+              "supports; p: sign-flip (in brackets, the smallest p these seeds allow).")
     _tuning(doc, comp, tun, plans.get("tuning"))
     bad = comp.runs[comp.runs["status"] != "ok"]
     if len(bad):
@@ -440,7 +446,11 @@ def _methods(doc, comps, rns):
     doc.para(f"**Fairness.** {FAIRNESS_NOTE}")
     doc.para(METHODS_NOTE)
     metrics = {m for c in comps for m in c.metrics}
-    doc.table(margins_table(metrics), caption="Margins of practical equivalence.")
+    doc.table(margins_table(metrics), caption="Margins of practical equivalence, in each "
+              "metric's unit.")
+    doc.table(outcome_rules_table(), caption="The outcome of an effect: the first row, from "
+              "the top, whose condition the 95% CI of the difference and its sign-flip p "
+              "meet (the CI turned so that + is better).")
     doc.heading(2, "What was run")
     doc.table(what_was_run(comps))
     versions = _versions(rns)

@@ -107,6 +107,14 @@ RANGES = {"accuracy": (0.0, 1.0), "balanced_accuracy": (0.0, 1.0), "f1": (0.0, 1
           "brier": (0.0, 2.0), "log_loss": (0.0, math.inf), "mse": (0.0, math.inf),
           "mae": (0.0, math.inf), "poisson_deviance": (0.0, math.inf)}
 
+# every common metric -> the unit of its values, as a report writes it after a number: "%"
+# for a share of 0..1 (shown as a percentage; a difference of two shares is in percentage
+# points, "pp"), else the unit of the metric's own scale; "target units" are those of the
+# target (levels for an ordinal target, counts for a count target)
+UNITS = {"accuracy": "%", "balanced_accuracy": "%", "f1": "%", "pr_auc": "%", "ece": "%",
+         "out_of_range": "%", "brier": "probability²", "log_loss": "nats",
+         "mse": "target units²", "mae": "target units", "poisson_deviance": "counts"}
+
 # the metric a report ranks recipes by, per target
 PRIMARY = {
     "classes": "accuracy",
