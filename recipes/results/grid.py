@@ -21,7 +21,7 @@ from ..messages import expected
 from ..training import data as datasets
 from ..training import metrics
 from ..training.settings import Settings, Setup, check_seeds, set_fields
-from ..training.trainers import check
+from ..training.trainers import trainer_of
 from .store import Store
 
 
@@ -286,8 +286,10 @@ def _check_goal_of(experiment, dataset, chosen):
 
 
 def run_config(experiment, dataset, setup, trainer):
-    """Everything that defines one run, JSON-ready (stored with the run)."""
-    trainer = check(trainer)
+    """Everything that defines one run, JSON-ready (stored with the run); ``trainer``: the
+    one asked for, recorded as the one that trains the run (``trainers.trainer_of``: a
+    setup the stacked trainer cannot take trains with plain fit, ``"keras"``)."""
+    trainer = trainer_of(trainer, setup)
     config = {"experiment": experiment.name, "dataset": dataset.name,
               "data": getattr(dataset, "fingerprint", None), "trainer": trainer,
               **setup.config(), "goal": experiment.goal, "claim": experiment.claim,
