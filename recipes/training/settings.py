@@ -279,15 +279,20 @@ class Settings:
         return tuple(found)
 
     def config(self):
-        """JSON-ready description: one key per setting (``hidden`` as a list).
+        """JSON-ready description: one key per setting (``hidden`` as a list, a backbone
+        as its description, ``describe_backbone``; no backbone is left out, so the ids of
+        runs recorded before the setting existed still name them).
 
         Raises ValueError for an optimizer instance (``_recorded_optimizer``): it has
         no name to record, so a run trained with it could not be told apart or resumed.
         """
         _recorded_optimizer(self.optimizer)
-        return {name: (list(v) if name == "hidden" else _backbone_config(v)
-                       if name == "backbone" else v)
-                for name, v in ((n, getattr(self, n)) for n in self.names())}
+        config = {name: (list(v) if name == "hidden" else _backbone_config(v)
+                         if name == "backbone" else v)
+                  for name, v in ((n, getattr(self, n)) for n in self.names())}
+        if config["backbone"] is None:   # the MLP: the ids of runs recorded before backbones hold
+            del config["backbone"]
+        return config
 
     def label(self, tuned=()):
         """A short text naming every setting, e.g. ``'adam lr=0.001 epochs=20 batch=32
