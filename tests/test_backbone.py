@@ -173,7 +173,8 @@ def test_a_backbone_function_trains_nothing_the_second_time(tmp_path):
 def test_the_settings_record_a_backbone_by_name_and_fingerprint():
     s = Settings(backbone=sequential)
     config = s.config()["backbone"]
-    assert set(config) == {"name", "fingerprint", "layers", "parameters"}
+    assert set(config) == {"name", "fingerprint", "input", "layers", "parameters"}
+    assert config["input"] == [5]
     assert config["layers"] == ["Dense"] and config["parameters"] == 5 * 6 + 6
     assert Settings.of({"backbone": config}).backbone is sequential   # found again
     assert "backbone=sequential" in s.label() and "hidden" not in s.label()

@@ -482,8 +482,8 @@ _DESCRIBED = {}
 
 
 def describe_backbone(backbone):
-    """What a run's config records of ``backbone``: ``{"name", "fingerprint", "layers",
-    "parameters"}``. The fingerprint is the SHA-256 of the model's configuration (layer
+    """What a run's config records of ``backbone``: ``{"name", "fingerprint", "input",
+    "layers", "parameters"}`` (``input``: the shape of one example, None for any size). The fingerprint is the SHA-256 of the model's configuration (layer
     names left out) and its starting weights; for a function, of its qualified name and
     the model it returns for seed 0. Cached per object (a function is called once).
     Raises ValueError as ``backbone_model`` does."""
@@ -501,6 +501,7 @@ def describe_backbone(backbone):
     name = backbone.name if isinstance(backbone, keras.Model) else getattr(
         backbone, "__name__", type(backbone).__name__)
     described = {"name": str(name), "fingerprint": digest.hexdigest(),
+                 "input": list(_input_shapes(model)),
                  "layers": [type(layer).__name__ for layer in model.layers],
                  "parameters": int(model.count_params())}
     _DESCRIBED[key] = (backbone, described)

@@ -260,6 +260,8 @@ def setups(experiment, dataset, catalog):
                          f"{dataset.name!r} (problem {problem!r}). Expected some of "
                          f"{[r.name for r in catalog.of(problem)]}. Received: {list(experiment.recipes)}")
     _check_goal_of(experiment, dataset, chosen)
+    for condition in experiment.conditions:
+        _check_backbone_input(condition, dataset)
     out = []
     for i, condition in enumerate(experiment.conditions):
         for r in chosen:
@@ -269,6 +271,19 @@ def setups(experiment, dataset, catalog):
                                        condition)
             out += [Setup(recipe=r, seed=s, settings=settings) for s in experiment.seeds]
     return out
+
+
+def _check_backbone_input(settings, dataset):
+    """Raise ValueError unless the examples of ``dataset.X`` fit the input of ``settings``'
+    backbone (its recorded ``input`` shape; None is any size): before any training."""
+    backbone = settings.config().get("backbone")
+    if backbone is None:
+        return
+    want, got = tuple(backbone["input"]), tuple(dataset.X.shape[1:])
+    if len(want) != len(got) or any(w is not None and w != g for w, g in zip(want, got)):
+        raise ValueError(f"Expected X with examples of shape {want} (the input of backbone "
+                         f"{backbone['name']!r}; None is any size). Received: X.shape="
+                         f"{tuple(dataset.X.shape)} in dataset {dataset.name!r}")
 
 
 def _check_goal_of(experiment, dataset, chosen):
