@@ -9,6 +9,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 import recipes
+from recipes.reporting import stats, words
 from recipes.results import executors
 from recipes.results.store import Store
 from recipes.training import data
@@ -150,12 +151,17 @@ def test_only_a_2d_float_table_is_standardized():
 
 def test_backbones_are_an_axis_never_pooled_and_mix_with_the_stacked_trainer(tmp_path):
     df = recipes.compare(TABLE, TABLE_Y, recipes="binary_sigmoid_bce",
-                         backbone=[None, sequential, functional], out=tmp_path, **QUICK)
+                         backbone=[None, sequential(), functional()], out=tmp_path, **QUICK)
     table = runs(tmp_path)
     assert sorted(table["trainer"]) == ["keras", "keras", "stacked"]
     found = df[["backbone", "trainer", "condition"]].drop_duplicates()
-    assert sorted(found["backbone"]) == ["functional", "mlp", "sequential"]
+    assert sorted(found["backbone"]) == ["func", "mlp", "seq"]
     assert found["condition"].nunique() == 3
+    comps = stats.comparisons(df, table)
+    assert sum(len(c.conditions) for c in comps) == 3       # three conditions, not one pool
+    [named] = words.what_was_run(comps)["backbones"]
+    assert named == ("func: InputLayer, Dense, Concatenate (24 parameters); mlp; "
+                     "seq: Dense (36 parameters)")
 
 
 def test_a_backbone_function_trains_nothing_the_second_time(tmp_path):
