@@ -498,7 +498,7 @@ class Setup:
 
         >>> from recipes import get
         >>> Setup(get("binary_sigmoid_bce"), 0, hidden=(8,)).arguments("model")
-        {'hidden': (8,), 'output_scale': 1.0}
+        {'hidden': (8,), 'output_scale': 1.0, 'backbone': None}
         """
         s = self.settings
         return {name: getattr(s, name) for name in s.names() if APPLIES_TO.get(name) == part}
