@@ -46,6 +46,16 @@ def write(tmp, name, content, mode="w", **kw):
     return path
 
 
+def two_inputs(one=False):
+    """A Keras model with two inputs (or, ``one``, only the first: 5 features)."""
+    import keras
+
+    a, b = keras.Input((5,)), keras.Input((2,))
+    if one:
+        return keras.Model(a, keras.layers.Dense(2)(a), name="two")
+    return keras.Model([a, b], keras.layers.Concatenate()([a, b]), name="two")
+
+
 def compare(X_, y, **kw):
     """``compare`` up to the first training step: every check before training runs."""
     return recipes.compare(X_, y, out=kw.pop("out", "unused-results"), progress=False, **kw)
@@ -584,6 +594,19 @@ BAD_INPUTS = [
         a_store(t), tracking_uri=f"sqlite:///{write(t, 'f', 'x')}/mlflow.db"),
      NotADirectoryError, r"Cannot write the MLflow store .*f/mlflow.db.*: .*f is a file, expected "
                          r"a folder.*--tracking-uri sqlite:///OTHER/FOLDER/mlflow.db"),
+    # --- backbones (issue #21, section 2)
+    ("backbone/not-a-model", lambda t: Settings(backbone=3), ValueError,
+     r"Expected backbone to be None \(the MLP of hidden\), a keras.Model with one input, or "
+     r"a function returning one. Received: backbone=3"),
+    ("backbone/function-returns-no-model", lambda t: Settings(backbone=lambda: 3).config(),
+     ValueError, r"Expected the backbone function .*<lambda> to return a keras.Model. "
+                 r"Received: 3"),
+    ("backbone/two-inputs", lambda t: Experiment("e", ("iris",), backbone=two_inputs()),
+     ValueError, r"Expected a backbone with one input \(the features X\). Received: "
+                 r"backbone='two' with 2 inputs"),
+    ("backbone/x-shape", lambda t: compare(X, [0, 1] * 12, backbone=two_inputs(one=True)),
+     ValueError, r"Expected X with examples of shape \(5,\) \(the input of backbone 'two'; "
+                 r"None is any size\). Received: X.shape=\(24, 3\)"),
 ]
 
 # (case id, make(tmp_path), expected value)

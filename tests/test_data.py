@@ -160,7 +160,9 @@ def test_split_falls_back_when_a_class_is_singleton():
 def test_from_arrays_ok():
     X = np.arange(12).reshape(6, 2)
     ds = data.from_arrays(X, ["b", "a", "b", "a", "b", "a"], "binary", name="mine")
-    assert ds.classes == ("a", "b") and ds.X.dtype == np.float64 and ds.source == "user"
+    # integer X stays integer (token ids for an Embedding backbone; issue #21), floats float64
+    assert ds.classes == ("a", "b") and ds.X.dtype.kind == "i" and ds.source == "user"
+    assert data.from_arrays(X * 0.5, [0, 1] * 3, "binary").X.dtype == np.float64
     ds = data.from_arrays(X, np.eye(3)[[0, 1, 2, 0, 1, 2]], "multilabel")
     assert ds.y.shape == (6, 3) and ds.classes is None
     ds = data.from_arrays(X, [[0], [1], [2], [0], [1], [2]], "ordinal", classes=(0, 1, 2))

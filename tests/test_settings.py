@@ -14,9 +14,25 @@ from recipes.results.store import Store
 from recipes.training import data
 from recipes.training.settings import APPLIES_TO, Settings, Setup
 
+
+def bb():
+    """A backbone on iris' 4 features (a function: a fresh model per seed)."""
+    import keras
+
+    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)], name="bb")
+
+
 # A value different from the default, for every setting.
 CHANGED = {"epochs": 2, "batch_size": 16, "optimizer": "sgd", "learning_rate": 0.05,
-           "hidden": (8,), "output_scale": 2.0, "backend": "torch"}
+           "hidden": (8,), "output_scale": 2.0, "backend": "torch", "backbone": bb}
+
+
+def recorded(name, value):
+    """What a run's config holds for ``value`` of setting ``name``."""
+    if name == "backbone":
+        from recipes.models.build import describe_backbone
+        return describe_backbone(value)
+    return list(value) if isinstance(value, tuple) else value
 
 
 def test_every_setting_has_a_changed_value_here():
@@ -34,7 +50,7 @@ def test_a_setting_given_by_name_reaches_experiment_setup_and_run_config(name):
     assert getattr(setup.settings, name) == value
     assert setup == Setup(setup.recipe, 0, **{name: value})
     config = run_config(exp, data.load("iris"), setup, "keras")
-    assert config[name] == (list(value) if isinstance(value, tuple) else value)
+    assert config[name] == recorded(name, value)
 
 
 @pytest.mark.parametrize("name", Settings.names())
@@ -63,7 +79,7 @@ def test_compare_accepts_every_setting_and_records_it(tmp_path):
                     progress=False, trainer="keras", **options)
     [config] = Store(tmp_path).runs()["config"]
     for name, value in options.items():
-        assert config[name] == (list(value) if isinstance(value, tuple) else value)
+        assert config[name] == recorded(name, value)
 
 
 def test_experiment_has_no_field_that_repeats_a_setting():
@@ -136,6 +152,7 @@ IN_THE_MODEL = {
         m.get_weights()[-2], initial_weights(setup.recipe, 4, 3, seed=0, output_scale=2.0)[-2]),
     "optimizer": lambda m, setup, split: type(m.optimizer).__name__ == "SGD",
     "learning_rate": lambda m, setup, split: np.isclose(float(m.optimizer.learning_rate), 0.05),
+    "backbone": lambda m, setup, split: m.name == "bb_multiclass_softmax_cce",
 }
 
 

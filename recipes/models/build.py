@@ -18,6 +18,8 @@ it load with plain ``keras.models.load_model``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 
 from ..quiet import import_keras
@@ -34,7 +36,8 @@ from ..messages import expected
 from .spec import OPTIMIZER_CLASSES, loss_spec, metric_specs
 
 __all__ = [
-    "LogPoisson", "OPTIMIZERS", "build_head", "build_model", "initial_weights",
+    "LogPoisson", "OPTIMIZERS", "backbone_model", "build_head", "build_model",
+    "describe_backbone", "initial_weights",
     "initializers", "layer_seed", "make_loss", "make_metrics", "make_optimizer",
 ]
 
@@ -190,12 +193,17 @@ def _units(recipe, n_outputs):
 
 
 def initial_weights(recipe, input_dim, n_outputs, hidden=(32,), seed=0, output_scale=1.0,
-                    catalog=None):
+                    catalog=None, backbone=None):
     """The weights ``build_model`` starts from, as ``model.get_weights()`` lists them.
 
     Computed by calling the seeded initializers directly (no model is built):
-    ``[kernel_0, bias_0, ..., kernel_head, bias_head]``, float32 numpy arrays.
+    ``[kernel_0, bias_0, ..., kernel_head, bias_head]``, float32 numpy arrays. Only for
+    the MLP of ``hidden``: a ``backbone`` raises ValueError.
     """
+    if backbone is not None:
+        raise ValueError(f"Expected backbone=None: initial_weights computes the weights of the "
+                         f"MLP of hidden; build a backbone's model with build_model. Received: "
+                         f"backbone={backbone!r}")
     recipe = get(recipe, catalog)
     widths = (_input_dim(input_dim, "input_dim"),) + _hidden(hidden) + (_units(recipe, n_outputs),)
     inits = initializers(seed, len(widths) - 1, output_scale)
@@ -221,11 +229,14 @@ def _compile(model, recipe, optimizer, learning_rate):
 
 
 def build_model(recipe, input_shape, n_outputs, hidden=(32,), seed=0, optimizer="adam",
-                learning_rate=1e-3, output_scale=1.0, compile=True, catalog=None):
+                learning_rate=1e-3, output_scale=1.0, compile=True, catalog=None, backbone=None):
     """A compiled MLP ending in the recipe's output layer.
 
     Layers: ``Input -> Dense(h, relu) for h in hidden -> Dense(units,
     recipe.activation, name="head")``, initialized by ``initializers(seed, ...)``.
+    With a ``backbone``, the head goes on ``backbone_model(backbone, seed)`` instead
+    (``build_head``; ``hidden`` is then unused) and ``input_shape`` is the shape of one
+    example, checked against the backbone's input.
 
     Parameters
     ----------
@@ -251,6 +262,8 @@ def build_model(recipe, input_shape, n_outputs, hidden=(32,), seed=0, optimizer=
         Compile with the recipe's loss and metrics; False returns the bare model.
     catalog : Catalog, str, Path or None
         Where a recipe name is looked up (None: the bundled catalog).
+    backbone : keras.Model or callable, optional
+        What the head goes on instead of the MLP (see ``backbone_model``).
 
     Returns
     -------
@@ -265,6 +278,10 @@ def build_model(recipe, input_shape, n_outputs, hidden=(32,), seed=0, optimizer=
     ((None, 3), 'softmax')
     """
     recipe = get(recipe, catalog)
+    if backbone is not None:
+        fresh = backbone_model(backbone, seed, input_shape)
+        return build_head(recipe, fresh, n_outputs, seed=seed, output_scale=output_scale,
+                          optimizer=optimizer, learning_rate=learning_rate, compile=compile)
     dim = _input_dim(input_shape)
     hidden = _hidden(hidden)
     _units(recipe, n_outputs)   # fail on a bad size before building anything
@@ -369,3 +386,123 @@ def _backbone_graph(backbone):
     inputs = [keras.Input(shape=tuple(t.shape[1:]), dtype=t.dtype) for t in known]
     out = backbone(inputs[0] if len(inputs) == 1 else inputs)
     return (inputs[0] if len(inputs) == 1 else inputs), keras.tree.flatten(out)
+
+
+# --- backbones --------------------------------------------------------------------
+
+def _backbone_of(backbone, seed):
+    """The Keras model ``backbone`` gives for ``seed``: a function is called (no
+    arguments) after ``keras.utils.set_random_seed(seed)``; a model is itself."""
+    if isinstance(backbone, keras.Model):
+        return backbone
+    if not callable(backbone):
+        raise ValueError(f"Expected backbone to be a keras.Model or a function returning one. "
+                         f"Received: backbone={backbone!r}")
+    keras.utils.set_random_seed(int(seed))
+    model = backbone()
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"Expected the backbone function {_qualname(backbone)} to return a "
+                         f"keras.Model. Received: {model!r}")
+    return model
+
+
+def _qualname(function):
+    return f"{getattr(function, '__module__', '?')}.{getattr(function, '__qualname__', '?')}"
+
+
+def _input_shapes(model):
+    """The input shapes of ``model`` without the batch axis; ValueError when it has no
+    known input shape (see ``_backbone_graph``) or more than one input."""
+    try:
+        inputs = model.inputs
+    except AttributeError:
+        inputs = None
+    if not inputs:
+        _backbone_graph(model)    # raises, saying how to give it an input shape
+    inputs = keras.tree.flatten(inputs)
+    if len(inputs) != 1:
+        raise ValueError(f"Expected a backbone with one input (the features X). Received: "
+                         f"backbone={model.name!r} with {len(inputs)} inputs")
+    return tuple(inputs[0].shape[1:])
+
+
+def backbone_model(backbone, seed=0, input_shape=None):
+    """A fresh Keras model of ``backbone`` for a run of ``seed``, that no other run shares.
+
+    A model is cloned (``keras.models.clone_model``) and given its own weights as they are
+    now, and each layer's ``trainable`` flag, so every seed starts from them and a frozen
+    layer stays frozen; a function is called after ``keras.utils.set_random_seed(seed)``.
+    ``input_shape``: the shape of one example of X, checked against the backbone's input
+    (None is any size). Raises ValueError for anything but a Keras model with one input
+    (or a function returning one), or a shape that does not match.
+    """
+    if not isinstance(backbone, keras.Model):
+        return _checked(_backbone_of(backbone, seed), input_shape)
+    _checked(backbone, input_shape)
+    clone = keras.models.clone_model(backbone)
+    clone.set_weights(backbone.get_weights())
+    for theirs, mine in zip(_all_layers(backbone), _all_layers(clone)):
+        mine.trainable = theirs.trainable
+    return clone
+
+
+def _all_layers(model):
+    return list(model._flatten_layers(include_self=True, recursive=True))
+
+
+def _checked(model, input_shape):
+    """``model``, once its one input takes examples of ``input_shape``."""
+    shape = _input_shapes(model)
+    if input_shape is not None:
+        given = tuple(int(d) for d in ((input_shape,) if isinstance(input_shape, (int, np.integer))
+                                        else input_shape))
+        if len(given) != len(shape) or any(w is not None and w != g for w, g in zip(shape, given)):
+            raise ValueError(f"Expected X with examples of shape {shape} (the input of backbone "
+                             f"{model.name!r}; None is any size). Received: X examples of shape "
+                             f"{given}")
+    return model
+
+
+def _canonical(model):
+    """``model.get_config()`` as JSON with every layer name replaced by its position: the
+    same architecture built twice (auto-named ``dense`` and ``dense_1``) reads the same."""
+    names = {layer.name: f"layer{i}" for i, layer in enumerate(_all_layers(model))}
+
+    def walk(v):
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [walk(x) for x in v]
+        return names.get(v, v) if isinstance(v, str) else v
+
+    return json.dumps(walk(model.get_config()), sort_keys=True, default=str)
+
+
+_DESCRIBED = {}
+
+
+def describe_backbone(backbone):
+    """What a run's config records of ``backbone``: ``{"name", "fingerprint", "input",
+    "layers", "parameters"}`` (``input``: the shape of one example, None for any size). The fingerprint is the SHA-256 of the model's configuration (layer
+    names left out) and its starting weights; for a function, of its qualified name and
+    the model it returns for seed 0. Cached per object (a function is called once).
+    Raises ValueError as ``backbone_model`` does."""
+    key = id(backbone)
+    if key in _DESCRIBED and _DESCRIBED[key][0] is backbone:
+        return dict(_DESCRIBED[key][1])
+    model = _checked(_backbone_of(backbone, 0), None)
+    digest = hashlib.sha256()
+    if not isinstance(backbone, keras.Model):
+        digest.update(_qualname(backbone).encode())
+    digest.update(_canonical(model).encode())
+    for w in model.get_weights():
+        digest.update(str((w.shape, w.dtype.str)).encode())
+        digest.update(np.ascontiguousarray(w).tobytes())
+    name = backbone.name if isinstance(backbone, keras.Model) else getattr(
+        backbone, "__name__", type(backbone).__name__)
+    described = {"name": str(name), "fingerprint": digest.hexdigest(),
+                 "input": list(_input_shapes(model)),
+                 "layers": [type(layer).__name__ for layer in model.layers],
+                 "parameters": int(model.count_params())}
+    _DESCRIBED[key] = (backbone, described)
+    return dict(described)

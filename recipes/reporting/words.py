@@ -659,7 +659,8 @@ def _compact_seeds(seeds):
 
 
 def what_was_run(comps):
-    """One row per comparison: problem, target, recipes, seeds, epochs, trainer, run status."""
+    """One row per comparison: problem, target, recipes, seeds, epochs, trainer, run status,
+    and, where any run trained a backbone, each backbone with its layers and parameters."""
     rows = []
     for comp in comps:
         seeds = set(comp.res["seed"].dropna()) | set(comp.runs["seed"].dropna())
@@ -677,7 +678,31 @@ def what_was_run(comps):
                                             f" / {status.get('failed', 0)}")
             if len(comp.runs) else "-",
         })
-    return pd.DataFrame(rows)
+        named = _backbones(comp)
+        if named:
+            rows[-1]["backbones"] = named
+    table = pd.DataFrame(rows)
+    if "backbones" in table:
+        table["backbones"] = table["backbones"].fillna("mlp")
+    return table
+
+
+def _backbones(comp):
+    """The backbones a comparison's runs trained, from their configs: ``'cnn: Conv2D,
+    GlobalAveragePooling2D (40 parameters); mlp'`` (``mlp``: the MLP of ``hidden``);
+    "" when every run trained the MLP."""
+    configs = comp.runs["config"] if "config" in comp.runs else []
+    found = {}
+    for config in configs:
+        b = config.get("backbone") if isinstance(config, dict) else None
+        if isinstance(b, dict):
+            found[b.get("fingerprint")] = (f"{b.get('name')}: {', '.join(b.get('layers', []))} "
+                                           f"({b.get('parameters', '?'):,} parameters)")
+        else:
+            found[None] = "mlp"
+    if set(found) <= {None}:
+        return ""
+    return "; ".join(sorted(found.values()))
 
 
 def _epochs(comp):

@@ -45,7 +45,7 @@ from pathlib import Path
 from ..extras import require
 from ..messages import expected
 from ..training.settings import current_backend
-from ..training.trainers import check
+from ..training.trainers import check, fallback_reason, trainer_of
 from ..training.trainers import trainer as trainer_function
 from .grid import groups, run_config, run_id
 from .records import record, versions
@@ -101,7 +101,7 @@ def train_group(experiment, dataset, splits, setups, trainer, out, env=None, don
     the ``versions()`` to record (computed here when None, i.e. in the process that
     trains). ``done(1)`` is called after each write. Returns the number of runs written.
     """
-    fit = trainer_function(trainer)
+    trainer_function(trainer)   # fails on an unknown trainer before any work
     trainer = check(trainer)
     store = Store(out)
     ids = [run_id(run_config(experiment, dataset, s, trainer)) for s in setups]
@@ -110,18 +110,39 @@ def train_group(experiment, dataset, splits, setups, trainer, out, env=None, don
     pairs = [(s, sp) for s, sp, i in zip(setups, splits, ids) if i in chosen]
     if not pairs:
         return 0
-    setups, splits = [s for s, _ in pairs], [sp for _, sp in pairs]
     written = 0
     try:
         env = versions() if env is None else env
-        for setup, split, trace in zip(setups, splits, fit(setups, splits)):
-            written += store.write(*record(experiment, dataset, split, setup, trace, trainer,
-                                           env), skip=True)
-            if done is not None:
-                done(1)
+        for name, part in _by_trainer(pairs, trainer):
+            setups, splits = [s for s, _ in part], [sp for _, sp in part]
+            for setup, split, trace in zip(setups, splits,
+                                           trainer_function(name)(setups, splits)):
+                written += store.write(*record(experiment, dataset, split, setup, trace,
+                                               trainer, env), skip=True)
+                if done is not None:
+                    done(1)
     finally:
         store.release(mine)
     return written
+
+
+_SAID = set()   # the fallback lines this process has printed
+
+
+def _by_trainer(pairs, trainer):
+    """``(trainer name, pairs)`` per trainer that trains ``pairs`` when ``trainer`` is
+    asked for (``trainer_of``), in order of first appearance; each reason for falling
+    back to plain fit is said once per process on stderr."""
+    found = {}
+    for pair in pairs:
+        name = trainer_of(trainer, pair[0])
+        if name != trainer:
+            line = fallback_reason(pair[0])
+            if line and line not in _SAID:
+                _SAID.add(line)
+                print(f"recipes: {line}", file=sys.stderr, flush=True)
+        found.setdefault(name, []).append(pair)
+    return list(found.items())
 
 
 # --- another backend: another process ---------------------------------------------

@@ -21,7 +21,7 @@ from ..messages import expected
 from ..training import data as datasets
 from ..training import metrics
 from ..training.settings import Settings, Setup, check_seeds, set_fields
-from ..training.trainers import check
+from ..training.trainers import trainer_of
 from .store import Store
 
 
@@ -260,6 +260,8 @@ def setups(experiment, dataset, catalog):
                          f"{dataset.name!r} (problem {problem!r}). Expected some of "
                          f"{[r.name for r in catalog.of(problem)]}. Received: {list(experiment.recipes)}")
     _check_goal_of(experiment, dataset, chosen)
+    for condition in experiment.conditions:
+        _check_backbone_input(condition, dataset)
     out = []
     for i, condition in enumerate(experiment.conditions):
         for r in chosen:
@@ -269,6 +271,19 @@ def setups(experiment, dataset, catalog):
                                        condition)
             out += [Setup(recipe=r, seed=s, settings=settings) for s in experiment.seeds]
     return out
+
+
+def _check_backbone_input(settings, dataset):
+    """Raise ValueError unless the examples of ``dataset.X`` fit the input of ``settings``'
+    backbone (its recorded ``input`` shape; None is any size): before any training."""
+    backbone = settings.config().get("backbone")
+    if backbone is None:
+        return
+    want, got = tuple(backbone["input"]), tuple(dataset.X.shape[1:])
+    if len(want) != len(got) or any(w is not None and w != g for w, g in zip(want, got)):
+        raise ValueError(f"Expected X with examples of shape {want} (the input of backbone "
+                         f"{backbone['name']!r}; None is any size). Received: X.shape="
+                         f"{tuple(dataset.X.shape)} in dataset {dataset.name!r}")
 
 
 def _check_goal_of(experiment, dataset, chosen):
@@ -286,8 +301,10 @@ def _check_goal_of(experiment, dataset, chosen):
 
 
 def run_config(experiment, dataset, setup, trainer):
-    """Everything that defines one run, JSON-ready (stored with the run)."""
-    trainer = check(trainer)
+    """Everything that defines one run, JSON-ready (stored with the run); ``trainer``: the
+    one asked for, recorded as the one that trains the run (``trainers.trainer_of``: a
+    setup the stacked trainer cannot take trains with plain fit, ``"keras"``)."""
+    trainer = trainer_of(trainer, setup)
     config = {"experiment": experiment.name, "dataset": dataset.name,
               "data": getattr(dataset, "fingerprint", None), "trainer": trainer,
               **setup.config(), "goal": experiment.goal, "claim": experiment.claim,

@@ -272,8 +272,10 @@ def compare(X, y, recipes=None, problem=None, seeds=10, out="results",
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        Features (standardized with the training split's statistics).
+    X : array-like of shape (n_samples, n_features), or (n_samples, ...) for a backbone
+        Features: a 2-D float table is standardized with the training split's
+        statistics; any other X (images ``(n, h, w, c)``, integer token ids ``(n, t)``,
+        an integer table) is passed to the model as it is, integers kept integers.
     y : array-like
         Labels, as ``recipes.infer_problem`` reads them. With a DataFrame ``X`` and a
         pandas ``y``, rows are paired by index (``recipes.training.data.from_arrays``).
@@ -303,7 +305,9 @@ def compare(X, y, recipes=None, problem=None, seeds=10, out="results",
     **settings
         Training settings, the fields of ``recipes.Settings``: ``epochs``,
         ``batch_size``, ``optimizer``, ``learning_rate``, ``hidden``,
-        ``output_scale``. A list of values is an axis of the grid:
+        ``output_scale``, ``backend``, ``backbone`` (a Keras model or a function
+        returning one, under the recipe's head: see ``Settings``). A list of values is
+        an axis of the grid:
         ``optimizer=["sgd", "adam"], learning_rate=[0.01, 0.1]`` trains four
         conditions, compared separately and never pooled.
 

@@ -115,7 +115,9 @@ def _frozen(a):
 
 
 def _make(name, problem, X, y, classes, description, source, derived=False, target=None):
-    X, y = _frozen(np.asarray(X, dtype=np.float64)), _frozen(y)
+    X = np.asarray(X)   # a user's integer X (token ids) stays integer; all else float64
+    X, y = _frozen(X if source == "user" and X.dtype.kind in "iu" else X.astype(np.float64)), \
+        _frozen(y)
     return Dataset(name=name, problem=problem, X=X, y=y,
                    classes=None if classes is None else tuple(classes),
                    description=description, source=source, derived=derived, target=target)
@@ -302,7 +304,8 @@ def _is_pandas(obj):
 
 
 def _features(X):
-    """Check features: 2-D, real numbers, finite."""
+    """Check features: at least 2-D (samples first), real numbers, finite; integers kept
+    as integers, anything else as float64."""
     if type(X).__module__.startswith("scipy.sparse"):
         raise ValueError(f"Expected X as a dense array. Received: X is a scipy sparse matrix "
                          f"({type(X).__name__}, shape {getattr(X, 'shape', '?')}); pass "
@@ -323,15 +326,19 @@ def _features(X):
         X = _numbers_only(X)
     if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
         raise ValueError(f"Expected X to be numeric. Received: X.dtype={X.dtype}")
-    if X.ndim != 2:
-        raise ValueError(f"Expected X to be 2-D (samples, features). Received: X.shape={X.shape}")
-    if X.shape[0] == 0 or X.shape[1] == 0:
+    if X.ndim < 2:
+        raise ValueError(f"Expected X with at least 2 dimensions: (samples, features), or "
+                         f"(samples, ...) for a backbone (images, token sequences). "
+                         f"Received: X.shape={X.shape}")
+    if 0 in X.shape:
         raise ValueError(f"Expected at least one sample and one feature. Received: X.shape={X.shape}")
+    if X.dtype.kind in "iu":   # integers (token ids for an Embedding) stay integers
+        return X
     X = X.astype(np.float64)
     if not np.isfinite(X).all():
-        r, c = np.argwhere(~np.isfinite(X))[0]
-        raise ValueError(f"Expected finite X. Received: X[{r}, {c}]={float(X[r, c])} "
-                         f"({int((~np.isfinite(X)).sum())} non-finite values)")
+        at = tuple(int(i) for i in np.argwhere(~np.isfinite(X))[0])
+        raise ValueError(f"Expected finite X. Received: X[{', '.join(map(str, at))}]="
+                         f"{float(X[at])} ({int((~np.isfinite(X)).sum())} non-finite values)")
     return X
 
 
@@ -383,7 +390,8 @@ def _aligned(X, y):
 
 def _describe(name, X, classes, target):
     """A user dataset's description; for class problems, its classes in index order."""
-    text = f"User data {name!r}: {X.shape[0]} samples x {X.shape[1]} features."
+    each = f"{X.shape[1]} features" if X.ndim == 2 else f"examples of shape {X.shape[1:]}"
+    text = f"User data {name!r}: {X.shape[0]} samples x {each}."
     if classes is None or target not in CLASS_TARGETS:
         return text
     shown = [repr(c) for c in classes[:20]] + (["..."] if len(classes) > 20 else [])
@@ -394,7 +402,9 @@ def _describe(name, X, classes, target):
 def from_arrays(X, y, problem, name="user", classes=None, catalog=None):
     """Wrap a user's arrays as a Dataset of catalog problem type ``problem``.
 
-    ``X``: 2-D finite real features, at least ``MIN_ROWS`` rows. ``y``: 1-D labels for
+    ``X``: finite real features, at least ``MIN_ROWS`` rows: a table ``(n, d)``, or any
+    rank a backbone takes (images ``(n, h, w, c)``, integer token ids ``(n, t)``);
+    integer X stays integer, and only a 2-D float table is standardized (``split``). ``y``: 1-D labels for
     class problems (a (N, 1) column is flattened, a one-hot matrix read as class
     indices), 2-D 0/1 for multi-label, 1-D or 2-D values for regression. ``classes``:
     class labels in index order (default: the levels of an ordered Categorical, else the
@@ -474,9 +484,11 @@ def split(dataset, val_fraction=0.25, seed=0, test_fraction=0.0, show_test=True)
 
     Class problems (binary, multiclass, ordinal) are stratified on the label; a
     class with fewer than 2 examples makes stratification impossible and falls
-    back to a plain random split, with a warning. Features become float32,
-    standardized with the train mean and std (constant train columns: std 1);
-    so do regression targets (``SCALED_TARGETS``).
+    back to a plain random split, with a warning. A 2-D float table of features
+    becomes float32, standardized with the train mean and std (constant train
+    columns: std 1); so do regression targets (``SCALED_TARGETS``). Any other X
+    (images, integer token ids, an integer table) is passed as it is (floats as
+    float32, integers unchanged), with ``mean`` and ``std`` None.
     """
     if not 0.0 < float(val_fraction) < 1.0:
         raise ValueError(f"Expected 0 < val_fraction < 1. Received: val_fraction={val_fraction!r}")
@@ -484,15 +496,18 @@ def split(dataset, val_fraction=0.25, seed=0, test_fraction=0.0, show_test=True)
         raise ValueError(f"Expected 0 <= test_fraction < 1 - val_fraction. "
                          f"Received: test_fraction={test_fraction!r}")
     target = target_of(dataset)
-    X, y = np.asarray(dataset.X, dtype=np.float64), np.asarray(dataset.y)
+    X, y = np.asarray(dataset.X), np.asarray(dataset.y)
+    table = X.ndim == 2 and X.dtype.kind not in "iu"
+    X = X.astype(np.float64) if table else X
     rows, test = np.arange(len(X)), None
     fractions = (float(val_fraction), float(test_fraction))
     if test_fraction > 0:
         rows, test = _cut(dataset, rows, test_fraction, 0, target, "test", fractions)
     train, val = _cut(dataset, rows, val_fraction / (1.0 - test_fraction), seed, target,
                       "validation", fractions)
-    mean, std = _moments(X[train])
-    scale = lambda part: _standardize(X[part], mean, std).astype(np.float32)  # noqa: E731
+    mean, std = _moments(X[train]) if table else (None, None)
+    scale = (lambda part: _standardize(X[part], mean, std).astype(np.float32)) if table else (
+        lambda part: X[part] if X.dtype.kind in "iu" else X[part].astype(np.float32))
     y_mean, y_std = _moments(y[train]) if target in SCALED_TARGETS else (None, None)
     scale_y = (lambda part: y[part]) if y_mean is None else (
         lambda part: _standardize(y[part], y_mean, y_std))

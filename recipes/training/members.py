@@ -40,7 +40,7 @@ from .settings import APPLIES_TO
 from .trace import batch_order, targets
 
 __all__ = ["IMPLEMENTED", "Config", "NotStackable", "config", "initial_weights",
-           "optimizer_spec", "require_backend", "stack_inputs", "stackable"]
+           "optimizer_spec", "require_backend", "stack_inputs", "stackable", "unimplemented"]
 
 # The settings every stacked trainer implements itself. A setting of the loss or the
 # optimizer (``settings.APPLIES_TO``) reaches them through the loss object and
@@ -85,16 +85,26 @@ def config(setup, split):
                   batch_size=s.batch_size, epochs=s.epochs)
 
 
-def _refuse_unimplemented(settings):
+def unimplemented(settings):
+    """The first setting of ``settings`` the stacked trainers do not implement
+    (``IMPLEMENTED``; a loss or optimizer setting reaches them through its object) at a
+    value other than its default, as ``(name, value)``; None when there is none."""
     defaults = {f.name: f.default for f in fields(settings)}
     for name in settings.names():
         generic = APPLIES_TO.get(name) in ("loss", "optimizer")
         if not (generic or name in IMPLEMENTED) and getattr(settings, name) != defaults[name]:
-            raise NotStackable(
-                f"The stacked trainers do not implement the setting {name!r} (it configures "
-                f"the {APPLIES_TO.get(name, 'unknown part')}); train this setup with "
-                f"recipes.training.keras_fit.fit_keras. Received: {name}="
-                f"{getattr(settings, name)!r}")
+            return name, getattr(settings, name)
+    return None
+
+
+def _refuse_unimplemented(settings):
+    found = unimplemented(settings)
+    if found is not None:
+        name, value = found
+        raise NotStackable(
+            f"The stacked trainers do not implement the setting {name!r} (it configures "
+            f"the {APPLIES_TO.get(name, 'unknown part')}); train this setup with "
+            f"recipes.training.keras_fit.fit_keras. Received: {name}={value!r}")
 
 
 # --- the optimizer -----------------------------------------------------------------------

@@ -22,11 +22,11 @@ still name the same runs.
 >>> s.epochs, s.optimizer
 (5, 'adam')
 >>> Settings.names()
-('epochs', 'batch_size', 'optimizer', 'learning_rate', 'hidden', 'output_scale', 'backend')
+('epochs', 'batch_size', 'optimizer', 'learning_rate', 'hidden', 'output_scale', 'backend', 'backbone')
 >>> Settings.of({"epoch": 3})
 Traceback (most recent call last):
 ...
-ValueError: Expected one of {'epochs', 'batch_size', 'optimizer', 'learning_rate', 'hidden', 'output_scale', 'backend'}. Received: setting='epoch'
+ValueError: Expected one of {'epochs', 'batch_size', 'optimizer', 'learning_rate', 'hidden', 'output_scale', 'backend', 'backbone'}. Received: setting='epoch'
 """
 
 from __future__ import annotations
@@ -101,6 +101,9 @@ CHECKS = {
     "hidden": (lambda v: all(_count(w) and w >= 1 for w in v),
                "a sequence of layer widths, each a whole number >= 1"),
     "output_scale": (_positive, "a finite number > 0"),
+    "backbone": (lambda v: v is None or callable(v),
+                 "None (the MLP of hidden), a keras.Model with one input, or a function "
+                 "returning one"),
 }
 
 
@@ -120,7 +123,14 @@ APPLIES_TO = {
     "hidden": "model",
     "output_scale": "model",
     "backend": "process",
+    "backbone": "model",
 }
+
+# fingerprint -> the live backbone (a model or a function) of every Settings whose config
+# was taken in this process: a config names a backbone by its name and fingerprint
+# (``recipes.models.build.describe_backbone``); this finds the object again, e.g. when an
+# Experiment is rebuilt from its conditions' configs (``with_options``, ``tuning``).
+BACKBONES = {}
 
 
 def check_seeds(seeds):
@@ -170,6 +180,14 @@ class Settings:
     backend : {"tensorflow", "jax", "torch"}, optional
         The Keras backend the run trains on; None: this process's
         (``current_backend``). Another backend trains in a process of its own.
+    backbone : keras.Model or callable, optional
+        What the recipe's head goes on instead of the MLP of ``hidden`` (which it then
+        replaces): a Keras model with one input (Sequential or functional), whose
+        weights every seed starts from (``trainable=False`` layers stay frozen), or a
+        function of no arguments returning one, called once per seed after
+        ``keras.utils.set_random_seed(seed)`` (a fresh model per seed). A run's config
+        records it by name and fingerprint (``recipes.models.build.describe_backbone``);
+        the stacked trainers do not take it, so such runs train with plain ``fit``.
     """
 
     epochs: int = 20
@@ -179,8 +197,11 @@ class Settings:
     hidden: tuple = (32,)
     output_scale: float = 1.0
     backend: str | None = None
+    backbone: object = None
 
     def __post_init__(self):
+        if isinstance(self.backbone, Mapping):   # a recorded config: the live backbone again
+            object.__setattr__(self, "backbone", _live_backbone(self.backbone))
         backend = current_backend() if self.backend is None else self.backend
         if backend not in BACKENDS:
             raise ValueError(expected(BACKENDS, "backend", backend))
@@ -258,14 +279,20 @@ class Settings:
         return tuple(found)
 
     def config(self):
-        """JSON-ready description: one key per setting (``hidden`` as a list).
+        """JSON-ready description: one key per setting (``hidden`` as a list, a backbone
+        as its description, ``describe_backbone``; no backbone is left out, so the ids of
+        runs recorded before the setting existed still name them).
 
         Raises ValueError for an optimizer instance (``_recorded_optimizer``): it has
         no name to record, so a run trained with it could not be told apart or resumed.
         """
         _recorded_optimizer(self.optimizer)
-        return {name: (list(v) if name == "hidden" else v)
-                for name, v in ((n, getattr(self, n)) for n in self.names())}
+        config = {name: (list(v) if name == "hidden" else _backbone_config(v)
+                         if name == "backbone" else v)
+                  for name, v in ((n, getattr(self, n)) for n in self.names())}
+        if config["backbone"] is None:   # the MLP: the ids of runs recorded before backbones hold
+            del config["backbone"]
+        return config
 
     def label(self, tuned=()):
         """A short text naming every setting, e.g. ``'adam lr=0.001 epochs=20 batch=32
@@ -275,9 +302,12 @@ class Settings:
             if name in tuned:
                 return "tuned"
             v = getattr(self, name)
+            if name == "backbone":
+                return backbone_name(v)
             return ",".join(map(str, v)) if name == "hidden" else f"{v:g}" if isinstance(
                 v, float) else str(v)
-        hide = {"optimizer"} | ({"backend"} if self.backend == DEFAULT_BACKEND else set())
+        hide = {"optimizer"} | ({"backend"} if self.backend == DEFAULT_BACKEND else set()) \
+            | ({"backbone"} if self.backbone is None else {"hidden"})
         return " ".join([show("optimizer")] + [f"{SHORT.get(n, n)}={show(n)}"
                                                for n in self.names() if n not in hide])
 
@@ -291,6 +321,42 @@ OPTIMIZER_CONDITIONS = ({"optimizer": "adam", "learning_rate": 1e-3},
 
 # short names in ``Settings.label`` (a setting not listed here shows its own name)
 SHORT = {"learning_rate": "lr", "batch_size": "batch", "output_scale": "scale"}
+
+
+def _backbone_config(backbone):
+    """What a run's config records of ``backbone``: None, or its description
+    (``describe_backbone``: name, fingerprint, layers, parameters); the live object is
+    kept in ``BACKBONES`` under its fingerprint. Raises ValueError for a backbone that is
+    not a Keras model with one input (or a function returning one)."""
+    if backbone is None:
+        return None
+    from ..models.build import describe_backbone
+
+    described = describe_backbone(backbone)
+    BACKBONES.setdefault(described["fingerprint"], backbone)
+    return described
+
+
+def _live_backbone(recorded):
+    """The backbone object a recorded config names (by fingerprint, ``BACKBONES``);
+    ValueError when this process has not seen it."""
+    found = BACKBONES.get(recorded.get("fingerprint"))
+    if found is None:
+        raise ValueError(f"Expected backbone as a keras.Model or a function returning one; a "
+                         f"recorded backbone is found only in the process that described it. "
+                         f"Received: backbone={recorded!r}")
+    return found
+
+
+def backbone_name(backbone):
+    """A backbone's readable name: a recorded config's ``name``, a model's ``name``, a
+    function's ``__name__``; ``"mlp"`` for None."""
+    if backbone is None:
+        return "mlp"
+    if isinstance(backbone, Mapping):
+        return str(backbone.get("name"))
+    return str(getattr(backbone, "name", None) or getattr(backbone, "__name__", None)
+               or type(backbone).__name__)
 
 
 def _conditions(conditions):
@@ -370,6 +436,7 @@ def condition(config, trainer=""):
     if not given:
         return dict.fromkeys(("condition",) + Settings.names(), float("nan"))
     given.setdefault("backend", DEFAULT_BACKEND)   # a config without one is a TensorFlow run
+    backbone = given.pop("backbone", None)
     given = {k: v for k, v in given.items() if not isinstance(v, (dict, list)) or k == "hidden"}
     try:
         settings = Settings.of(given)
@@ -379,6 +446,11 @@ def condition(config, trainer=""):
     label = settings.label(tuned=(tuned,) if tuned else ())
     values = {k: (",".join(map(str, v)) if k == "hidden" else v)
               for k, v in settings.config().items()}
+    values["backbone"] = backbone_name(backbone)
+    if backbone is not None:    # another backbone is another condition, never pooled
+        short = str(backbone.get("fingerprint"))[:6] if isinstance(backbone, Mapping) else ""
+        label = (label.replace(f" hidden={values['hidden']}", "")
+                 + f" backbone={values['backbone']}#{short}")
     return {"condition": f"{label} | {trainer}" if trainer else label, **values}
 
 
@@ -426,7 +498,7 @@ class Setup:
 
         >>> from recipes import get
         >>> Setup(get("binary_sigmoid_bce"), 0, hidden=(8,)).arguments("model")
-        {'hidden': (8,), 'output_scale': 1.0}
+        {'hidden': (8,), 'output_scale': 1.0, 'backbone': None}
         """
         s = self.settings
         return {name: getattr(s, name) for name in s.names() if APPLIES_TO.get(name) == part}
