@@ -16,7 +16,8 @@ from recipes.training.settings import APPLIES_TO, Settings, Setup
 
 # A value different from the default, for every setting.
 CHANGED = {"epochs": 2, "batch_size": 16, "optimizer": "sgd", "learning_rate": 0.05,
-           "hidden": (8,), "output_scale": 2.0, "backend": "torch"}
+           "hidden": (8,), "output_scale": 2.0, "backend": "torch",
+           "label_smoothing": 0.1, "class_weight": "balanced"}
 
 
 def test_every_setting_has_a_changed_value_here():
