@@ -101,9 +101,15 @@ def _python_batches(x, y, order, batch_size, class_weight=None):
                 yield x[idx], y[idx], class_weight_to_sample_weights(y[idx], class_weight)
 
 
-def _epoch_batches(x, y, order, batch_size, class_weight=None):
-    """The training batches and the ``class_weight`` argument of ``fit``: TensorFlow
-    takes it with ``tf.data``; elsewhere the batches carry it (``_python_batches``)."""
+def _epoch_batches(x, y, order, batch_size):
+    """The training batches of an unweighted run (``_fit_data``)."""
+    return _fit_data(x, y, order, batch_size, None)[0]
+
+
+def _fit_data(x, y, order, batch_size, class_weight):
+    """``(batches, class_weight argument of fit)``: TensorFlow's ``fit`` takes
+    ``class_weight`` with ``tf.data``; elsewhere the batches carry it
+    (``_python_batches``) and ``fit`` gets None."""
     import keras
 
     if keras.backend.backend() == "tensorflow":
@@ -162,8 +168,8 @@ def _fit_one(setup, split):
     epochs, batch_size = setup.settings.epochs, setup.settings.batch_size
     order = batch_order(setup.seed, epochs, len(y_train))
     steps = int(np.ceil(len(y_train) / batch_size))
-    data, class_weight = _epoch_batches(split.X_train, y_train, order, batch_size,
-                                        class_weights(setup, split))
+    data, class_weight = _fit_data(split.X_train, y_train, order, batch_size,
+                                   class_weights(setup, split))
     trace = Trace(outputs={s: [] for s in SPLITS}, loss={s: [] for s in SPLITS})
     grads, seconds = [], []
     start = time.perf_counter()
