@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..messages import plural
+from ..training.metrics import ECE_BINS
 from ..training.settings import DEFAULT_BACKEND
 from .formatting import PERCENT_METRICS, fmt_epochs, fmt_group, fmt_value
 from .stats import (ALPHA, CURVE_BAND, MARGINS, MIN_PAIRS, N_BOOT, NOISE_RTOL, TUNING,
@@ -49,7 +50,9 @@ METHODS_NOTE = (
     f"better or worse when the CI excludes 0 and p ≤ {ALPHA}; otherwise inconclusive (too "
     f"few seeds when the smallest possible p exceeds {ALPHA}). An automatic goal (95% of "
     f"the best recipe's mean) that the trivial baseline already meets is no goal. Curves "
-    f"show the mean and the {CURVE_BAND}."
+    f"show the mean and the {CURVE_BAND}. ECE: expected calibration error over {ECE_BINS} "
+    f"equal-width bins of the top-class confidence, the bins' mean |accuracy - confidence| "
+    f"weighted by their share of rows (Guo et al., 2017)."
 )
 
 # Claims of the source notes the experiments test: the recipe compared with the
