@@ -27,7 +27,8 @@ from recipes.results.grid import Experiment
 from recipes.results import runner
 from recipes.results.store import Store, StoreError
 from recipes.training import data, metrics
-from recipes.training.settings import Settings, condition
+from recipes.training.settings import Settings, Setup, condition
+from recipes.training.trace import class_weights
 
 RNG = np.random.RandomState(0)
 X = RNG.normal(size=(24, 3))
@@ -607,6 +608,32 @@ BAD_INPUTS = [
     ("backbone/x-shape", lambda t: compare(X, [0, 1] * 12, backbone=two_inputs(one=True)),
      ValueError, r"Expected X with examples of shape \(5,\) \(the input of backbone 'two'; "
                  r"None is any size\). Received: X.shape=\(24, 3\)"),
+    # --- imbalance settings (issue #22 item 4: class_weight, label_smoothing)
+    ("imbalance/smoothing-one", lambda t: Settings(label_smoothing=1.0), ValueError,
+     r"Expected label_smoothing to be a number in \[0, 1\)\. Received: label_smoothing=1\.0"),
+    ("imbalance/smoothing-not-cross-entropy", lambda t: Setup(
+        recipes.get("regression_linear_mse"), 0, label_smoothing=0.1), ValueError,
+     r"Expected label_smoothing only for a recipe whose loss is one of \['binary_crossentropy'"
+     r".*Received: label_smoothing=0\.1 for recipe='regression_linear_mse' \(loss 'mse'"),
+    ("imbalance/smoothing-sparse-cce", lambda t: Setup(
+        recipes.get("multiclass_softmax_sparse_cce"), 0, label_smoothing=0.1), ValueError,
+     r"Received: label_smoothing=0\.1 for recipe='multiclass_softmax_sparse_cce'"),
+    ("imbalance/class-weight-unknown-word", lambda t: Settings(class_weight="balance"),
+     ValueError, r"Expected class_weight to be None, 'balanced' or a dict \{class index: "
+                 r"weight > 0\}\. Received: class_weight='balance'"),
+    ("imbalance/class-weight-negative", lambda t: Settings(class_weight={0: -1.0}),
+     ValueError, r"Received: class_weight=\{0: -1\.0\}"),
+    ("imbalance/class-weight-label-key", lambda t: Settings(class_weight={"cat": 2.0}),
+     ValueError, r"Received: class_weight=\{'cat': 2\.0\}"),
+    ("imbalance/class-weight-multilabel", lambda t: Setup(
+        recipes.get("multilabel_sigmoid_bce"), 0, class_weight="balanced"), ValueError,
+     r"Expected class_weight only for a recipe of one class per row.*per-row sample weights, "
+     r"which are not implemented.*Received: class_weight='balanced' for "
+     r"recipe='multilabel_sigmoid_bce'"),
+    ("imbalance/class-weight-key-past-the-classes", lambda t: class_weights(
+        Setup(MULTICLASS, 0, class_weight={5: 2.0}), data.split(data.load("iris"))),
+     ValueError, r"Expected class_weight keys among the class indices \{0, 1, 2\}\. "
+                 r"Received: class_weight keys \[5\]"),
 ]
 
 # (case id, make(tmp_path), expected value)

@@ -2,7 +2,8 @@
 ``settings.CHECKS``) and what it configures (a row of ``settings.APPLIES_TO``); every
 trainer then gets it with no trainer code.
 
-This test adds one without touching the package: label smoothing of the loss, as a
+This test adds one without touching the package (Settings has since declared it
+itself, #22; the test undoes the declaration to show the steps): label smoothing of the loss, as a
 field of a ``Settings`` subclass plus the two rows. It shows the value reaching every
 trainer (plain ``fit``, and the stacked trainer of each backend: TensorFlow, JAX and
 PyTorch, each in a process of its own): it is in the loss of the model ``fit`` trains
@@ -90,6 +91,8 @@ def test_the_setting_is_checked_where_it_is_declared(monkeypatch):
     scope = {}
     exec(SETTING, scope)
     monkeypatch.setitem(settings.CHECKS, "label_smoothing", scope["CHECK"])
+    # Settings declares label_smoothing itself now (#22): undeclared here, to show the step
+    monkeypatch.delitem(settings.APPLIES_TO, "label_smoothing")
     Smoothed = scope["Smoothed"]
     with pytest.raises(ValueError, match=r"Expected label_smoothing to be a float in \[0, 1\)\. "
                                          r"Received: label_smoothing=1\.5"):

@@ -24,7 +24,8 @@ def bb():
 
 # A value different from the default, for every setting.
 CHANGED = {"epochs": 2, "batch_size": 16, "optimizer": "sgd", "learning_rate": 0.05,
-           "hidden": (8,), "output_scale": 2.0, "backend": "torch", "backbone": bb}
+           "hidden": (8,), "output_scale": 2.0, "backend": "torch", "backbone": bb,
+           "label_smoothing": 0.1, "class_weight": "balanced"}
 
 
 def recorded(name, value):
@@ -141,7 +142,8 @@ def test_a_run_id_changes_with_its_data():
 def test_settings_config_is_json_ready():
     assert json.loads(json.dumps(Settings().config())) == {
         "epochs": 20, "batch_size": 32, "optimizer": "adam", "learning_rate": 0.001,
-        "hidden": [32], "output_scale": 1.0, "backend": "tensorflow"}
+        "hidden": [32], "output_scale": 1.0, "backend": "tensorflow",
+        "label_smoothing": 0.0, "class_weight": None}
 
 
 # setting -> what its CHANGED value looks like in the compiled model Setup.build_model

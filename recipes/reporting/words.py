@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..messages import plural
+from ..training.metrics import ECE_BINS
 from ..training.settings import SHORT
 from .formatting import (PERCENT_METRICS, diff_unit, effect_parts, fmt_effect, fmt_epochs,
                          fmt_group, fmt_value, unit)
@@ -54,7 +55,10 @@ METHODS_NOTE = (
     f"or worse, and may be negligible. Differences are in each metric's unit (pp: "
     f"percentage points), their digits matched to the width of their CI. An automatic goal "
     f"(95% of the best recipe's final validation mean) that the trivial baseline already "
-    f"meets is no goal. Curves show the mean and the {CURVE_BAND}."
+    f"meets is no goal. Curves show the mean and the {CURVE_BAND}. "
+    f"ECE: expected calibration error over {ECE_BINS} equal-width bins of the top-class "
+    f"confidence, the bins' mean |accuracy - confidence| weighted by their share of rows "
+    f"(Guo et al., 2017)."
 )
 
 # Claims of the source notes the experiments test: the recipe compared with the

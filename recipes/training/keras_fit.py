@@ -20,7 +20,8 @@ import traceback
 import numpy as np
 
 from ..quiet import import_tensorflow
-from .trace import SPLITS, Trace, batch_order, failed, finite, per_setup, targets
+from .trace import (SPLITS, Trace, batch_order, class_weights, failed, finite, per_setup,
+                    targets)
 
 
 # --- autodiff on every backend ------------------------------------------------------
@@ -83,19 +84,37 @@ def _tf_batches(x, y, order, batch_size):
     return data
 
 
-def _python_batches(x, y, order, batch_size):
-    """The batches of ``_tf_batches``, in the same order, from a generator (any backend)."""
+def _python_batches(x, y, order, batch_size, class_weight=None):
+    """The batches of ``_tf_batches``, in the same order, from a generator (any backend).
+    Keras' generator adapter takes no ``class_weight``: given one, each batch carries the
+    sample weights Keras' own ``class_weight_to_sample_weights`` makes of it (what
+    ``fit(class_weight=)`` does with arrays)."""
+    from keras.src.trainers.data_adapters.data_adapter_utils import (
+        class_weight_to_sample_weights)
+
     for o in order:
         for start in range(0, len(o), batch_size):
             idx = o[start:start + batch_size]
-            yield x[idx], y[idx]
+            if class_weight is None:
+                yield x[idx], y[idx]
+            else:
+                yield x[idx], y[idx], class_weight_to_sample_weights(y[idx], class_weight)
 
 
 def _epoch_batches(x, y, order, batch_size):
+    """The training batches of an unweighted run (``_fit_data``)."""
+    return _fit_data(x, y, order, batch_size, None)[0]
+
+
+def _fit_data(x, y, order, batch_size, class_weight):
+    """``(batches, class_weight argument of fit)``: TensorFlow's ``fit`` takes
+    ``class_weight`` with ``tf.data``; elsewhere the batches carry it
+    (``_python_batches``) and ``fit`` gets None."""
     import keras
 
-    make = _tf_batches if keras.backend.backend() == "tensorflow" else _python_batches
-    return make(x, y, order, batch_size)
+    if keras.backend.backend() == "tensorflow":
+        return _tf_batches(x, y, order, batch_size), class_weight
+    return _python_batches(x, y, order, batch_size, class_weight), None
 
 
 def _tf_grad_norm(model, loss_fn, x, y):
@@ -149,7 +168,8 @@ def _fit_one(setup, split):
     epochs, batch_size = setup.settings.epochs, setup.settings.batch_size
     order = batch_order(setup.seed, epochs, len(y_train))
     steps = int(np.ceil(len(y_train) / batch_size))
-    data = _epoch_batches(split.X_train, y_train, order, batch_size)
+    data, class_weight = _fit_data(split.X_train, y_train, order, batch_size,
+                                   class_weights(setup, split))
     trace = Trace(outputs={s: [] for s in SPLITS}, loss={s: [] for s in SPLITS})
     grads, seconds = [], []
     start = time.perf_counter()
@@ -173,7 +193,7 @@ def _fit_one(setup, split):
                 model.stop_training = True
 
     model.fit(data, epochs=epochs, steps_per_epoch=steps, shuffle=False, verbose=0,
-              callbacks=[Record()])
+              callbacks=[Record()], class_weight=class_weight)
     trace.outputs = {s: np.stack(v) for s, v in trace.outputs.items()}
     if split.X_test is not None:   # the test split: final outputs only
         trace.outputs["test"] = keras.ops.convert_to_numpy(

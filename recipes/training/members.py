@@ -37,7 +37,7 @@ import numpy as np
 from ..quiet import import_keras
 from .engine import NotStackable
 from .settings import APPLIES_TO
-from .trace import batch_order, targets
+from .trace import batch_order, row_weights, targets
 
 __all__ = ["IMPLEMENTED", "Config", "NotStackable", "config", "initial_weights",
            "optimizer_spec", "require_backend", "stack_inputs", "stackable", "unimplemented"]
@@ -45,7 +45,8 @@ __all__ = ["IMPLEMENTED", "Config", "NotStackable", "config", "initial_weights",
 # The settings every stacked trainer implements itself. A setting of the loss or the
 # optimizer (``settings.APPLIES_TO``) reaches them through the loss object and
 # ``optimizer_spec``; any other setting is refused unless it has its default value.
-IMPLEMENTED = frozenset({"epochs", "batch_size", "hidden", "output_scale", "backend"})
+IMPLEMENTED = frozenset({"epochs", "batch_size", "hidden", "output_scale", "backend",
+                         "class_weight"})
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Config:
     batch_size: int
     epochs: int
     jit: bool | None = None     # TensorFlow: XLA-compiled (decided per group); else None
+    class_weight: object = None  # the setting: same split + same setting -> same row weights
 
 
 def config(setup, split):
@@ -82,7 +84,7 @@ def config(setup, split):
                   activation=recipe.activation,
                   loss=(namespace, cls, tuple(sorted(kwargs.items()))),
                   encoding=recipe.encoding, optimizer=kind, hyper=hyper,
-                  batch_size=s.batch_size, epochs=s.epochs)
+                  batch_size=s.batch_size, epochs=s.epochs, class_weight=s.class_weight)
 
 
 def unimplemented(settings):
@@ -224,19 +226,24 @@ def initial_weights(setup, split):
 
 
 def stack_inputs(config, setups, splits):
-    """A chunk's arguments: ``(x_train, y_train, x_val, y_val, order, valid, lr,
+    """A chunk's arguments: ``(x_train, y_train, x_val, y_val, w_train, order, valid, lr,
     weights)``. Members that share one Split share its arrays ((N, d)); otherwise every
-    member gets its own, stacked on a leading member axis ((K, N, d)). ``order``: (K, E,
+    member gets its own, stacked on a leading member axis ((K, N, d)). ``w_train``: each
+    training row's weight in the loss (``trace.row_weights``: its class weight, else 1),
+    (N,) or (K, N) like ``y_train``; a member's batch loss is the weighted sum over the
+    batch divided by the batch size, as Keras' "sum_over_batch_size". ``order``: (K, E,
     S*B) each member's row order per epoch, padded to S full batches of ``batch_size``
     with ``valid`` (S*B,) False past the real rows; ``lr``: (K,); weights: layer by layer,
     leading axis K."""
     split = splits[0]
     if all(s is split for s in splits):
         y_train, y_val = targets(setups[0].recipe, split)
+        w_train = row_weights(setups[0], split)
         x_train, x_val = np.asarray(split.X_train, np.float32), np.asarray(split.X_val, np.float32)
     else:
         pairs = [targets(s.recipe, own) for s, own in zip(setups, splits)]
         y_train, y_val = (np.stack(part) for part in zip(*pairs))
+        w_train = np.stack([row_weights(s, own) for s, own in zip(setups, splits)])
         x_train = np.stack([np.asarray(s.X_train, np.float32) for s in splits])
         x_val = np.stack([np.asarray(s.X_val, np.float32) for s in splits])
     n_train = x_train.shape[-2]
@@ -249,7 +256,7 @@ def stack_inputs(config, setups, splits):
         order[k, :, :n_train] = batch_order(s.seed, config.epochs, n_train)
     valid = np.arange(padded) < n_train
     lr = np.asarray([optimizer_spec(s)[2] for s in setups], dtype=np.float32)
-    return x_train, y_train, x_val, y_val, order, valid, lr, ws
+    return x_train, y_train, x_val, y_val, w_train, order, valid, lr, ws
 
 
 def require_backend(backend, name):

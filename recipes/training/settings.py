@@ -22,11 +22,13 @@ still name the same runs.
 >>> s.epochs, s.optimizer
 (5, 'adam')
 >>> Settings.names()
-('epochs', 'batch_size', 'optimizer', 'learning_rate', 'hidden', 'output_scale', 'backend', 'backbone')
+('epochs', 'batch_size', 'optimizer', 'learning_rate', 'hidden', 'output_scale', 'backend', 'backbone', 'label_smoothing', 'class_weight')
 >>> Settings.of({"epoch": 3})
 Traceback (most recent call last):
 ...
-ValueError: Expected one of {'epochs', 'batch_size', 'optimizer', 'learning_rate', 'hidden', 'output_scale', 'backend', 'backbone'}. Received: setting='epoch'
+ValueError: Expected one of {'epochs', 'batch_size', 'optimizer', 'learning_rate', 'hidden', 'output_scale', 'backend', 'backbone', 'label_smoothing', 'class_weight'}. Received: setting='epoch'
+>>> Settings(class_weight={1: 3, 0: 1}).class_weight
+((0, 1.0), (1, 3.0))
 """
 
 from __future__ import annotations
@@ -104,6 +106,10 @@ CHECKS = {
     "backbone": (lambda v: v is None or callable(v),
                  "None (the MLP of hidden), a keras.Model with one input, or a function "
                  "returning one"),
+    "label_smoothing": (lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool)
+                        and 0 <= v < 1, "a number in [0, 1)"),
+    "class_weight": (lambda v: v is None or v == "balanced" or isinstance(v, tuple),
+                     "None, 'balanced' or a dict {class index: weight > 0}"),
 }
 
 
@@ -124,7 +130,57 @@ APPLIES_TO = {
     "output_scale": "model",
     "backend": "process",
     "backbone": "model",
+    "label_smoothing": "loss",
+    "class_weight": "trainer",
 }
+
+# settings left out of a run's config (and so of its run id) and of its label at their
+# default, so runs recorded before the setting existed keep their ids
+OMITTED_AT_DEFAULT = {"backend": DEFAULT_BACKEND, "label_smoothing": 0.0, "class_weight": None}
+
+
+# setting -> (which recipes it applies to, what they are): a Setup of any other recipe with
+# the setting away from its default is refused (the loss has no such argument, or the
+# recipe's target has no classes to weight)
+CROSS_ENTROPY = frozenset({"binary_crossentropy", "categorical_crossentropy",
+                           "binary_focal_crossentropy"})
+RECIPE_CHECKS = {
+    "label_smoothing": (lambda recipe: recipe.loss in CROSS_ENTROPY,
+                        f"a recipe whose loss is one of {sorted(CROSS_ENTROPY)} (label "
+                        f"smoothing is an argument of those Keras losses only)"),
+    "class_weight": (lambda recipe: recipe.target == "classes",
+                     "a recipe of one class per row (binary or multiclass); multi-label, "
+                     "ordinal and regression targets would need per-row sample weights, "
+                     "which are not implemented"),
+}
+
+
+def class_weight_value(value):
+    """``class_weight`` in the form a Settings holds: None, "balanced", or a sorted tuple of
+    ``(class index, weight)`` pairs from a dict (keys: whole numbers >= 0, or their
+    digits as text, as a stored config writes them; weights: finite numbers > 0).
+    Anything else is returned as given, for the check to name it."""
+    if isinstance(value, Mapping):
+        try:
+            pairs = [(int(k), float(v)) for k, v in value.items()]
+        except (TypeError, ValueError):
+            return value
+        keys_ok = all((_count(k) or (isinstance(k, str) and k.strip().isdigit()))
+                      and int(k) >= 0 for k in value)
+        if pairs and keys_ok and all(_positive(v) for _, v in pairs):
+            return tuple(sorted(pairs))
+    if isinstance(value, str) and value.strip().lower() == "balanced":
+        return "balanced"
+    return value
+
+
+def class_weight_text(value):
+    """``class_weight`` as short text: "none", "balanced" or "0:1,1:3"."""
+    if value is None:
+        return "none"
+    if isinstance(value, tuple):
+        return ",".join(f"{k}:{w:g}" for k, w in value)
+    return str(value)
 
 # fingerprint -> the live backbone (a model or a function) of every Settings whose config
 # was taken in this process: a config names a backbone by its name and fingerprint
@@ -188,6 +244,14 @@ class Settings:
         ``keras.utils.set_random_seed(seed)`` (a fresh model per seed). A run's config
         records it by name and fingerprint (``recipes.models.build.describe_backbone``);
         the stacked trainers do not take it, so such runs train with plain ``fit``.
+    label_smoothing : float, default=0.0
+        The cross-entropy loss's ``label_smoothing`` (cross-entropy recipes only:
+        ``RECIPE_CHECKS``).
+    class_weight : None, "balanced" or dict, default=None
+        Weights of the training rows by class, as Keras' ``fit(class_weight=)``: a dict
+        {class index: weight}; "balanced" is ``n / (k * count_c)`` on the training
+        split (scikit-learn's ``compute_class_weight``). Recipes with one class per
+        row only (``RECIPE_CHECKS``).
     """
 
     epochs: int = 20
@@ -198,6 +262,8 @@ class Settings:
     output_scale: float = 1.0
     backend: str | None = None
     backbone: object = None
+    label_smoothing: float = 0.0
+    class_weight: object = None
 
     def __post_init__(self):
         if isinstance(self.backbone, Mapping):   # a recorded config: the live backbone again
@@ -207,6 +273,7 @@ class Settings:
             raise ValueError(expected(BACKENDS, "backend", backend))
         object.__setattr__(self, "backend", backend)
         object.__setattr__(self, "optimizer", _optimizer_name(self.optimizer))
+        object.__setattr__(self, "class_weight", class_weight_value(self.class_weight))
         for name in self.names():   # numpy scalars -> Python numbers: the same config and run id
             value = getattr(self, name)
             if isinstance(value, numbers.Number) and hasattr(value, "item"):
@@ -287,9 +354,7 @@ class Settings:
         no name to record, so a run trained with it could not be told apart or resumed.
         """
         _recorded_optimizer(self.optimizer)
-        config = {name: (list(v) if name == "hidden" else _backbone_config(v)
-                         if name == "backbone" else v)
-                  for name, v in ((n, getattr(self, n)) for n in self.names())}
+        config = {name: _RECORDED.get(name, _as_is)(getattr(self, name)) for name in self.names()}
         if config["backbone"] is None:   # the MLP: the ids of runs recorded before backbones hold
             del config["backbone"]
         return config
@@ -302,12 +367,12 @@ class Settings:
             if name in tuned:
                 return "tuned"
             v = getattr(self, name)
-            if name == "backbone":
-                return backbone_name(v)
+            if name in _SHOWN:
+                return _SHOWN[name](v)
             return ",".join(map(str, v)) if name == "hidden" else f"{v:g}" if isinstance(
                 v, float) else str(v)
-        hide = {"optimizer"} | ({"backend"} if self.backend == DEFAULT_BACKEND else set()) \
-            | ({"backbone"} if self.backbone is None else {"hidden"})
+        hide = ({"optimizer"} | {n for n, v in OMITTED_AT_DEFAULT.items() if getattr(self, n) == v}
+                | ({"backbone"} if self.backbone is None else {"hidden"}))
         return " ".join([show("optimizer")] + [f"{SHORT.get(n, n)}={show(n)}"
                                                for n in self.names() if n not in hide])
 
@@ -320,7 +385,8 @@ OPTIMIZER_CONDITIONS = ({"optimizer": "adam", "learning_rate": 1e-3},
                         {"optimizer": "sgd", "learning_rate": 0.1})
 
 # short names in ``Settings.label`` (a setting not listed here shows its own name)
-SHORT = {"learning_rate": "lr", "batch_size": "batch", "output_scale": "scale"}
+SHORT = {"learning_rate": "lr", "batch_size": "batch", "output_scale": "scale",
+         "label_smoothing": "smoothing"}
 
 
 def _backbone_config(backbone):
@@ -358,6 +424,20 @@ def backbone_name(backbone):
     return str(getattr(backbone, "name", None) or getattr(backbone, "__name__", None)
                or type(backbone).__name__)
 
+
+
+def _as_is(value):
+    return value
+
+
+# setting -> how a run's config records its value (JSON-ready), and how its label shows it;
+# settings not listed are recorded as they are
+_RECORDED = {
+    "hidden": list,
+    "backbone": _backbone_config,
+    "class_weight": lambda v: {str(k): w for k, w in v} if isinstance(v, tuple) else v,
+}
+_SHOWN = {"backbone": backbone_name, "class_weight": class_weight_text}
 
 def _conditions(conditions):
     """A grid's explicit conditions as a list of mappings: None stays None (one condition
@@ -437,7 +517,8 @@ def condition(config, trainer=""):
         return dict.fromkeys(("condition",) + Settings.names(), float("nan"))
     given.setdefault("backend", DEFAULT_BACKEND)   # a config without one is a TensorFlow run
     backbone = given.pop("backbone", None)
-    given = {k: v for k, v in given.items() if not isinstance(v, (dict, list)) or k == "hidden"}
+    given = {k: v for k, v in given.items()
+             if not isinstance(v, (dict, list)) or k in ("hidden", "class_weight")}
     try:
         settings = Settings.of(given)
     except ValueError:   # recorded before a check refused it (optimizer='adamw2'): read as is
@@ -451,6 +532,7 @@ def condition(config, trainer=""):
         short = str(backbone.get("fingerprint"))[:6] if isinstance(backbone, Mapping) else ""
         label = (label.replace(f" hidden={values['hidden']}", "")
                  + f" backbone={values['backbone']}#{short}")
+    values["class_weight"] = class_weight_text(settings.class_weight)
     return {"condition": f"{label} | {trainer}" if trainer else label, **values}
 
 
@@ -481,27 +563,38 @@ class Setup:
     settings: Settings
 
     def __init__(self, recipe, seed, settings=None, **options):
-        set_fields(self, recipe=recipe, seed=seed, settings=Settings.of(options, settings))
+        settings = Settings.of(options, settings)
+        for name, (applies, allowed) in RECIPE_CHECKS.items():
+            value = getattr(settings, name, OMITTED_AT_DEFAULT[name])
+            if value != OMITTED_AT_DEFAULT[name] and not applies(recipe):
+                raise ValueError(f"Expected {name} only for {allowed}. Received: "
+                                 f"{name}={value!r} for recipe={recipe.name!r} "
+                                 f"(loss {recipe.loss!r}, target {recipe.target!r})")
+        set_fields(self, recipe=recipe, seed=seed, settings=settings)
 
     def config(self):
         """JSON-ready description (the recipe by its full row, so a user's edit is a new
-        run); the backend is left out when it is ``DEFAULT_BACKEND``, so the ids of runs
-        recorded before the backend was a setting still name them."""
+        run); a setting of ``OMITTED_AT_DEFAULT`` (the backend, label smoothing, class
+        weights) is left out at its default, so the ids of runs recorded before it was a
+        setting still name them."""
         settings = self.settings.config()
-        if settings["backend"] == DEFAULT_BACKEND:
-            del settings["backend"]
+        for name, default in OMITTED_AT_DEFAULT.items():
+            if getattr(self.settings, name, default) == default:
+                settings.pop(name, None)
         return {"recipe": self.recipe.describe(), "seed": self.seed, **settings}
 
     def arguments(self, part):
         """The settings that configure ``part`` (a value of ``APPLIES_TO``: "model",
-        "optimizer", "loss", ...), as keyword arguments.
+        "optimizer", "loss", ...), as keyword arguments; a setting that does not apply to
+        the recipe (``RECIPE_CHECKS``: it is then at its default) is left out.
 
         >>> from recipes import get
         >>> Setup(get("binary_sigmoid_bce"), 0, hidden=(8,)).arguments("model")
         {'hidden': (8,), 'output_scale': 1.0, 'backbone': None}
         """
         s = self.settings
-        return {name: getattr(s, name) for name in s.names() if APPLIES_TO.get(name) == part}
+        return {name: getattr(s, name) for name in s.names() if APPLIES_TO.get(name) == part
+                and (name not in RECIPE_CHECKS or RECIPE_CHECKS[name][0](self.recipe))}
 
     def loss(self, **options):
         """The recipe's Keras loss with this run's loss settings (``make_loss``);

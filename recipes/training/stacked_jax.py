@@ -171,11 +171,12 @@ def _build(parts, batch_size, own_data):
         out, _ = model.stateless_call(ws, [], x, training=training)
         return out
 
-    def batch_loss(ws, xb, yb):
-        return loss_fn(yb, predict(ws, xb, training=True))
+    def batch_loss(ws, xb, yb, wb):
+        # the row weights as Keras' fit passes class weights: sample_weight of the loss
+        return loss_fn(yb, predict(ws, xb, training=True), sample_weight=wb)
 
-    def step(ws, ov, total, xb, yb):
-        loss, grads = jax.value_and_grad(batch_loss)(ws, xb, yb)
+    def step(ws, ov, total, xb, yb, wb):
+        loss, grads = jax.value_and_grad(batch_loss)(ws, xb, yb, wb)
         ws, ov = optimizer.stateless_apply(ov, grads, ws)
         # Keras' loss tracker: a float32 Mean weighted by the batch size
         return ws, ov, total + loss * jnp.float32(xb.shape[0])
@@ -189,13 +190,13 @@ def _build(parts, batch_size, own_data):
         grads = jax.grad(loss)([w for w, h in zip(ws, is_head) if h])
         return jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in grads))
 
-    def member(x_train, y_train, x_val, y_val, order, ws, ov):
+    def member(x_train, y_train, x_val, y_val, w_train, order, ws, ov):
         n_train = order.shape[-1]
         full, rest = divmod(n_train, B)
 
         def batch(carry, idx):
             ws, ov, total = carry
-            return step(ws, ov, total, x_train[idx], y_train[idx]), None
+            return step(ws, ov, total, x_train[idx], y_train[idx], w_train[idx]), None
 
         def epoch(carry, order_e):
             ws, ov = carry
@@ -217,11 +218,11 @@ def _build(parts, batch_size, own_data):
 
     data_axis = 0 if own_data else None
 
-    def train(x_train, y_train, x_val, y_val, order, ws, ov):
+    def train(x_train, y_train, x_val, y_val, w_train, order, ws, ov):
         global TRACE_COUNT
         TRACE_COUNT += 1
-        return jax.vmap(member, in_axes=(data_axis,) * 4 + (0, 0, 0))(
-            x_train, y_train, x_val, y_val, order, ws, ov)
+        return jax.vmap(member, in_axes=(data_axis,) * 5 + (0, 0, 0))(
+            x_train, y_train, x_val, y_val, w_train, order, ws, ov)
 
     return jax.jit(train)
 
@@ -262,11 +263,11 @@ def _predict_test(parts, ws, x):
 def _inputs(config, parts, setups, splits):
     """The chunk's arguments: data ((N, d) shared, or (K, N, d) per member), the batch
     order (K, E, N), the initial weights and optimizer variables (leading axis K)."""
-    x_train, y_train, x_val, y_val, order, _, _, ws = members.stack_inputs(
+    x_train, y_train, x_val, y_val, w_train, order, _, _, ws = members.stack_inputs(
         config, setups, splits)
     n_train = x_train.shape[-2]
     opt = [np.stack(v) for v in zip(*(_optimizer_values(config, parts, s) for s in setups))]
-    return [x_train, np.asarray(y_train), x_val, np.asarray(y_val),
+    return [x_train, np.asarray(y_train), x_val, np.asarray(y_val), w_train,
             np.ascontiguousarray(order[:, :, :n_train]), list(ws), opt]
 
 

@@ -254,13 +254,14 @@ class _Chunk:
     """One call's tensors: data (shared (N, d) or per member (K, N, d)), targets, the
     per-member row order (K, E, S*B), ``valid`` (S*B,) and learning rates (K,)."""
 
-    def __init__(self, x_train, y_train, x_val, y_val, order, valid, lr, batch_size):
+    def __init__(self, x_train, y_train, x_val, y_val, w_train, order, valid, lr, batch_size):
         import tensorflow as tf
 
         self.K, _, padded_rows = order.shape
         self.S = padded_rows // batch_size
         self.own = x_train.shape.rank == 3      # every member has its own split
         self.x_train, self.y_train, self.x_val = x_train, y_train, x_val
+        self.w_train = w_train      # each training row's weight (class_weight), (N,) or (K, N)
         self.order, self.valid, self.lr = order, valid, lr
         self.n_train = x_train.shape[-2]
         shape = (self.K,)
@@ -392,12 +393,14 @@ class _Graph:
         dims = 1 if chunk.own else 0
         xb = tf.gather(chunk.x_train, idx, batch_dims=dims)
         yb = tf.gather(chunk.y_train, idx, batch_dims=dims)
+        wb = tf.gather(chunk.w_train, idx, batch_dims=dims)           # (K, B)
         ws = flat_ws.unpack(flat)
         with tf.GradientTape() as tape:
             tape.watch(ws)
-            losses = self.per_sample(yb, self.forward(ws, xb))
+            losses = self.per_sample(yb, self.forward(ws, xb)) * wb
             losses = tf.where(ok[None, :], losses, tf.zeros_like(losses))
-            # Keras "sum_over_batch_size" over the real batch; padding adds exact zeros.
+            # Keras "sum_over_batch_size" over the real batch (weighted rows, divided by
+            # the batch size, not the weights' sum); padding adds exact zeros.
             batch_loss = tf.reduce_sum(losses, axis=1) / b
             objective = tf.reduce_sum(batch_loss)   # SUM over members, never the mean
         grads = flat_ws.pack(tape.gradient(objective, ws))
@@ -440,7 +443,7 @@ class _Graph:
         tas = [ta.write(e, r) for ta, r in zip(tas, records)]
         return e + 1, flat, slots, it, tas
 
-    def train(self, x_train, y_train, x_val, y_val, order, valid, lr, ws):
+    def train(self, x_train, y_train, x_val, y_val, w_train, order, valid, lr, ws):
         """``order``: (K, E, S*B) per-member example indices, each epoch padded to S full
         batches; ``valid``: (S*B,) True for real positions (the last batch may be short).
         Returns the per-epoch records, leading axis K, and the final weights."""
@@ -448,7 +451,7 @@ class _Graph:
 
         global TRACE_COUNT
         TRACE_COUNT += 1
-        chunk = _Chunk(x_train, y_train, x_val, y_val, order, valid, lr,
+        chunk = _Chunk(x_train, y_train, x_val, y_val, w_train, order, valid, lr,
                        self.config.batch_size)
         flat_ws = _Flat(ws)
         flat = flat_ws.pack(ws)

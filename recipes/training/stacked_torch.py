@@ -129,11 +129,14 @@ class _Chunk:
         K, n, u = z.shape
         return self.head_act(z.reshape(K * n, u)).reshape(K, n, u)
 
-    def member_means(self, y, out):
-        """Each member's loss, (K,): the per-sample losses averaged over its rows."""
+    def member_means(self, y, out, w=None):
+        """Each member's loss, (K,): the per-sample losses averaged over its rows; ``w``
+        (K, n): the rows' weights (class_weight), summed weighted and divided by the rows'
+        count, as Keras' "sum_over_batch_size"."""
         K, n = out.shape[:2]
         y = y.reshape((K * n,) + tuple(y.shape[2:]))
-        return self.loss_fn(y, out.reshape((K * n,) + tuple(out.shape[2:]))).reshape(K, n).mean(1)
+        losses = self.loss_fn(y, out.reshape((K * n,) + tuple(out.shape[2:]))).reshape(K, n)
+        return losses.mean(1) if w is None else (losses * w).sum(1) / n
 
     def update(self, ws, grads, slots, step, lr):
         """One optimizer step for every member, in place: Keras' PyTorch arithmetic."""
@@ -191,7 +194,7 @@ def _rows(data, idx, own):
     return torch.index_select(flat, 0, idx.reshape(-1)).reshape((K, b) + tuple(flat.shape[1:]))
 
 
-def _train(chunk, x_train, y_train, x_val, y_val, order, lr, ws):
+def _train(chunk, x_train, y_train, x_val, y_val, w_train, order, lr, ws):
     """Train the members for every epoch; returns the per-epoch records (numpy, leading
     axis K) and the final weights. ``order``: (K, E, n_train) per-member row order."""
     import torch
@@ -212,7 +215,8 @@ def _train(chunk, x_train, y_train, x_val, y_val, order, lr, ws):
         for start in range(0, n_train, B):
             idx = order[:, e, start:start + B]                       # (K, b)
             xb, yb = _rows(x_train, idx, own), _rows(y_train, idx, own)
-            batch_loss = chunk.member_means(yb, chunk.outputs(chunk.forward(ws, xb)))
+            wb = _rows(w_train, idx, own)                            # (K, b)
+            batch_loss = chunk.member_means(yb, chunk.outputs(chunk.forward(ws, xb)), wb)
             grads = torch.autograd.grad(batch_loss.sum(), ws)
             with torch.no_grad():
                 chunk.update(ws, grads, slots, step, lr)
@@ -251,11 +255,12 @@ def _tensors(config, setups, splits):
     row order (K, E, n_train), the learning rates (K,) and the initial weights."""
     import torch
 
-    x_train, y_train, x_val, y_val, order, _, lr, ws = members.stack_inputs(
+    x_train, y_train, x_val, y_val, w_train, order, _, lr, ws = members.stack_inputs(
         config, setups, splits)
     n_train = x_train.shape[-2]
     as_t = torch.from_numpy
     return (as_t(x_train), as_t(np.asarray(y_train)), as_t(x_val), as_t(np.asarray(y_val)),
+            as_t(np.ascontiguousarray(w_train)),
             as_t(np.ascontiguousarray(order[:, :, :n_train]).astype(np.int64)), as_t(lr),
             [as_t(np.ascontiguousarray(w)) for w in ws])
 

@@ -101,3 +101,48 @@ def targets(recipe, split):
 def finite(*arrays):
     """True when every value of every array is finite."""
     return all(np.isfinite(np.asarray(a, dtype=np.float64)).all() for a in arrays)
+
+
+def row_classes(y):
+    """The class index of each row of encoded targets ``y``, by Keras' rule for
+    ``fit(class_weight=)`` (``class_weight_to_sample_weights``): the argmax of one-hot
+    rows, else the rounded value of a single column."""
+    y = np.asarray(y)
+    if y.ndim > 1:
+        y = np.argmax(y, axis=-1) if y.shape[-1] != 1 else np.squeeze(y, axis=-1)
+    return np.round(y).astype(np.int64)
+
+
+def class_weights(setup, split):
+    """The run's ``class_weight`` setting as the dict Keras' ``fit(class_weight=)`` takes,
+    one weight for every class index ``0 .. split.n - 1`` (1.0 where not given), or None
+    when the setting is None. "balanced" is ``n / (k * count_c)`` over the classes of the
+    training split (scikit-learn's ``compute_class_weight``). Raises ValueError for a
+    class index that is not one of the split's."""
+    given = setup.settings.class_weight
+    if given is None:
+        return None
+    n_classes = max(int(split.n), 2)
+    if given == "balanced":
+        from sklearn.utils.class_weight import compute_class_weight
+
+        rows = row_classes(targets(setup.recipe, split)[0])
+        present = np.unique(rows)
+        given = zip(present.tolist(), compute_class_weight("balanced", classes=present, y=rows))
+    weights = dict(given)
+    bad = sorted(k for k in weights if not 0 <= k < n_classes)
+    if bad:
+        raise ValueError(f"Expected class_weight keys among the class indices "
+                         f"{set(range(n_classes))}. Received: class_weight keys {bad}")
+    return {c: float(weights.get(c, 1.0)) for c in range(n_classes)}
+
+
+def row_weights(setup, split):
+    """Each training row's weight, (N,) float32: its class's weight (``class_weights``),
+    1.0 everywhere when the run has none."""
+    y_train = targets(setup.recipe, split)[0]
+    weights = class_weights(setup, split)
+    if weights is None:
+        return np.ones(len(y_train), np.float32)
+    table = np.asarray([weights[c] for c in range(len(weights))], np.float32)
+    return table[row_classes(y_train)]

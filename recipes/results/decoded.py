@@ -1,0 +1,81 @@
+"""A run's decoded forms (#22 item 3): raw, calibrated, thresholded, or both, scored on
+a test split that neither the calibration nor the threshold saw.
+
+``decoded_metrics`` fits the ``Calibrator`` (``recipes.decisions.calibrate``) and the
+``TunedThreshold`` (``recipes.decisions.tune_threshold``) on a run's final validation
+outputs and labels only, applies them to its final test outputs, and scores each form
+with the common metrics (``training.metrics.common_metrics``, ``threshold=``). The rows
+carry the form in a ``decoding`` column (``DECODINGS``), so one recipe's raw and decoded
+forms compare, and recipes compare with each other after decoding. ECE is the common
+metric's: 15 equal-width bins on the top-class confidence (Guo et al., 2017).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..decisions.calibration import METHODS, calibrate as fit_calibration
+from ..decisions.thresholds import tune_threshold
+from ..messages import expected
+from ..training import metrics
+
+DECODINGS = ("raw", "calibrated", "thresholded", "calibrated+thresholded")
+
+
+def calibration_method(calibrate):
+    """The calibration method ``calibrate`` asks for: None (False), "temperature" (True)
+    or a name of ``METHODS``; ValueError for anything else."""
+    if calibrate is False or calibrate is None:
+        return None
+    if calibrate is True:
+        return "temperature"
+    if isinstance(calibrate, str) and calibrate in METHODS:
+        return calibrate
+    raise ValueError(expected((False, True) + tuple(METHODS), "calibrate", calibrate))
+
+
+def decoded_metrics(recipe, split, val_outputs, test_outputs, calibrate=False, threshold=None):
+    """The common metrics of a run's test outputs in each decoded form.
+
+    ``val_outputs``/``test_outputs``: the run's raw outputs on ``split``'s validation and
+    test rows (N, units), the final epoch. ``calibrate``: False, True (temperature
+    scaling) or a method name; ``threshold``: None or what ``tune_threshold`` takes as
+    ``metric`` ("f1", "balanced_accuracy", a cost dict). Both are fitted on the
+    validation outputs and labels only: the test labels are read only to score.
+
+    Returns ``(rows, fitted)``: rows with columns split ("test"), metric, value,
+    decoding (``DECODINGS``: "raw" always, the others as asked); fitted: {"calibration":
+    the Calibrator's ``to_dict()`` or None, "threshold": {decoding: the TunedThreshold's
+    ``to_dict()``} ("thresholded": tuned on the raw outputs; "calibrated+thresholded": on
+    the calibrated ones) or None}.
+    Raises ValueError for a split without test rows, an unknown ``calibrate``, or what
+    ``calibrate``/``tune_threshold`` refuse (a recipe they do not apply to).
+    """
+    method = calibration_method(calibrate)
+    if split.y_test is None:
+        raise ValueError("Expected a split with test rows to score decoded forms on (the "
+                         "calibration and the threshold are fitted on the validation rows). "
+                         "Received: a split whose y_test is None")
+    val, test = np.asarray(val_outputs), np.asarray(test_outputs)
+    forms = {"raw": (val, test, None)}
+    fitted = {"calibration": None, "threshold": None}
+    if method is not None:
+        calibrator = fit_calibration(recipe, val, split.y_val, method, classes=split.classes)
+        fitted["calibration"] = calibrator.to_dict()
+        forms["calibrated"] = (calibrator.apply(val), calibrator.apply(test), None)
+    if threshold is not None:
+        for name, (v, t, _) in list(forms.items()):
+            tuned = tune_threshold(recipe, v, split.y_val, threshold, classes=split.classes)
+            key = "thresholded" if name == "raw" else "calibrated+thresholded"
+            fitted["threshold"] = {**(fitted["threshold"] or {}), key: tuned.to_dict()}
+            forms[key] = (v, t, tuned.threshold)
+    truth = metrics.truth(recipe, split.y_test, split.classes)
+    rows = []
+    for name in DECODINGS:
+        if name in forms:
+            _, t, cut = forms[name]
+            with np.errstate(all="ignore"):
+                scored = metrics.common_metrics(recipe, truth, t, n=split.n, threshold=cut)
+            rows += [("test", m, float(v), name) for m, v in scored.items()]
+    return pd.DataFrame(rows, columns=["split", "metric", "value", "decoding"]), fitted
