@@ -126,6 +126,7 @@ from ..training.metrics import COMMON as COMMON_METRICS
 from ..training.metrics import HIGHER_IS_BETTER, PRIMARY
 from ..training.settings import Settings
 from ..training.settings import condition as condition_of
+from ..training.settings import from_tidy
 from .formatting import fmt_epochs, fmt_value
 
 __all__ = [
@@ -1548,18 +1549,13 @@ def _label_of(row, tuned=None):
     """The condition label ``training.settings.condition`` gives the settings of ``row``
     (a mapping of ``SETTINGS`` and ``trainer``), the setting ``tuned`` reading ``tuned``;
     None when the row knows no setting."""
-    config = {c: _recorded(c, row[c]) for c in SETTINGS if not _is_missing(row.get(c))}
+    config = {c: from_tidy(c, row[c]) for c in SETTINGS if not _is_missing(row.get(c))}
+    config = {c: v for c, v in config.items() if v is not None}
     if not config:
         return None
     trainer = "" if _is_missing(row.get("trainer")) else row["trainer"]
     tune = {"tune": {"setting": tuned}} if tuned else {}
     return condition_of(config | tune, trainer)["condition"]
-
-
-def _recorded(name, value):
-    """A setting's value as a run's config records it: ``hidden``, which the tidy results
-    write as text (``"64,32"``, ``training.settings.condition``), as its list of widths."""
-    return [int(w) for w in str(value).split(",")] if name == "hidden" else value
 
 
 def _learning_rates(comp):

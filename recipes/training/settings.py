@@ -536,6 +536,35 @@ def condition(config, trainer=""):
     return {"condition": f"{label} | {trainer}" if trainer else label, **values}
 
 
+
+def _class_weight_of_text(text):
+    if text == "none":
+        return None
+    if text == "balanced":
+        return text
+    return {k: float(w) for k, w in (pair.split(":") for pair in text.split(","))}
+
+
+# setting -> its config value from the text ``condition`` writes for it in the tidy results
+# (a backbone's name alone cannot name its model: the MLP's "mlp" is no backbone)
+_FROM_TIDY = {
+    "hidden": lambda text: [int(w) for w in str(text).split(",") if w],
+    "class_weight": lambda text: _class_weight_of_text(str(text)),
+    "backbone": lambda text: None if text == "mlp" else text,
+}
+
+
+def from_tidy(name, value):
+    """The value a run's config holds for setting ``name``, given the value ``condition``
+    shows for it in the tidy results (the inverse of its text forms).
+
+    >>> from_tidy("hidden", "64,32"), from_tidy("class_weight", "0:1,1:3")
+    ([64, 32], {'0': 1.0, '1': 3.0})
+    >>> from_tidy("backbone", "mlp") is None, from_tidy("learning_rate", 0.1)
+    (True, 0.1)
+    """
+    return _FROM_TIDY[name](value) if name in _FROM_TIDY else value
+
 def _as_recorded(values):
     """Settings holding stored values as they are, unchecked: reading a store never fails
     on a run that a check added later would refuse."""
