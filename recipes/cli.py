@@ -185,6 +185,8 @@ BACKENDS = Registry("recipes.training.settings:BACKENDS")
 TRAINERS = Registry("recipes.training.trainers:TRAINERS")
 EXECUTORS = Registry("recipes.results.executors:EXECUTORS")
 TUNABLE = Registry("recipes.results.grid:TUNABLE")
+CALIBRATIONS = Registry("recipes.decisions.calibration:METHODS")
+THRESHOLD_METRICS = Registry("recipes.decisions.thresholds:METRICS")
 
 
 def _add_run_options(p):
@@ -194,6 +196,15 @@ def _add_run_options(p):
                    help="tune this setting (one of %(choices)s) of each recipe on validation "
                         "data and report on a held-out test split (default: the experiment's "
                         "choice)")
+    p.add_argument("--calibrate", nargs="?", const=True, choices=CALIBRATIONS,
+                   metavar="METHOD",
+                   help="also score each run's test split calibrated on its validation "
+                        "outputs (one of %(choices)s; no METHOD: temperature); class recipes "
+                        "only, the others record the raw form (default: the experiment's)")
+    p.add_argument("--threshold", choices=THRESHOLD_METRICS, metavar="METRIC",
+                   help="also score each run's test split with a decision threshold tuned "
+                        "for this metric (one of %(choices)s) on its validation outputs; "
+                        "recipes decoded by a threshold only (default: the experiment's)")
     p.add_argument("--backend", action="append", metavar="NAME", choices=BACKENDS,
                    help="train on this Keras backend (one of %(choices)s; repeat for several; "
                         "each runs in its own process); replaces the experiment's backends "
@@ -231,6 +242,7 @@ def _train(experiments, args, catalog):
     from .results.runner import check_backends, run
 
     experiments = [exp.with_options(seeds=args.seeds, epochs=args.epochs, tune=args.tune,
+                                    calibrate=args.calibrate, threshold=args.threshold,
                                     backend=args.backend) for exp in experiments]
     # the options given; the others take run's defaults (one home for each)
     given = {k: v for k, v in (("trainer", args.trainer), ("executor", args.executor))
@@ -332,6 +344,15 @@ def _run_explain(args, catalog: Catalog):
 # --- backends (recipes.diagnostics.backends) -------------------------------------
 
 def _add_backends(p):
+    p.add_argument("--calibrate", nargs="?", const=True, choices=CALIBRATIONS,
+                   metavar="METHOD",
+                   help="also score each run's test split calibrated on its validation "
+                        "outputs (one of %(choices)s; no METHOD: temperature); class recipes "
+                        "only, the others record the raw form (default: the experiment's)")
+    p.add_argument("--threshold", choices=THRESHOLD_METRICS, metavar="METRIC",
+                   help="also score each run's test split with a decision threshold tuned "
+                        "for this metric (one of %(choices)s) on its validation outputs; "
+                        "recipes decoded by a threshold only (default: the experiment's)")
     p.add_argument("--backend", action="append", metavar="NAME", choices=BACKENDS,
                    help="a Keras backend to compute on (repeat; default: every one of "
                         "%(choices)s)")

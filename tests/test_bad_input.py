@@ -20,10 +20,10 @@ import pytest
 
 import recipes
 from recipes.catalog.infer import InferenceError, read_labels
-from recipes.catalog.table import CatalogError, default_path, load_catalog
+from recipes.catalog.table import CatalogError, as_catalog, default_path, load_catalog
 from recipes.experiments import load_experiment, load_experiments
 from recipes.export.tracking import to_mlflow, to_tensorboard
-from recipes.results.grid import Experiment
+from recipes.results.grid import Experiment, decoding_of, setups
 from recipes.results import runner
 from recipes.results.store import Store, StoreError
 from recipes.training import data, metrics
@@ -634,6 +634,27 @@ BAD_INPUTS = [
         Setup(MULTICLASS, 0, class_weight={5: 2.0}), data.split(data.load("iris"))),
      ValueError, r"Expected class_weight keys among the class indices \{0, 1, 2\}\. "
                  r"Received: class_weight keys \[5\]"),
+    # --- decoding in comparisons (issue #22 item 3: calibrate=, threshold=)
+    ("decoding/calibrate-unknown-method",
+     lambda t: Experiment("e", ("iris",), calibrate="isotonic2"), ValueError,
+     r"Expected one of \{False, True, 'temperature', 'vector'\}\. Received: "
+     r"calibrate='isotonic2'"),
+    ("decoding/threshold-unknown-metric", lambda t: Experiment("e", ("iris",), threshold="f2"),
+     ValueError, r"Expected one of \{'f1', 'balanced_accuracy'\}\. Received: threshold='f2'"),
+    ("decoding/threshold-callable", lambda t: Experiment("e", ("iris",), threshold=len),
+     ValueError, r"Received: threshold=<built-in function len>.*recorded as JSON"),
+    ("decoding/threshold-bad-cost",
+     lambda t: Experiment("e", ("iris",), threshold={"cost_fp": 1}), ValueError,
+     r"Expected threshold as a cost \{'cost_fp': a, 'cost_fn': b\}.*Received: "
+     r"threshold=\{'cost_fp': 1\}"),
+    ("decoding/no-test-split", lambda t: Experiment("e", ("iris",), calibrate=True,
+                                                    test_fraction=0), ValueError,
+     r"Expected test_fraction > 0 with calibrate or threshold.*Received: test_fraction=0"),
+    ("decoding/threshold-for-argmax-recipes-only", lambda t: setups(Experiment(
+        "e", ("iris",), recipes=["multiclass_softmax_cce"], threshold="f1"),
+        data.load("iris"), as_catalog(None)), ValueError,
+     r"Expected threshold with recipes it applies to \(recipes decoded by a threshold.*"
+     r"Received: threshold='f1' for dataset 'iris', whose recipes \['multiclass_softmax_cce'\]"),
 ]
 
 # (case id, make(tmp_path), expected value)
@@ -722,6 +743,14 @@ RIGHT_ANSWERS = [
          Path(t) / "y.npy", LABELS) or Path(t) / "y.npy").labels.shape, (6, 3)),
     # --- results store (issue #20 round two: the store)
     ("store/full-disk-keeps-every-stored-run", after_a_full_disk, ({"r0"}, "ok")),
+    # --- decoding in comparisons (issue #22 item 3): recipes a setting does not apply to
+    # record the raw form only
+    ("decoding/threshold-skips-an-argmax-recipe", lambda t: decoding_of(Experiment(
+        "e", ("iris",), calibrate=True, threshold="f1"), recipes.get("multiclass_softmax_cce")),
+     {"calibrate": "temperature", "threshold": None}),
+    ("decoding/nothing-for-a-regression-recipe", lambda t: decoding_of(Experiment(
+        "e", ("iris",), calibrate=True, threshold="f1"), recipes.get("regression_linear_mse")),
+     None),
 ]
 
 

@@ -372,13 +372,32 @@ def _prepare_results(results):
                     + df["condition"].astype(str) + "|" + df["recipe"].astype(str) + "|"
                     + df["seed"].astype(str) + "|" + df["trainer"])
         df["run"] = df["run"].astype(object).where(df["run"].notna(), fallback)
-    _check_observations(df)  # before the text columns become objects: a store's are codes
+    _check_observations(_decoded_apart(df))  # before the text columns become objects
     # plain object columns: row selection on them is much faster than on Arrow strings
     for col in ("run", "experiment", "dataset", "problem", "target", "recipe", "role",
                 "split", "metric"):
         df[col] = df[col].astype(object)
     df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(float)
     df["epoch"] = pd.to_numeric(df["epoch"], errors="coerce")
+    return df
+
+
+def _decoded_apart(df):
+    """The results with each decoded form (#22 item 3: a ``decoding`` column other than
+    "raw") compared as a recipe of its own: ``recipe`` reads ``name (calibrated)`` and
+    ``run`` ``id|calibrated`` on those rows, so effects compare a recipe's raw and decoded
+    forms, and recipes with each other after decoding. Frames without the column, or with
+    raw rows only, are returned as they are (changed in place otherwise)."""
+    if "decoding" not in df.columns:
+        return df
+    form = df["decoding"].astype(object)
+    other = (form.notna() & (form != "raw")).to_numpy()
+    if other.any():
+        for col in ("recipe", "run"):
+            df[col] = df[col].astype(object)
+        tail = form[other].astype(str)
+        df.loc[other, "recipe"] = df.loc[other, "recipe"].astype(str) + " (" + tail + ")"
+        df.loc[other, "run"] = df.loc[other, "run"].astype(str) + "|" + tail
     return df
 
 

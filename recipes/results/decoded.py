@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..decisions.calibration import METHODS, calibrate as fit_calibration
-from ..decisions.thresholds import tune_threshold
+from ..decisions.thresholds import METRICS, _objective, tune_threshold
 from ..messages import expected
 from ..training import metrics
 
@@ -33,6 +33,54 @@ def calibration_method(calibrate):
     if isinstance(calibrate, str) and calibrate in METHODS:
         return calibrate
     raise ValueError(expected((False, True) + tuple(METHODS), "calibrate", calibrate))
+
+
+def threshold_metric(threshold):
+    """What ``threshold`` asks a run's threshold to be tuned for: None, a name of
+    ``decisions.thresholds.METRICS`` or a cost dict (checked as ``tune_threshold`` checks
+    it); a callable is refused, since a run's settings are recorded as JSON. ValueError
+    for anything else.
+
+    >>> threshold_metric("f1"), threshold_metric(None)
+    ('f1', None)
+    """
+    if threshold is None:
+        return None
+    if isinstance(threshold, str) and threshold in METRICS:
+        return threshold
+    if not isinstance(threshold, dict):
+        raise ValueError(expected(tuple(METRICS), "threshold", threshold)
+                         + "; or a cost {'cost_fp': a, 'cost_fn': b} (a callable is not "
+                           "taken here: a run's settings are recorded as JSON)")
+    try:
+        _objective(threshold)
+    except ValueError as err:
+        said = str(err).replace("tune_threshold: expected a cost as",
+                                "Expected threshold as a cost", 1)
+        raise ValueError(said.replace("Received: metric=", "Received: threshold=")) from None
+    return dict(threshold)
+
+
+def applies(recipe, calibrate, threshold):
+    """``(calibration method or None, threshold metric or None)``: those of ``calibrate``
+    (a method name or None) and ``threshold`` that apply to ``recipe``: a calibration to a
+    class recipe whose labels it keeps (``METHODS[calibrate](recipe)`` accepts it), a
+    threshold to a recipe decoded by one.
+
+    >>> from recipes.catalog.table import get
+    >>> applies(get("binary_sigmoid_bce"), "temperature", "f1")
+    ('temperature', 'f1')
+    >>> applies(get("multiclass_softmax_cce"), "temperature", "f1")
+    ('temperature', None)
+    """
+    if calibrate is not None:
+        try:
+            METHODS[calibrate](recipe)
+        except ValueError:
+            calibrate = None
+    if threshold is not None and recipe.decoding != "threshold":
+        threshold = None
+    return calibrate, threshold
 
 
 def decoded_metrics(recipe, split, val_outputs, test_outputs, calibrate=False, threshold=None):

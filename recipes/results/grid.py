@@ -22,6 +22,7 @@ from ..training import data as datasets
 from ..training import metrics
 from ..training.settings import Settings, Setup, check_seeds, set_fields
 from ..training.trainers import trainer_of
+from .decoded import applies, calibration_method, threshold_metric
 from .store import Store
 
 
@@ -78,6 +79,21 @@ class Experiment:
         training, against the metrics each dataset's recipes report.
     claim, description : str
         What the experiment tests, and what its data is; shown in the report.
+    calibrate : bool or str, default=False
+        Decode each run's test outputs calibrated too (#22 item 3): True is temperature
+        scaling, or a method name of ``recipes.decisions.calibration.METHODS``. Fitted on
+        the run's final validation outputs only (``results.decoded.decoded_metrics``).
+        Applies to the class recipes a calibration keeps the labels of
+        (``decisions.calibrate`` accepts them); other runs record the raw form only.
+    threshold : str, dict or None, default=None
+        Tune the decision threshold on each run's final validation outputs for this
+        metric ("f1", "balanced_accuracy") or cost ``{"cost_fp": a, "cost_fn": b}``
+        (``decisions.tune_threshold``), and score the test split with it. Applies to
+        recipes decoded by a threshold (binary with one unit, multi-label); other runs
+        record the raw form only. With ``calibrate`` or ``threshold``, the test split
+        defaults to ``test_fraction=0.2`` and the tidy results hold the rows of each
+        decoded form (column ``decoding``: raw, calibrated, thresholded,
+        calibrated+thresholded). Both are part of a run's identity.
     tuned : dict, optional
         Set by ``run`` for the final runs of a tuned experiment:
         ``{(recipe, condition index): chosen learning rate}``.
@@ -106,16 +122,24 @@ class Experiment:
     claim: str
     description: str
     tuned: dict | None
+    calibrate: str | None
+    threshold: str | dict | None
 
     def __init__(self, name, datasets, recipes=None, seeds=10, settings=None, conditions=None,
                  tune=None, tune_grid=TUNE_GRID, tune_seeds=TUNE_SEEDS, val_fraction=0.25,
                  test_fraction=None, goal=None, claim="", description="", tuned=None,
-                 **options):
+                 calibrate=False, threshold=None, **options):
         if tune is not None and tune not in TUNABLE:
             raise ValueError(expected(TUNABLE, "tune", tune))
+        calibrate, threshold = calibration_method(calibrate), threshold_metric(threshold)
+        decodes = calibrate is not None or threshold is not None
         if test_fraction is None:
-            test_fraction = TEST_FRACTION if tune else 0.0
+            test_fraction = TEST_FRACTION if tune or decodes else 0.0
         _check_fractions(val_fraction, test_fraction)
+        if decodes and not test_fraction:
+            raise ValueError(f"Expected test_fraction > 0 with calibrate or threshold (the "
+                             f"decoded forms are scored on a test split the fitting never "
+                             f"sees). Received: test_fraction={test_fraction!r}")
         seeds = check_seeds(seeds)
         datasets = _names(datasets, "datasets", "dataset")
         recipes = _names(recipes, "recipes", "recipe",
@@ -131,7 +155,8 @@ class Experiment:
                    conditions=grid, tune=tune,
                    tune_grid=tune_grid, tune_seeds=tune_seeds,
                    val_fraction=val_fraction, test_fraction=test_fraction, goal=goal,
-                   claim=claim, description=description, tuned=tuned)
+                   claim=claim, description=description, tuned=tuned,
+                   calibrate=calibrate, threshold=threshold)
 
     def with_options(self, **options):
         """A copy with the given fields changed, or every condition's settings changed
@@ -153,6 +178,8 @@ class Experiment:
             current["conditions"] = list({str(c | {options["tune"]: first}): c | {
                 options["tune"]: first} for c in current["conditions"]}.values())
             current["test_fraction"] = None if not self.test_fraction else self.test_fraction
+        if (options.get("calibrate") or options.get("threshold")) and not self.test_fraction:
+            current["test_fraction"] = None   # decoding holds out the default test split
         return Experiment(**{**current, **{k: v for k, v in options.items() if k in own},
                              **settings})
 
@@ -260,6 +287,7 @@ def setups(experiment, dataset, catalog):
                          f"{dataset.name!r} (problem {problem!r}). Expected some of "
                          f"{[r.name for r in catalog.of(problem)]}. Received: {list(experiment.recipes)}")
     _check_goal_of(experiment, dataset, chosen)
+    _check_decoding(experiment, dataset, chosen)
     for condition in experiment.conditions:
         _check_backbone_input(condition, dataset)
     out = []
@@ -311,10 +339,38 @@ def run_config(experiment, dataset, setup, trainer):
               "description": experiment.description,
               "split": {"val": experiment.val_fraction, "test": experiment.test_fraction,
                         "by": "seed"}}
+    decoding = decoding_of(experiment, setup.recipe)
+    if decoding is not None:
+        config["decoding"] = decoding
     if experiment.tune is not None:
         config["tune"] = {"setting": experiment.tune, "grid": list(experiment.tune_grid),
                           "seeds": experiment.tune_seeds}
     return config
+
+
+def decoding_of(experiment, recipe):
+    """``{"calibrate": method or None, "threshold": metric or None}``: the decoded forms a
+    run of ``recipe`` in ``experiment`` records (``decoded.applies``), None when none."""
+    calibrate, threshold = applies(recipe, experiment.calibrate, experiment.threshold)
+    if calibrate is None and threshold is None:
+        return None
+    return {"calibrate": calibrate, "threshold": threshold}
+
+
+def _check_decoding(experiment, dataset, chosen):
+    """Raise ValueError when ``calibrate`` or ``threshold`` applies to none of the recipes
+    ``chosen`` for ``dataset`` (before any training); recipes it does not apply to among
+    others record their raw form only."""
+    for key, at in (("calibrate", 0), ("threshold", 1)):
+        value = getattr(experiment, key)
+        if value is not None and all(
+                applies(r, experiment.calibrate, experiment.threshold)[at] is None
+                for r in chosen):
+            what = ("class recipes a calibration keeps the labels of" if at == 0 else
+                    "recipes decoded by a threshold (binary with one unit, multi-label)")
+            raise ValueError(f"Expected {key} with recipes it applies to ({what}). Received: "
+                             f"{key}={value!r} for dataset {dataset.name!r}, whose recipes "
+                             f"{[r.name for r in chosen]} it applies to none of")
 
 
 def run_id(config):

@@ -21,6 +21,7 @@ import pandas as pd
 from ..quiet import import_keras
 from ..training import metrics
 from ..training.trace import SPLITS
+from .decoded import decoded_metrics
 from .grid import run_config, run_id
 
 BASELINE = "baseline_"   # the prefix of a trivial baseline's metric rows
@@ -66,18 +67,46 @@ def history(setup, split, trace):
     return pd.DataFrame(dict(zip(("epoch", "split", "metric", "value"), columns)))
 
 
+def decoded(config, setup, split, trace):
+    """``(rows, fitted)``: the decoded forms' test rows of a finished run whose config asks
+    for some (``config["decoding"]``), at its final epoch, with a ``decoding`` column
+    (``decoded_metrics``: fitted on the final validation outputs), and the fitted
+    parameters; ``(None, None)`` when the run decodes nothing or has no finite final
+    outputs (a diverged run). A fit ``decoded_metrics`` refuses (e.g. too few rows of a
+    rare class to tune a threshold on) is recorded as ``{"error": message}``, the run's
+    raw rows kept."""
+    asked = config.get("decoding")
+    outputs = trace.outputs
+    if not asked or trace.status != "ok" or "test" not in outputs or "val" not in outputs:
+        return None, None
+    try:
+        rows, fitted = decoded_metrics(setup.recipe, split, outputs["val"][-1],
+                                       outputs["test"][-1], asked["calibrate"] or False,
+                                       asked["threshold"])
+    except ValueError as err:
+        return None, {"error": str(err)}
+    rows = rows[rows["decoding"] != "raw"].assign(epoch=trace.epochs)
+    return rows[["epoch", "split", "metric", "value", "decoding"]], fitted
+
+
 def record(experiment, dataset, split, setup, trace, trainer, env):
-    """``(run row, history rows)`` for ``Store.write``."""
+    """``(run row, history rows)`` for ``Store.write``: the history's rows of a decoded
+    run (``decoded``) carry a ``decoding`` column ("raw" for the trained outputs), and
+    its config the fitted parameters under ``"decoded"``."""
     config = run_config(experiment, dataset, setup, trainer)
+    rows = history(setup, split, trace) if trace.epochs else pd.DataFrame(
+        columns=["epoch", "split", "metric", "value"])
+    extra, fitted = decoded(config, setup, split, trace)
+    stored = config if fitted is None else {**config, "decoded": fitted}
+    if extra is not None:
+        rows = pd.concat([rows.assign(decoding="raw"), extra], ignore_index=True)
     run = {
         "run": run_id(config), "experiment": experiment.name, "dataset": dataset.name,
         "problem": dataset.problem, "target": setup.recipe.target, "recipe": setup.recipe.name,
         "role": setup.recipe.role, "seed": setup.seed, "trainer": config["trainer"],
         "status": trace.status, "error": trace.error, "epochs": trace.epochs,
         "seconds": float(trace.seconds[-1]) if trace.epochs else 0.0,
-        "config": json.dumps(config, default=str), "versions": json.dumps(env),
+        "config": json.dumps(stored, default=str), "versions": json.dumps(env),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    rows = history(setup, split, trace) if trace.epochs else pd.DataFrame(
-        columns=["epoch", "split", "metric", "value"])
     return run, rows

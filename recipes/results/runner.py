@@ -267,7 +267,7 @@ def _bar(total, name, enabled):
 def compare(X, y, recipes=None, problem=None, seeds=10, out="results",
             trainer=DEFAULT_TRAINER, catalog=None, name="compare", progress=True,
             executor="local", address=None, goal=None, conditions=None, tune=None,
-            wait_limit=None, **settings):
+            wait_limit=None, calibrate=False, threshold=None, **settings):
     """Train recipes side by side on your own data and return the tidy results.
 
     Parameters
@@ -302,6 +302,10 @@ def compare(X, y, recipes=None, problem=None, seeds=10, out="results",
     tune : {"learning_rate"}, optional
         Tune each recipe's learning rate on validation data and report on a
         held-out test split (see ``Experiment``).
+    calibrate, threshold : optional
+        Also score each run's test split calibrated and/or with a threshold tuned on its
+        validation outputs; the rows carry the form in the ``decoding`` column (see
+        ``Experiment``).
     **settings
         Training settings, the fields of ``recipes.Settings``: ``epochs``,
         ``batch_size``, ``optimizer``, ``learning_rate``, ``hidden``,
@@ -322,6 +326,7 @@ def compare(X, y, recipes=None, problem=None, seeds=10, out="results",
                               classes=class_order(found, problem))
     experiment = Experiment(name=name, datasets=(ds.name,), recipes=recipes, seeds=seeds,
                             goal=goal, conditions=conditions, tune=tune,
+                            calibrate=calibrate, threshold=threshold,
                             description=ds.description, **settings)
     return run(experiment, out, trainer, catalog, progress, data=[ds], executor=executor,
                address=address, wait_limit=wait_limit)

@@ -81,7 +81,11 @@ ROW_COLUMN = "recipe_row"
 DERIVED_COLUMNS = CONDITION_COLUMNS + (ROW_COLUMN,)
 # what ``runs()`` and ``history()`` return ("epochs" in runs is the epochs a run finished)
 RUNS_READ = RUN_COLUMNS + tuple(c for c in DERIVED_COLUMNS if c not in RUN_COLUMNS)
-HISTORY_READ = TIDY_COLUMNS + DERIVED_COLUMNS
+# each row's decoded form (#22 item 3): "raw" for the history table's rows (the trained
+# outputs), else the form of a row of the ``decoded`` table (``results.decoded.DECODINGS``)
+DECODING = "decoding"
+RAW = "raw"
+HISTORY_READ = TIDY_COLUMNS + (DECODING,) + DERIVED_COLUMNS
 STATUSES = ("ok", "diverged", "failed")
 KEPT = ("ok", "diverged")   # results; a "failed" run is trained again by the next grid run
 # a run that holds a result (SQL on the runs table): a KEPT status and its history; a run
@@ -117,6 +121,18 @@ HISTORY = f"""CREATE TABLE IF NOT EXISTS history (
 TIDY = f"""CREATE VIEW IF NOT EXISTS tidy AS
     SELECT {", ".join("r." + c for c in KEY_COLUMNS)}, h.epoch, h.split, h.metric, h.value
     FROM history AS h JOIN runs AS r ON r.run = h.run;"""
+# the test rows of a run's decoded forms (calibrated, thresholded, ...), beside its raw
+# history; made when a store is opened for writing (a store written before it existed
+# is read with raw rows only)
+DECODED = f"""CREATE TABLE IF NOT EXISTS decoded (
+    run TEXT NOT NULL REFERENCES runs(run),
+    epoch INTEGER NOT NULL,
+    split TEXT NOT NULL CHECK (split IN {SPLITS}),
+    metric TEXT NOT NULL,
+    value REAL,
+    decoding TEXT NOT NULL CHECK (decoding != '{RAW}'),
+    PRIMARY KEY (run, epoch, split, metric, decoding)
+) WITHOUT ROWID;"""
 CLAIMS = """CREATE TABLE IF NOT EXISTS claims (
     run TEXT PRIMARY KEY NOT NULL, owner TEXT NOT NULL, claimed_at REAL NOT NULL
 ) WITHOUT ROWID;"""
@@ -327,6 +343,16 @@ def _json_column(path, runs, column):
     return parsed
 
 
+def _raw_and_decoded(history):
+    """``(raw rows, decoded rows)`` of a history with a ``decoding`` column (the raw ones
+    without it); a history without one is all raw."""
+    empty = pd.DataFrame(columns=["epoch", "split", "metric", "value", DECODING])
+    if not isinstance(history, pd.DataFrame) or DECODING not in history:
+        return history, empty
+    raw = (history[DECODING] == RAW).to_numpy()
+    return history[raw].drop(columns=DECODING), history[~raw]
+
+
 def _history_rows(run_id, history):
     """Yield (run, epoch, split, metric, value) rows, lazily (inside the write's transaction)."""
     if history is None:
@@ -484,7 +510,7 @@ class Store:
             if not {"runs", "history", "tidy"} <= names:  # new store: readers never lock
                 con.execute("PRAGMA journal_mode = WAL")
                 con.executescript(SCHEMA)
-            con.executescript(f"BEGIN IMMEDIATE; {CLAIMS} COMMIT;")  # can we write? (now)
+            con.executescript(f"BEGIN IMMEDIATE; {CLAIMS} {DECODED} COMMIT;")  # can we write?
         except sqlite3.DatabaseError as e:
             raise (_explain(self.path, e) if _kind(e) != "damaged"
                    else StoreError(f"{self.path} is not a results store: {e}")) from None
@@ -529,7 +555,10 @@ class Store:
         rows raises ``StoreError``. Returns whether the run was written; its claim, if
         any, is released in the same transaction."""
         row = _run_row(run)
+        history, decoded = _raw_and_decoded(history)
         rows = list(_history_rows(row["run"], history))
+        decoded_rows = [r + (d,) for r, d in zip(_history_rows(row["run"], decoded),
+                                                 decoded[DECODING].astype(str))]
         if row["status"] in KEPT and not rows:
             raise StoreError(f"Run {row['run']!r}: an {row['status']!r} run is a result and needs "
                              f"its history (epoch, split, metric, value rows). Received: no "
@@ -549,6 +578,7 @@ class Store:
             con.execute(f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) "
                         f"VALUES ({', '.join('?' * len(RUN_COLUMNS))})", tuple(row.values()))
             con.executemany("INSERT INTO history VALUES (?, ?, ?, ?, ?)", rows)
+            con.executemany("INSERT INTO decoded VALUES (?, ?, ?, ?, ?, ?)", decoded_rows)
         return True
 
     # --- sharing a grid between processes
@@ -660,7 +690,9 @@ class Store:
     def history(self, compact=False, ids=None, **filters):
         """The tidy long table (``TIDY_COLUMNS`` and each run's ``DERIVED_COLUMNS``),
         filtered by ``column=value`` or ``column=[values]``, e.g.
-        ``history(experiment="e1", split="val")``; rows in run, epoch, split, metric order.
+        ``history(experiment="e1", split="val")``; rows in run, epoch, split, metric order,
+        then the decoded forms' rows (table ``decoded``) in that order; column ``decoding``
+        ("raw" for the history table's rows) filters too (``decoding="raw"``).
         ``df.attrs["store"]`` names the store it came from (for ``Store(...).runs()``).
 
         ``ids``: only these runs (any number; a ``run=[...]`` filter goes to SQLite, which
@@ -671,8 +703,41 @@ class Store:
         Memory: the rows are read in batches of ``READ_BATCH`` and kept as numpy codes, so
         reading holds one batch of Python objects at a time, never one per row.
         """
+        decoding = filters.pop(DECODING, None)
         _where(filters, TIDY_COLUMNS)   # fails on an unknown column
-        return self._history(self._per_run(ids, compact), compact, filters)
+        per_run = self._per_run(ids, compact)
+        df = self._history(per_run, compact, filters)
+        decoded, store = self._decoded(per_run, filters), df.attrs["store"]
+        if len(decoded):
+            text = [c for c in df if isinstance(df[c].dtype, pd.CategoricalDtype)]
+            df = pd.concat([df.astype({c: object for c in text}), decoded[list(df.columns)]],
+                           ignore_index=True)
+            df = df.astype({c: "category" for c in text})
+        if decoding is not None:
+            keep = df[DECODING].isin([decoding] if isinstance(decoding, str) else decoding)
+            df = df[keep.to_numpy()].reset_index(drop=True)
+        df.attrs["store"] = store
+        return df
+
+    def _decoded(self, per_run, filters):
+        """The decoded rows (table ``decoded``) of the runs of ``per_run`` that ``filters``
+        select, with ``per_run``'s columns; none in a store without that table."""
+        with self._connection() as con:
+            has = con.execute("SELECT 1 FROM sqlite_master WHERE name = 'decoded'").fetchone()
+        if not has:
+            return pd.DataFrame()
+        run_filters = {k: v for k, v in filters.items() if k in RUN_LEVEL}
+        row_filters = {k: v for k, v in filters.items() if k in ROW_LEVEL}
+        where, params = _where(row_filters, ROW_LEVEL)
+        if run_filters:
+            inner, inner_params = _where(run_filters, RUN_LEVEL)
+            where = (where + " AND" if where else " WHERE") + f" run IN (SELECT run FROM runs{inner})"
+            params += inner_params
+        rows = self._query(f"SELECT run, epoch, split, metric, value, decoding FROM decoded"
+                           f"{where} ORDER BY run, epoch, split, metric, decoding", params)
+        per_run = per_run.astype({c: object for c in per_run
+                                  if isinstance(per_run[c].dtype, pd.CategoricalDtype)})
+        return rows.merge(per_run, on="run", how="inner")
 
     def _history(self, per_run, compact, filters):
         """``history`` of the runs of ``per_run`` (``_per_run``)."""
@@ -690,9 +755,10 @@ class Store:
         else:
             columns = {c: _expand(per_run[c], at, compact) for c in per_run}
             columns.update(epoch=epoch, split=_categorical(*split), metric=_categorical(*metric),
-                           value=value)
+                           value=value, **{DECODING: _categorical(
+                               np.zeros(len(at), np.int16), {RAW: 0})})
             if not compact:
-                for c in ("split", "metric"):
+                for c in ("split", "metric", DECODING):
                     columns[c] = np.asarray(columns[c].categories, dtype=object).take(
                         columns[c].codes)
             df = pd.DataFrame({c: columns[c] for c in HISTORY_READ}, copy=False)
@@ -796,6 +862,8 @@ def _kept(con, ids):
 
 def _delete(con, ids):
     marks = ", ".join("?" * len(ids))
+    if con.execute("SELECT 1 FROM sqlite_master WHERE name = 'decoded'").fetchone():
+        con.execute(f"DELETE FROM decoded WHERE run IN ({marks})", ids)
     con.execute(f"DELETE FROM history WHERE run IN ({marks})", ids)
     return con.execute(f"DELETE FROM runs WHERE run IN ({marks})", ids).rowcount
 
