@@ -344,15 +344,6 @@ def _run_explain(args, catalog: Catalog):
 # --- backends (recipes.diagnostics.backends) -------------------------------------
 
 def _add_backends(p):
-    p.add_argument("--calibrate", nargs="?", const=True, choices=CALIBRATIONS,
-                   metavar="METHOD",
-                   help="also score each run's test split calibrated on its validation "
-                        "outputs (one of %(choices)s; no METHOD: temperature); class recipes "
-                        "only, the others record the raw form (default: the experiment's)")
-    p.add_argument("--threshold", choices=THRESHOLD_METRICS, metavar="METRIC",
-                   help="also score each run's test split with a decision threshold tuned "
-                        "for this metric (one of %(choices)s) on its validation outputs; "
-                        "recipes decoded by a threshold only (default: the experiment's)")
     p.add_argument("--backend", action="append", metavar="NAME", choices=BACKENDS,
                    help="a Keras backend to compute on (repeat; default: every one of "
                         "%(choices)s)")

@@ -913,6 +913,15 @@ def test_the_command_line_takes_its_choices_from_the_library(argv, option, regis
             in capsys.readouterr().err)
 
 
+
+@pytest.mark.parametrize("option", ["--calibrate", "--threshold"])
+def test_only_commands_that_train_take_decoding_options(option, capsys):
+    from recipes.cli import main
+
+    with pytest.raises(SystemExit) as stop:   # recipes backends trains nothing to decode
+        main(["backends", option, "f1"])
+    assert stop.value.code == 2 and f"unrecognized arguments: {option}" in capsys.readouterr().err
+
 def test_building_the_command_line_imports_no_registry_it_does_not_need():
     import subprocess
     import sys
