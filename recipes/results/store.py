@@ -416,6 +416,20 @@ def _expand(column, at, compact):
     return column.take(at).reset_index(drop=True)
 
 
+def _row_where(filters):
+    """``(where, params)`` selecting the rows of a per-row table (history, decoded) that
+    ``filters`` select: row-level filters on the table itself, run-level ones through the
+    runs they belong to."""
+    run_filters = {k: v for k, v in filters.items() if k in RUN_LEVEL}
+    row_filters = {k: v for k, v in filters.items() if k in ROW_LEVEL}
+    where, params = _where(row_filters, ROW_LEVEL)
+    if run_filters:
+        inner, inner_params = _where(run_filters, RUN_LEVEL)
+        where = (where + " AND" if where else " WHERE") + f" run IN (SELECT run FROM runs{inner})"
+        params += inner_params
+    return where, params
+
+
 def _where(filters, allowed):
     """``col=value`` or ``col=[values]`` -> (SQL ``WHERE`` clause, parameters)."""
     clauses, params = [], []
@@ -726,13 +740,7 @@ class Store:
             has = con.execute("SELECT 1 FROM sqlite_master WHERE name = 'decoded'").fetchone()
         if not has:
             return pd.DataFrame()
-        run_filters = {k: v for k, v in filters.items() if k in RUN_LEVEL}
-        row_filters = {k: v for k, v in filters.items() if k in ROW_LEVEL}
-        where, params = _where(row_filters, ROW_LEVEL)
-        if run_filters:
-            inner, inner_params = _where(run_filters, RUN_LEVEL)
-            where = (where + " AND" if where else " WHERE") + f" run IN (SELECT run FROM runs{inner})"
-            params += inner_params
+        where, params = _row_where(filters)
         rows = self._query(f"SELECT run, epoch, split, metric, value, decoding FROM decoded"
                            f"{where} ORDER BY run, epoch, split, metric, decoding", params)
         per_run = per_run.astype({c: object for c in per_run
@@ -741,13 +749,7 @@ class Store:
 
     def _history(self, per_run, compact, filters):
         """``history`` of the runs of ``per_run`` (``_per_run``)."""
-        run_filters = {k: v for k, v in filters.items() if k in RUN_LEVEL}
-        row_filters = {k: v for k, v in filters.items() if k in ROW_LEVEL}
-        where, params = _where(row_filters, ROW_LEVEL)
-        if run_filters:
-            inner, inner_params = _where(run_filters, RUN_LEVEL)
-            where = (where + " AND" if where else " WHERE") + f" run IN (SELECT run FROM runs{inner})"
-            params += inner_params
+        where, params = _row_where(filters)
         at, epoch, split, metric, value = self._rows(where, params, per_run, compact)
         if not len(at):
             df = pd.DataFrame({c: pd.Series(dtype="float64" if c == "value" else object)
