@@ -383,7 +383,9 @@ def test_report_from_directory_and_from_compare_frame_are_the_same(tmp_path, com
                   "C3: the gradient at the true class's logit",
                   "Gradients at the output pre-activation: multiclass"):
         assert title in md
-    assert "multiclass_softmax_mse" in md and "compare / compare" in md
+    # compare() without a name calls its experiment and data "compare": said once (#24)
+    assert "multiclass_softmax_mse" in md and "## compare\n" in md
+    assert "compare / compare" not in md
 
 
 def test_report_of_a_frame_reads_only_its_runs(tmp_path, compared):
@@ -637,3 +639,14 @@ def test_what_was_run_lists_the_epochs_set_not_those_diverged_runs_finished():
     assert table["epochs"].tolist() == ["20"]
     # a hand-made table that says no setting: the most epochs a run recorded, never a range
     assert words.what_was_run(stats.comparisons(*make_tables()))["epochs"].tolist() == ["5"]
+
+
+def test_a_comparison_whose_experiment_and_data_share_a_name_is_named_once(tmp_path):
+    """compare() without a name calls both its experiment and its data "compare": the
+    report names it "compare", never "compare / compare" (#24 item 6)."""
+    res, runs = make_tables()
+    res, runs = (t.assign(experiment="compare", dataset="compare") for t in (res, runs))
+    md = writer.write_report(res, runs, tmp_path / "rep").read_text()
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert "## compare\n" in md and '<h2 id="compare">compare</h2>' in page
+    assert "compare / compare" not in md + page

@@ -22,7 +22,7 @@ from .formatting import (PERCENT_METRICS, diff_unit, effect_parts, fmt_effect, f
                          fmt_group, fmt_value, unit)
 from .stats import (ALPHA, CURVE_BAND, FLIP, MARGINS, MAY_BE_NEGLIGIBLE, MIN_PAIRS, N_BOOT,
                     NOISE_RTOL, OUTCOME_RULES, SETTINGS, TUNING, comparisons, effects,
-                    is_higher_better, margin_of, select, summary)
+                    is_higher_better, label_of, margin_of, select, summary)
 
 __all__ = ["summary_table", "effects_table", "claims_table", "problem_table", "margins_table",
            "outcome_rules_table", "tuning_table", "tuning_sentences", "verdict",
@@ -207,7 +207,7 @@ def claims_table(effects_df):
         hit = e[(e["recipe"] == recipe) & (e["reference"] == ref) & (e["metric"] == metric)]
         for (exp, ds), g in hit.groupby(["experiment", "dataset"], sort=False):
             short = short_conditions(g)
-            rows.append({"claim": f"{cid}: {text}", "data": f"{exp} / {ds}",
+            rows.append({"claim": f"{cid}: {text}", "data": label_of((exp, ds)),
                          "metric": metric,
                          "outcome": f"{b} vs {a}: " + _outcome_phrase(g, short, flip=True),
                          "holds": _holds(g, expect)})
@@ -215,7 +215,7 @@ def claims_table(effects_df):
         for (exp, ds, recipe, ref), g in e[e["primary"].astype(bool)].groupby(
                 ["experiment", "dataset", "recipe", "reference"], sort=False):
             short = short_conditions(g)
-            rows.append({"claim": f"{recipe} vs {ref}", "data": f"{exp} / {ds}",
+            rows.append({"claim": f"{recipe} vs {ref}", "data": label_of((exp, ds)),
                          "metric": g["metric"].iloc[0],
                          "outcome": _outcome_phrase(g, short), "holds": "-"})
     return pd.DataFrame(rows, columns=["claim", "data", "metric", "outcome", "holds"])

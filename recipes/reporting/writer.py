@@ -109,7 +109,8 @@ def _texts(comp, key):
 def _lookup(mapping, comp):
     if not mapping:
         return []
-    for k in (comp.key, comp.label, f"{comp.key[0]}/{comp.key[1]}", list(comp.key)):
+    for k in (comp.key, comp.label, f"{comp.key[0]} / {comp.key[1]}",
+              f"{comp.key[0]}/{comp.key[1]}", list(comp.key)):
         try:
             if k in mapping:
                 return mapping[k]
@@ -293,7 +294,8 @@ def _compose(results, runs, extras, appendix, backends, title, renderer, bar):
     known = {c.key for c in comps}
     for k in (extras or {}):
         key = k if isinstance(k, tuple) else None
-        labels = {c.label for c in comps} | {f"{c.key[0]}/{c.key[1]}" for c in comps}
+        labels = {c.label for c in comps} | {f"{c.key[0]}/{c.key[1]}" for c in comps} | {
+            f"{c.key[0]} / {c.key[1]}" for c in comps}
         if key not in known and k not in labels:
             raise KeyError(f"extras for unknown comparison {k!r}")
     shown = {(c.key[0] + TUNING, c.key[1]) for c in comps}  # tuning runs: in their section
