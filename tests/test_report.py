@@ -641,6 +641,24 @@ def test_what_was_run_lists_the_epochs_set_not_those_diverged_runs_finished():
     assert words.what_was_run(stats.comparisons(*make_tables()))["epochs"].tolist() == ["5"]
 
 
+# --- the page a reader opens: HTML without raw Markdown (#24) ---------------------------
+
+def test_the_html_turns_every_markdown_link_and_bold_into_html(tmp_path, tables):
+    """Every table cell, caption and paragraph of the HTML reads its Markdown: a link
+    becomes an <a href> to an anchor the page has, bold becomes <b>; no `](` or `**`
+    survives, in the tables (the recipe to use links each comparison) or elsewhere."""
+    res, runs = tables
+    writer.write_report(res, runs, tmp_path / "rep",
+                        appendix=[("Notes", "| a | b |\n|---|---|\n| **x** | [up](#summary) |")])
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert "](" not in page and "**" not in page, re.findall(r".{40}(?:\]\(|\*\*).{40}", page)
+    hrefs = re.findall(r'<a href="#([^"]+)"', page)
+    assert f"{EXP}-{DS}" in hrefs and "summary" in hrefs
+    ids = set(re.findall(r'id="([^"]+)"', page))
+    assert set(hrefs) <= ids, set(hrefs) - ids
+    assert "<b>x</b>" in page
+
+
 def test_a_comparison_whose_experiment_and_data_share_a_name_is_named_once(tmp_path):
     """compare() without a name calls both its experiment and its data "compare": the
     report names it "compare", never "compare / compare" (#24 item 6)."""
