@@ -184,3 +184,12 @@ def test_appendix_numbers_are_read_back_from_the_results_folder(tmp_path):
     # a cache made for another catalog (or other code, other versions) is not used
     atomic_write(tmp_path / ap.CACHE_NAME, pickle.dumps({"key": "other", "numbers": marker}))
     assert ap._cache_key(catalog) != "other"
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_report_figures_are_legible_at_page_width(tables, name):
+    """Shown at the page's width (1200 px), no figure's text renders below 8 px: many
+    conditions wrap into panels, never shrink the figure's text."""
+    from figure_checks import check_legible
+
+    assert check_legible(FIGURES[name](tables)) >= 8

@@ -14,8 +14,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, NullLocator
 
 from .formatting import PERCENT_METRICS, diff_unit, unit
-from .stats import (COMMON_METRICS, CURVE_BAND, KEY, NOT_COMMON, is_higher_better, role_rank,
-                    select)
+from .stats import (COMMON_METRICS, CURVE_BAND, KEY, NOT_COMMON, is_higher_better, label_of,
+                    role_rank, select)
 
 __all__ = ["plot_curves", "plot_final", "plot_paired", "plot_grad_norm", "plot_effects",
            "plot_condition_curves"]
@@ -30,6 +30,23 @@ def _recipe_order(df):
     pairs = df[["recipe", "role"]].drop_duplicates("recipe")
     return [r for r, _ in sorted(zip(pairs["recipe"], pairs["role"]),
                                  key=lambda t: (role_rank(t[1]), str(t[0])))]
+
+
+# A figure's width on the report's page (document.CSS: 1200 px) in inches at render.DPI:
+# a wider PNG is scaled down in the browser, and its text with it.
+PAGE_INCHES = 12.0
+# Conditions on one panel of the effect figure: more wrap onto further panels, so tick
+# labels keep their size at the page's width.
+MAX_CONDITIONS_PER_PANEL = 9
+
+
+def _chunks(items, size):
+    """``items`` cut into as few runs of at most ``size`` as possible, of equal length
+    (the last one at most one shorter)."""
+    items = list(items)
+    n = max(1, math.ceil(len(items) / size))
+    per = math.ceil(len(items) / n)
+    return [items[i:i + per] for i in range(0, len(items), per)] or [items]
 
 
 def _grid(n, width=4.2, height=3.2, ncols=3):
@@ -114,7 +131,7 @@ def _empty(text):
 
 def _title(df):
     keys = df[KEY].drop_duplicates()
-    return f"{keys.iloc[0, 0]} / {keys.iloc[0, 1]}" if len(keys) == 1 else ""
+    return label_of(keys.iloc[0]) if len(keys) == 1 else ""
 
 
 def plot_curves(curves_df, goals_df=None, *, comparison=None, metrics=None,
@@ -299,13 +316,17 @@ def plot_effects(effects_df, *, comparison=None, metric=None):
     conds = list(short)
     recipes = list(dict.fromkeys(e["recipe"]))
     alias = _aliases(e, also=e["reference"])
-    width = max(3.6, 1.1 * len(conds) + 1.6)   # inches per panel: a wrapped label each
-    # panels side by side while they fit a page; a panel of many conditions gets a row
-    fig, axes = _grid(len(recipes), width=width, height=3.0, ncols=3 if width <= 6 else 1)
-    for ax, recipe in zip(axes, recipes):
-        d = e[e["recipe"] == recipe]
+    # many conditions wrap onto panels of at most MAX_CONDITIONS_PER_PANEL each, every
+    # panel a wrapped label per condition, as many side by side as fit the page's width
+    parts = _chunks(conds, MAX_CONDITIONS_PER_PANEL)
+    width = max(3.6, 1.1 * len(parts[0]) + 1.6)   # inches per panel
+    panels = [(recipe, i, part) for recipe in recipes for i, part in enumerate(parts)]
+    fig, axes = _grid(len(panels), width=width, height=3.0,
+                      ncols=max(1, int(PAGE_INCHES // width)))
+    for ax, (recipe, i, part) in zip(axes, panels):
+        d = e[(e["recipe"] == recipe) & e["condition"].isin(part)]
         for _, r in d.iterrows():
-            x = conds.index(r["condition"])
+            x = part.index(r["condition"])
             color = OUTCOME_COLORS.get(r["outcome"], "0.45")
             if np.isfinite(r["ci_low"]):
                 ax.errorbar(x, r["difference"] * scale,
@@ -319,11 +340,12 @@ def plot_effects(effects_df, *, comparison=None, metric=None):
             ax.axhspan(-margin.max() * scale, margin.max() * scale, color="tab:blue",
                        alpha=0.1, lw=0)
         ax.axhline(0, color="k", lw=0.8)
-        ax.set_xticks(range(len(conds)), [_panel_title(short[c], 18) for c in conds],
+        ax.set_xticks(range(len(part)), [_panel_title(short[c], 18) for c in part],
                       fontsize=7)
-        ax.set_xlim(-0.5, len(conds) - 0.5)
-        reference = d["reference"].iloc[0]
-        ax.set_title(f"{alias[recipe]} - {alias[reference]}", fontsize=8)
+        ax.set_xlim(-0.5, len(part) - 0.5)
+        reference = e.loc[e["recipe"] == recipe, "reference"].iloc[0]
+        of = f" ({i + 1} of {len(parts)})" if len(parts) > 1 else ""
+        ax.set_title(f"{alias[recipe]} - {alias[reference]}{of}", fontsize=8)
         ax.set_ylabel(f"{metric}{_unit(diff_unit(metric))}", fontsize=8)
         ax.tick_params(axis="y", labelsize=8)
         ax.grid(alpha=0.3, axis="y")
