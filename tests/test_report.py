@@ -670,6 +670,71 @@ def test_a_comparison_whose_experiment_and_data_share_a_name_is_named_once(tmp_p
     assert "compare / compare" not in md + page
 
 
+# --- the first screen: the recipe to use per problem type, and why (#24 item 1) ---------
+
+def _conditioned(spec, seeds=range(6), exp=EXP, ds=DS):
+    """Runs of one epoch under two conditions: ``spec``: {recipe: (role, {optimizer:
+    offset})}, each seed's accuracy 0.9 + 0.005 * seed + offset."""
+    from recipes.training.settings import condition
+
+    configs = {"adam": {"optimizer": "adam", "learning_rate": 0.001, "epochs": 1},
+               "sgd": {"optimizer": "sgd", "learning_rate": 0.01, "epochs": 1}}
+    rows, runs = [], []
+    for recipe, (role, offsets) in spec.items():
+        for opt, config in configs.items():
+            label = condition(config, "stacked")["condition"]
+            for seed in seeds:
+                key = dict(run=f"{exp}|{ds}|{recipe}|{opt}|{seed}", experiment=exp, dataset=ds,
+                           problem="multiclass", target="classes", recipe=recipe, role=role,
+                           seed=seed, trainer="stacked", condition=label,
+                           learning_rate=config["learning_rate"])
+                runs.append(dict(key, status="ok", epochs=1, seconds=1.0, config=config))
+                rows += [dict(key, epoch=0, split="val", metric="baseline_accuracy", value=0.1),
+                         dict(key, epoch=1, split="val", metric="accuracy",
+                              value=0.9 + 0.005 * seed + offsets[opt])]
+    return pd.DataFrame(rows), pd.DataFrame(runs)
+
+
+def test_the_recipe_to_use_per_problem_type_says_why_and_where_it_does_not_hold():
+    """One row per problem type: the recommended recipe, the alternatives that lose to it
+    with how much and where (named by the setting that picks those conditions out, never
+    listed one by one), where they stop losing, and links to the comparisons."""
+    parts = [_conditioned({
+        "multiclass_softmax_cce": ("recommended", {"adam": 0, "sgd": 0}),
+        "multiclass_softmax_mse": ("anti-pattern", {"adam": 0.0005, "sgd": -0.2}),
+        "multiclass_index_regression": ("anti-pattern", {"adam": -0.5, "sgd": -0.5}),
+        "multiclass_logits_cce": ("alternative", {"adam": 0, "sgd": 0.1})}, ds=d)
+        for d in ("digits", "wine")]
+    res = pd.concat([p[0] for p in parts], ignore_index=True)
+    runs = pd.concat([p[1] for p in parts], ignore_index=True)
+    comps = stats.comparisons(res, runs)
+    table = words.recipe_to_use(comps, stats.summary(comps), stats.effects(comps))
+    assert len(table) == 1
+    row = table.iloc[0]
+    assert row["problem"] == "multiclass" and row["recipe to use"] == "multiclass_softmax_cce"
+    assert row["why (measured)"] == ("accuracy: index_regression loses by 50.0 pp in every "
+                                     "condition; softmax_mse by 20.0 pp under sgd")
+    assert row["where it does not hold"] == ("logits_cce better by 10.0 pp under sgd; "
+                                             "softmax_mse as good under adam")
+    assert row["details"] == "[exp1 / digits](#exp1-digits), [exp1 / wine](#exp1-wine)"
+
+
+def test_a_set_of_conditions_is_named_by_the_settings_that_pick_it_out():
+    from itertools import product
+
+    universe = {i: {"data": d, "optimizer": o, "output_scale": f"scale={s}"}
+                for i, (d, o, s) in enumerate(product(("digits", "wine"), ("adam", "sgd"),
+                                                       (1, 30)))}
+    pick = lambda f: {k for k, t in universe.items() if f(t)}  # noqa: E731
+    assert words.where_text(pick(lambda t: t["optimizer"] == "sgd"), universe) == "under sgd"
+    assert words.where_text(pick(lambda t: t["output_scale"] == "scale=30"
+                                 and t["optimizer"] == "adam"), universe) == \
+        "under adam scale=30"
+    assert words.where_text(pick(lambda t: t["data"] == "wine" or t["optimizer"] == "sgd"),
+                            universe) == "under wine, sgd"
+    assert words.where_text({0, 3, 5, 6}, universe) == "in 4 of 8 conditions"
+
+
 def test_an_interval_of_float_noise_is_shown_as_no_interval():
     """Equal differences summed in another order leave an interval a few 1e-17 wide: the
     effect keeps three significant digits ('-1.40 pp'), not ten decimals
