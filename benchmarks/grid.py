@@ -27,7 +27,7 @@ start-up, and peak RSS is per process), as does the memory check: a grid of
 ``--sweep SEEDS``: all-in cost per run of a sweep through ``recipes.run`` (the
 local executor and a fresh results store), timed from the child process's start
 (imports, tracing, compiling or loading compiled code, training, metrics, storage):
-every bundled data set x every catalog recipe of its problem x optimizer {adam,
+every bundled table data set (the MLP's) x every catalog recipe of its problem x optimizer {adam,
 sgd} x 3 learning rates x output_scale {1, 10} x SEEDS seeds (564 runs per seed:
 18 seeds = 10,152 runs). Run twice: with an empty compilation cache, then with
 the cache the first run filled. Prints peak RSS too.
@@ -231,7 +231,8 @@ def part_sweep(args):
 
     conditions = [{"optimizer": opt, "learning_rate": lr, "output_scale": scale}
                   for opt, rates in SWEEP_LR.items() for lr in rates for scale in (1, 10)]
-    experiment = recipes.Experiment("sweep", data.names(), seeds=args.sweep,
+    tables = [n for n in data.names() if data.load(n).X.ndim == 2]   # the MLP's data sets
+    experiment = recipes.Experiment("sweep", tables, seeds=args.sweep,
                                     conditions=conditions)
     import threading
 
