@@ -49,6 +49,8 @@ import sys
 import time
 import warnings
 
+import docblock
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
@@ -360,12 +362,20 @@ def main(argv=None):
     p.add_argument("--part", choices=sorted(PARTS), help=argparse.SUPPRESS)
     p.add_argument("--graph", choices=("xla", "plain", "auto"), default="auto",
                    help=argparse.SUPPRESS)
+    docblock.add_argument(p)
     args = p.parse_args(argv)
 
     if args.part:   # child process: one measurement, printed as JSON
         print(json.dumps(PARTS[args.part](args)))
         return
+    key = "-".join(k for k, on in (("flops", args.flops), ("sweep", args.sweep)) if on) or None
+    with docblock.recorded(args.doc, __file__, key):
+        report(args)
 
+
+def report(args):
+    """Every trainer on the digits grid (and the FLOP rates, the sweep, the memory check
+    that ``args`` asks for), each measured in a child process, printed."""
     cpu = os.cpu_count()
     print(f"digits, 64-32-10 MLP, {EPOCHS} epochs, batch {BATCH}, adam {LR}, {RECIPE}; "
           f"{cpu} CPU cores; load average {os.getloadavg()[0]:.2f}", flush=True)

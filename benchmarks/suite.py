@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+import docblock
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -44,7 +46,14 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, help="seeds per recipe (default: each experiment's)")
     p.add_argument("--keep", metavar="DIR", help="results directory to keep (default: a temporary one)")
+    docblock.add_argument(p)
     args = p.parse_args(argv)
+    with docblock.recorded(args.doc, __file__):
+        report(args)
+
+
+def report(args):
+    """Train the suite, write its report, and print each step's time and peak RSS."""
     with tempfile.TemporaryDirectory() as tmp:
         out = args.keep or tmp
         train = ["run", "all", "--out", out, "--no-report", "--quiet"]

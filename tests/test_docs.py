@@ -1,0 +1,122 @@
+"""The README is a front page (issue #24 item 5): its two commands, a tour whose Python runs
+as written, links to docs/ that exist; and no number in the README or docs/ is typed by
+hand: each measured number sits in a block written by the script that measures it
+(``benchmarks/docblock.py``), which says the command, date and machine."""
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+DOCS = sorted((ROOT / "docs").glob("*.md"))
+PAGES = [README, *DOCS]
+
+_spec = importlib.util.spec_from_file_location("docblock", ROOT / "benchmarks" / "docblock.py")
+docblock = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(docblock)
+
+INSTALL_AND_RUN = ('python3 -m venv .venv && . .venv/bin/activate && pip install -e ".[backends]" '
+                   '&& recipes run all --out results')
+INSTALL_AND_TEST = ('python3 -m venv .venv && . .venv/bin/activate && pip install -e ".[test]" '
+                    '&& python -m pytest -q')
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
+# a measured quantity: a time, a memory size or a rate (the numbers that go stale); a
+# target or a budget ("at most 25 ms", "within 3 minutes") is no measurement
+MEASURED = re.compile(r"(?<!at most )(?<!within )(?<![\w.])\d[\d,]*(\.\d+)?\s?"
+                      r"(ms|s|seconds|minutes|MB|GB|GFLOP/s)\b")
+
+
+def _ids(paths):
+    return [str(p.relative_to(ROOT)) for p in paths]
+
+
+def _outside_blocks_and_code(text):
+    return FENCE.sub("", docblock.BLOCK.sub("", text))
+
+
+def test_the_readme_is_a_front_page_with_its_two_commands():
+    text = README.read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 200
+    bash = [body.strip() for lang, body in FENCE.findall(text) if lang == "bash"]
+    assert bash[:2] == [INSTALL_AND_RUN, INSTALL_AND_TEST]
+    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1]
+    # .ci/run runs the README's test command (pip quieter: -q)
+    assert ci.replace("pip install -q ", "pip install ") == INSTALL_AND_TEST
+
+
+def test_the_readme_links_every_doc_and_every_link_resolves():
+    linked = set()
+    for page in PAGES:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path = (page.parent / target).resolve()
+            assert path.exists(), f"{page.name} links to {target}, which does not exist"
+            if page == README:
+                linked.add(path)
+    assert set(DOCS) <= linked, f"docs not linked from the README: {set(DOCS) - linked}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_ids(PAGES))
+def test_every_number_block_has_its_markers_a_source_script_and_a_header(page):
+    text = page.read_text(encoding="utf-8")
+    blocks = list(docblock.BLOCK.finditer(text))
+    assert text.count("<!-- begin:") == len(blocks) == text.count("<!-- end -->")
+    for m in blocks:
+        where = f"{page.name}, block {m.group(0).splitlines()[0]}"
+        assert "<!-- begin:" not in m.group("body"), f"{where}: a block inside a block"
+        assert (ROOT / m.group("source")).is_file(), f"{where}: no script {m.group('source')}"
+        assert m.group("source").startswith("benchmarks/"), where
+        head = docblock.HEADER.match(m.group("body"))
+        assert head, f"{where}: the first line must say the Command, Date and Machine"
+        assert m.group("source") in head.group("command"), where
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_ids(PAGES))
+def test_no_measured_number_outside_a_block(page):
+    stray = [m.group(0) for m in MEASURED.finditer(
+        _outside_blocks_and_code(page.read_text(encoding="utf-8")))]
+    assert not stray, (f"{page.name}: measured numbers outside a generated block (move them "
+                       f"into the block of the script that measures them): {stray}")
+
+
+def test_a_script_writes_its_block_and_refuses_a_document_without_one(tmp_path):
+    doc = tmp_path / "doc.md"
+    doc.write_text("# Inference\n\n<!-- begin: benchmarks/infer.py#holdout -->\nSTALE-NUMBERS\n"
+                   "<!-- end -->\n\nafter\n")
+    run = [sys.executable, str(ROOT / "benchmarks" / "infer.py"), "--holdout"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(run + ["--doc", str(doc)], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    text = doc.read_text()
+    block = next(docblock.BLOCK.finditer(text))
+    head = docblock.HEADER.match(block.group("body"))
+    assert head and head.group("command") == "python benchmarks/infer.py --holdout"
+    assert "cores" in head.group("machine") and "UTC" in head.group("date")
+    assert out.stdout.strip() in block.group("body") and "STALE-NUMBERS" not in text
+    assert text.startswith("# Inference\n\n") and text.endswith("<!-- end -->\n\nafter\n")
+    bare = tmp_path / "bare.md"
+    bare.write_text("no block here\n")
+    out = subprocess.run(run + ["--doc", str(bare)], capture_output=True, text=True, env=env)
+    assert out.returncode != 0
+    assert "Expected a block <!-- begin: benchmarks/infer.py#holdout --> ... <!-- end -->" \
+        in out.stderr
+    assert bare.read_text() == "no block here\n"      # refused: nothing written
+
+
+def test_the_readme_python_runs_as_written(tmp_path):
+    """Every ``python`` block of the README, in order, as one script in an empty folder."""
+    text = README.read_text(encoding="utf-8")
+    code = "\n".join(body for lang, body in FENCE.findall(text) if lang == "python")
+    assert "backbone=" in code and "check_model" in code and "calibrate" in code
+    script = tmp_path / "tour.py"
+    script.write_text(code)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr[-4000:]
