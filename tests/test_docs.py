@@ -120,3 +120,31 @@ def test_the_readme_python_runs_as_written(tmp_path):
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0, out.stderr[-4000:]
+
+
+def test_findings_writes_the_claims_table_of_a_results_folder(tmp_path):
+    """``benchmarks/findings.py RESULTS --doc FILE``: the results block holds the claims
+    table of those results (tiny real runs: C1's pair, 3 seeds, 1 epoch)."""
+    import recipes
+
+    recipes.compare(*_breast_cancer(), recipes=["binary_sigmoid_bce", "binary_sigmoid_mse"],
+                    seeds=3, epochs=1, out=tmp_path / "results", progress=False)
+    doc = tmp_path / "doc.md"
+    doc.write_text("<!-- begin: benchmarks/findings.py -->\n<!-- end -->\n")
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "findings.py"),
+                          str(tmp_path / "results"), "--doc", str(doc)],
+                         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr
+    body = next(docblock.BLOCK.finditer(doc.read_text())).group("body")
+    assert docblock.HEADER.match(body)
+    assert "6 runs (ok 6) of compare." in body
+    assert "| claim | data | architecture | metric | outcome | holds |" in body
+    assert "| C1: sigmoid output: cross-entropy beats MSE | compare / compare | MLP | accuracy |" \
+        in body
+
+
+def _breast_cancer():
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    return X[:200], y[:200]
