@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT))
 BLOCK = re.compile(r"<!-- begin: (?P<source>[^\s#]+)(?:#(?P<key>[\w-]+))? -->\n"
                    r"(?P<body>.*?)<!-- end -->", re.S)
 # the first line of a block's text: what ran, when and where
-HEADER = re.compile(r"^Command: `(?P<command>[^`]+)` · Date: (?P<date>[^·]*\d{4}-\d\d-\d\d[^·]*) · "
-                    r"Machine: (?P<machine>.+)$", re.M)
+HEADER = re.compile(r"^Command: `(?P<command>[^`]+)` · "
+                    r"Date: (?P<date>[^·]*\d{4}-\d\d-\d\d[^·]*) · Machine: (?P<machine>.+)$", re.M)
 
 
 def machine():

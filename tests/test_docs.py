@@ -133,7 +133,8 @@ def test_findings_writes_the_claims_table_of_a_results_folder(tmp_path):
     doc.write_text("<!-- begin: benchmarks/findings.py -->\n<!-- end -->\n")
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "findings.py"),
                           str(tmp_path / "results"), "--doc", str(doc)],
-                         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                         capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0, out.stderr
     body = next(docblock.BLOCK.finditer(doc.read_text())).group("body")
     assert docblock.HEADER.match(body)

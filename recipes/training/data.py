@@ -35,8 +35,9 @@ class Dataset:
     """A labelled dataset tagged with its catalog problem type.
 
     ``X``: float64 features, shape (N, d), or images (N, h, w, c) (``digits_images``)
-    for a backbone that takes them (the default MLP takes only (N, d)). ``y``: labels, 1-D for class problems
-    and single-target regression, 2-D (N, L) for multi-label and multi-target.
+    for a backbone that takes them (the default MLP takes only (N, d)). ``y``: labels,
+    1-D for class problems and single-target regression, 2-D (N, L) for multi-label and
+    multi-target.
     ``classes``: the class labels in index order for class problems; the label
     names in column order for multi-label sets; None for regression.
     ``derived``: True when the labels were derived from a real set (not
