@@ -1,8 +1,9 @@
 """Time the README's main job end to end: the default suite and its report.
 
-    python benchmarks/suite.py [--seeds N] [--keep DIR]
+    python benchmarks/suite.py [--experiment NAME] [--seeds N] [--keep DIR]
 
-Runs ``recipes run all --no-report`` into a fresh results directory, then
+Runs ``recipes run all --no-report`` (or one experiment of the suite, ``--experiment
+cnn``: its share of the suite's time) into a fresh results directory, then
 ``recipes report`` on it, each as its own process timed from outside (start-up,
 imports, compiling, metrics, storage and writing included). Prints, per step and
 in total: wall seconds, runs, seconds per run all-in, and the step's peak RSS
@@ -46,20 +47,25 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, help="seeds per recipe (default: each experiment's)")
     p.add_argument("--keep", metavar="DIR", help="results directory to keep (default: a temporary one)")
+    p.add_argument("--experiment", default="all", metavar="NAME",
+                   help="time one experiment of the suite instead of all (its block: "
+                        "benchmarks/suite.py#NAME)")
     docblock.add_argument(p)
     args = p.parse_args(argv)
-    with docblock.recorded(args.doc, __file__):
+    key = None if args.experiment == "all" else args.experiment
+    with docblock.recorded(args.doc, __file__, key):
         report(args)
 
 
 def report(args):
-    """Train the suite, write its report, and print each step's time and peak RSS."""
+    """Train the suite (or ``args.experiment``), write its report, and print each step's
+    time and peak RSS."""
     with tempfile.TemporaryDirectory() as tmp:
         out = args.keep or tmp
-        train = ["run", "all", "--out", out, "--no-report", "--quiet"]
+        train = ["run", args.experiment, "--out", out, "--no-report", "--quiet"]
         if args.seeds:
             train += ["--seeds", str(args.seeds)]
-        steps = {"train (recipes run all --no-report)": train,
+        steps = {f"train (recipes run {args.experiment} --no-report)": train,
                  "report (recipes report)": ["report", out, "--out", os.path.join(out, "report")]}
         results = {name: step(cmd) for name, cmd in steps.items()}
         statuses = runs_in(out)
