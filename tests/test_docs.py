@@ -110,6 +110,30 @@ def test_a_script_writes_its_block_and_refuses_a_document_without_one(tmp_path):
     assert bare.read_text() == "no block here\n"      # refused: nothing written
 
 
+def test_suite_times_one_experiment_into_its_own_block(tmp_path):
+    """``benchmarks/suite.py --experiment FILE --doc DOC``: one experiment's share of the
+    suite (here a tiny one: 2 runs, 1 epoch) in the block ``suite.py#<its name>``, with
+    wall and CPU seconds per step; the whole suite's block is left as it was."""
+    (tmp_path / "tiny.py").write_text(
+        "import recipes\nEXPERIMENT = recipes.Experiment(name='tiny', datasets=('iris',), "
+        "recipes=('multiclass_softmax_cce',), seeds=2, epochs=1)\n")
+    doc = tmp_path / "doc.md"
+    doc.write_text("<!-- begin: benchmarks/suite.py -->\nWHOLE\n<!-- end -->\n"
+                   "<!-- begin: benchmarks/suite.py#tiny -->\n<!-- end -->\n")
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "suite.py"), "--experiment",
+                          str(tmp_path / "tiny.py"), "--doc", str(doc)],
+                         capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr[-3000:]
+    whole, tiny = (m.group("body") for m in docblock.BLOCK.finditer(doc.read_text()))
+    assert whole == "WHOLE\n"
+    assert docblock.HEADER.match(tiny).group("command").endswith("--experiment " +
+                                                                 str(tmp_path / "tiny.py"))
+    assert "runs: 2 (ok 2)" in tiny
+    assert re.search(r"^total, end to end +[\d.]+ s .* CPU +[\d.]+ s  peak RSS +\d+ MB$",
+                     tiny, re.M), tiny
+
+
 def test_the_readme_python_runs_as_written(tmp_path):
     """Every ``python`` block of the README, in order, as one script in an empty folder."""
     text = README.read_text(encoding="utf-8")
