@@ -18,6 +18,14 @@ block's markers is refused, naming the markers, and left as it was. So no number
 docs is typed by hand, and each block says the command, date and machine it came from.
 ``tests/test_docs.py`` checks that every number block has its markers, a source script
 that exists and this header.
+
+A block whose numbers were typed by hand before they were generated says so in its date
+(``Date: stale, recorded by hand ...``) until its command is rerun. What to rerun::
+
+    python benchmarks/docblock.py [FILE ...]      # default: README.md and docs/*.md
+
+prints, per stale block, the command that regenerates it (its header's command with
+``--doc FILE``), and nothing when every block is generated.
 """
 
 from __future__ import annotations
@@ -39,6 +47,22 @@ BLOCK = re.compile(r"<!-- begin: (?P<source>[^\s#]+)(?:#(?P<key>[\w-]+))? -->\n"
 # the first line of a block's text: what ran, when and where
 HEADER = re.compile(r"^Command: `(?P<command>[^`]+)` · "
                     r"Date: (?P<date>[^·]*\d{4}-\d\d-\d\d[^·]*) · Machine: (?P<machine>.+)$", re.M)
+
+
+# the date of a block a script wrote, and of one typed by hand before blocks were generated
+GENERATED = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC")
+STALE = "stale, recorded by hand"
+PAGES = ("README.md", "docs/*.md")
+
+
+def stale_blocks(paths):
+    """``(path, source, key, command)`` of every block of the Markdown files ``paths``
+    whose header dates it ``stale, recorded by hand``, in file order."""
+    for path in paths:
+        for m in BLOCK.finditer(Path(path).read_text(encoding="utf-8")):
+            head = HEADER.match(m.group("body"))
+            if head and head.group("date").startswith(STALE):
+                yield path, m.group("source"), m.group("key"), head.group("command")
 
 
 def machine():
@@ -146,3 +170,18 @@ def recorded(doc, script, key=None, fence="text"):
     text = kept.getvalue().rstrip("\n")
     write_block(doc, source, f"```{fence}\n{text}\n```" if fence else text, key)
     print(f"wrote the block {marker(source, key)} of {doc}", file=sys.stderr)
+
+
+def main(argv=None):
+    """Print the command that regenerates each stale block (see the module's doc)."""
+    args = sys.argv[1:] if argv is None else argv
+    paths = args or sorted(p.relative_to(ROOT).as_posix() for pattern in PAGES
+                           for p in ROOT.glob(pattern))
+    for path, source, key, command in stale_blocks(ROOT / p for p in paths):
+        shown = Path(path).resolve()
+        shown = shown.relative_to(ROOT) if shown.is_relative_to(ROOT) else shown
+        print(f"{shown}: {marker(source, key)}\n    {command} --doc {shown}")
+
+
+if __name__ == "__main__":
+    main()
