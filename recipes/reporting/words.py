@@ -20,7 +20,7 @@ import pandas as pd
 from ..catalog.infer import PROBLEMS
 from ..messages import plural
 from ..training.metrics import ECE_BINS
-from ..training.settings import SHORT
+from ..training.settings import SHORT, backbone_name
 from .formatting import (PERCENT_METRICS, diff_unit, effect_parts, fmt_effect, fmt_epochs,
                          fmt_group, fmt_value, unit)
 from .stats import (ALPHA, CURVE_BAND, FLIP, MARGINS, MAY_BE_NEGLIGIBLE, MIN_PAIRS, N_BOOT,
@@ -29,7 +29,7 @@ from .stats import (ALPHA, CURVE_BAND, FLIP, MARGINS, MAY_BE_NEGLIGIBLE, MIN_PAI
 
 __all__ = ["summary_table", "effects_table", "claims_table", "problem_table", "margins_table",
            "recipe_to_use", "where_text", "claim_cells", "claim_columns", "condition_tokens",
-           "shared_settings",
+           "shared_settings", "architecture",
            "outcome_rules_table", "tuning_table", "tuning_sentences", "verdict",
            "short_conditions", "CLAIMS", "FAIRNESS_NOTE", "METHODS_NOTE", "TUNING"]
 
@@ -234,30 +234,60 @@ def _holds(g, expect):
     return text + (f" (and {near} detectably, may be negligible)" if near else "")
 
 
+# The name the claims table gives the default MLP (``hidden=``), whose ``backbone`` column
+# reads ``backbone_name(None)``; any other backbone is named as its column says.
+MLP = "MLP"
+
+
+def architecture(backbone):
+    """The architecture a run's ``backbone`` column names, as the claims table shows it:
+    ``MLP`` for the default MLP (``backbone_name(None)``) or an unknown value (a
+    hand-made table without the column), else the backbone's own name.
+
+    >>> architecture("mlp"), architecture("cnn"), architecture(float("nan"))
+    ('MLP', 'cnn', 'MLP')
+    """
+    return MLP if _is_missing(backbone) or backbone == backbone_name(None) else str(backbone)
+
+
+def _by_architecture(e):
+    """``e`` with an ``architecture`` column read from its ``backbone`` column."""
+    column = e["backbone"] if "backbone" in e.columns else pd.Series(np.nan, index=e.index)
+    return e.assign(architecture=column.map(architecture))
+
+
+CLAIM_COLUMNS = ["claim", "data", "architecture", "metric", "outcome", "holds"]
+
+
 def claims_table(effects_df):
-    """Each claim (``CLAIMS``) with its outcome under each condition, per comparison,
-    read from ``effects``. Tuning runs are left out (the tuned comparison is the result).
+    """Each claim (``CLAIMS``) with its outcome under each condition, per comparison and
+    architecture (``architecture``: the default MLP, or a backbone by name, from the
+    ``backbone`` column of ``effects``, so a claim on a CNN is a row of its own), read
+    from ``effects``. Tuning runs are left out (the tuned comparison is the result).
     A claim holds where the outcome is the one it expects; a difference only detectable
     (its CI reaching inside the margin) is counted apart. When no claim's recipes were
-    run, every recipe against the recommended one on the primary metric instead."""
-    e = effects_df[~effects_df["experiment"].astype(str).str.endswith(TUNING)]
+    run, every recipe against the recommended one on the primary metric instead.
+
+    Returns a DataFrame with the columns ``CLAIM_COLUMNS``."""
+    e = _by_architecture(effects_df[~effects_df["experiment"].astype(str).str.endswith(TUNING)])
     rows = []
     for cid, text, recipe, ref, metric, expect, (a, b) in CLAIMS:
         hit = e[(e["recipe"] == recipe) & (e["reference"] == ref) & (e["metric"] == metric)]
-        for (exp, ds), g in hit.groupby(["experiment", "dataset"], sort=False):
+        for (exp, ds, arch), g in hit.groupby(["experiment", "dataset", "architecture"],
+                                              sort=False):
             short = short_conditions(g)
             rows.append({"claim": f"{cid}: {text}", "data": label_of((exp, ds)),
-                         "metric": metric,
+                         "architecture": arch, "metric": metric,
                          "outcome": f"{b} vs {a}: " + _outcome_phrase(g, short, flip=True),
                          "holds": _holds(g, expect)})
     if not rows:
-        for (exp, ds, recipe, ref), g in e[e["primary"].astype(bool)].groupby(
-                ["experiment", "dataset", "recipe", "reference"], sort=False):
+        for (exp, ds, arch, recipe, ref), g in e[e["primary"].astype(bool)].groupby(
+                ["experiment", "dataset", "architecture", "recipe", "reference"], sort=False):
             short = short_conditions(g)
             rows.append({"claim": f"{recipe} vs {ref}", "data": label_of((exp, ds)),
-                         "metric": g["metric"].iloc[0],
+                         "architecture": arch, "metric": g["metric"].iloc[0],
                          "outcome": _outcome_phrase(g, short), "holds": "-"})
-    return pd.DataFrame(rows, columns=["claim", "data", "metric", "outcome", "holds"])
+    return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
 
 
 # --- the first screen: the recipe to use per problem type, and why --------------------
