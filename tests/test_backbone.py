@@ -57,8 +57,9 @@ def test_a_backbone_model_trains_under_the_head_with_plain_fit(tmp_path, make, c
     table = runs(tmp_path)
     assert list(table["status"]) == ["ok"] and list(table["trainer"]) == ["keras"]
     assert set(df["backbone"]) == {backbone.name} and set(df["trainer"]) == {"keras"}
-    assert ("the stacked trainer takes only the MLP backbone (hidden=); training runs of "
-            f"backbone {backbone.name!r} with plain fit") in capsys.readouterr().err
+    assert (f"the stacked trainer on tensorflow takes only the MLP backbone (hidden=), not "
+            f"backbone {backbone.name!r}; training them with plain fit (trainer 'keras')"
+            ) in capsys.readouterr().err
     config = table["config"].iloc[0]
     assert config["backbone"]["name"] == backbone.name
     assert config["backbone"]["parameters"] == backbone.count_params()
