@@ -5,9 +5,10 @@ per layer kind, with real training.
 Keras fixes its backend at import, so each backend's cases run in one subprocess
 (``on_backend``). A case is a backbone built around one layer kind, on tiny data of
 the kind the layer takes (a table, 8x8x1 digit images, digit rows as 8-step sequences,
-integer token ids), 2 epochs of 48 training rows in batches of 16; a chunk of two
-members that differ in seed and learning rate. Both members are compared with
-``fit_keras`` (one ``model.fit`` each) on the same seed, rate and split.
+integer token ids), 2 epochs of 48 training rows in batches of 20 (a short last batch
+of 8, as ``model.fit`` has it); a chunk of two members that differ in seed and learning
+rate. Both members are compared with ``fit_keras`` (one ``model.fit`` each) on the same
+seed, rate and split.
 
 Dropout: each member draws its own masks, from the seed-generator state its plain-fit
 run starts from (the model built after ``keras.utils.set_random_seed(seed)``), so the
@@ -27,7 +28,7 @@ TOL = 1e-5
 
 BACKENDS = [pytest.param(b, marks=pytest.mark.skipif(importlib.util.find_spec(b) is None,
                                                      reason="pip install '.[backends]'"))
-            for b in ("jax",)]
+            for b in ("jax", "tensorflow")]
 
 # case -> (data kind, recipe, optimizer): the backbone of each case is in CHILD
 CASES = {
@@ -51,6 +52,7 @@ import numpy as np
 import keras
 from sklearn.datasets import load_digits
 import recipes
+import recipes.training.trainers
 from recipes.catalog import table as catalog
 from recipes.training import data, members
 from recipes.training.keras_fit import fit_keras
@@ -88,7 +90,11 @@ BACKBONES = {{
                         L.AveragePooling2D(2, padding="same"), L.Flatten()],
     "flatten": lambda: [L.Flatten(), L.Dense(6, activation="relu")],
     "embedding": lambda: [L.Embedding(20, 4), L.GlobalAveragePooling1D()],
-    "batch_normalization": lambda: [L.Dense(6), L.BatchNormalization(), L.Activation("relu")],
+    # no bias before BatchNormalization: its gradient is 0 up to rounding noise, which
+    # Adam scales up to steps of the learning rate's size, so that bias (and the moving
+    # mean it enters) would follow the noise (measured on TensorFlow: 9.4e-5 apart)
+    "batch_normalization": lambda: [L.Dense(6, use_bias=False), L.BatchNormalization(),
+                                    L.Activation("relu")],
     "layer_normalization": lambda: [L.Dense(6), L.LayerNormalization(), L.ReLU()],
     "dropout": lambda: [L.Dense(16, activation="relu"), L.Dropout(0.5)],
     "gru": lambda: [L.GRU(4)],
@@ -118,10 +124,15 @@ for case, (kind, recipe, optimizer) in CASES.items():
     split = cut(data.split(data.from_arrays(x, y, problem), seed=0, test_fraction=0.2))
     backbone = backbone_of(case, kind)
     rates = (1e-2, 3e-2) if optimizer == "adam" else (0.05, 0.1)
-    setups = [Setup(catalog.get(recipe), seed, epochs=2, batch_size=16, optimizer=optimizer,
+    setups = [Setup(catalog.get(recipe), seed, epochs=2, batch_size=20, optimizer=optimizer,
                     learning_rate=lr, backbone=backbone) for seed, lr in enumerate(rates)]
     t0 = time.perf_counter()
-    result = native.train_stacked(setups, split, keep_outputs=True)
+    try:
+        result = native.train_stacked(setups, split, keep_outputs=True)
+    except members.NotStackable as err:     # a layer this backend's trainer does not take
+        out[case] = {{"refused": str(err), "trainer": recipes.training.trainers.trainer_of(
+            "stacked", setups[0])}}
+        continue
     t1 = time.perf_counter()
     got = result.traces
     want = fit_keras(setups, split)
@@ -162,10 +173,21 @@ def on(request):
     return request.param, on_backend(request.param, CHILD.format(cases=repr(CASES)))
 
 
+# (backend, case) -> the layer its stacked trainer does not take (members.BACKBONE_BACKENDS):
+# TensorFlow's optimizers update an Embedding's rows sparsely
+REFUSED = {("tensorflow", "embedding"): ("embedding", "Embedding")}
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_each_member_matches_plain_fit_on_the_same_backend(on, case):
     backend, got = on
     got = got[case]
+    if (backend, case) in REFUSED:
+        name, cls = REFUSED[backend, case]
+        assert f"does not take layer {name!r} of backbone" in got["refused"]
+        assert f"Received: {cls}" in got["refused"]
+        assert got["trainer"] == "keras"        # such runs train with plain fit
+        return
     assert got["trainer"] == f"recipes.training.stacked_{backend}"
     assert got["chunks"] == 1                   # both members in one program
     assert got["members_differ"]                # each its own seed and rate
@@ -175,8 +197,9 @@ def test_each_member_matches_plain_fit_on_the_same_backend(on, case):
 
 
 def test_integer_token_ids_stay_integers(on):
-    _, got = on
-    assert got["embedding"]["x_dtype"].startswith("int")
+    backend, got = on
+    if (backend, "embedding") not in REFUSED:
+        assert got["embedding"]["x_dtype"].startswith("int")
     assert got["dense"]["x_dtype"] == "float32"
 
 
