@@ -209,3 +209,42 @@ def test_moving_statistics_move_and_frozen_weights_do_not(on):
     assert got["frozen"]["non_trainable_moved"] == [False, False]   # frozen kernel, bias
     # Dropout's seed-generator state advances with every batch, as in model.fit
     assert got["dropout"]["non_trainable_moved"] == [True]
+
+
+BENCHMARK = ["benchmarks/backbone.py", "--backends", "jax", "--seeds", "2", "--rates", "1",
+             "--epochs", "1", "--fit-runs", "1"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="pip install '.[backends]'")
+def test_the_backbone_benchmark_writes_its_block_and_refuses_a_document_without_one(tmp_path):
+    import subprocess
+    import sys
+
+    from on_backend import ROOT
+
+    plain = tmp_path / "plain.md"
+    plain.write_text("# no block here\n")
+    refused = subprocess.run([sys.executable, *BENCHMARK, "--doc", str(plain)], cwd=ROOT,
+                             capture_output=True, text=True)
+    assert refused.returncode != 0          # refused before measuring anything
+    assert "Expected a block <!-- begin: benchmarks/backbone.py --> ... <!-- end -->" in \
+        refused.stderr
+    assert plain.read_text() == "# no block here\n"          # left as it was
+    doc = tmp_path / "doc.md"
+    doc.write_text("# Numbers\n\n<!-- begin: benchmarks/backbone.py -->\nold\n<!-- end -->\n"
+                   "after\n")
+    done = subprocess.run([sys.executable, *BENCHMARK, "--doc", str(doc)], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = doc.read_text()
+    assert "old" not in text and text.endswith("<!-- end -->\nafter\n")
+    assert ("Command: `python benchmarks/backbone.py --backends jax --seeds 2 --rates 1 "
+            "--epochs 1 --fit-runs 1` · Date: ") in text
+    [row] = [line for line in text.splitlines() if line.startswith("| jax |")]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[0] == "jax" and cells[1] == "2"                 # backend, runs
+    assert all(float(c.split()[0]) > 0 for c in cells[2:5])     # ms per run, each way
+    assert cells[4].endswith("(1 runs)")
+    assert cells[5].startswith("**") and cells[5].endswith("x**")    # the ratio
+    stacked, fit = cells[6].split(" / ")
+    assert stacked == fit                   # the same run, either trainer: same accuracy
