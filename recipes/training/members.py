@@ -81,8 +81,17 @@ _CONTAINERS = frozenset({"Sequential", "Functional"})
 # gradient to the rows of the batch only (Adam's moments of other rows do not decay),
 # which the stacked trainer's dense update does not reproduce (measured: outputs 0.053
 # apart after 2 epochs with Adam; identical with plain SGD).
+# On PyTorch (``torch.func.vmap`` over ``stateless_call``) the layers measured to run
+# under vmap and match plain fit: not Keras' PyTorch convolutions ("NYI:
+# Tensor.clone(memory_format) inside vmap ... (got ChannelsLast)"), nor Dropout (vmap
+# draws other masks than each member's own seed state), nor the pooling layers used
+# only after a convolution (not measured).
 BACKBONE_BACKENDS = {"jax": STACKABLE_LAYERS,
-                     "tensorflow": STACKABLE_LAYERS - {"Embedding"}}
+                     "tensorflow": STACKABLE_LAYERS - {"Embedding"},
+                     "torch": STACKABLE_LAYERS - {
+                         "Conv1D", "Conv2D", "Dropout", "MaxPooling1D", "MaxPooling2D",
+                         "AveragePooling1D", "AveragePooling2D", "GlobalMaxPooling1D",
+                         "GlobalMaxPooling2D", "GlobalAveragePooling2D"}}
 
 
 @dataclass(frozen=True)
