@@ -1,8 +1,8 @@
 """Any Keras backbone under a recipe's head (issue #21, sections 2-3): a ``backbone``
 setting (a model, or a function building one per seed) that is recorded by name and
-fingerprint, is an axis of a grid never pooled, and falls back to plain ``fit`` (trainer
-"keras") since the stacked trainers take only the MLP. Tiny data, 1-2 epochs, real
-training."""
+fingerprint, is an axis of a grid never pooled, trains with the stacked trainer when
+every layer is one it takes, and otherwise falls back to plain ``fit`` (trainer
+"keras") with one line naming the layer. Tiny data, 1-2 epochs, real training."""
 
 import numpy as np
 import pytest
@@ -47,21 +47,38 @@ def runs(out):
     return Store(out).runs()
 
 
+def noisy():
+    return keras.Sequential([keras.Input((5,)), keras.layers.Dense(6, activation="relu"),
+                             keras.layers.GaussianNoise(0.1, name="noise")], name="noisy")
+
+
 @pytest.mark.parametrize("make", [sequential, functional], ids=["sequential", "functional"])
-def test_a_backbone_model_trains_under_the_head_with_plain_fit(tmp_path, make, capsys,
-                                                               monkeypatch):
+def test_a_backbone_model_trains_under_the_head_with_the_stacked_trainer(tmp_path, make,
+                                                                         capsys, monkeypatch):
     monkeypatch.setattr(executors, "_SAID", set())
     backbone = make()
     df = recipes.compare(TABLE, TABLE_Y, recipes="binary_sigmoid_bce", backbone=backbone,
                          out=tmp_path, **QUICK)
     table = runs(tmp_path)
-    assert list(table["status"]) == ["ok"] and list(table["trainer"]) == ["keras"]
-    assert set(df["backbone"]) == {backbone.name} and set(df["trainer"]) == {"keras"}
-    assert ("the stacked trainer takes only the MLP backbone (hidden=); training runs of "
-            f"backbone {backbone.name!r} with plain fit") in capsys.readouterr().err
+    assert list(table["status"]) == ["ok"] and list(table["trainer"]) == ["stacked"]
+    assert set(df["backbone"]) == {backbone.name} and set(df["trainer"]) == {"stacked"}
+    assert "plain fit" not in capsys.readouterr().err
     config = table["config"].iloc[0]
     assert config["backbone"]["name"] == backbone.name
     assert config["backbone"]["parameters"] == backbone.count_params()
+
+
+def test_a_backbone_with_a_layer_the_stacked_trainer_does_not_take_falls_back(
+        tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(executors, "_SAID", set())
+    recipes.compare(TABLE, TABLE_Y, recipes="binary_sigmoid_bce", backbone=noisy,
+                    out=tmp_path, **QUICK)
+    table = runs(tmp_path)
+    assert list(table["status"]) == ["ok"] and list(table["trainer"]) == ["keras"]
+    err = [line for line in capsys.readouterr().err.splitlines() if "plain fit" in line]
+    assert len(err) == 1            # one line, naming the layer and its class
+    assert "does not take layer 'noise' of backbone 'noisy'" in err[0]
+    assert "Received: GaussianNoise; training them with plain fit (trainer 'keras')" in err[0]
 
 
 def test_a_frozen_backbone_keeps_its_weights_and_the_original_is_never_touched(tmp_path):
@@ -153,7 +170,7 @@ def test_backbones_are_an_axis_never_pooled_and_mix_with_the_stacked_trainer(tmp
     df = recipes.compare(TABLE, TABLE_Y, recipes="binary_sigmoid_bce",
                          backbone=[None, sequential(), functional()], out=tmp_path, **QUICK)
     table = runs(tmp_path)
-    assert sorted(table["trainer"]) == ["keras", "keras", "stacked"]
+    assert sorted(table["trainer"]) == ["stacked"] * 3     # one trainer, three groups
     found = df[["backbone", "trainer", "condition"]].drop_duplicates()
     assert sorted(found["backbone"]) == ["func", "mlp", "seq"]
     assert found["condition"].nunique() == 3

@@ -36,7 +36,7 @@ from ..messages import expected
 from .spec import OPTIMIZER_CLASSES, loss_spec, metric_specs
 
 __all__ = [
-    "LogPoisson", "OPTIMIZERS", "backbone_model", "build_head", "build_model",
+    "LogPoisson", "OPTIMIZERS", "backbone_layers", "backbone_model", "build_head", "build_model",
     "describe_backbone", "initial_weights",
     "initializers", "layer_seed", "make_loss", "make_metrics", "make_optimizer",
 ]
@@ -506,3 +506,18 @@ def describe_backbone(backbone):
                  "parameters": int(model.count_params())}
     _DESCRIBED[key] = (backbone, described)
     return dict(described)
+
+
+_LAYERS = {}
+
+
+def backbone_layers(backbone):
+    """Every layer of ``backbone``'s model (a function's, for seed 0), nested models'
+    layers included, as ``(name, class name, class module)`` in order; cached per object.
+    Raises ValueError as ``backbone_model`` does."""
+    key = id(backbone)
+    if key not in _LAYERS or _LAYERS[key][0] is not backbone:
+        model = _checked(_backbone_of(backbone, 0), None)
+        _LAYERS[key] = (backbone, [(layer.name, type(layer).__name__, type(layer).__module__)
+                                   for layer in _all_layers(model)[1:]])
+    return list(_LAYERS[key][1])

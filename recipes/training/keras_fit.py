@@ -139,8 +139,10 @@ def _stateless_grad_norm(model, loss_fn, x, y):
 
     def loss(*head_values):
         trainable = [head_values[at[v.path]] if v.path in at else v.value
-                     for v in model.trainable_weights]
-        out, _ = model.stateless_call(trainable, [v.value for v in model.non_trainable_weights],
+                     for v in model.trainable_variables]
+        # every non-trainable variable, a Dropout's seed-generator state included (not a
+        # "weight", but stateless_call takes it)
+        out, _ = model.stateless_call(trainable, [v.value for v in model.non_trainable_variables],
                                       x, training=False)
         return loss_fn(y, out)
 

@@ -20,9 +20,17 @@ of the stacked trainers that is Keras but no particular backend.
   beforehand. (Invalid values, e.g. a negative seed, are "failed" runs, as in
   ``fit_keras``.)
 * ``stack_inputs`` lays a chunk's arguments out with a leading member axis: data
-  (shared, or one split per member), targets, each member's batch order
-  (``trace.batch_order`` for its seed), its learning rate and its initial weights
-  (``models.initial_weights`` for its seed: what ``build_model`` starts from).
+  (shared, or one split per member; of any rank, integer token ids kept integers),
+  targets, each member's batch order (``trace.batch_order`` for its seed), its learning
+  rate and its initial variables (``initial_weights``: for the MLP,
+  ``models.initial_weights`` for its seed; for a backbone, the model's trainable then
+  non-trainable variables as the plain-fit run of its seed builds them).
+* **Backbones** (issue #21 section 3): a ``backbone`` setting trains stacked when its
+  backend's stacked trainer takes backbones (``BACKBONE_BACKENDS``) and every layer of
+  it is in ``STACKABLE_LAYERS``; otherwise ``refusal`` says why, naming the layer, and
+  the run trains with plain ``fit`` (``trainers.trainer_of``). A backbone's group key
+  holds its fingerprint (configuration, starting weights, ``trainable`` flags) and the
+  shape and dtype of one example of X.
 
 Keras is imported on first use, on whichever backend this process runs.
 """
@@ -39,14 +47,51 @@ from .engine import NotStackable
 from .settings import APPLIES_TO
 from .trace import batch_order, row_weights, targets
 
-__all__ = ["IMPLEMENTED", "Config", "NotStackable", "config", "initial_weights",
-           "optimizer_spec", "require_backend", "stack_inputs", "stackable", "unimplemented"]
+__all__ = ["BACKBONE_BACKENDS", "IMPLEMENTED", "STACKABLE_LAYERS", "Config", "NotStackable",
+           "as_input", "config", "initial_weights", "optimizer_spec", "refusal",
+           "require_backend", "stack_inputs", "stackable", "unimplemented",
+           "unstackable_layer"]
 
 # The settings every stacked trainer implements itself. A setting of the loss or the
 # optimizer (``settings.APPLIES_TO``) reaches them through the loss object and
 # ``optimizer_spec``; any other setting is refused unless it has its default value.
+# ``backbone`` is implemented where ``BACKBONE_BACKENDS`` says, for the layers of
+# ``STACKABLE_LAYERS`` (``refusal``).
 IMPLEMENTED = frozenset({"epochs", "batch_size", "hidden", "output_scale", "backend",
-                         "class_weight"})
+                         "class_weight", "backbone"})
+
+# The Keras layer classes (``keras.layers``, the class itself: a user's subclass may
+# change the call) a stacked trainer takes in a backbone, each member with its own
+# variables, including non-trainable ones (BatchNormalization's moving statistics,
+# Dropout's seed-generator state) and frozen layers. Models (Sequential, functional)
+# are containers: their layers count.
+STACKABLE_LAYERS = frozenset({
+    "InputLayer", "Dense", "Conv1D", "Conv2D", "MaxPooling1D", "MaxPooling2D",
+    "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Flatten",
+    "Reshape", "Embedding", "BatchNormalization", "LayerNormalization", "Dropout",
+    "Activation", "ReLU", "Concatenate", "Add", "GRU", "GRUCell", "LSTM", "LSTMCell",
+})
+_CONTAINERS = frozenset({"Sequential", "Functional"})
+
+# backend -> the layers of STACKABLE_LAYERS its stacked trainer takes in a backbone (a
+# backend not here takes only the MLP): JAX and TensorFlow train any backbone through
+# Keras' own ``stateless_call`` (docs/backends-stacking.md says how and why). Not
+# Embedding on TensorFlow: there Keras' optimizers apply its sparse (IndexedSlices)
+# gradient to the rows of the batch only (Adam's moments of other rows do not decay),
+# which the stacked trainer's dense update does not reproduce (measured: outputs 0.053
+# apart after 2 epochs with Adam; identical with plain SGD).
+# On PyTorch (``torch.func.vmap`` over ``stateless_call``) the layers measured to run
+# under vmap and match plain fit: not Keras' PyTorch convolutions ("NYI:
+# Tensor.clone(memory_format) inside vmap ... (got ChannelsLast)"), nor Dropout (vmap
+# draws other masks than each member's own seed state), nor the pooling layers used
+# only after a convolution (not measured).
+BACKBONE_BACKENDS = {"jax": STACKABLE_LAYERS,
+                     "tensorflow": STACKABLE_LAYERS - {"Embedding"},
+                     "torch": STACKABLE_LAYERS - {
+                         "Conv1D", "Conv2D", "Dropout", "MaxPooling1D", "MaxPooling2D",
+                         "AveragePooling1D", "AveragePooling2D", "GlobalMaxPooling1D",
+                         "GlobalMaxPooling2D", "GlobalAveragePooling2D"}}
 
 
 @dataclass(frozen=True)
@@ -64,6 +109,8 @@ class Config:
     epochs: int
     jit: bool | None = None     # TensorFlow: XLA-compiled (decided per group); else None
     class_weight: object = None  # the setting: same split + same setting -> same row weights
+    backbone: str | None = None  # a backbone's fingerprint (None: the MLP of ``hidden``)
+    input: tuple = ()            # a backbone's example: (shape of one row of X, dtype)
 
 
 def config(setup, split):
@@ -74,17 +121,35 @@ def config(setup, split):
 
     recipe, s = setup.recipe, setup.settings
     _refuse_unimplemented(s)
+    reason = refusal(setup)
+    if reason is not None:
+        raise NotStackable(f"{reason}; train this setup with "
+                           f"recipes.training.keras_fit.fit_keras")
     kind, hyper, _ = optimizer_spec(setup)
     namespace, cls, kwargs = loss_spec(recipe)
     kwargs = {**kwargs, **setup.arguments("loss")}
     # checks the seed and the head size now, so a bad value fails this run alone (the
     # weights are cached for training)
     initial_weights(setup, split)
-    return Config(hidden=tuple(int(h) for h in s.hidden), units=recipe.n_units(split.n),
-                  activation=recipe.activation,
+    backbone = _backbone_key(setup, split)
+    return Config(hidden=() if backbone else tuple(int(h) for h in s.hidden),
+                  units=recipe.n_units(split.n), activation=recipe.activation,
                   loss=(namespace, cls, tuple(sorted(kwargs.items()))),
                   encoding=recipe.encoding, optimizer=kind, hyper=hyper,
-                  batch_size=s.batch_size, epochs=s.epochs, class_weight=s.class_weight)
+                  batch_size=s.batch_size, epochs=s.epochs, class_weight=s.class_weight,
+                  **backbone)
+
+
+def _backbone_key(setup, split):
+    """The Config fields of a backbone run: its fingerprint and X's example shape and
+    dtype (``{}`` for the MLP)."""
+    if setup.settings.backbone is None:
+        return {}
+    from ..models.build import describe_backbone
+
+    x = as_input(split.X_train[:1])
+    return {"backbone": describe_backbone(setup.settings.backbone)["fingerprint"],
+            "input": (tuple(x.shape[1:]), x.dtype.str)}
 
 
 def unimplemented(settings):
@@ -97,6 +162,50 @@ def unimplemented(settings):
         if not (generic or name in IMPLEMENTED) and getattr(settings, name) != defaults[name]:
             return name, getattr(settings, name)
     return None
+
+
+def unstackable_layer(backbone, backend):
+    """The first layer of ``backbone`` (a model or a function returning one) that the
+    stacked trainer of ``backend`` does not take, as ``(layer name, class name)``; None
+    when it takes them all (``BACKBONE_BACKENDS``, ``STACKABLE_LAYERS``)."""
+    from ..models.build import backbone_layers
+
+    allowed = BACKBONE_BACKENDS.get(backend, frozenset())
+    for name, cls, module in backbone_layers(backbone):
+        keras_own = module.startswith("keras.")
+        if not (keras_own and (cls in allowed or cls in _CONTAINERS)):
+            return name, cls if keras_own else f"{module}.{cls}"
+    return None
+
+
+def refusal(setup):
+    """Why the stacked trainer of ``setup``'s backend cannot take it, in one line: a
+    setting it does not implement at other than its default (``unimplemented``), a
+    backbone on a backend whose stacked trainer takes only the MLP, or a backbone layer
+    it does not take (named); None when it can. A backbone it cannot even build is
+    None here, and a failed run in every trainer."""
+    from .settings import APPLIES_TO, backbone_name
+
+    s = setup.settings
+    found = unimplemented(s)
+    if found is not None:
+        name, value = found
+        return (f"the stacked trainer does not implement the setting {name!r} (it "
+                f"configures the {APPLIES_TO.get(name, 'unknown part')}): {name}={value!r}")
+    if s.backbone is None:
+        return None
+    if s.backend not in BACKBONE_BACKENDS:
+        return (f"the stacked trainer on {s.backend} takes only the MLP backbone (hidden=), "
+                f"not backbone {backbone_name(s.backbone)!r}")
+    try:
+        layer = unstackable_layer(s.backbone, s.backend)
+    except ValueError:
+        return None
+    if layer is None:
+        return None
+    return (f"the stacked trainer on {s.backend} does not take layer {layer[0]!r} of "
+            f"backbone {backbone_name(s.backbone)!r}: expected layers of "
+            f"{{{', '.join(sorted(BACKBONE_BACKENDS[s.backend]))}}}. Received: {layer[1]}")
 
 
 def _refuse_unimplemented(settings):
@@ -200,7 +309,7 @@ def stackable(setup):
         return str(err)
     except Exception:
         return None
-    return None
+    return refusal(setup)
 
 
 # --- a chunk's arguments -------------------------------------------------------------------
@@ -209,20 +318,49 @@ _INITIAL = {}
 
 
 def initial_weights(setup, split):
-    """``models.initial_weights`` of ``setup`` on ``split``, cached: the weights depend
-    only on the layer widths, the seed and the model settings (seeded stateless
-    initializers), not on the recipe's loss, so runs of different recipes with one
-    architecture share them."""
+    """The variables ``setup``'s run starts from on ``split``, cached. For the MLP,
+    ``models.initial_weights``: they depend only on the layer widths, the seed and the
+    model settings (seeded stateless initializers), not on the recipe's loss, so runs of
+    different recipes with one architecture share them. For a backbone, ``_backbone_start``:
+    the model's trainable then non-trainable variables."""
     from ..models.build import initial_weights as compute
 
     model = setup.arguments("model")
-    d, units = split.X_train.shape[1], setup.recipe.n_units(split.n)
-    key = (d, units, setup.seed, tuple(sorted(model.items())))
+    units = setup.recipe.n_units(split.n)
+    if model.get("backbone") is not None:
+        key = (_backbone_key(setup, split)["backbone"],
+               _backbone_key(setup, split)["input"], units, setup.seed,
+               tuple(sorted((k, v) for k, v in model.items() if k not in ("backbone", "hidden"))))
+    else:
+        key = (split.X_train.shape[1], units, setup.seed, tuple(sorted(model.items())))
     if key not in _INITIAL:
         if len(_INITIAL) >= 8192:
             _INITIAL.clear()
-        _INITIAL[key] = compute(setup.recipe, d, split.n, seed=setup.seed, **model)
+        _INITIAL[key] = (_backbone_start(setup, split) if model.get("backbone") is not None
+                         else compute(setup.recipe, split.X_train.shape[1], split.n,
+                                      seed=setup.seed, **model))
     return _INITIAL[key]
+
+
+def _backbone_start(setup, split):
+    """A backbone run's starting variables, as its plain-fit run (``keras_fit``) builds
+    them: ``keras.utils.set_random_seed(seed)``, then ``Setup.build_model``; its
+    trainable variables, then its non-trainable ones (BatchNormalization's moving
+    statistics, frozen layers' weights, each Dropout's seed-generator state), numpy."""
+    import_keras()
+    import keras
+
+    keras.utils.set_random_seed(setup.seed)
+    model = setup.build_model(split, compile=False)
+    return [np.array(keras.ops.convert_to_numpy(v.value))
+            for v in model.trainable_variables + model.non_trainable_variables]
+
+
+def as_input(x):
+    """X as a stacked trainer feeds it: float32 for floating-point data, any other dtype
+    (integer token ids) as it is; any rank."""
+    x = np.asarray(x)
+    return x.astype(np.float32) if x.dtype.kind == "f" else x
 
 
 def stack_inputs(config, setups, splits):
@@ -233,20 +371,22 @@ def stack_inputs(config, setups, splits):
     (N,) or (K, N) like ``y_train``; a member's batch loss is the weighted sum over the
     batch divided by the batch size, as Keras' "sum_over_batch_size". ``order``: (K, E,
     S*B) each member's row order per epoch, padded to S full batches of ``batch_size``
-    with ``valid`` (S*B,) False past the real rows; ``lr``: (K,); weights: layer by layer,
-    leading axis K."""
+    with ``valid`` (S*B,) False past the real rows; ``lr``: (K,); weights: variable by
+    variable (``initial_weights``), leading axis K. X keeps its rank (``as_input``):
+    (N, ...) shared or (K, N, ...)."""
     split = splits[0]
-    if all(s is split for s in splits):
+    shared = all(s is split for s in splits)
+    if shared:
         y_train, y_val = targets(setups[0].recipe, split)
         w_train = row_weights(setups[0], split)
-        x_train, x_val = np.asarray(split.X_train, np.float32), np.asarray(split.X_val, np.float32)
+        x_train, x_val = as_input(split.X_train), as_input(split.X_val)
     else:
         pairs = [targets(s.recipe, own) for s, own in zip(setups, splits)]
         y_train, y_val = (np.stack(part) for part in zip(*pairs))
         w_train = np.stack([row_weights(s, own) for s, own in zip(setups, splits)])
-        x_train = np.stack([np.asarray(s.X_train, np.float32) for s in splits])
-        x_val = np.stack([np.asarray(s.X_val, np.float32) for s in splits])
-    n_train = x_train.shape[-2]
+        x_train = np.stack([as_input(s.X_train) for s in splits])
+        x_val = np.stack([as_input(s.X_val) for s in splits])
+    n_train = len(split.X_train)
     per_member = [initial_weights(s, own) for s, own in zip(setups, splits)]
     ws = [np.stack(layer) for layer in zip(*per_member)]
     B = config.batch_size

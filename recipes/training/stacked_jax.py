@@ -18,6 +18,15 @@ run trains as in plain ``model.fit`` on JAX by construction:
   the loss on the val outputs, and the gradient norm that of the loss on the full
   training split with respect to the output layer's weights (``fit_keras``'s
   ``_stateless_grad_norm``).
+* **Backbones** (any model of ``members.STACKABLE_LAYERS``): the same, since
+  ``stateless_call`` takes any Keras model. Each member carries its non-trainable
+  variables too, updated by the call as ``model.fit`` updates them: BatchNormalization's
+  moving statistics, and each Dropout's seed-generator state, which starts where the
+  member's plain-fit run starts it (``members.initial_weights``: the model built after
+  ``keras.utils.set_random_seed(seed)``), so every member draws its own masks, the ones
+  its plain-fit run draws. Frozen layers' weights are non-trainable variables: the
+  optimizer never sees them. Layers' extra losses (regularizers) are added to the batch
+  loss as Keras' ``compute_loss`` adds them.
 * **Many runs**: ``jax.vmap`` maps that function over a leading member axis of the
   weights, the optimizer variables (the learning rate is one of them, so members
   may differ in it), the batch order and, when members train on different splits,
@@ -91,10 +100,12 @@ class JaxTrainer(StackedTrainer):
                 pass
 
     def run_chunk(self, config, setups, splits, size, keep_outputs):
-        """Train one chunk: its members' scored traces (without seconds) and final weights."""
+        """Train one chunk: its members' scored traces (without seconds) and final
+        variables (trainable, then non-trainable)."""
         parts = _parts(config, setups[0], splits[0])
         arrays = _inputs(config, parts, padded(setups, size), padded(splits, size))
-        records, final = _compiled(config, parts, arrays)(*arrays)
+        own = arrays[0].ndim == splits[0].X_train.ndim + 1
+        records, final = _compiled(config, parts, own, arrays)(*arrays)
         res = {key: np.asarray(v) for key, v in records.items()}
         final = [np.asarray(w) for w in final]
         del records
@@ -108,23 +119,26 @@ class JaxTrainer(StackedTrainer):
 @dataclass
 class _Parts:
     """The Keras objects a chunk function is traced from: one model (its variables are
-    never used, only its stateless call), the loss, and one built optimizer."""
+    never used, only its stateless call), the loss, one built optimizer, and how many of
+    the model's variables are trainable (they come first)."""
 
     model: object
     loss: object
     optimizer: object
+    trainable: int
 
 
 def _parts(config, setup, split):
     """Keras objects for ``config``, built once per configuration (``setup``: any setup
     of it; they share architecture, loss and optimizer class and hyperparameters)."""
-    key = (config, split.X_train.shape[1])
+    key = (config, split.X_train.shape[1:])
     with _LOCK:
         if key not in _PARTS:
             model = setup.build_model(split, compile=False)  # only its stateless call
             optimizer = _fresh(setup.optimizer())
             optimizer.build(model.trainable_variables)
-            _PARTS[key] = _Parts(model, setup.loss(), optimizer)
+            _PARTS[key] = _Parts(model, setup.loss(), optimizer,
+                                 len(model.trainable_variables))
         return _PARTS[key]
 
 
@@ -156,84 +170,89 @@ def _optimizer_values(config, parts, setup):
 # --- the compiled chunk function ---------------------------------------------------------
 
 def _build(parts, batch_size, own_data):
-    """``train(x_train, y_train, x_val, y_val, order, weights, opt_vars)`` for a chunk,
-    jitted; every argument but the data has a leading member axis, the data too when
-    ``own_data`` (each member its own split)."""
+    """``train(x_train, y_train, x_val, y_val, w_train, order, variables, opt_vars)`` for
+    a chunk, jitted; every argument but the data has a leading member axis, the data too
+    when ``own_data`` (each member its own split). ``variables``: the model's trainable
+    then non-trainable variables."""
     import jax
     import jax.numpy as jnp
 
-    model, loss_fn, optimizer = parts.model, parts.loss, parts.optimizer
+    model, loss_fn, optimizer, T = parts.model, parts.loss, parts.optimizer, parts.trainable
     head = {v.path for v in model.get_layer("head").trainable_weights}
     is_head = [v.path in head for v in model.trainable_variables]
     B = batch_size
 
-    def predict(ws, x, training=False):
-        out, _ = model.stateless_call(ws, [], x, training=training)
+    def predict(ws, nts, x):
+        out, _ = model.stateless_call(ws, nts, x, training=False)
         return out
 
-    def batch_loss(ws, xb, yb, wb):
-        # the row weights as Keras' fit passes class weights: sample_weight of the loss
-        return loss_fn(yb, predict(ws, xb, training=True), sample_weight=wb)
+    def batch_loss(ws, nts, xb, yb, wb):
+        # the row weights as Keras' fit passes class weights: sample_weight of the loss;
+        # the layers' own losses (regularizers) added as Keras' compute_loss adds them
+        out, nts, extra = model.stateless_call(ws, nts, xb, training=True, return_losses=True)
+        loss = loss_fn(yb, out, sample_weight=wb)
+        for term in extra:
+            loss = loss + jnp.sum(term.astype(loss.dtype))
+        return loss, nts
 
-    def step(ws, ov, total, xb, yb, wb):
-        loss, grads = jax.value_and_grad(batch_loss)(ws, xb, yb, wb)
+    def step(ws, nts, ov, total, xb, yb, wb):
+        (loss, nts), grads = jax.value_and_grad(batch_loss, has_aux=True)(ws, nts, xb, yb, wb)
         ws, ov = optimizer.stateless_apply(ov, grads, ws)
         # Keras' loss tracker: a float32 Mean weighted by the batch size
-        return ws, ov, total + loss * jnp.float32(xb.shape[0])
+        return ws, nts, ov, total + loss * jnp.float32(xb.shape[0])
 
-    def head_grad_norm(ws, x, y):
+    def head_grad_norm(ws, nts, x, y):
         def loss(head_ws):
             it = iter(head_ws)
             full = [next(it) if h else w for w, h in zip(ws, is_head)]
-            return loss_fn(y, predict(full, x))
+            return loss_fn(y, predict(full, nts, x))
 
         grads = jax.grad(loss)([w for w, h in zip(ws, is_head) if h])
         return jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in grads))
 
-    def member(x_train, y_train, x_val, y_val, w_train, order, ws, ov):
+    def member(x_train, y_train, x_val, y_val, w_train, order, vs, ov):
         n_train = order.shape[-1]
         full, rest = divmod(n_train, B)
 
         def batch(carry, idx):
-            ws, ov, total = carry
-            return step(ws, ov, total, x_train[idx], y_train[idx], w_train[idx]), None
+            ws, nts, ov, total = carry
+            return step(ws, nts, ov, total, x_train[idx], y_train[idx], w_train[idx]), None
 
         def epoch(carry, order_e):
-            ws, ov = carry
+            ws, nts, ov = carry
             total = jnp.zeros((), jnp.float32)
             if full:
-                (ws, ov, total), _ = jax.lax.scan(
-                    batch, (ws, ov, total), order_e[:full * B].reshape(full, B))
+                (ws, nts, ov, total), _ = jax.lax.scan(
+                    batch, (ws, nts, ov, total), order_e[:full * B].reshape(full, B))
             if rest:
-                (ws, ov, total), _ = batch((ws, ov, total), order_e[full * B:])
-            out_train, out_val = predict(ws, x_train), predict(ws, x_val)
+                (ws, nts, ov, total), _ = batch((ws, nts, ov, total), order_e[full * B:])
+            out_train, out_val = predict(ws, nts, x_train), predict(ws, nts, x_val)
             records = {"out_train": out_train, "out_val": out_val,
                        "loss_train": total / jnp.float32(n_train),
                        "loss_val": loss_fn(y_val, out_val),
-                       "grad_norm": head_grad_norm(ws, x_train, y_train)}
-            return (ws, ov), records
+                       "grad_norm": head_grad_norm(ws, nts, x_train, y_train)}
+            return (ws, nts, ov), records
 
-        (ws, _), records = jax.lax.scan(epoch, (ws, ov), order)
-        return records, ws       # records: (E, ...) each
+        (ws, nts, _), records = jax.lax.scan(epoch, (vs[:T], vs[T:], ov), order)
+        return records, ws + nts       # records: (E, ...) each
 
     data_axis = 0 if own_data else None
 
-    def train(x_train, y_train, x_val, y_val, w_train, order, ws, ov):
+    def train(x_train, y_train, x_val, y_val, w_train, order, vs, ov):
         global TRACE_COUNT
         TRACE_COUNT += 1
         return jax.vmap(member, in_axes=(data_axis,) * 5 + (0, 0, 0))(
-            x_train, y_train, x_val, y_val, w_train, order, ws, ov)
+            x_train, y_train, x_val, y_val, w_train, order, vs, ov)
 
     return jax.jit(train)
 
 
-def _compiled(config, parts, arrays):
+def _compiled(config, parts, own, arrays):
     """The chunk function compiled for these arrays' shapes (traced and compiled once,
     under a lock: Keras' stateless scopes are per thread, but one trace at a time keeps
-    ``TRACE_COUNT`` and the cache simple)."""
+    ``TRACE_COUNT`` and the cache simple). ``own``: every member has its own data."""
     import jax
 
-    own = arrays[0].ndim == 3
     key = (config, own, tuple((a.shape, a.dtype.str) for a in jax.tree_util.tree_leaves(arrays)))
     with _LOCK:
         if key not in _COMPILED:
@@ -245,27 +264,29 @@ def _compiled(config, parts, arrays):
 _PREDICT = {}
 
 
-def _predict_test(parts, ws, x):
-    """Every member's outputs on ``x`` (the test split), by the model's stateless call."""
+def _predict_test(parts, vs, x):
+    """Every member's outputs on ``x`` (the test split), by the model's stateless call;
+    ``vs``: its trainable then non-trainable variables (leading axis: the members)."""
     import jax
 
+    T = parts.trainable
     with _LOCK:
         fn = _PREDICT.get(id(parts))
         if fn is None:
             fn = _PREDICT[id(parts)] = jax.jit(jax.vmap(
-                lambda w, x: parts.model.stateless_call(w, [], x, training=False)[0],
+                lambda v, x: parts.model.stateless_call(v[:T], v[T:], x, training=False)[0],
                 in_axes=(0, None)))
-    return np.asarray(fn(ws, np.asarray(x, np.float32)))
+    return np.asarray(fn(vs, members.as_input(x)))
 
 
 # --- a chunk's arguments -----------------------------------------------------------------
 
 def _inputs(config, parts, setups, splits):
-    """The chunk's arguments: data ((N, d) shared, or (K, N, d) per member), the batch
-    order (K, E, N), the initial weights and optimizer variables (leading axis K)."""
+    """The chunk's arguments: data ((N, ...) shared, or (K, N, ...) per member), the batch
+    order (K, E, N), the initial variables and optimizer variables (leading axis K)."""
     x_train, y_train, x_val, y_val, w_train, order, _, _, ws = members.stack_inputs(
         config, setups, splits)
-    n_train = x_train.shape[-2]
+    n_train = len(splits[0].X_train)
     opt = [np.stack(v) for v in zip(*(_optimizer_values(config, parts, s) for s in setups))]
     return [x_train, np.asarray(y_train), x_val, np.asarray(y_val), w_train,
             np.ascontiguousarray(order[:, :, :n_train]), list(ws), opt]

@@ -142,9 +142,17 @@ class TensorFlowTrainer(StackedTrainer):
         estimated training time saved (``AUTO_COST``) exceeds XLA's extra compile time.
         On digits (64-32-10, 20 epochs) the break-even is ~100 runs of one
         configuration; below that the plain TensorFlow graph finishes first.
+
+        A backbone's chunks, under "auto", compile with XLA exactly when Keras' own
+        ``fit`` does (``_keras_fit_uses_xla``: not on a machine with CPUs only), so that
+        each member runs its plain-fit run's kernels: XLA's stateless random numbers
+        differ from TensorFlow's (other Dropout masks) and its fused reductions round
+        BatchNormalization's statistics otherwise (docs/backends-stacking.md).
         """
         if self.jit != "auto":
             return bool(self.jit)
+        if config.backbone:
+            return _keras_fit_uses_xla()
         if (replace(config, jit=True), k, n_train, n_val, n_features) in _COMPILED:
             return True
         if xla_cache.active():
@@ -157,7 +165,7 @@ class TensorFlowTrainer(StackedTrainer):
         """Train one chunk: its members' scored traces (without seconds) and final weights.
         The chunk is padded to ``size`` members; the padding's results are dropped."""
         *arrays, ws = members.stack_inputs(config, padded(setups, size), padded(splits, size))
-        out = _call(_function(config, setups[0]), config, arrays, ws)
+        out = _call(_function(config, setups[0], splits[0]), config, arrays, ws)
         if config.jit:
             _COMPILED.add((config, size, arrays[0].shape[-2], arrays[2].shape[-2],
                            arrays[0].shape[-1]))
@@ -168,18 +176,45 @@ class TensorFlowTrainer(StackedTrainer):
         recipe = setups[0].recipe     # the chunk's members share its activation
 
         def predict(x, which):
+            if config.backbone:
+                model = _model(config, setups[0], splits[0])
+                return np.stack([_backbone_outputs(model, [w[m] for w in final], x)
+                                 for m in which])
             return np.stack([_outputs([w[m] for w in final], x, recipe) for m in which])
 
         return chunk_traces(res, setups, splits, final, predict, keep_outputs)
 
 
-def _function(config, setup):
-    """The chunk function of ``config`` (``setup``: any setup of it), built once."""
+def _keras_fit_uses_xla():
+    """Whether Keras' ``model.fit`` on TensorFlow compiles with XLA here: its
+    ``jit_compile="auto"`` turns XLA off on machines with CPUs only."""
+    import tensorflow as tf
+
+    return any(d.device_type != "CPU" for d in tf.config.list_physical_devices())
+
+
+def _function(config, setup, split):
+    """The chunk function of ``config`` (``setup``, ``split``: any of it), built once:
+    the MLP written out (``_Graph``), or a backbone's Keras model (``_BackboneGraph``)."""
     with _LOCK:     # chunks of one group start together on the worker threads
         fn = _FUNCTIONS.get(config)
         if fn is None:
-            fn = _FUNCTIONS[config] = _Graph(config, setup.loss(reduction="none")).function()
+            graph = (_BackboneGraph(config, _model(config, setup, split), setup.loss())
+                     if config.backbone else _Graph(config, setup.loss(reduction="none")))
+            fn = _FUNCTIONS[config] = graph.function()
     return fn
+
+
+_MODELS = {}
+
+
+def _model(config, setup, split):
+    """The Keras model of a backbone configuration, built once (only its stateless call
+    is used, never its variables)."""
+    key = (config.backbone, config.input, config.units, config.activation)
+    if key not in _MODELS:
+        _MODELS[key] = setup.build_model(split, compile=False)
+    return _MODELS[key]
 
 
 def _call(fn, config, arrays, ws):
@@ -215,6 +250,17 @@ def _outputs(weights, x, recipe):
             h = np.maximum(h, 0)
     with np.errstate(all="ignore"):
         return NUMPY_ACTIVATIONS[recipe.activation](h).astype(np.float32)
+
+
+def _backbone_outputs(model, variables, x):
+    """A member's outputs on ``x`` from its final variables (trainable, then
+    non-trainable): the model's stateless call, in inference mode."""
+    import keras
+
+    T = len(model.trainable_variables)
+    out, _ = model.stateless_call(variables[:T], variables[T:], members.as_input(x),
+                                  training=False)
+    return keras.ops.convert_to_numpy(out)
 
 
 # --- the compiled training function ----------------------------------------------------
@@ -254,21 +300,27 @@ class _Chunk:
     """One call's tensors: data (shared (N, d) or per member (K, N, d)), targets, the
     per-member row order (K, E, S*B), ``valid`` (S*B,) and learning rates (K,)."""
 
-    def __init__(self, x_train, y_train, x_val, y_val, w_train, order, valid, lr, batch_size):
+    def __init__(self, x_train, y_train, x_val, y_val, w_train, order, valid, lr, batch_size,
+                 example_rank=1):
         import tensorflow as tf
 
         self.K, _, padded_rows = order.shape
         self.S = padded_rows // batch_size
-        self.own = x_train.shape.rank == 3      # every member has its own split
-        self.x_train, self.y_train, self.x_val = x_train, y_train, x_val
+        # every member has its own split: X is (K, N) + one example's shape
+        self.own = x_train.shape.rank == example_rank + 2
+        self.x_train, self.y_train, self.x_val, self.y_val = x_train, y_train, x_val, y_val
         self.w_train = w_train      # each training row's weight (class_weight), (N,) or (K, N)
         self.order, self.valid, self.lr = order, valid, lr
-        self.n_train = x_train.shape[-2]
+        self.n_train = x_train.shape[1 if self.own else 0]
         shape = (self.K,)
         self.y_train_k = y_train if self.own else tf.broadcast_to(
             y_train[None], shape + tuple(y_train.shape))
         self.y_val_k = y_val if self.own else tf.broadcast_to(
             y_val[None], shape + tuple(y_val.shape))
+
+    def member(self, data, k):
+        """Member ``k``'s part of ``data``: its own (``data[k]``) or the shared one."""
+        return data[k] if self.own else data
 
 
 class _Graph:
@@ -470,6 +522,159 @@ class _Graph:
             "loss_val": tf.transpose(val_loss),
             "grad_norm": tf.transpose(grad_norm),
             "weights": flat_ws.unpack(flat),
+        }
+
+
+class _BackboneGraph:
+    """The training function of a backbone configuration: Keras' own ``stateless_call``
+    of the model, once per member, all members unrolled in one graph (K calls), so each
+    member's forward pass, loss, BatchNormalization statistics and Dropout masks are
+    exactly its plain-fit run's ops; ``tf.GradientTape`` for every member's gradient at
+    once (the objective is the SUM of the members' losses); and ``_Graph``'s Adam/SGD
+    arithmetic on the members' flat trainable variables (Keras' TensorFlow optimizer has
+    no ``stateless_apply``). docs/backends-stacking.md says why this route.
+
+    Batches are the rows ``trace.batch_order`` gives, with a short last batch of its own
+    shape as ``model.fit`` has (padding rows would enter BatchNormalization's batch
+    statistics and change the Dropout masks' shape). ``model``: the configuration's Keras
+    model (only its stateless call is used); ``loss``: the run's Keras loss, reduction
+    "sum_over_batch_size", with the rows' weights as ``sample_weight`` (class_weight)."""
+
+    def __init__(self, config, model, loss):
+        import_tensorflow()
+        self.config, self.model, self.loss_fn = config, model, loss
+        self.T = len(model.trainable_variables)
+        head = {v.path for v in model.get_layer("head").trainable_weights}
+        self.is_head = [v.path in head for v in model.trainable_variables]
+        self.optimizer = _Graph(config, None)       # its update and slots
+
+    def function(self):
+        import tensorflow as tf
+
+        return tf.function(self.train, jit_compile=self.config.jit, reduce_retracing=False,
+                           autograph=False)
+
+    def member_loss(self, ws, nts, x, y, w):
+        """One member's batch loss (its Keras loss, plus the layers' own losses as
+        Keras' ``compute_loss`` adds them) and its updated non-trainable variables."""
+        import tensorflow as tf
+
+        out, nts, extra = self.model.stateless_call(ws, nts, x, training=True,
+                                                    return_losses=True)
+        loss = self.loss_fn(y, out, sample_weight=w)
+        for term in extra:
+            loss = loss + tf.reduce_sum(tf.cast(term, loss.dtype))
+        return loss, nts
+
+    def step(self, chunk, flat_ws, flat, nts, slots, it, total, idx):
+        """One batch for every member (``idx`` (K, b): each member's rows): new flat
+        weights, non-trainable variables, slots, step count and loss total."""
+        import tensorflow as tf
+
+        K = idx.shape[0]
+        mine = [list(w) for w in zip(*(tf.unstack(v) for v in flat_ws.unpack(flat)))]
+        nts_k = list(zip(*(tf.unstack(v) for v in nts))) if nts else [()] * K
+        with tf.GradientTape() as tape:
+            tape.watch(mine)
+            losses, new_nts = [], []
+            for k in range(K):
+                data = [chunk.member(a, k) for a in (chunk.x_train, chunk.y_train,
+                                                     chunk.w_train)]
+                x, y, w = (tf.gather(a, idx[k]) for a in data)
+                loss, nt = self.member_loss(mine[k], list(nts_k[k]), x, y, w)
+                losses.append(loss)
+                new_nts.append(nt)
+            objective = tf.add_n(losses)    # SUM over members, never the mean
+        grads = tape.gradient(objective, mine)
+        grads = flat_ws.pack([tf.stack(g) for g in zip(*grads)])
+        (flat,), slots = self.optimizer.update([flat], [grads], slots, it, chunk.lr)
+        nts = [tf.stack(v) for v in zip(*new_nts)] if nts else nts
+        b = tf.cast(tf.shape(idx)[1], tf.float32)
+        return flat, nts, slots, it + 1, total + tf.stack(losses) * b
+
+    def records(self, chunk, ws, nts):
+        """Epoch-end records per member, inference mode: outputs on train and val, val
+        loss, the head's gradient norm on train (``keras_fit._tf_grad_norm``)."""
+        import tensorflow as tf
+
+        K = chunk.K
+        mine = list(zip(*(tf.unstack(v) for v in ws)))
+        nts_k = list(zip(*(tf.unstack(v) for v in nts))) if nts else [()] * K
+        out_train, out_val, val_loss, grad_norm = [], [], [], []
+        for k in range(K):
+            x, y = chunk.member(chunk.x_train, k), chunk.member(chunk.y_train, k)
+            head = [w for w, h in zip(mine[k], self.is_head) if h]
+            with tf.GradientTape() as tape:
+                tape.watch(head)
+                it = iter(head)
+                full = [next(it) if h else w for w, h in zip(mine[k], self.is_head)]
+                out, _ = self.model.stateless_call(full, list(nts_k[k]), x, training=False)
+                loss = self.loss_fn(y, out)
+            grad_norm.append(tf.linalg.global_norm(tape.gradient(loss, head)))
+            val, _ = self.model.stateless_call(list(mine[k]), list(nts_k[k]),
+                                               chunk.member(chunk.x_val, k), training=False)
+            val_loss.append(self.loss_fn(chunk.member(chunk.y_val, k), val))
+            out_train.append(out)
+            out_val.append(val)
+        return (tf.stack(out_train), tf.stack(out_val), tf.stack(val_loss),
+                tf.stack(grad_norm))
+
+    def epoch(self, chunk, flat_ws, e, flat, nts, slots, it, tas):
+        """Epoch ``e``: the full batches in a while loop, the short last batch as one more
+        step of its own shape, then the epoch's records."""
+        import tensorflow as tf
+
+        B, n = self.config.batch_size, chunk.n_train
+        full, rest = divmod(n, B)
+        order_e = chunk.order[:, e, :n]
+
+        def body(s, flat, nts, slots, it, total):
+            idx = tf.slice(order_e, [0, s * B], [chunk.K, B])
+            return (s + 1,) + self.step(chunk, flat_ws, flat, nts, slots, it, total, idx)
+
+        total = tf.zeros((chunk.K,), tf.float32)
+        if full:
+            _, flat, nts, slots, it, total = tf.while_loop(
+                lambda s, *_: s < full, body, (tf.constant(0), flat, nts, slots, it, total))
+        if rest:
+            flat, nts, slots, it, total = self.step(chunk, flat_ws, flat, nts, slots, it,
+                                                    total, order_e[:, full * B:])
+        out_train, out_val, val_loss, grad_norm = self.records(chunk, flat_ws.unpack(flat),
+                                                               nts)
+        train_loss = total / tf.constant(float(n), tf.float32)
+        records = (out_train, out_val, train_loss, val_loss, grad_norm)
+        tas = [ta.write(e, r) for ta, r in zip(tas, records)]
+        return e + 1, flat, nts, slots, it, tas
+
+    def train(self, x_train, y_train, x_val, y_val, w_train, order, valid, lr, ws):
+        """``_Graph.train``'s arguments and results; ``ws``: the members' trainable then
+        non-trainable variables; ``valid`` is unused (the last batch is short)."""
+        import tensorflow as tf
+
+        global TRACE_COUNT
+        TRACE_COUNT += 1
+        chunk = _Chunk(x_train, y_train, x_val, y_val, w_train, order, valid, lr,
+                       self.config.batch_size, len(self.config.input[0]))
+        flat_ws = _Flat(ws[:self.T])
+        flat, nts = flat_ws.pack(ws[:self.T]), list(ws[self.T:])
+        K, E, units = chunk.K, self.config.epochs, self.config.units
+        n_val = x_val.shape[1 if chunk.own else 0]
+        tas = [tf.TensorArray(tf.float32, size=E, element_shape=s) for s in (
+            (K, chunk.n_train, units), (K, n_val, units), (K,), (K,), (K,))]
+        _, flat, nts, _, _, tas = tf.while_loop(
+            lambda e, *_: e < E,
+            lambda e, flat, nts, slots, it, tas: self.epoch(chunk, flat_ws, e, flat, nts,
+                                                            slots, it, tas),
+            (tf.constant(0), flat, nts, self.optimizer.slots(flat), tf.constant(0, tf.int64),
+             tas))
+        out_train, out_val, train_loss, val_loss, grad_norm = [ta.stack() for ta in tas]
+        return {
+            "out_train": tf.transpose(out_train, (1, 0, 2, 3)),   # (K, E, N, units)
+            "out_val": tf.transpose(out_val, (1, 0, 2, 3)),
+            "loss_train": tf.transpose(train_loss),               # (K, E)
+            "loss_val": tf.transpose(val_loss),
+            "grad_norm": tf.transpose(grad_norm),
+            "weights": flat_ws.unpack(flat) + nts,
         }
 
 

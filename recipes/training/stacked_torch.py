@@ -32,6 +32,10 @@ reproduces plain ``model.fit`` on PyTorch run for run:
 * **Per epoch**: the outputs on train and val (inference), the train loss as Keras logs
   it (the batch-size-weighted mean of the batch losses), the val loss (the loss on the
   val outputs) and the global norm of the head's gradient on the full training split.
+* **Backbones** (``_Backbone``): ``torch.func.vmap`` over ``torch.func.grad`` of the
+  model's own ``stateless_call`` and the run's Keras loss, for the layers of
+  ``members.BACKBONE_BACKENDS["torch"]`` (no convolution, no Dropout:
+  docs/backends-stacking.md has the measured reasons); the same optimizer arithmetic.
 * **Divergence, failures, seconds, memory**: the engine's (``recipes.training.engine``:
   ``chunk_traces``, ``run_chunks`` and its failure guard): a member with a non-finite
   epoch train loss or outputs is ``"diverged"`` with its history up to that epoch; an
@@ -82,6 +86,9 @@ class TorchTrainer(StackedTrainer):
         """Train one chunk: its members' scored traces (without seconds) and final weights."""
         import torch
 
+        if config.backbone:
+            return _Backbone.of(config, setups[0], splits[0]).run(setups, splits,
+                                                                   keep_outputs)
         chunk = _chunk(config, setups[0])
         res, final = _train(chunk, *_tensors(config, setups, splits))
 
@@ -236,6 +243,128 @@ def _train(chunk, x_train, y_train, x_val, y_val, w_train, order, lr, ws):
                 records[key].append(value.detach().numpy())
     res = {key: np.stack(v, axis=1) for key, v in records.items()}      # (K, E, ...)
     return res, [w.detach() for w in ws]
+
+
+# --- a backbone: Keras' stateless_call under torch.func.vmap ------------------------------
+
+class _Backbone:
+    """A backbone configuration's training (``members.BACKBONE_BACKENDS["torch"]``: no
+    convolution, no Dropout, docs/backends-stacking.md says why): per batch, one
+    ``torch.func.vmap`` over the members of ``torch.func.grad`` of the model's own
+    ``stateless_call`` and the run's Keras loss, each member with its own trainable and
+    non-trainable variables (BatchNormalization's moving statistics) and its own rows
+    (``trace.batch_order``, the plain-fit run's batches with their short last batch);
+    the update is ``_Chunk.update``'s Keras PyTorch Adam/SGD arithmetic on the stacked
+    trainable variables (frozen layers' weights are non-trainable, so they never move).
+    ``randomness="error"``: a random op in the model is an error, never masks other than
+    the plain-fit run's. Epoch-end records member by member, in inference mode, as
+    ``keras_fit`` takes them."""
+
+    _BUILT = {}
+
+    def __init__(self, config, setup, model):
+        self.config, self.model, self.loss_fn = config, model, setup.loss()
+        self.T = len(model.trainable_variables)
+        head = {v.path for v in model.get_layer("head").trainable_weights}
+        self.is_head = [v.path in head for v in model.trainable_variables]
+        self.optimizer = _Chunk(config, setup)          # its update and slots
+
+    @classmethod
+    def of(cls, config, setup, split):
+        """The ``_Backbone`` of ``config`` (``setup``, ``split``: any of it), built once."""
+        if config not in cls._BUILT:
+            cls._BUILT[config] = cls(config, setup, setup.build_model(split, compile=False))
+        return cls._BUILT[config]
+
+    def batch_loss(self, ws, nts, x, y, w):
+        """One member's batch loss (its Keras loss with the rows' weights, plus the
+        layers' own losses as Keras' ``compute_loss`` adds them), and as aux the loss
+        and the updated non-trainable variables."""
+        import torch
+
+        out, nts, extra = self.model.stateless_call(list(ws), list(nts), x, training=True,
+                                                    return_losses=True)
+        loss = self.loss_fn(y, out, sample_weight=w)
+        for term in extra:
+            loss = loss + torch.sum(term.to(loss.dtype))
+        return loss, (loss, list(nts))
+
+    def member_records(self, ws, nts, x_train, y_train, x_val, y_val):
+        """One member's epoch-end records: outputs on train and val (inference), the val
+        loss and the global norm of the loss's gradient on the head's weights."""
+        import torch
+
+        head = [w.detach().requires_grad_(True) for w, h in zip(ws, self.is_head) if h]
+        it = iter(head)
+        full = [next(it) if h else w for w, h in zip(ws, self.is_head)]
+        out_train, _ = self.model.stateless_call(full, list(nts), x_train, training=False)
+        grads = torch.autograd.grad(self.loss_fn(y_train, out_train), head)
+        with torch.no_grad():
+            out_val, _ = self.model.stateless_call(list(ws), list(nts), x_val, training=False)
+            val_loss = self.loss_fn(y_val, out_val)
+            norm = torch.sqrt(sum(torch.sum(g.double() ** 2) for g in grads))
+        return out_train.detach(), out_val, val_loss, norm.float()
+
+    def train(self, x_train, y_train, x_val, y_val, w_train, order, lr, ws, nts):
+        """Every epoch of the chunk: the records (numpy, (K, E, ...)) and the final
+        trainable then non-trainable variables."""
+        import torch
+        from torch.func import grad, vmap
+
+        K, E, n_train = order.shape
+        B, own = self.config.batch_size, x_train.dim() == len(self.config.input[0]) + 2
+        step_fn = vmap(grad(self.batch_loss, has_aux=True), randomness="error")
+        slots = self.optimizer.slots(ws)
+        member = (lambda a, k: a[k]) if own else (lambda a, k: a)
+        records = {key: [] for key in ("out_train", "out_val", "loss_train", "loss_val",
+                                       "grad_norm")}
+        step = 0
+        for e in range(E):
+            total = torch.zeros(K)
+            for start in range(0, n_train, B):
+                idx = order[:, e, start:start + B]                   # (K, b)
+                grads, (losses, new_nts) = step_fn(
+                    ws, nts, *(_rows(a, idx, own) for a in (x_train, y_train, w_train)))
+                with torch.no_grad():
+                    self.optimizer.update(ws, grads, slots, step, lr)
+                nts = [v.detach() for v in new_nts]
+                total += losses.detach() * idx.shape[1]              # Keras' loss tracker
+                step += 1
+            per = [self.member_records([w[k] for w in ws], [v[k] for v in nts],
+                                       member(x_train, k), member(y_train, k),
+                                       member(x_val, k), member(y_val, k)) for k in range(K)]
+            out_train, out_val, loss_val, grad_norm = (torch.stack(r) for r in zip(*per))
+            for key, value in (("out_train", out_train), ("out_val", out_val),
+                               ("loss_train", total / n_train), ("loss_val", loss_val),
+                               ("grad_norm", grad_norm)):
+                records[key].append(value.detach().numpy())
+        res = {key: np.stack(v, axis=1) for key, v in records.items()}  # (K, E, ...)
+        return res, [w.detach().numpy() for w in ws + nts]
+
+    def run(self, setups, splits, keep_outputs):
+        """``TorchTrainer.run_chunk`` for this backbone's chunk."""
+        import torch
+
+        x_train, y_train, x_val, y_val, w_train, order, valid, lr, ws = members.stack_inputs(
+            self.config, setups, splits)
+        n_train = int(valid.sum())
+        as_t = torch.from_numpy
+        tensors = [as_t(np.ascontiguousarray(a)) for a in (x_train, np.asarray(y_train), x_val,
+                                                           np.asarray(y_val), w_train)]
+        res, final = self.train(*tensors, as_t(np.ascontiguousarray(order[:, :, :n_train])
+                                               .astype(np.int64)), as_t(lr),
+                                [as_t(np.ascontiguousarray(w)) for w in ws[:self.T]],
+                                [as_t(np.ascontiguousarray(w)) for w in ws[self.T:]])
+
+        def predict(x, which):
+            x = members.as_input(x)
+            with torch.no_grad():
+                return np.stack([self.model.stateless_call(
+                    [torch.from_numpy(w[m]) for w in final[:self.T]],
+                    [torch.from_numpy(w[m]) for w in final[self.T:]], x,
+                    training=False)[0].numpy() for m in which])
+
+        return chunk_traces(res, setups, splits, final, predict, keep_outputs)
 
 
 # --- a chunk's arguments -----------------------------------------------------------------

@@ -42,34 +42,25 @@ def check(name):
 
 def trainer_of(name, setup):
     """The trainer that trains ``setup`` when trainer ``name`` is asked for: ``name``,
-    except that a setup the stacked trainers cannot take (a setting they do not
-    implement at other than its default, e.g. a ``backbone``:
-    ``members.unimplemented``) falls back to plain ``fit``, ``"keras"``. A run
-    records this trainer (its config and run id).
+    except that a setup the stacked trainer of its backend cannot take (a setting it does
+    not implement at other than its default, a backbone on a backend whose stacked trainer
+    takes only the MLP, or a backbone layer it does not take: ``members.refusal``) falls
+    back to plain ``fit``, ``"keras"``. A run records this trainer (its config and run id).
     """
     if check(name) != "stacked":
         return name
-    from .members import unimplemented
+    from .members import refusal
 
-    return "stacked" if unimplemented(setup.settings) is None else "keras"
+    return "stacked" if refusal(setup) is None else "keras"
 
 
 def fallback_reason(setup):
     """One line saying why ``setup`` trains with plain ``fit`` instead of the stacked
-    trainer (None when it does not), naming the backbone or the setting."""
-    from .members import unimplemented
-    from .settings import APPLIES_TO, backbone_name
+    trainer (None when it does not), naming the setting, or the backbone and its layer."""
+    from .members import refusal
 
-    found = unimplemented(setup.settings)
-    if found is None:
-        return None
-    name, value = found
-    if name == "backbone":
-        return (f"the stacked trainer takes only the MLP backbone (hidden=); training runs "
-                f"of backbone {backbone_name(value)!r} with plain fit (trainer 'keras')")
-    return (f"the stacked trainer does not implement the setting {name!r} (it configures "
-            f"the {APPLIES_TO.get(name, 'unknown part')}); training runs of {name}={value!r} "
-            f"with plain fit (trainer 'keras')")
+    reason = refusal(setup)
+    return None if reason is None else f"{reason}; training them with plain fit (trainer 'keras')"
 
 
 def trainer(name):
