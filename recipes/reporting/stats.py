@@ -115,6 +115,7 @@ from __future__ import annotations
 import json
 import math
 import zlib
+from dataclasses import dataclass, field
 from itertools import product
 
 import numpy as np
@@ -132,7 +133,7 @@ from .formatting import fmt_epochs, fmt_value
 __all__ = [
     "HIGHER_IS_BETTER", "PRIMARY", "COMMON_METRICS", "MARGINS", "OUTCOME_RULES", "OUTCOMES",
     "MAY_BE_NEGLIGIBLE", "SETTING_COLUMNS", "curves", "goals", "summary", "paired", "effects",
-    "outcome_of", "tuning", "TUNING",
+    "outcome_of", "tuning", "TUNING", "Contrast", "contrasts",
 ]
 
 # Recorded per epoch but never a common metric.
@@ -1476,6 +1477,101 @@ def _norm_key(key, df):
             return next(k for k in known if k[0] == key)
         raise KeyError(f"unknown comparison {key!r}")
     return tuple(key)
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """Two cells of one comparison to compare on the same seeds, possibly across
+    conditions: ``recipe`` under the conditions whose settings include ``settings``
+    against ``reference`` under those with ``reference_settings`` (tidy values, as the
+    setting columns hold them: ``{"class_weight": "balanced"}``), every other setting
+    equal, on ``metric``. ``key``: what the caller names it by (a claim)."""
+
+    key: str
+    metric: str
+    recipe: str
+    reference: str
+    settings: dict = field(default_factory=dict)
+    reference_settings: dict = field(default_factory=dict)
+
+
+CONTRAST_COLUMNS = [
+    "experiment", "dataset", "key", "condition", "reference_condition", *SETTING_COLUMNS,
+    "split", "recipe", "reference", "metric", "higher_is_better", "n_paired", "difference",
+    "ci_low", "ci_high", "won", "lost", "tied", "p", "p_min", "margin", "baseline", "outcome",
+    "note"]
+
+
+def contrasts(results, runs=None, specs=(), *, margins=None, n_boot=N_BOOT):
+    """The paired effect of each ``Contrast`` of ``specs`` in each comparison that holds
+    both of its cells: ``effects`` compares recipes within a condition; a contrast also
+    compares one condition with another (weighted against unweighted classes), on the
+    same seeds (each seed has the same split and start in every condition), with the
+    same statistics and outcome rules as ``effects``.
+
+    Returns a DataFrame (``CONTRAST_COLUMNS``): one row per comparison, contrast and
+    pair of conditions (the settings columns are the recipe's condition's), scored on
+    the comparison's split. A comparison lacking either cell gets no row; a cell whose
+    runs all lack a finite value pairs no seed and reads "inconclusive".
+    """
+    rows, samples = [], []
+    for comp in comparisons(results, runs):
+        for spec in specs:
+            for row, d in _contrast_rows(comp, spec, margins):
+                rows.append(row)
+                samples.append(d)
+    if not rows:
+        return pd.DataFrame(columns=CONTRAST_COLUMNS)
+    e = pd.DataFrame(rows)
+    e["ci_low"], e["ci_high"] = _bootstrap_cis(samples, n_boot)
+    e["p"] = _sign_flip_ps(samples)
+    e["outcome"], e["note"] = zip(*[
+        _outcome(d, lo, hi, p, higher, margin) for d, lo, hi, p, higher, margin in zip(
+            samples, e["ci_low"], e["ci_high"], e["p"], e["higher_is_better"], e["margin"])])
+    return e[CONTRAST_COLUMNS]
+
+
+def _same(a, b):
+    """Two setting values are the same: both missing, or equal as text."""
+    return (_is_missing(a) and _is_missing(b)) or str(a) == str(b)
+
+
+def _contrast_rows(comp, spec, margins):
+    """``(row, paired differences)`` of ``spec`` for each pair of ``comp``'s conditions
+    that match its two cells and agree on every other setting."""
+    named = set(spec.settings) | set(spec.reference_settings)
+    others = [c for c in SETTING_COLUMNS if c not in named]
+    conds = comp.settings().to_dict("records")
+    scores = comp.scores()
+    scores = scores[scores["metric"] == spec.metric]
+    matches = lambda r, want: all(_same(r.get(k), v) for k, v in want.items())  # noqa: E731
+    for a in (r for r in conds if matches(r, spec.settings)):
+        for b in (r for r in conds if matches(r, spec.reference_settings)
+                  and all(_same(r.get(k), a.get(k)) for k in others)):
+            cells = [scores[(scores["condition"] == c["condition"]) & (scores["recipe"] == name)]
+                     for c, name in ((a, spec.recipe), (b, spec.reference))]
+            if not all(len(c) for c in cells):
+                continue
+            pairs = cells[0].merge(cells[1], on=["seed", "trainer"], suffixes=("_a", "_b"))
+            va, vb = pairs["value_a"].to_numpy(float), pairs["value_b"].to_numpy(float)
+            keep = np.isfinite(va) & np.isfinite(vb)
+            va, vb = va[keep], vb[keep]
+            d = np.where(np.isclose(va, vb, rtol=NOISE_RTOL, atol=0.0), 0.0, va - vb)
+            higher = is_higher_better(spec.metric)
+            sign = np.sign(d) * (1.0 if higher else -1.0)
+            base = comp.baselines().get((b["condition"], spec.metric), np.nan)
+            row = {**{k: a.get(k) for k in SETTING_COLUMNS},
+                   "experiment": comp.key[0], "dataset": comp.key[1], "key": spec.key,
+                   "condition": a["condition"], "reference_condition": b["condition"],
+                   "split": comp.split, "recipe": spec.recipe, "reference": spec.reference,
+                   "metric": spec.metric, "higher_is_better": higher, "n_paired": len(d),
+                   "difference": float(d.mean()) if len(d) else np.nan,
+                   "won": int((sign > 0).sum()), "lost": int((sign < 0).sum()),
+                   "tied": int((sign == 0).sum()), "p_min": min_p(int(np.count_nonzero(d))),
+                   "margin": margin_of(spec.metric, base,
+                                       float(vb.mean()) if len(vb) else np.nan, margins),
+                   "baseline": base}
+            yield row, d
 
 
 TUNING_COLUMNS = [

@@ -20,13 +20,14 @@ from ..training.metrics import ECE_BINS
 from ..training.settings import SHORT
 from .formatting import (PERCENT_METRICS, diff_unit, effect_parts, fmt_effect, fmt_epochs,
                          fmt_group, fmt_value, unit)
-from .stats import (ALPHA, CURVE_BAND, FLIP, MARGINS, MAY_BE_NEGLIGIBLE, MIN_PAIRS, N_BOOT,
+from .stats import (ALPHA, CURVE_BAND, FLIP, Contrast, MARGINS, MAY_BE_NEGLIGIBLE, MIN_PAIRS, N_BOOT,
                     NOISE_RTOL, OUTCOME_RULES, SETTINGS, TUNING, comparisons, effects,
                     is_higher_better, margin_of, select, summary)
 
 __all__ = ["summary_table", "effects_table", "claims_table", "problem_table", "margins_table",
            "outcome_rules_table", "tuning_table", "tuning_sentences", "verdict",
-           "short_conditions", "CLAIMS", "FAIRNESS_NOTE", "METHODS_NOTE", "TUNING"]
+           "short_conditions", "CLAIMS", "CONTRAST_CLAIMS", "CONTRASTS",
+           "FAIRNESS_NOTE", "METHODS_NOTE", "TUNING"]
 
 FAIRNESS_NOTE = (
     "Recipes are compared only on the common metrics of their problem, computed the same "
@@ -81,7 +82,39 @@ CLAIMS = (
      "binary_sigmoid_bce", "accuracy", "equivalent", ("logits", "sigmoid")),
     ("C9", "the logits form equals the fused activation", "multiclass_logits_cce",
      "multiclass_softmax_cce", "accuracy", "equivalent", ("logits", "softmax")),
+    # rare positives (#22 item 5, experiment imbalanced)
+    ("C13", "rare positives: focal loss is less calibrated than cross-entropy",
+     "binary_sigmoid_focal", "binary_sigmoid_bce", "ece", "worse", ("focal", "cross-entropy")),
 )
+# Claims across conditions (#22 item 5, experiment imbalanced): a recipe under some
+# settings against a reference under others, on the same seeds (``stats.contrasts``):
+# (id, text, contrast, the outcome the claim expects, short names of the two cells).
+_BCE, _TUNED = "binary_sigmoid_bce", "binary_sigmoid_bce (calibrated+thresholded)"
+_BALANCED, _UNWEIGHTED = {"class_weight": "balanced"}, {"class_weight": "none"}
+_WEIGHTS_BUY = "rare positives: balanced class weights buy F1 and balanced accuracy"
+_WEIGHTS_COST = "rare positives: balanced class weights cost calibration"
+_TUNED_MATCHES = ("rare positives: a threshold tuned on the calibrated unweighted model "
+                  "gets the weighted model's F1 with calibrated probabilities")
+CONTRAST_CLAIMS = tuple(
+    (cid, text, Contrast(cid, metric, recipe, reference, settings, reference_settings),
+     expect, names)
+    for cid, text, metric, expect, (recipe, settings), (reference, reference_settings), names
+    in (
+        ("C10", _WEIGHTS_BUY, "f1", "better", (_BCE, _BALANCED), (_BCE, _UNWEIGHTED),
+         ("balanced", "unweighted")),
+        ("C10", _WEIGHTS_BUY, "balanced_accuracy", "better", (_BCE, _BALANCED),
+         (_BCE, _UNWEIGHTED), ("balanced", "unweighted")),
+        ("C11", _WEIGHTS_COST, "ece", "worse", (_BCE, _BALANCED), (_BCE, _UNWEIGHTED),
+         ("balanced", "unweighted")),
+        ("C11", _WEIGHTS_COST, "log_loss", "worse", (_BCE, _BALANCED), (_BCE, _UNWEIGHTED),
+         ("balanced", "unweighted")),
+        ("C12", _TUNED_MATCHES, "f1", "equivalent", (_TUNED, _UNWEIGHTED), (_BCE, _BALANCED),
+         ("unweighted calibrated+threshold", "balanced")),
+        ("C12", _TUNED_MATCHES, "ece", "better", (_TUNED, _UNWEIGHTED), (_BCE, _BALANCED),
+         ("unweighted calibrated+threshold", "balanced")),
+    ))
+# what ``stats.contrasts`` computes for them
+CONTRASTS = tuple(contrast for _, _, contrast, _, _ in CONTRAST_CLAIMS)
 # The outcomes in the order a sentence names them: differences that matter first.
 PHRASE_ORDER = ("better", "worse", "detectably better", "detectably worse", "equivalent",
                 "inconclusive")
@@ -187,20 +220,30 @@ def _outcome_phrase(rows, short, flip=False):
     return "; ".join(parts) if parts else "not compared"
 
 
+# how many of a claim's conditions show the outcome it expects -> the word for it
+SUPPORT = (("all", "supported"), ("some", "partly supported"), ("none", "not supported"))
+
+
 def _holds(g, expect):
-    """'1 of 3 conditions', and how many more showed the expected direction only
+    """'partly supported: 1 of 3 conditions' (``SUPPORT``: all, some or none of them show
+    the expected outcome), and how many more showed the expected direction only
     detectably (their CI reaching inside the margin)."""
-    text = f"{(g['outcome'] == expect).sum()} of {plural(len(g), 'condition')}"
+    k = int((g["outcome"] == expect).sum())
+    word = dict(SUPPORT)["all" if k == len(g) else "some" if k else "none"]
+    text = f"{word}: {k} of {plural(len(g), 'condition')}"
     near = (g["outcome"] == f"detectably {expect}").sum()
     return text + (f" (and {near} detectably, may be negligible)" if near else "")
 
 
-def claims_table(effects_df):
+def claims_table(effects_df, contrasts_df=None):
     """Each claim (``CLAIMS``) with its outcome under each condition, per comparison,
-    read from ``effects``. Tuning runs are left out (the tuned comparison is the result).
-    A claim holds where the outcome is the one it expects; a difference only detectable
-    (its CI reaching inside the margin) is counted apart. When no claim's recipes were
-    run, every recipe against the recommended one on the primary metric instead."""
+    read from ``effects``, then each claim across conditions (``CONTRAST_CLAIMS``) read
+    from ``contrasts_df`` (``stats.contrasts(..., specs=CONTRASTS)``; None: none). Tuning runs are left out (the tuned comparison is
+    the result). A claim holds where the outcome is the one it expects; a difference
+    only detectable (its CI reaching inside the margin) is counted apart; the ``holds``
+    column says "supported", "partly supported" or "not supported" (``SUPPORT``). When
+    no claim's recipes were run, every recipe against the recommended one on the
+    primary metric instead."""
     e = effects_df[~effects_df["experiment"].astype(str).str.endswith(TUNING)]
     rows = []
     for cid, text, recipe, ref, metric, expect, (a, b) in CLAIMS:
@@ -211,6 +254,7 @@ def claims_table(effects_df):
                          "metric": metric,
                          "outcome": f"{b} vs {a}: " + _outcome_phrase(g, short, flip=True),
                          "holds": _holds(g, expect)})
+    rows += _contrast_claims(contrasts_df)
     if not rows:
         for (exp, ds, recipe, ref), g in e[e["primary"].astype(bool)].groupby(
                 ["experiment", "dataset", "recipe", "reference"], sort=False):
@@ -219,6 +263,24 @@ def claims_table(effects_df):
                          "metric": g["metric"].iloc[0],
                          "outcome": _outcome_phrase(g, short), "holds": "-"})
     return pd.DataFrame(rows, columns=["claim", "data", "metric", "outcome", "holds"])
+
+
+def _contrast_claims(contrasts_df):
+    """The claims table's rows of ``CONTRAST_CLAIMS``, read from ``stats.contrasts``
+    (matched by the contrast's key and metric; tuning runs left out)."""
+    if contrasts_df is None or not len(contrasts_df):
+        return []
+    c = contrasts_df[~contrasts_df["experiment"].astype(str).str.endswith(TUNING)]
+    rows = []
+    for cid, text, contrast, expect, (a, b) in CONTRAST_CLAIMS:
+        hit = c[(c["key"] == contrast.key) & (c["metric"] == contrast.metric)
+                & (c["recipe"] == contrast.recipe) & (c["reference"] == contrast.reference)]
+        for (exp, ds), g in hit.groupby(["experiment", "dataset"], sort=False):
+            rows.append({"claim": f"{cid}: {text}", "data": f"{exp} / {ds}",
+                         "metric": contrast.metric,
+                         "outcome": f"{a} vs {b}: " + _outcome_phrase(g, short_conditions(g)),
+                         "holds": _holds(g, expect)})
+    return rows
 
 
 def problem_table(comps, summary_df, effects_df):

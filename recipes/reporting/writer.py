@@ -39,6 +39,8 @@ from .stats import (TUNING, check_results, check_runs, comparisons, effects, goa
 from .words import (FAIRNESS_NOTE, METHODS_NOTE, claims_table, effects_table, margins_table,
                     outcome_rules_table, problem_table, short, short_conditions, summary_table,
                     tuning_sentences, tuning_table, verdict, what_was_run)
+from .stats import contrasts
+from .words import CONTRASTS
 
 __all__ = ["report", "write_report", "CACHE"]
 
@@ -367,7 +369,7 @@ def _first_screen(doc, comps, summ, eff):
     """The report's first screen: each claim's outcome under each condition, then per
     comparison the recipe to use, its score beside the trivial baseline, and links."""
     doc.heading(2, "Summary", anchor="summary")
-    claims = claims_table(eff)
+    claims = claims_table(eff, contrasts(comps, specs=CONTRASTS))
     if len(claims):
         doc.table(claims, caption="Claims, computed from the effects below: the outcome "
                   "of the first recipe against the second under each condition (better / "
