@@ -68,3 +68,28 @@ def test_a_contrast_never_pairs_conditions_that_differ_in_another_setting():
     res.loc[res["class_weight"] == "balanced", "optimizer"] = "sgd"
     runs.loc[runs["class_weight"] == "balanced", "optimizer"] = "sgd"
     assert not len(stats.contrasts(res, runs, specs=words.CONTRASTS))
+
+
+def test_reliability_bins_give_the_ece_and_the_curve_gives_scikit_learns_f1():
+    import numpy as np
+    from sklearn.metrics import f1_score
+
+    from recipes import get
+    from recipes.decisions.thresholds import threshold_curve
+    from recipes.training import metrics
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(300) < 0.1).astype(int)
+    logits = rng.normal(2.5 * y - 1.5, 1.2)[:, None]
+    for name, out in (("binary_logits_bce", logits), ("binary_sigmoid_bce",
+                                                      1 / (1 + np.exp(-logits)))):
+        recipe = get(name)
+        t = metrics.truth(recipe, y, (0, 1))
+        bins = metrics.reliability(recipe, t, out)
+        assert sum(bins["count"]) == 300 and len(bins["count"]) == metrics.ECE_BINS
+        gap = np.abs(np.subtract(bins["correct"], bins["confidence"])).sum() / 300
+        assert gap == pytest.approx(metrics.common_metrics(recipe, t, out)["ece"])
+        curve = threshold_curve(recipe, out, y, "f1")
+        p = recipe.proba(out)[:, 1]
+        assert curve["value"][0] == pytest.approx(
+            [f1_score(y, p >= c, zero_division=0.0) for c in curve["cut"]])
