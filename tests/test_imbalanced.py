@@ -93,3 +93,75 @@ def test_reliability_bins_give_the_ece_and_the_curve_gives_scikit_learns_f1():
         p = recipe.proba(out)[:, 1]
         assert curve["value"][0] == pytest.approx(
             [f1_score(y, p >= c, zero_division=0.0) for c in curve["cut"]])
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The bundled imbalanced experiment, really trained: 3 seeds, 2 epochs."""
+    import recipes
+    from recipes.experiments import load_experiment
+    from recipes.results.store import Store
+
+    out = tmp_path_factory.mktemp("imbalanced")
+    grid = load_experiment("imbalanced").with_options(seeds=3, epochs=2)
+    results = recipes.run(grid, out=out)
+    return out, results, Store(out).runs()
+
+
+def test_the_experiment_runs_end_to_end_and_the_report_shows_its_claims_and_figures(tiny):
+    from recipes.reporting.writer import report
+
+    out, results, runs = tiny
+    assert set(results["dataset"]) == {"digit8", "digit8_rare"}
+    assert set(results["class_weight"]) == {"none", "balanced"}
+    assert set(results["decoding"]) == {"raw", "calibrated", "thresholded",
+                                        "calibrated+thresholded"}
+    test = results[results["split"] == "test"]
+    assert {"pr_auc", "f1", "balanced_accuracy", "log_loss", "ece"} <= set(test["metric"])
+    assert (runs["status"] == "ok").all() and len(runs) == 2 * 2 * 2 * 3
+    # a report reads the store as history_and_runs: the decoded rows too (C12 needs them)
+    from recipes.results.store import Store
+    read, _ = Store(out).history_and_runs(compact=True)
+    assert len(read) == len(Store(out).history()) and set(read["decoding"]) == set(
+        results["decoding"])
+    report(out, out=out / "report", appendix=False, backends=False)
+    text = (out / "report" / "report.md").read_text()
+    for cid in ("C10", "C11", "C12", "C13"):
+        assert f"| {cid}: rare positives" in text
+    for name in ("digit8-reliability", "digit8-threshold-curves",
+                 "digit8-rare-reliability", "digit8-rare-threshold-curves"):
+        assert (out / "report" / "figures" / f"imbalanced-{name}.png").is_file()
+
+
+PAGE_PX, MIN_PX = 1200, 8
+
+
+def _smallest_tick_px(fig):
+    """The smallest tick label of ``fig`` in pixels once its PNG (the report's DPI) is
+    shown at most ``PAGE_PX`` wide."""
+    from recipes.reporting.render import DPI
+
+    shown = min(1.0, PAGE_PX / (fig.get_figwidth() * DPI))
+    sizes = [t.get_fontsize() for ax in fig.axes if ax.get_visible()
+             for t in ax.get_xticklabels() + ax.get_yticklabels() if t.get_text()]
+    return min(sizes) * DPI / 72 * shown
+
+
+@pytest.mark.parametrize("kind", ["reliability", "threshold_curves"])
+def test_the_decoded_figures_are_legible_at_page_width(tiny, kind):
+    from figure_checks import check_text
+    from recipes.reporting import figures
+
+    _, results, runs = tiny
+    numbers = getattr(stats, kind)(results, runs)
+    assert set(numbers["condition"].map(lambda c: "class_weight=balanced" in c)) == {True, False}
+    for dataset in ("digit8", "digit8_rare"):
+        plot = getattr(figures, f"plot_{kind}")
+        fig = plot(numbers, comparison=("imbalanced", dataset))
+        assert len([a for a in fig.axes if a.get_visible()]) == 4   # 2 conditions x 2 recipes
+        assert check_text(fig) > 10 and _smallest_tick_px(fig) >= MIN_PX
+    if kind == "reliability":   # the pooled bins give each form's ECE, lower once calibrated
+        ece = numbers.groupby(["dataset", "condition", "recipe", "form"])["ece"].first()
+        assert (ece.xs("calibrated", level="form") < ece.xs("raw", level="form")).mean() > 0.5
+    else:                       # every tuned cut-off lies on the curve's range
+        assert ((numbers["chosen_low"] > 0) & (numbers["chosen_high"] < 1)).all()

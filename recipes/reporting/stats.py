@@ -134,6 +134,7 @@ __all__ = [
     "HIGHER_IS_BETTER", "PRIMARY", "COMMON_METRICS", "MARGINS", "OUTCOME_RULES", "OUTCOMES",
     "MAY_BE_NEGLIGIBLE", "SETTING_COLUMNS", "curves", "goals", "summary", "paired", "effects",
     "outcome_of", "tuning", "TUNING", "Contrast", "contrasts",
+    "reliability", "threshold_curves",
 ]
 
 # Recorded per epoch but never a common metric.
@@ -1572,6 +1573,117 @@ def _contrast_rows(comp, spec, margins):
                                        float(vb.mean()) if len(vb) else np.nan, margins),
                    "baseline": base}
             yield row, d
+
+
+RELIABILITY_COLUMNS = ["experiment", "dataset", "condition", "recipe", "form", "bin",
+                       "lower", "upper", "count", "confidence", "accuracy", "runs", "ece"]
+
+
+def reliability(results, runs=None):
+    """The reliability diagram of each calibrated recipe, per comparison and condition
+    (#22 item 6): the test rows of all its runs pooled in the ECE's equal-width bins of
+    the top-class confidence (``training.metrics.reliability``, recorded by each run
+    that was calibrated), before (``form`` "raw") and after ("calibrated") calibration.
+
+    Returns a DataFrame (``RELIABILITY_COLUMNS``): one row per bin with rows in it:
+    its edges ``lower``/``upper``, ``count`` (test rows of every run), the mean
+    ``confidence`` and ``accuracy`` (share of top-class predictions that are right) of
+    those rows, ``runs`` pooled, and ``ece`` of the pooled rows (the same for every bin
+    of one form), then the condition's setting columns (``SETTING_COLUMNS``). Empty when
+    no run recorded the bins (no calibration asked)."""
+    rows, comps = [], comparisons(results, runs)
+    for comp in comps:
+        for run in comp.runs.to_dict("records"):
+            bins = _decoded_of(run).get("reliability") or {}
+            for form, b in bins.items():
+                rows += [{"experiment": comp.key[0], "dataset": comp.key[1],
+                          "condition": run["condition"], "recipe": run["recipe"],
+                          "form": form, "bin": k, "n": n, "conf": c, "right": r}
+                         for k, (n, c, r) in enumerate(zip(b["count"], b["confidence"],
+                                                           b["correct"]))]
+    if not rows:
+        return pd.DataFrame(columns=RELIABILITY_COLUMNS)
+    df = pd.DataFrame(rows)
+    keys = ["experiment", "dataset", "condition", "recipe", "form"]
+    width = 1.0 / (df["bin"].max() + 1)
+    g = df.groupby(keys + ["bin"], sort=False).agg(
+        count=("n", "sum"), conf=("conf", "sum"), right=("right", "sum"),
+        runs=("n", "size")).reset_index()
+    total = g.groupby(keys, sort=False)["count"].transform("sum")
+    gap = (g["right"] - g["conf"]).abs()
+    g["ece"] = gap.groupby([g[k] for k in keys], sort=False).transform("sum") / total
+    g = g[g["count"] > 0].copy()
+    g["lower"], g["upper"] = g["bin"] * width, (g["bin"] + 1) * width
+    g["confidence"], g["accuracy"] = g["conf"] / g["count"], g["right"] / g["count"]
+    return _with_condition_settings(g[RELIABILITY_COLUMNS].reset_index(drop=True), comps)
+
+
+THRESHOLD_COLUMNS = ["experiment", "dataset", "condition", "recipe", "form", "metric",
+                     "label", "cut", "mean", "lower", "upper", "runs", "chosen",
+                     "chosen_low", "chosen_high", "chosen_score"]
+
+
+def threshold_curves(results, runs=None):
+    """The threshold curve of each thresholded recipe, per comparison and condition
+    (#22 item 6): the tuned metric on the validation rows at each fixed cut-off
+    (``decisions.thresholds.threshold_curve``, recorded by each run), mean and 2.5-97.5
+    percentiles over the runs (``CURVE_BAND``), per decoded ``form`` ("thresholded":
+    raw outputs; "calibrated+thresholded") and ``label`` (0 for a binary recipe).
+    ``chosen``: the mean over runs of the cut-off each tuned (``chosen_low`` /
+    ``chosen_high``: the lowest and highest), ``chosen_score`` the mean validation value
+    at it. A cost metric is named ``cost``. Then the condition's setting columns
+    (``SETTING_COLUMNS``). Empty when no run recorded a curve."""
+    rows, comps = [], comparisons(results, runs)
+    for comp in comps:
+        for run in comp.runs.to_dict("records"):
+            decoded = _decoded_of(run)
+            for form, curve in (decoded.get("threshold_curve") or {}).items():
+                tuned = (decoded.get("threshold") or {}).get(form) or {}
+                metric = tuned.get("metric")
+                chosen, score = (_per_label(tuned.get(k)) for k in ("threshold", "score"))
+                for label, values in enumerate(curve["value"]):
+                    rows += [{"experiment": comp.key[0], "dataset": comp.key[1],
+                              "condition": run["condition"], "recipe": run["recipe"],
+                              "form": form, "label": label,
+                              "metric": metric if isinstance(metric, str) else "cost",
+                              "run": run["run"], "cut": c, "value": v,
+                              "picked": chosen[label] if label < len(chosen) else np.nan,
+                              "picked_score": score[label] if label < len(score) else np.nan}
+                             for c, v in zip(curve["cut"], values)]
+    if not rows:
+        return pd.DataFrame(columns=THRESHOLD_COLUMNS)
+    df = pd.DataFrame(rows)
+    keys = ["experiment", "dataset", "condition", "recipe", "form", "metric", "label"]
+    out = df.groupby(keys + ["cut"], sort=False)["value"].agg(
+        mean="mean", lower=lambda v: np.percentile(v, 2.5),
+        upper=lambda v: np.percentile(v, 97.5), runs="size").reset_index()
+    picks = df.drop_duplicates(keys + ["run"]).groupby(keys, sort=False).agg(
+        chosen=("picked", "mean"), chosen_low=("picked", "min"),
+        chosen_high=("picked", "max"), chosen_score=("picked_score", "mean")).reset_index()
+    return _with_condition_settings(out.merge(picks, on=keys)[THRESHOLD_COLUMNS], comps)
+
+
+def _with_condition_settings(df, comps):
+    """``df`` (rows of ``comps``, with ``experiment, dataset, condition``) with each
+    condition's setting columns (``SETTING_COLUMNS``, as ``effects`` carries them), so
+    the figures name conditions by the settings that vary (``words.short_conditions``)."""
+    settings = pd.concat([c.settings().assign(experiment=c.key[0], dataset=c.key[1])
+                          for c in comps], ignore_index=True)
+    return df.merge(settings, on=["experiment", "dataset", "condition"], how="left")
+
+
+def _decoded_of(run):
+    """A run's recorded decoding (its config's ``"decoded"``), ``{}`` when none."""
+    config = run.get("config")
+    decoded = config.get("decoded") if isinstance(config, dict) else None
+    return decoded if isinstance(decoded, dict) else {}
+
+
+def _per_label(value):
+    """A threshold or score as a list per label (a number is one label's)."""
+    if value is None:
+        return []
+    return [float(v) for v in value] if isinstance(value, list) else [float(value)]
 
 
 TUNING_COLUMNS = [

@@ -39,7 +39,8 @@ from .stats import (TUNING, check_results, check_runs, comparisons, effects, goa
 from .words import (FAIRNESS_NOTE, METHODS_NOTE, claims_table, effects_table, margins_table,
                     outcome_rules_table, problem_table, short, short_conditions, summary_table,
                     tuning_sentences, tuning_table, verdict, what_was_run)
-from .stats import contrasts
+from .figures import plot_reliability, plot_threshold_curves
+from .stats import contrasts, reliability, threshold_curves
 from .words import CONTRASTS
 
 __all__ = ["report", "write_report", "CACHE"]
@@ -272,6 +273,26 @@ def _effect_plans(comp, eff, tun):
     return _names(comp, plans)
 
 
+def _decoded_plans(comp, rel, thr):
+    """The decoded forms' figures of one comparison's section (#22 item 6): a reliability
+    diagram where its runs were calibrated, threshold curves where they were thresholded
+    (``_curve_plans``)."""
+    plans = {}
+    r, t = select(rel, comp.key), select(thr, comp.key)
+    if len(r):
+        plans["reliability"] = (
+            "Reliability before and after calibration (test split, seeds pooled in the "
+            "ECE's bins; the diagonal is perfect calibration)",
+            functools.partial(plot_reliability, r))
+    if len(t):
+        plans["threshold-curves"] = (
+            "Threshold curves: the tuned metric on the validation split against the "
+            "cut-off; the marker is the mean tuned cut-off and the mean validation value "
+            "at it, the bar its range over seeds",
+            functools.partial(plot_threshold_curves, t))
+    return _names(comp, plans)
+
+
 def _names(comp, plans):
     slug = slugify(comp.label)
     return {kind: (title, plot, f"{slug}-{kind}") for kind, (title, plot) in plans.items()}
@@ -306,7 +327,9 @@ def _compose(results, runs, extras, appendix, backends, title, renderer, bar):
     eff = effects(comps)
     tun = tuning(comps)
     more = _submit(renderer, sections, _effect_plans, eff, tun)
-    plans = {key: {**drawn[key], **more[key]} for key in drawn}
+    decoded = _submit(renderer, sections, _decoded_plans, reliability(comps),
+                      threshold_curves(comps))
+    plans = {key: {**drawn[key], **more[key], **decoded[key]} for key in drawn}
     timings["statistics for the figures"] = time.perf_counter() - start
     with _timed("summary and verdicts"):
         summ = summary(comps)
@@ -423,7 +446,7 @@ def _section(doc, comp, summ, eff, gls, verdicts, extras, tun, plans):
             "error": [short(e, 400) if isinstance(e, str) else "" for e in bad["error"]],
         }))
     doc.heading(3, "Figures")
-    for kind in ("effects", "curves", "grad-norm"):
+    for kind in ("effects", "curves", "grad-norm", "reliability", "threshold-curves"):
         if kind in plans:
             doc.figure(*plans[kind])
     for i, (t, item) in enumerate(_lookup(extras, comp)):
