@@ -165,3 +165,66 @@ def test_the_decoded_figures_are_legible_at_page_width(tiny, kind):
         assert (ece.xs("calibrated", level="form") < ece.xs("raw", level="form")).mean() > 0.5
     else:                       # every tuned cut-off lies on the curve's range
         assert ((numbers["chosen_low"] > 0) & (numbers["chosen_high"] < 1)).all()
+
+
+def test_the_shipped_measurements_are_those_of_todays_experiment():
+    """The numbers ``recipes show binary`` prints come from a file written by
+    benchmarks/imbalanced_advice.py; its grid fingerprint is today's experiment's, so a
+    change to the experiment, its data, recipes or settings fails here until the file is
+    regenerated."""
+    from recipes.experiments import load_experiment
+    from recipes.reporting import advice
+    from recipes.results.grid import grid_fingerprint
+
+    measured = advice.load("binary")
+    assert measured["provenance"]["grid"] == grid_fingerprint(load_experiment("imbalanced"))
+    stated = {(cid, c.metric) for cid, _, c, _, _ in advice.claims()}
+    assert {(r["claim"], r["metric"]) for r in measured["claims"]} == stated
+    assert {"C10", "C11", "C12", "C13"} == {cid for cid, _ in stated}
+
+
+def test_show_binary_prints_the_measured_advice_with_its_numbers_date_and_machine():
+    import subprocess
+    import sys
+
+    from recipes.reporting import advice
+
+    measured = advice.load("binary")
+    out = subprocess.run([sys.executable, "-m", "recipes", "show", "binary"],
+                         capture_output=True, text=True, check=True).stdout
+    text = " ".join(out.split())   # the advice is wrapped to the terminal's lines
+    assert "Rare positives: what the measurements say" in text
+    p = measured["provenance"]
+    for part in (p["date"], p["machine"], p["command"], p["grid"]):
+        assert part in text
+    for r in measured["claims"]:
+        if r["unit"] == "%":
+            assert f"{100 * r['mean']:.1f}% vs {100 * r['reference_mean']:.1f}%" in text
+            assert f"({100 * r['difference']:+.1f} pp, 95% CI" in text
+    shown = subprocess.run([sys.executable, "-m", "recipes", "show", "multiclass"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "Rare positives" not in shown   # only the problems with measurements
+
+
+def test_the_advice_is_measured_from_the_results(tiny):
+    from recipes.reporting import advice
+
+    _, results, runs = tiny
+    provenance = {"command": "test", "date": "today", "machine": "here", "versions": "",
+                  "grid": "g", "seeds": 3, "epochs": 2}
+    measured = advice.measure(results, runs, provenance)
+    rows = measured["claims"]
+    assert {r["dataset"] for r in rows} == {"digit8", "digit8_rare"}
+    assert measured["datasets"]["digit8_rare"]["positives"] == pytest.approx(50 / 1673)
+    f1 = [r for r in rows if r["claim"] == "C10" and r["metric"] == "f1"]
+    for r in f1:   # the two cells' test means, read back from the results
+        cell = results[(results["dataset"] == r["dataset"]) & (results["split"] == "test")
+                       & (results["metric"] == "f1") & (results["decoding"] == "raw")
+                       & (results["recipe"] == BCE)]
+        means = cell.groupby("class_weight", observed=True)["value"].mean()
+        assert (r["mean"], r["reference_mean"]) == pytest.approx(
+            (means["balanced"], means["none"]))
+        assert r["holds"] == (r["outcome"] == "better")
+    text = advice.advice_text("binary", measured)
+    assert "3 seeds x 2 epochs" in " ".join(text.split())
+    assert advice.advice_text("regression") == ""

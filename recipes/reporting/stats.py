@@ -1498,7 +1498,8 @@ class Contrast:
 
 CONTRAST_COLUMNS = [
     "experiment", "dataset", "key", "condition", "reference_condition", *SETTING_COLUMNS,
-    "split", "recipe", "reference", "metric", "higher_is_better", "n_paired", "difference",
+    "split", "recipe", "reference", "metric", "higher_is_better", "n_paired", "mean",
+    "reference_mean", "difference",
     "ci_low", "ci_high", "won", "lost", "tied", "p", "p_min", "margin", "baseline", "outcome",
     "note"]
 
@@ -1512,7 +1513,8 @@ def contrasts(results, runs=None, specs=(), *, margins=None, n_boot=N_BOOT):
 
     Returns a DataFrame (``CONTRAST_COLUMNS``): one row per comparison, contrast and
     pair of conditions (the settings columns are the recipe's condition's), scored on
-    the comparison's split. A comparison lacking either cell gets no row; a cell whose
+    the comparison's split; ``mean`` and ``reference_mean`` are the two cells' means
+    over the paired seeds. A comparison lacking either cell gets no row; a cell whose
     runs all lack a finite value pairs no seed and reads "inconclusive".
     """
     rows, samples = [], []
@@ -1566,6 +1568,8 @@ def _contrast_rows(comp, spec, margins):
                    "condition": a["condition"], "reference_condition": b["condition"],
                    "split": comp.split, "recipe": spec.recipe, "reference": spec.reference,
                    "metric": spec.metric, "higher_is_better": higher, "n_paired": len(d),
+                   "mean": float(va.mean()) if len(va) else np.nan,
+                   "reference_mean": float(vb.mean()) if len(vb) else np.nan,
                    "difference": float(d.mean()) if len(d) else np.nan,
                    "won": int((sign > 0).sum()), "lost": int((sign < 0).sum()),
                    "tied": int((sign == 0).sum()), "p_min": min_p(int(np.count_nonzero(d))),

@@ -62,6 +62,9 @@ METHODS_NOTE = (
     f"(Guo et al., 2017)."
 )
 
+# The words that open every claim about rare positives (the imbalanced experiment's), the
+# ones ``recipes show binary`` states (``advice.claims``).
+RARE_POSITIVES = "rare positives"
 # Claims of the source notes the experiments test: the recipe compared with the
 # reference recipe, on which metric, what the claim expects, and short names of the two.
 CLAIMS = (
@@ -83,7 +86,7 @@ CLAIMS = (
     ("C9", "the logits form equals the fused activation", "multiclass_logits_cce",
      "multiclass_softmax_cce", "accuracy", "equivalent", ("logits", "softmax")),
     # rare positives (#22 item 5, experiment imbalanced)
-    ("C13", "rare positives: focal loss is less calibrated than cross-entropy",
+    ("C13", f"{RARE_POSITIVES}: focal loss is less calibrated than cross-entropy",
      "binary_sigmoid_focal", "binary_sigmoid_bce", "ece", "worse", ("focal", "cross-entropy")),
 )
 # Claims across conditions (#22 item 5, experiment imbalanced): a recipe under some
@@ -91,10 +94,10 @@ CLAIMS = (
 # (id, text, contrast, the outcome the claim expects, short names of the two cells).
 _BCE, _TUNED = "binary_sigmoid_bce", "binary_sigmoid_bce (calibrated+thresholded)"
 _BALANCED, _UNWEIGHTED = {"class_weight": "balanced"}, {"class_weight": "none"}
-_WEIGHTS_BUY = "rare positives: balanced class weights buy F1 and balanced accuracy"
-_WEIGHTS_COST = "rare positives: balanced class weights cost calibration"
-_TUNED_MATCHES = ("rare positives: a threshold tuned on the calibrated unweighted model "
-                  "gets the weighted model's F1 with calibrated probabilities")
+_WEIGHTS_BUY = f"{RARE_POSITIVES}: balanced class weights buy F1 and balanced accuracy"
+_WEIGHTS_COST = f"{RARE_POSITIVES}: balanced class weights cost calibration"
+_TUNED_MATCHES = (f"{RARE_POSITIVES}: a threshold tuned on the calibrated unweighted model "
+                  f"gets the weighted model's F1 with calibrated probabilities")
 CONTRAST_CLAIMS = tuple(
     (cid, text, Contrast(cid, metric, recipe, reference, settings, reference_settings),
      expect, names)
