@@ -330,8 +330,11 @@ def threshold_curve(recipe, outputs, y, metric="f1", *, classes=None, cuts=CURVE
     who = "threshold_curve"
     recipe = inputs.as_recipe(recipe, who)
     if recipe.decoding != "threshold" or tuple(recipe.output_range) != (0.0, 1.0):
-        raise ValueError(f"{who} needs a recipe decoded by a threshold on scores in 0..1. "
-                         f"Received: recipe={recipe.name!r} (decoding {recipe.decoding!r})")
+        names = ", ".join(repr(r.name) for r in load_catalog() if r.decoding == "threshold"
+                          and tuple(r.output_range) == (0.0, 1.0))
+        raise ValueError(f"{who} needs a recipe decoded by a threshold on scores in 0..1, "
+                         f"one of {{{names}}}. Received: recipe={recipe.name!r} (decoding "
+                         f"{recipe.decoding!r}, scores in {list(recipe.output_range)})")
     _, objective = _objective(metric)
     out = inputs.outputs_of(recipe, outputs, who, fit=True)
     truth, _ = inputs.truth_of(recipe, y, classes, out.shape[1], who)
