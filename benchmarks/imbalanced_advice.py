@@ -10,7 +10,8 @@ rules of the report) and writes the package's measurements file
 the date (UTC) the last run finished, the machine (CPU model and cores), the library
 versions that trained the runs and the fingerprint of the experiment's grid, which a
 test checks against today's experiment. Prints the paragraph ``recipes show binary``
-will print.
+will print, and writes it into docs/imbalance.md between its markers
+(``<!-- begin: benchmarks/imbalanced_advice.py -->`` ... ``<!-- end -->``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ import argparse
 import json
 import os
 import platform
+import re
 import tempfile
+from pathlib import Path
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "imbalance.md"
+BEGIN, END = "<!-- begin: benchmarks/imbalanced_advice.py -->", "<!-- end -->"
 
 
 def machine():
@@ -65,7 +71,15 @@ def main(argv=None):
     }
     measured = advice.measure(results, runs, provenance)
     atomic_write(advice.MEASURED["binary"], json.dumps(measured, indent=1) + "\n")
-    print(advice.advice_text("binary", measured))
+    text = advice.advice_text("binary", measured)
+    if DOC.is_file():
+        block = f"{BEGIN}\n```text\n{text}\n```\n{END}"
+        doc = DOC.read_text()
+        new = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: block, doc,
+                     count=1, flags=re.S)
+        if new != doc:
+            atomic_write(DOC, new)
+    print(text)
 
 
 if __name__ == "__main__":

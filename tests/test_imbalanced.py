@@ -228,3 +228,14 @@ def test_the_advice_is_measured_from_the_results(tiny):
     text = advice.advice_text("binary", measured)
     assert "3 seeds x 2 epochs" in " ".join(text.split())
     assert advice.advice_text("regression") == ""
+
+
+def test_the_docs_block_is_the_shipped_advice():
+    from pathlib import Path
+
+    from recipes.reporting import advice
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "imbalance.md").read_text()
+    block = doc.split("<!-- begin: benchmarks/imbalanced_advice.py -->")[1].split(
+        "<!-- end -->")[0]
+    assert block.strip() == f"```text\n{advice.advice_text('binary')}\n```"
