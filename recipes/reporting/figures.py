@@ -488,7 +488,7 @@ FORM_STYLES = {"raw": ("tab:orange", "o", "before calibration"),
 
 
 def _decoded_panels(df):
-    """The (condition, recipe) pairs of ``df`` in condition then role order, each with
+    """The (condition, recipe) pairs of ``df`` in condition then recipe-name order, each with
     its title: the condition's short label and the recipe without its problem word."""
     from .words import short_conditions
 
