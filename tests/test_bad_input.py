@@ -29,6 +29,7 @@ from recipes.results.store import Store, StoreError
 from recipes.training import data, metrics
 from recipes.training.settings import Settings, Setup, condition
 from recipes.decisions.thresholds import threshold_curve
+from recipes.reporting.advice import load as load_advice
 from recipes.reporting.advice import measure as measure_advice
 from recipes.training.trace import class_weights
 
@@ -675,6 +676,15 @@ BAD_INPUTS = [
      lambda t: measure_advice(RESULTS, RUNS, {}), ValueError,
      r"Expected results of experiment 'imbalanced' with the cells of claim C10 .*"
      r"Received: none"),
+    ("rare-positives/damaged-measurements-file", lambda t: load_advice(
+        "binary", t / "m.json") if (t / "m.json").write_text('{"claims": [') else None,
+     ValueError, r"Expected the JSON written by benchmarks/imbalanced_advice\.py in "
+     r".*m\.json\. Received: Expecting value: line 1"),
+    ("rare-positives/measurements-file-without-its-parts", lambda t: load_advice(
+        "binary", t / "m.json") if (t / "m.json").write_text('{"claims": []}') else None,
+     ValueError, r"Expected an object with \['provenance', 'datasets', 'claims'\] in .*m\.json "
+     r"\(rerun benchmarks/imbalanced_advice\.py\)\. Received: without \['provenance', "
+     r"'datasets'\]"),
 ]
 
 # (case id, make(tmp_path), expected value)

@@ -88,13 +88,28 @@ def measure(results, runs, provenance):
     return {"provenance": provenance, "datasets": sets, "claims": rows}
 
 
-def load(problem):
-    """The shipped measurements for ``problem`` (``MEASURED``), or None when there are
-    none (another problem, or a file missing from a stripped install)."""
-    path = MEASURED.get(problem)
+# what a measurements file holds (``measure`` writes them)
+PARTS = ("provenance", "datasets", "claims")
+
+
+def load(problem, path=None):
+    """The shipped measurements for ``problem`` (``MEASURED``; ``path``: another file),
+    or None when there are none (another problem, or a file missing from a stripped
+    install). Raises ValueError naming the file when it is not a JSON object with
+    ``PARTS`` (a damaged or hand-edited file), never printing part of it as advice."""
+    path = MEASURED.get(problem) if path is None else Path(path)
     if path is None or not path.is_file():
         return None
-    return json.loads(path.read_text())
+    try:
+        measured = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"Expected the JSON written by benchmarks/imbalanced_advice.py in "
+                         f"{path}. Received: {e}") from None
+    missing = [k for k in PARTS if not isinstance(measured, dict) or k not in measured]
+    if missing:
+        raise ValueError(f"Expected an object with {list(PARTS)} in {path} (rerun "
+                         f"benchmarks/imbalanced_advice.py). Received: without {missing}")
+    return measured
 
 
 def _value(v, unit):
