@@ -239,3 +239,15 @@ def test_the_docs_block_is_the_shipped_advice():
     block = doc.split("<!-- begin: benchmarks/imbalanced_advice.py -->")[1].split(
         "<!-- end -->")[0]
     assert block.strip() == f"```text\n{advice.advice_text('binary')}\n```"
+
+
+def test_the_experiment_is_in_the_default_suite():
+    """``recipes run all`` runs every bundled experiment: the imbalanced one with its two
+    data sets, two recipes and the class-weight axis, decoded both ways."""
+    from recipes.experiments import ALL, load_experiments
+
+    found = {e.name: e for e in load_experiments(ALL)}
+    assert "imbalanced" in found
+    grid = found["imbalanced"]
+    assert (grid.calibrate, grid.threshold) == ("temperature", "f1")   # True reads as temperature
+    assert {c.class_weight for c in grid.conditions} == {None, "balanced"}
