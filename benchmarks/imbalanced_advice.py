@@ -73,7 +73,7 @@ def main(argv=None):
     atomic_write(advice.MEASURED["binary"], json.dumps(measured, indent=1) + "\n")
     text = advice.advice_text("binary", measured)
     if DOC.is_file():
-        block = f"{BEGIN}\n```text\n{text}\n```\n{END}"
+        block = f"{BEGIN}\n{advice.doc_block(measured)}{END}"
         doc = DOC.read_text()
         new = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _: block, doc,
                      count=1, flags=re.S)

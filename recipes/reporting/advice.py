@@ -172,3 +172,17 @@ def advice_text(problem, measured=None):
     return "\n".join(textwrap.fill(line, WIDTH, subsequent_indent="    ",
                                    break_long_words=False, break_on_hyphens=False)
                      for line in lines)
+
+
+def doc_block(measured=None):
+    """The text docs/imbalance.md holds between its markers (``<!-- begin:
+    benchmarks/imbalanced_advice.py -->`` ... ``<!-- end -->``): a first line naming the
+    command, date (to the minute) and machine of the measurements, in the form the
+    docs' generated number blocks use (``Command: `...` · Date: ... UTC · Machine:
+    ...``), then ``advice_text("binary", measured)`` as a fenced text block.
+    ``measured``: as ``advice_text``."""
+    measured = load("binary") if measured is None else measured
+    p = measured["provenance"]
+    minute = p["date"][:16] + " UTC"   # "2026-12-07 07:11:39 UTC" -> "2026-12-07 07:11 UTC"
+    return (f"Command: `{p['command']}` · Date: {minute} · Machine: {p['machine']}\n\n"
+            f"```text\n{advice_text('binary', measured)}\n```\n")
