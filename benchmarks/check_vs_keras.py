@@ -42,6 +42,8 @@ keras = import_keras()
 from recipes.diagnostics.check import check_model  # noqa: E402
 from recipes.training.settings import current_backend  # noqa: E402
 
+import docblock  # noqa: E402
+
 ACTIVATIONS = ("linear", "sigmoid", "softmax", "relu", "tanh", "softplus", "exponential")
 UNITS = (1, 3)
 # Keras loss class -> from_logits settings it takes (None: no from_logits argument)
@@ -102,7 +104,14 @@ def run_one(activation, units, loss, from_logits, y):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", action="store_true", help="print every model warned or flagged")
+    docblock.add_argument(parser)
     args = parser.parse_args(argv)
+    with docblock.recorded(args.doc, __file__):
+        report(args)
+
+
+def report(args):
+    """Build and check every model, and print the counts."""
     start = time.perf_counter()
     table = [(c[:4], *run_one(*c)) for c in combos()]
     seconds = time.perf_counter() - start

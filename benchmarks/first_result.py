@@ -23,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 
+import docblock
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHILD = """
 import json, sys, tempfile, time
@@ -48,7 +50,14 @@ def main(argv=None):
     p.add_argument("--repeat", type=int, default=1,
                    help="warm-cache children to run (default 1; the load of a shared machine "
                         "moves single timings)")
+    docblock.add_argument(p)
     args = p.parse_args(argv)
+    with docblock.recorded(args.doc, __file__, os.environ.get("KERAS_BACKEND")):
+        report(args)
+
+
+def report(args):
+    """Time the first compare() in fresh processes, empty then warm cache."""
     cache = args.cache or tempfile.mkdtemp(prefix="recipes-first-")
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     env.update(RECIPES_CACHE_DIR=cache,

@@ -27,7 +27,7 @@ start-up, and peak RSS is per process), as does the memory check: a grid of
 ``--sweep SEEDS``: all-in cost per run of a sweep through ``recipes.run`` (the
 local executor and a fresh results store), timed from the child process's start
 (imports, tracing, compiling or loading compiled code, training, metrics, storage):
-every bundled data set x every catalog recipe of its problem x optimizer {adam,
+every bundled table data set (the MLP's) x every catalog recipe of its problem x optimizer {adam,
 sgd} x 3 learning rates x output_scale {1, 10} x SEEDS seeds (564 runs per seed:
 18 seeds = 10,152 runs). Run twice: with an empty compilation cache, then with
 the cache the first run filled. Prints peak RSS too.
@@ -48,6 +48,8 @@ import subprocess
 import sys
 import time
 import warnings
+
+import docblock
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
@@ -231,7 +233,8 @@ def part_sweep(args):
 
     conditions = [{"optimizer": opt, "learning_rate": lr, "output_scale": scale}
                   for opt, rates in SWEEP_LR.items() for lr in rates for scale in (1, 10)]
-    experiment = recipes.Experiment("sweep", data.names(), seeds=args.sweep,
+    tables = [n for n in data.names() if data.load(n).X.ndim == 2]   # the MLP's data sets
+    experiment = recipes.Experiment("sweep", tables, seeds=args.sweep,
                                     conditions=conditions)
     import threading
 
@@ -359,12 +362,20 @@ def main(argv=None):
     p.add_argument("--part", choices=sorted(PARTS), help=argparse.SUPPRESS)
     p.add_argument("--graph", choices=("xla", "plain", "auto"), default="auto",
                    help=argparse.SUPPRESS)
+    docblock.add_argument(p)
     args = p.parse_args(argv)
 
     if args.part:   # child process: one measurement, printed as JSON
         print(json.dumps(PARTS[args.part](args)))
         return
+    key = "-".join(k for k, on in (("flops", args.flops), ("sweep", args.sweep)) if on) or None
+    with docblock.recorded(args.doc, __file__, key):
+        report(args)
 
+
+def report(args):
+    """Every trainer on the digits grid (and the FLOP rates, the sweep, the memory check
+    that ``args`` asks for), each measured in a child process, printed."""
     cpu = os.cpu_count()
     print(f"digits, 64-32-10 MLP, {EPOCHS} epochs, batch {BATCH}, adam {LR}, {RECIPE}; "
           f"{cpu} CPU cores; load average {os.getloadavg()[0]:.2f}", flush=True)

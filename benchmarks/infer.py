@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
+import docblock  # noqa: E402
 from infer_columns import CHECK_COLUMNS, COLUMNS, HOLDOUT_COLUMNS, run, score  # noqa: E402
 
 ORDER = ("binary", "multiclass", "multilabel", "regression", "bounded_regression", "count",
@@ -36,7 +37,15 @@ def main(argv=None):
                        help="score the check columns (kept out of the benchmark) instead")
     which.add_argument("--holdout", action="store_true",
                        help="score the held-out columns (never used to choose a rule) instead")
+    docblock.add_argument(parser)
     args = parser.parse_args(argv)
+    key = "check" if args.check else "holdout" if args.holdout else "benchmark"
+    with docblock.recorded(args.doc, __file__, key):
+        return report(args)
+
+
+def report(args):
+    """Score the column set ``args`` names and print the table (and the misses)."""
     columns = CHECK_COLUMNS if args.check else HOLDOUT_COLUMNS if args.holdout else COLUMNS
     results = run(columns)
     table = score(results)

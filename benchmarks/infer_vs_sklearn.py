@@ -35,6 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from recipes.catalog.infer import InferenceError, infer_problem  # noqa: E402
 
+import docblock  # noqa: E402
+
 # scikit-learn's answer -> the catalog problems that are the same answer
 SKLEARN_PROBLEMS = {
     "binary": ("binary",),
@@ -144,7 +146,14 @@ def measure():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", action="store_true", help="print every row's verdict")
+    docblock.add_argument(parser)
     args = parser.parse_args(argv)
+    with docblock.recorded(args.doc, __file__):
+        report(args)
+
+
+def report(args):
+    """Measure every row and print the counts (and, ``--rows``, each row)."""
     _, source = sklearn_examples()
     totals, by_answer, table = measure()
     print(f"{datetime.date.today()}  {platform.node()}  {platform.machine()}  "

@@ -38,6 +38,8 @@ import sys
 import tempfile
 import time
 
+import docblock
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CHILD = """
@@ -87,7 +89,14 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("results", help="a results directory of the default suite (only read)")
     p.add_argument("--repeat", type=int, default=1, help="warm reports to time (default 1)")
+    docblock.add_argument(p)
     args = p.parse_args(argv)
+    with docblock.recorded(args.doc, __file__):
+        report(args)
+
+
+def report(args):
+    """Time a cold, a figures-cold and warm reports of a copy of the results."""
     source = os.path.join(args.results, "results.sqlite")
     if not os.path.isfile(source):
         raise SystemExit(f"No results store at {source}")

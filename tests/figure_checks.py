@@ -62,3 +62,33 @@ def check_text(fig, slack=1.0):
                 clashes.append((t1.get_text(), t2.get_text()))
     assert not clashes, f"overlapping labels: {clashes[:10]}"
     return len(texts)
+
+
+# The report page's width in CSS pixels (document.CSS: body max-width 1200px); a figure
+# wider than it is scaled down to it in the browser.
+PAGE_WIDTH = 1200
+# The smallest text a reader is asked to read, in CSS pixels, once the figure is scaled
+# to the page.
+MIN_TEXT_PX = 8
+
+
+def text_px_at_page_width(fig, dpi=100, page=PAGE_WIDTH):
+    """``[(text, height in CSS pixels)]`` of every drawn text of ``fig`` once its PNG
+    (drawn at ``dpi``, as ``render.DPI``) is shown at most ``page`` pixels wide: the
+    font size in pixels at ``dpi``, times the browser's scale ``page / width`` when the
+    PNG is wider than the page."""
+    fig.set_dpi(dpi)
+    width = fig.get_figwidth() * dpi
+    shrink = min(1.0, page / width)
+    return [(t.get_text(), t.get_fontsize() * dpi / 72 * shrink)
+            for t, _ in visible_texts(fig)]
+
+
+def check_legible(fig, dpi=100, page=PAGE_WIDTH, minimum=MIN_TEXT_PX):
+    """Assert no drawn text of ``fig`` is smaller than ``minimum`` CSS pixels at page
+    width; returns the smallest size."""
+    sizes = text_px_at_page_width(fig, dpi, page)
+    small = sorted({(round(px, 1), text) for text, px in sizes if px < minimum})
+    assert not small, (f"text below {minimum} px at {page} px page width "
+                       f"(figure {fig.get_figwidth() * dpi:.0f} px wide): {small[:8]}")
+    return min(px for _, px in sizes)

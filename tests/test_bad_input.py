@@ -658,6 +658,19 @@ BAD_INPUTS = [
         data.load("iris"), as_catalog(None)), ValueError,
      r"Expected threshold with recipes it applies to \(recipes decoded by a threshold.*"
      r"Received: threshold='f1' for dataset 'iris', whose recipes \['multiclass_softmax_cce'\]"),
+    # --- the CNN experiment (issue #21 section 4): images need a backbone that takes them
+    ("cnn/images-under-the-default-mlp", lambda t: setups(Experiment(
+        "e", ("digits_images",), recipes=["multiclass_softmax_cce"]),
+        data.load("digits_images"), as_catalog(None)), ValueError,
+     r"Expected X as a table of shape \(n, features\) for the default MLP \(hidden=\); "
+     r"images or sequences need a backbone= that takes them\. Received: "
+     r"X.shape=\(1797, 8, 8, 1\) in dataset 'digits_images'"),
+    ("cnn/compare-images-without-backbone", lambda t: compare(
+        data.load("digits_images").X[:40], data.load("digits_images").y[:40]), ValueError,
+     r"Expected X as a table of shape \(n, features\) for the default MLP.*Received: "
+     r"X.shape=\(40, 8, 8, 1\) in dataset 'compare'"),
+    ("cnn/unknown-dataset-names-digits-images", lambda t: data.load("digit_images"),
+     ValueError, r"Expected one of \{.*'digits_images'.*\}\. Received: name='digit_images'"),
     # --- rare positives (issue #22 items 5 and 6: figure numbers, advice)
     ("rare-positives/threshold-curve-of-an-argmax-recipe", lambda t: threshold_curve(
         MULTICLASS, np.eye(3)[[0, 1, 2, 0]], [0, 1, 2, 0]), ValueError,

@@ -76,3 +76,120 @@ def test_report_opens_in_a_browser_with_every_image_and_nothing_too_wide(tmp_pat
     assert check["scrollWidth"] <= check["innerWidth"], f"wider than the window: {check}"
     assert check["wide"] == [], f"elements past the window's right edge: {check['wide']}"
     assert check["errors"] == [], f"console errors: {check['errors']}"
+
+
+# --- the default report's first screen, as a new user sees it (#24) --------------------
+
+WINDOW = (1280, 900)
+# The report's figures as a reader sees them: no text below this many CSS pixels.
+MIN_TEXT_PX = 8
+
+# Runs in the page: where the first table's rows end, and each image's drawn width.
+FIRST_SCREEN = """<script>
+window.addEventListener('load', () => {
+  const table = document.querySelector('table');
+  const rows = table ? Array.from(table.querySelectorAll('tbody tr')) : [];
+  const out = document.createElement('pre');
+  out.id = 'first-screen';
+  out.textContent = JSON.stringify({
+    height: window.innerHeight, width: window.innerWidth,
+    head: table ? Array.from(table.querySelectorAll('th')).map(th => th.textContent) : [],
+    rows: rows.map(r => ({first: r.cells[0].textContent, why: r.cells[2].textContent,
+                          bottom: r.getBoundingClientRect().bottom})),
+    images: Array.from(document.images).map(i => ({natural: i.naturalWidth,
+                                                   shown: i.getBoundingClientRect().width})),
+    text: document.body.innerText});
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+@pytest.fixture(scope="module")
+def default_report(tmp_path_factory):
+    """The default suite's report from tiny real runs: every bundled experiment, 3 seeds
+    of 1 epoch on TensorFlow (a tuned one over 2 learning rates and 1 tuning seed), the
+    report written with a renderer of the test's, whose plots the test measures.
+    Returns (report folder, {figure path: plot})."""
+    import recipes
+    from recipes.experiments import load_experiment, names
+    from recipes.reporting.render import Renderer
+    from recipes.results.store import Store
+
+    folder = tmp_path_factory.mktemp("default")
+    for name in names():
+        exp = load_experiment(name)
+        small = dict(seeds=3, epochs=1, backend=["tensorflow"])
+        if exp.tune:
+            small.update(tune_grid=(0.01, 0.1), tune_seeds=1)
+        recipes.run(exp.with_options(**small), out=folder / "results", progress=False)
+    results, runs = Store(folder / "results", create=False).history_and_runs()
+    with Renderer() as renderer:
+        writer.write_report(results, runs, folder / "report", renderer=renderer, quiet=True)
+        plots = dict(renderer.plots)
+        pngs = dict(renderer.done)
+    return folder / "report", plots, pngs
+
+
+def _open(browser, page, probe, tmp_path, *more):
+    """Chromium on ``page`` with ``probe`` in its head, its window WINDOW's size (a
+    screenshot is that size; the DOM's viewport is the window less its frame)."""
+    probed = tmp_path / "probed.html"
+    probed.write_text(page.replace("</head>", probe + "</head>", 1))
+    flags = [f if not f.startswith("--window-size") else f"--window-size={WINDOW[0]},{WINDOW[1]}"
+             for f in FLAGS]
+    return subprocess.run([browser, *flags, f"--user-data-dir={tmp_path / 'profile'}", *more,
+                           probed.as_uri()], capture_output=True, text=True, timeout=180)
+
+
+def _smallest_text_px(plot):
+    """The smallest font of a figure's drawn texts in pixels of its PNG (render.DPI)."""
+    from figure_checks import visible_texts
+    from matplotlib.figure import Figure
+    from recipes.reporting.render import DPI
+
+    fig = plot if isinstance(plot, Figure) else plot()
+    fig.set_dpi(DPI)
+    return min(t.get_fontsize() for t, _ in visible_texts(fig)) * DPI / 72
+
+
+def test_the_default_report_s_first_screen_answers_the_question(tmp_path, default_report):
+    """At 1280 x 900 the first screen holds every recipe-to-use row (one per problem
+    type, with its measured why); the page holds no raw Markdown; and no figure's text,
+    as the browser scales the figure to the page, is drawn below 8 px."""
+    import base64
+
+    browser = _browser()
+    folder, plots, pngs = default_report
+    page = (folder / "report.html").read_text()
+    assert "](" not in page and "**" not in page
+    shot = tmp_path / "first-screen.png"
+    done = _open(browser, page, "", tmp_path, f"--screenshot={shot}")
+    assert shot.is_file(), done.stderr[-2000:]
+    from PIL import Image
+    with Image.open(shot) as im:
+        assert im.size == WINDOW and len(im.getcolors(1 << 16) or range(1 << 16)) > 8
+    out = _open(browser, page, FIRST_SCREEN, tmp_path, "--dump-dom")
+    found = re.search(r'<pre id="first-screen">(.*?)</pre>', out.stdout, re.S)
+    assert found, f"no findings in the page (rc {out.returncode}): {out.stderr[-2000:]}"
+    screen = json.loads(found.group(1).replace("&quot;", '"').replace("&lt;", "<")
+                        .replace("&gt;", ">").replace("&amp;", "&"))
+    assert screen["width"] == WINDOW[0]   # (the DOM's viewport is the window less its frame)
+    assert screen["head"][:3] == ["problem", "recipe to use", "why (measured)"]
+    problems = {r["first"] for r in screen["rows"]}
+    assert {"binary", "multiclass", "multilabel", "regression", "count",
+            "ordinal"} <= problems, problems
+    assert all(len(r["why"]) > 20 for r in screen["rows"]), screen["rows"]
+    late = [r for r in screen["rows"] if r["bottom"] > screen["height"]]
+    assert not late, f"recipe-to-use rows below the first screen: {late}"
+    assert "](" not in screen["text"] and "**" not in screen["text"]
+    # each image as drawn: its PNG's smallest text, scaled as the browser scales the PNG
+    srcs = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    by_png = {png: path for path, png in pngs.items()}
+    assert len(srcs) == len(screen["images"]) == len(plots)
+    small = []
+    for src, img in zip(srcs, screen["images"]):
+        path = by_png[base64.b64decode(src)]
+        px = _smallest_text_px(plots[path]) * img["shown"] / img["natural"]
+        if px < MIN_TEXT_PX:
+            small.append((path, round(px, 1)))
+    assert not small, f"figures whose text is drawn below {MIN_TEXT_PX} px: {small}"

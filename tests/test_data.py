@@ -13,7 +13,9 @@ REQUIRED = {
     "breast_cancer": "binary", "digits": "multiclass", "wine": "multiclass",
     "iris": "multiclass", "digit_attributes": "multilabel", "diabetes": "regression",
     "star98": "bounded_regression", "randhie": "count", "fair": "ordinal",
+    "digits_images": "multiclass",
 }
+IMAGES = {"digits_images"}   # (n, h, w, c): for a backbone that takes images, never scaled
 
 # labels computed from a real set's labels (not collected as such)
 DERIVED = {"digit_attributes", "digit8", "digit8_rare"}
@@ -30,7 +32,8 @@ def test_dataset_loads(name):
     ds = data.load(name)
     assert ds.name == name and ds.problem == data.DATASETS[name][1]
     assert ds.problem in CATALOG.problems
-    assert ds.X.dtype == np.float64 and ds.X.ndim == 2 and len(ds.y) == len(ds.X)
+    assert ds.X.dtype == np.float64 and len(ds.y) == len(ds.X)
+    assert ds.X.ndim == (4 if name in IMAGES else 2)
     assert np.isfinite(ds.X).all()
     assert not np.isnan(np.asarray(ds.y, dtype=float)).any()
     recipe = CATALOG.select(ds.problem)
@@ -77,6 +80,16 @@ def test_dataset_specifics():
     assert data.load("diabetes").y.dtype == np.float64
 
 
+def test_digits_images_are_the_digits_as_8x8x1_images_in_0_to_1_never_standardized():
+    images, flat = data.load("digits_images"), data.load("digits")
+    assert images.X.shape == (1797, 8, 8, 1) and images.classes == flat.classes
+    np.testing.assert_array_equal(images.X.reshape(1797, 64) * 16, flat.X)
+    np.testing.assert_array_equal(images.y, flat.y)
+    s = data.split(images, seed=0)
+    assert s.X_train.shape[1:] == (8, 8, 1) and s.mean is None and s.std is None
+    assert 0 <= s.X_train.min() and s.X_train.max() <= 1
+
+
 def test_unknown_name():
     with pytest.raises(ValueError, match=r"Expected one of \{.*'digits'.*\}. Received: name='mnist'"):
         data.load("mnist")
@@ -96,7 +109,8 @@ def test_split_shapes_and_size(name):
     recipe = CATALOG.select(ds.problem)
     assert recipe.n_units(s.n) >= 1
     expected_n = {"breast_cancer": 2, "digits": 10, "wine": 3, "iris": 3,
-                  "digit_attributes": 3, "diabetes": 1, "star98": 1, "randhie": 1, "fair": 5}
+                  "digit_attributes": 3, "diabetes": 1, "star98": 1, "randhie": 1, "fair": 5,
+                  "digits_images": 10}
     if name in expected_n:
         assert s.n == expected_n[name]
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from figure_checks import check_text
-from recipes.reporting import figures, stats
+from figure_checks import MIN_TEXT_PX, PAGE_WIDTH, check_legible, check_text
+from recipes.reporting import figures, stats, words
 from recipes.training.settings import condition
 
 # the multiclass suite's recipes: one recommended, five to compare
@@ -69,6 +69,11 @@ def tables():
 
 MANY, ONE, SAT = ("multiclass", "digits"), ("single", "digits"), ("saturated", "digits")
 
+def _claims(cells):
+    """The claims figure of ``cells`` as the report draws it."""
+    return figures.plot_claims(cells, words.claim_columns(cells))
+
+
 # every figure the report draws: name -> how it is drawn from the tables
 FIGURES = {
     "effects": lambda t: figures.plot_effects(t["effects"], comparison=MANY),
@@ -84,6 +89,7 @@ FIGURES = {
         t["curves"], "accuracy", comparison=SAT),
     "grad_norm_eighteen_conditions": lambda t: figures.plot_condition_curves(
         t["curves"], "grad_norm", comparison=SAT, split="train", log=True),
+    "claims": lambda t: _claims(words.claim_cells(t["effects"])),
 }
 
 
@@ -186,10 +192,58 @@ def test_appendix_numbers_are_read_back_from_the_results_folder(tmp_path):
     assert ap._cache_key(catalog) != "other"
 
 
+@pytest.mark.parametrize("name", FIGURES)
+def test_report_figures_are_legible_at_page_width(tables, name):
+    """Shown at the page's width (1200 px), no figure's text renders below 8 px: many
+    conditions wrap into panels, never shrink the figure's text."""
+    from figure_checks import check_legible
+
+    assert check_legible(FIGURES[name](tables)) >= 8
+
+
+def test_the_claims_figure_is_claims_by_conditions_grouped_by_the_settings_that_vary(tables):
+    """Rows: the claims (C2 and C9 on the saturated grid, C2 and C4 on the others);
+    columns: the conditions named by the settings that vary only, split into one panel
+    per output scale (18 conditions, at most 9 a panel); each cell coloured by its
+    outcome and carrying its effect with its unit."""
+    from matplotlib.colors import to_rgb
+
+    cells = words.claim_cells(tables["effects"])
+    assert set(cells["claim"].str.split(" \\(").str[0]) == {
+        "C2 cross-entropy vs MSE", "C4 one-hot vs index", "C9 softmax vs logits"}
+    assert cells["effect"].str.endswith(" pp").all()
+    fig = _claims(cells)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title(loc="left") for ax in panels] == ["scale=1", "scale=30"]
+    ticks = [t.get_text() for ax in panels for t in ax.get_xticklabels()]
+    assert len(ticks) == 18 and "adam\nlr=0.001\nbackend=jax" in ticks
+    assert not any("epochs" in t or "scale" in t or "stacked" in t for t in ticks)
+    assert "epochs=4 batch=32" in words.shared_settings(cells)
+    first = panels[0]
+    texts = {t.get_text() for t in first.texts}
+    sat = cells[(cells["experiment"] == "saturated") & (cells["condition"].isin(
+        cells.loc[cells["output_scale"] == 1.0, "condition"]))]
+    assert set(sat["effect"]) <= texts
+    colours = {tuple(round(c, 3) for c in p.get_facecolor()[:3]) for p in first.patches}
+    assert colours <= {tuple(round(c, 3) for c in figures._tint(col))
+                       for col in figures.OUTCOME_COLORS.values()}
+
+
+def test_a_claims_figure_of_few_conditions_is_one_panel():
+    """Three conditions: one panel, its columns named by optimizer and learning rate."""
+    parts = [_tables("multiclass", CONDITIONS, RECIPES)]
+    comps = stats.comparisons(parts[0][0], parts[0][1])
+    fig = _claims(words.claim_cells(stats.effects(comps)))
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == 1
+    assert [t.get_text() for t in panels[0].get_xticklabels()] == [
+        "adam\nlr=0.001", "sgd\nlr=0.01", "sgd\nlr=0.1"]
+
+
 # --- the decoded forms' figures (#22 item 6): the reliability diagram and the threshold
 # curves, from runs that recorded their decoding as the imbalanced suite's do: four binary
 # recipes under six conditions (optimizer and rate x class_weight), so the panels wrap
-PAGE_PX, MIN_TICK_PX = 1200, 8
+PAGE_PX, MIN_TICK_PX = PAGE_WIDTH, MIN_TEXT_PX
 DECODED_RECIPES = {"binary_sigmoid_bce": "recommended", "binary_logits_bce": "alternative",
                    "binary_softmax2_cce": "alternative", "binary_sigmoid_focal": "alternative"}
 WEIGHTED = tuple({**c, "class_weight": w} for c in CONDITIONS for w in ("none", "balanced"))
@@ -251,6 +305,6 @@ def test_decoded_figures_wrap_into_panels_legible_at_page_width(decoded, kind):
     assert columns == figures.DECODED_COLUMNS and fig.get_figwidth() * DPI <= PAGE_PX
     ticks = [t.get_fontsize() for a in axes for t in a.get_xticklabels() + a.get_yticklabels()
              if t.get_text()]
-    assert min(ticks) * DPI / 72 >= MIN_TICK_PX
+    assert min(ticks) * DPI / 72 >= MIN_TICK_PX and check_legible(fig, DPI) >= MIN_TEXT_PX
     titles = {a.get_title() for a in axes}
     assert len(titles) == len(axes) and all("class_weight=" in t for t in titles)

@@ -383,7 +383,9 @@ def test_report_from_directory_and_from_compare_frame_are_the_same(tmp_path, com
                   "C3: the gradient at the true class's logit",
                   "Gradients at the output pre-activation: multiclass"):
         assert title in md
-    assert "multiclass_softmax_mse" in md and "compare / compare" in md
+    # compare() without a name calls its experiment and data "compare": said once (#24)
+    assert "multiclass_softmax_mse" in md and "## compare\n" in md
+    assert "compare / compare" not in md
 
 
 def test_report_of_a_frame_reads_only_its_runs(tmp_path, compared):
@@ -637,3 +639,108 @@ def test_what_was_run_lists_the_epochs_set_not_those_diverged_runs_finished():
     assert table["epochs"].tolist() == ["20"]
     # a hand-made table that says no setting: the most epochs a run recorded, never a range
     assert words.what_was_run(stats.comparisons(*make_tables()))["epochs"].tolist() == ["5"]
+
+
+# --- the page a reader opens: HTML without raw Markdown (#24) ---------------------------
+
+def test_the_html_turns_every_markdown_link_and_bold_into_html(tmp_path, tables):
+    """Every table cell, caption and paragraph of the HTML reads its Markdown: a link
+    becomes an <a href> to an anchor the page has, bold becomes <b>; no `](` or `**`
+    survives, in the tables (the recipe to use links each comparison) or elsewhere."""
+    res, runs = tables
+    writer.write_report(res, runs, tmp_path / "rep",
+                        appendix=[("Notes", "| a | b |\n|---|---|\n| **x** | [up](#summary) |")])
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert "](" not in page and "**" not in page, re.findall(r".{40}(?:\]\(|\*\*).{40}", page)
+    hrefs = re.findall(r'<a href="#([^"]+)"', page)
+    assert f"{EXP}-{DS}" in hrefs and "summary" in hrefs
+    ids = set(re.findall(r'id="([^"]+)"', page))
+    assert set(hrefs) <= ids, set(hrefs) - ids
+    assert "<b>x</b>" in page
+
+
+def test_a_comparison_whose_experiment_and_data_share_a_name_is_named_once(tmp_path):
+    """compare() without a name calls both its experiment and its data "compare": the
+    report names it "compare", never "compare / compare" (#24 item 6)."""
+    res, runs = make_tables()
+    res, runs = (t.assign(experiment="compare", dataset="compare") for t in (res, runs))
+    md = writer.write_report(res, runs, tmp_path / "rep").read_text()
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert "## compare\n" in md and '<h2 id="compare">compare</h2>' in page
+    assert "compare / compare" not in md + page
+
+
+# --- the first screen: the recipe to use per problem type, and why (#24 item 1) ---------
+
+def _conditioned(spec, seeds=range(6), exp=EXP, ds=DS):
+    """Runs of one epoch under two conditions: ``spec``: {recipe: (role, {optimizer:
+    offset})}, each seed's accuracy 0.9 + 0.005 * seed + offset."""
+    from recipes.training.settings import condition
+
+    configs = {"adam": {"optimizer": "adam", "learning_rate": 0.001, "epochs": 1},
+               "sgd": {"optimizer": "sgd", "learning_rate": 0.01, "epochs": 1}}
+    rows, runs = [], []
+    for recipe, (role, offsets) in spec.items():
+        for opt, config in configs.items():
+            label = condition(config, "stacked")["condition"]
+            for seed in seeds:
+                key = dict(run=f"{exp}|{ds}|{recipe}|{opt}|{seed}", experiment=exp, dataset=ds,
+                           problem="multiclass", target="classes", recipe=recipe, role=role,
+                           seed=seed, trainer="stacked", condition=label,
+                           learning_rate=config["learning_rate"])
+                runs.append(dict(key, status="ok", epochs=1, seconds=1.0, config=config))
+                rows += [dict(key, epoch=0, split="val", metric="baseline_accuracy", value=0.1),
+                         dict(key, epoch=1, split="val", metric="accuracy",
+                              value=0.9 + 0.005 * seed + offsets[opt])]
+    return pd.DataFrame(rows), pd.DataFrame(runs)
+
+
+def test_the_recipe_to_use_per_problem_type_says_why_and_where_it_does_not_hold():
+    """One row per problem type: the recommended recipe, the alternatives that lose to it
+    with how much and where (named by the setting that picks those conditions out, never
+    listed one by one), where they stop losing, and links to the comparisons."""
+    parts = [_conditioned({
+        "multiclass_softmax_cce": ("recommended", {"adam": 0, "sgd": 0}),
+        "multiclass_softmax_mse": ("anti-pattern", {"adam": 0.0005, "sgd": -0.2}),
+        "multiclass_index_regression": ("anti-pattern", {"adam": -0.5, "sgd": -0.5}),
+        "multiclass_logits_cce": ("alternative", {"adam": 0, "sgd": 0.1})}, ds=d)
+        for d in ("digits", "wine")]
+    res = pd.concat([p[0] for p in parts], ignore_index=True)
+    runs = pd.concat([p[1] for p in parts], ignore_index=True)
+    comps = stats.comparisons(res, runs)
+    table = words.recipe_to_use(comps, stats.summary(comps), stats.effects(comps))
+    assert len(table) == 1
+    row = table.iloc[0]
+    assert row["problem"] == "multiclass" and row["recipe to use"] == "multiclass_softmax_cce"
+    assert row["why (measured)"] == ("accuracy: index_regression loses by 50.0 pp in every "
+                                     "condition; softmax_mse by 20.0 pp under sgd")
+    assert row["where it does not hold"] == ("logits_cce better by 10.0 pp under sgd; "
+                                             "softmax_mse as good under adam")
+    assert row["details"] == "[exp1 / digits](#exp1-digits), [exp1 / wine](#exp1-wine)"
+
+
+def test_a_set_of_conditions_is_named_by_the_settings_that_pick_it_out():
+    from itertools import product
+
+    universe = {i: {"data": d, "optimizer": o, "output_scale": f"scale={s}"}
+                for i, (d, o, s) in enumerate(product(("digits", "wine"), ("adam", "sgd"),
+                                                       (1, 30)))}
+    pick = lambda f: {k for k, t in universe.items() if f(t)}  # noqa: E731
+    assert words.where_text(pick(lambda t: t["optimizer"] == "sgd"), universe) == "under sgd"
+    assert words.where_text(pick(lambda t: t["output_scale"] == "scale=30"
+                                 and t["optimizer"] == "adam"), universe) == \
+        "under adam scale=30"
+    assert words.where_text(pick(lambda t: t["data"] == "wine" or t["optimizer"] == "sgd"),
+                            universe) == "under wine, sgd"
+    assert words.where_text({0, 3, 5, 6}, universe) == "in 4 of 8 conditions"
+
+
+def test_an_interval_of_float_noise_is_shown_as_no_interval():
+    """Equal differences summed in another order leave an interval a few 1e-17 wide: the
+    effect keeps three significant digits ('-1.40 pp'), not ten decimals
+    ('-1.3986013986 pp', drawn in the claims figure of a 3-seed run)."""
+    from recipes.reporting.formatting import effect_parts
+
+    d = -0.013986013986013986
+    assert effect_parts(d, d - 1e-17, d + 2e-18, "accuracy") == ("-1.40 pp", "-1.40", "-1.40")
+    assert effect_parts(0.014, 0.005, 0.023, "accuracy") == ("+1.4 pp", "0.5", "2.3")

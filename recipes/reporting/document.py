@@ -42,9 +42,14 @@ def slugify(text):
     return re.sub(r"[^A-Za-z0-9]+", "-", str(text)).strip("-").lower() or "x"
 
 
-def _md_cell(x):
+def _cell_text(x):
+    """A table cell's text on one line ("" for a missing value)."""
     s = "" if x is None or (isinstance(x, float) and math.isnan(x)) else str(x)
-    return " ".join(s.split()).replace("|", "\\|")
+    return " ".join(s.split())
+
+
+def _md_cell(x):
+    return _cell_text(x).replace("|", "\\|")
 
 
 def _markdown_table(df):
@@ -147,10 +152,18 @@ def _demote_headings(md, by=3):
     return "\n".join(out)
 
 
+def _frame_html(df):
+    """A DataFrame as an HTML table whose cells are read as the Markdown table reads
+    them: links, code and bold become HTML (``_inline_html``), never raw Markdown."""
+    th = "".join(f"<th>{_inline_html(_cell_text(c))}</th>" for c in df.columns)
+    trs = "".join("<tr>" + "".join(f"<td>{_inline_html(_cell_text(v))}</td>" for v in row)
+                  + "</tr>" for row in df.itertuples(index=False))
+    return f'<table class="tab"><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>'
+
+
 def _table_html(df, caption):
     cap = f"<p class='caption'>{_inline_html(caption)}</p>" if caption else ""
-    tab = (df.to_html(index=False, escape=True, na_rep="", border=0, classes="tab")
-           if df is not None and len(df) else "<p><i>(none)</i></p>")
+    tab = _frame_html(df) if df is not None and len(df) else "<p><i>(none)</i></p>"
     return cap + tab
 
 

@@ -14,8 +14,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, NullLocator
 
 from .formatting import PERCENT_METRICS, diff_unit, unit
-from .stats import (COMMON_METRICS, CURVE_BAND, KEY, NOT_COMMON, is_higher_better, role_rank,
-                    select)
+from .stats import (COMMON_METRICS, CURVE_BAND, KEY, NOT_COMMON, is_higher_better, label_of,
+                    role_rank, select)
 
 __all__ = ["plot_curves", "plot_final", "plot_paired", "plot_grad_norm", "plot_effects",
            "plot_condition_curves", "plot_reliability", "plot_threshold_curves"]
@@ -30,6 +30,23 @@ def _recipe_order(df):
     pairs = df[["recipe", "role"]].drop_duplicates("recipe")
     return [r for r, _ in sorted(zip(pairs["recipe"], pairs["role"]),
                                  key=lambda t: (role_rank(t[1]), str(t[0])))]
+
+
+# A figure's width on the report's page (document.CSS: 1200 px) in inches at render.DPI:
+# a wider PNG is scaled down in the browser, and its text with it.
+PAGE_INCHES = 12.0
+# Conditions on one panel of the effect figure: more wrap onto further panels, so tick
+# labels keep their size at the page's width.
+MAX_CONDITIONS_PER_PANEL = 9
+
+
+def _chunks(items, size):
+    """``items`` cut into as few runs of at most ``size`` as possible, of equal length
+    (the last one at most one shorter)."""
+    items = list(items)
+    n = max(1, math.ceil(len(items) / size))
+    per = math.ceil(len(items) / n)
+    return [items[i:i + per] for i in range(0, len(items), per)] or [items]
 
 
 def _grid(n, width=4.2, height=3.2, ncols=3):
@@ -114,7 +131,7 @@ def _empty(text):
 
 def _title(df):
     keys = df[KEY].drop_duplicates()
-    return f"{keys.iloc[0, 0]} / {keys.iloc[0, 1]}" if len(keys) == 1 else ""
+    return label_of(keys.iloc[0]) if len(keys) == 1 else ""
 
 
 def plot_curves(curves_df, goals_df=None, *, comparison=None, metrics=None,
@@ -299,13 +316,17 @@ def plot_effects(effects_df, *, comparison=None, metric=None):
     conds = list(short)
     recipes = list(dict.fromkeys(e["recipe"]))
     alias = _aliases(e, also=e["reference"])
-    width = max(3.6, 1.1 * len(conds) + 1.6)   # inches per panel: a wrapped label each
-    # panels side by side while they fit a page; a panel of many conditions gets a row
-    fig, axes = _grid(len(recipes), width=width, height=3.0, ncols=3 if width <= 6 else 1)
-    for ax, recipe in zip(axes, recipes):
-        d = e[e["recipe"] == recipe]
+    # many conditions wrap onto panels of at most MAX_CONDITIONS_PER_PANEL each, every
+    # panel a wrapped label per condition, as many side by side as fit the page's width
+    parts = _chunks(conds, MAX_CONDITIONS_PER_PANEL)
+    width = max(3.6, 1.1 * len(parts[0]) + 1.6)   # inches per panel
+    panels = [(recipe, i, part) for recipe in recipes for i, part in enumerate(parts)]
+    fig, axes = _grid(len(panels), width=width, height=3.0,
+                      ncols=max(1, int(PAGE_INCHES // width)))
+    for ax, (recipe, i, part) in zip(axes, panels):
+        d = e[(e["recipe"] == recipe) & e["condition"].isin(part)]
         for _, r in d.iterrows():
-            x = conds.index(r["condition"])
+            x = part.index(r["condition"])
             color = OUTCOME_COLORS.get(r["outcome"], "0.45")
             if np.isfinite(r["ci_low"]):
                 ax.errorbar(x, r["difference"] * scale,
@@ -319,11 +340,12 @@ def plot_effects(effects_df, *, comparison=None, metric=None):
             ax.axhspan(-margin.max() * scale, margin.max() * scale, color="tab:blue",
                        alpha=0.1, lw=0)
         ax.axhline(0, color="k", lw=0.8)
-        ax.set_xticks(range(len(conds)), [_panel_title(short[c], 18) for c in conds],
+        ax.set_xticks(range(len(part)), [_panel_title(short[c], 18) for c in part],
                       fontsize=7)
-        ax.set_xlim(-0.5, len(conds) - 0.5)
-        reference = d["reference"].iloc[0]
-        ax.set_title(f"{alias[recipe]} - {alias[reference]}", fontsize=8)
+        ax.set_xlim(-0.5, len(part) - 0.5)
+        reference = e.loc[e["recipe"] == recipe, "reference"].iloc[0]
+        of = f" ({i + 1} of {len(parts)})" if len(parts) > 1 else ""
+        ax.set_title(f"{alias[recipe]} - {alias[reference]}{of}", fontsize=8)
         ax.set_ylabel(f"{metric}{_unit(diff_unit(metric))}", fontsize=8)
         ax.tick_params(axis="y", labelsize=8)
         ax.grid(alpha=0.3, axis="y")
@@ -473,6 +495,131 @@ def plot_tuning(tuning_df, *, comparison=None):
     title = (f"Learning-rate sensitivity: mean validation {metric} over {seeds} tuning "
              f"seeds, 95% bootstrap CI, chosen rate ringed: {_title(t)}")
     fig.suptitle("\n".join(textwrap.wrap(title, int(width * 11))), fontsize=10)
+    return fig
+
+
+__all__ += ["plot_claims"]
+
+# Conditions (columns) on one panel of the claims figure: more are split into panels by
+# the setting that keeps each panel within it, so cells and labels keep their size.
+MAX_CLAIM_COLUMNS = 9
+# A claim's row label is wrapped onto lines of about this many characters.
+CLAIM_LABEL_CHARS = 38
+CELL_FONT = 8        # points: the effect in a cell, and the condition labels
+LABEL_FONT = 9       # points: the claims' row labels
+
+
+def _tint(color, amount=0.45):
+    """``color`` mixed with white: a cell's background that black text reads on."""
+    from matplotlib.colors import to_rgb
+
+    return tuple(1 - amount * (1 - c) for c in to_rgb(color))
+
+
+def _setting_order(value):
+    """Sort key of a setting's value: numbers by size, then text, then unknown."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not (
+            isinstance(value, float) and math.isnan(value)):
+        return (0, float(value), "")
+    return (2, 0.0, "") if value is None or (isinstance(value, float) and
+                                             math.isnan(value)) else (1, 0.0, str(value))
+
+
+def _claim_panels(cells, tokens, vary):
+    """The claims figure's panels: ``(setting, [(title, [condition, ...])])``, the setting
+    that splits them (None: not split by one); ``tokens``: ``{condition: {setting:
+    token}}`` of the settings ``vary``. One panel while the
+    conditions fit ``MAX_CLAIM_COLUMNS``; else one per value of the varying setting that
+    needs the fewest panels within it (its value the title), else equal runs."""
+    raw = cells.drop_duplicates("condition").set_index("condition")
+
+    def key(cond, first=None):
+        names = ([first] if first else []) + [n for n in vary if n != first]
+        return tuple(_setting_order(raw.at[cond, n] if n in raw.columns else None)
+                     for n in names)
+
+    conds = sorted(tokens, key=key)
+    if len(conds) <= MAX_CLAIM_COLUMNS:
+        return None, [("", conds)]
+    best = None
+    for n in vary:
+        groups = {}
+        for c in sorted(tokens, key=lambda c: key(c, n)):
+            groups.setdefault(tokens[c][n], []).append(c)
+        if max(map(len, groups.values())) <= MAX_CLAIM_COLUMNS and (
+                best is None or len(groups) < len(best[1])):
+            best = (n, groups)
+    if best is None:
+        parts = _chunks(conds, MAX_CLAIM_COLUMNS)
+        return None, [(f"conditions {sum(map(len, parts[:i])) + 1}-"
+                       f"{sum(map(len, parts[:i + 1]))} of {len(conds)}", p)
+                      for i, p in enumerate(parts)]
+    return best[0], [(str(value), group) for value, group in best[1].items()]
+
+
+def plot_claims(cells, columns, *, title="Claims by condition"):
+    """Claims (rows) by conditions (columns): each cell coloured by the claim's outcome
+    under that condition and carrying its effect with its unit; the columns named by the
+    settings that vary (one per line), sorted and grouped by them, split into panels by
+    one of them when there are more than ``MAX_CLAIM_COLUMNS``. Takes
+    ``words.claim_cells`` and ``words.claim_columns`` (``{condition: {setting: token}}``
+    of the settings that vary); a claim not run under a condition leaves its cell blank.
+    Returns the figure."""
+    import textwrap
+
+    from matplotlib.patches import Patch, Rectangle
+
+    if not len(cells):
+        return _empty("no claims")
+    tokens = columns
+    vary = list(next(iter(tokens.values()), {}))
+    split, panels = _claim_panels(cells, tokens, vary)
+    inner = [n for n in vary if n != split]   # the panel's title names ``split``
+    claims = list(dict.fromkeys(cells["claim"]))
+    rows = [[k for k in claims if cells[(cells["claim"] == k)
+                                        & cells["condition"].isin(p)].shape[0]]
+            for _, p in panels]
+    lines = max(1, max(sum(1 for n in inner if tokens[c][n]) for c in tokens))
+    heights = [0.42 * len(r) + 0.17 * lines + 0.35 for r in rows]
+    fig = Figure(figsize=(PAGE_INCHES, sum(heights) + 1.1), layout="constrained")
+    axes = fig.subplots(len(panels), 1, squeeze=False, height_ratios=heights).ravel()
+    by = {(k, c): r for k, c, r in zip(cells["claim"], cells["condition"],
+                                       cells.to_dict("records"))}
+    label_inches = 0.55 * LABEL_FONT / 72 * CLAIM_LABEL_CHARS
+    cell_chars = (PAGE_INCHES - label_inches) / max(len(p) for _, p in panels) / (
+        0.6 * CELL_FONT / 72)
+    for ax, (name, conds), shown in zip(axes, panels, rows):
+        for y, claim in enumerate(shown):
+            for x, cond in enumerate(conds):
+                r = by.get((claim, cond))
+                if r is None:
+                    continue
+                ax.add_patch(Rectangle((x - 0.5, y - 0.5), 1, 1, lw=0.8, ec="white",
+                                       fc=_tint(OUTCOME_COLORS.get(r["outcome"], "0.45"))))
+                text = str(r["effect"])
+                if len(text) > cell_chars:
+                    text = text.replace(" ", "\n", 1)
+                ax.text(x, y, text, ha="center", va="center", fontsize=CELL_FONT)
+        for x in range(1, len(conds)):   # a line between groups of the first setting
+            if inner and tokens[conds[x]][inner[0]] != tokens[conds[x - 1]][inner[0]]:
+                ax.axvline(x - 0.5, color="0.3", lw=1.2)
+        ax.set_xlim(-0.5, len(conds) - 0.5)
+        ax.set_ylim(len(shown) - 0.5, -0.5)
+        ax.xaxis.tick_top()
+        ax.set_xticks(range(len(conds)), ["\n".join(tokens[c][n] for n in inner
+                                                    if tokens[c][n]) or "default"
+                                          for c in conds], fontsize=CELL_FONT)
+        ax.set_yticks(range(len(shown)), ["\n".join(textwrap.wrap(k, CLAIM_LABEL_CHARS))
+                                          for k in shown], fontsize=LABEL_FONT)
+        ax.tick_params(length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        if name:
+            ax.set_title(name, fontsize=LABEL_FONT + 1, loc="left", fontweight="bold")
+    handles = [Patch(fc=_tint(c), ec="0.6", label=o) for o, c in OUTCOME_COLORS.items()]
+    _fit_legend(fig, handles, fontsize=CELL_FONT + 1)
+    _suptitle(fig, f"{title}: the first recipe's value minus the second's (the metric's "
+              f"arrow says which way is better), coloured by outcome")
     return fig
 
 

@@ -30,6 +30,9 @@ from ..training.metrics import UNITS
 # Shown as percentages: the shares of 0..1 (``UNITS``); their differences in points.
 PERCENT_METRICS = frozenset(m for m, u in UNITS.items() if u == "%")
 MAX_DECIMALS = 10
+# An interval narrower than this share of its bounds is float noise (equal differences
+# summed in another order): shown as no interval, not with MAX_DECIMALS digits.
+INTERVAL_RTOL = 1e-9
 
 
 def _decimals(x, sig=3):
@@ -94,10 +97,11 @@ def _fixed(x, dec, signed=False):
 def effect_decimals(values, low=np.nan, high=np.nan):
     """Decimals that show a difference and its interval ``[low, high]`` (numbers as shown):
     two significant digits of the interval's width, so the digits shown are the digits
-    the interval supports; without an interval (one seed, or all differences equal),
+    the interval supports; without an interval (one seed, or all differences equal, up
+    to float noise: a width within ``INTERVAL_RTOL`` of the bounds),
     three significant digits of the largest number."""
     width = high - low
-    if np.isfinite(width) and width > 0:
+    if np.isfinite(width) and width > INTERVAL_RTOL * max(abs(low), abs(high)):
         return int(min(MAX_DECIMALS, max(0, 1 - math.floor(math.log10(width)))))
     finite = [abs(v) for v in values if np.isfinite(v) and v != 0]
     return _decimals(max(finite), 3) if finite else 0

@@ -133,7 +133,7 @@ from .formatting import fmt_epochs, fmt_value
 __all__ = [
     "HIGHER_IS_BETTER", "PRIMARY", "COMMON_METRICS", "MARGINS", "OUTCOME_RULES", "OUTCOMES",
     "MAY_BE_NEGLIGIBLE", "SETTING_COLUMNS", "curves", "goals", "summary", "paired", "effects",
-    "outcome_of", "tuning", "TUNING", "Contrast", "contrasts",
+    "outcome_of", "tuning", "TUNING", "label_of", "Contrast", "contrasts",
     "reliability", "threshold_curves",
 ]
 
@@ -443,6 +443,18 @@ def _baseline_rows(metric):
     return is_base[codes]  # code -1 (missing) -> the appended False
 
 
+def label_of(key):
+    """A comparison's name as the report prints it: ``'experiment / dataset'``, or the
+    one word when both are the same (``compare`` without a name calls its experiment and
+    its data ``compare``: never ``'compare / compare'``).
+
+    >>> label_of(("binary", "breast_cancer")), label_of(("compare", "compare"))
+    ('binary / breast_cancer', 'compare')
+    """
+    exp, ds = (str(k) for k in key)
+    return exp if exp == ds else f"{exp} / {ds}"
+
+
 def role_rank(role):
     """Sort key of a recipe role: the catalog's order of ``ROLES``, unknown roles last."""
     return ROLES.index(role) if role in ROLES else len(ROLES)
@@ -479,7 +491,7 @@ class _Comparison:
 
     @property
     def label(self):
-        return f"{self.key[0]} / {self.key[1]}"
+        return label_of(self.key)
 
     def _target(self):
         for frame in (self.res, self.runs):
@@ -1472,7 +1484,7 @@ def _norm_key(key, df):
     if isinstance(key, str):
         known = [tuple(k) for k in df[KEY].drop_duplicates().itertuples(index=False)]
         for k in known:
-            if key in (f"{k[0]} / {k[1]}", f"{k[0]}/{k[1]}"):
+            if key in (label_of(k), f"{k[0]} / {k[1]}", f"{k[0]}/{k[1]}"):
                 return k
         if key in [k[0] for k in known]:
             return next(k for k in known if k[0] == key)

@@ -31,13 +31,15 @@ from matplotlib.figure import Figure
 from ..files import atomic_write, user_cache
 from ..results.store import Store
 from .document import Document, slugify
-from .figures import plot_condition_curves, plot_curves, plot_effects, plot_grad_norm, plot_tuning
+from .figures import (plot_claims, plot_condition_curves, plot_curves, plot_effects,
+                      plot_grad_norm, plot_tuning)
 from .formatting import fmt_value
 from .render import Renderer
 from .stats import (TUNING, check_results, check_runs, comparisons, effects, goals,
                     parse_config, prepare_runs, prepared_curves, select, summary, tuning)
-from .words import (FAIRNESS_NOTE, METHODS_NOTE, claims_table, effects_table, margins_table,
-                    outcome_rules_table, problem_table, short, short_conditions, summary_table,
+from .words import (FAIRNESS_NOTE, METHODS_NOTE, claim_cells, claim_columns, claims_table, effects_table,
+                    margins_table, outcome_rules_table, problem_table, recipe_to_use,
+                    shared_settings, short, short_conditions, summary_table,
                     tuning_sentences, tuning_table, verdict, what_was_run)
 from .figures import plot_reliability, plot_threshold_curves
 from .stats import contrasts, reliability, threshold_curves
@@ -112,7 +114,8 @@ def _texts(comp, key):
 def _lookup(mapping, comp):
     if not mapping:
         return []
-    for k in (comp.key, comp.label, f"{comp.key[0]}/{comp.key[1]}", list(comp.key)):
+    for k in (comp.key, comp.label, f"{comp.key[0]} / {comp.key[1]}",
+              f"{comp.key[0]}/{comp.key[1]}", list(comp.key)):
         try:
             if k in mapping:
                 return mapping[k]
@@ -316,7 +319,8 @@ def _compose(results, runs, extras, appendix, backends, title, renderer, bar):
     known = {c.key for c in comps}
     for k in (extras or {}):
         key = k if isinstance(k, tuple) else None
-        labels = {c.label for c in comps} | {f"{c.key[0]}/{c.key[1]}" for c in comps}
+        labels = {c.label for c in comps} | {f"{c.key[0]}/{c.key[1]}" for c in comps} | {
+            f"{c.key[0]} / {c.key[1]}" for c in comps}
         if key not in known and k not in labels:
             raise KeyError(f"extras for unknown comparison {k!r}")
     shown = {(c.key[0] + TUNING, c.key[1]) for c in comps}  # tuning runs: in their section
@@ -389,9 +393,21 @@ def _backends(doc, text, rows):
 
 
 def _first_screen(doc, comps, summ, eff):
-    """The report's first screen: each claim's outcome under each condition, then per
-    comparison the recipe to use, its score beside the trivial baseline, and links."""
+    """The report's first screen: per problem type the recipe to use, why (the measured
+    evidence) and where it does not hold; then one figure of every claim's outcome and
+    effect under every condition; then the claims in words and, per comparison, the
+    recipe's score beside the trivial baseline, with links."""
     doc.heading(2, "Summary", anchor="summary")
+    doc.table(recipe_to_use(comps, summ, eff),
+              caption="The recipe to use per problem type, from the effects below (primary "
+              "metric; effect = alternative - recipe to use, on the same seeds).")
+    cells = claim_cells(eff)
+    if len(cells):
+        shared = shared_settings(cells)
+        doc.figure("Claims by condition: each cell the claim's outcome (colour) and effect "
+                   "(text, with its unit); columns named by the settings that vary"
+                   + (f"; every condition: {shared}" if shared else "") + ".",
+                   functools.partial(plot_claims, cells, claim_columns(cells)), "claims")
     claims = claims_table(eff, contrasts(comps, specs=CONTRASTS))
     if len(claims):
         doc.table(claims, caption="Claims, computed from the effects below: the outcome "

@@ -303,9 +303,15 @@ def setups(experiment, dataset, catalog):
 
 def _check_backbone_input(settings, dataset):
     """Raise ValueError unless the examples of ``dataset.X`` fit the input of ``settings``'
-    backbone (its recorded ``input`` shape; None is any size): before any training."""
+    backbone (its recorded ``input`` shape; None is any size), or, without a backbone, that
+    X is a table (n, features) for the default MLP: before any training."""
     backbone = settings.config().get("backbone")
     if backbone is None:
+        if dataset.X.ndim != 2:
+            raise ValueError(f"Expected X as a table of shape (n, features) for the default "
+                             f"MLP (hidden=); images or sequences need a backbone= that takes "
+                             f"them. Received: X.shape={tuple(dataset.X.shape)} in dataset "
+                             f"{dataset.name!r}")
         return
     want, got = tuple(backbone["input"]), tuple(dataset.X.shape[1:])
     if len(want) != len(got) or any(w is not None and w != g for w, g in zip(want, got)):

@@ -34,8 +34,10 @@ from ..messages import expected
 class Dataset:
     """A labelled dataset tagged with its catalog problem type.
 
-    ``X``: float64 features, shape (N, d). ``y``: labels, 1-D for class problems
-    and single-target regression, 2-D (N, L) for multi-label and multi-target.
+    ``X``: float64 features, shape (N, d), or images (N, h, w, c) (``digits_images``)
+    for a backbone that takes them (the default MLP takes only (N, d)). ``y``: labels,
+    1-D for class problems and single-target regression, 2-D (N, L) for multi-label and
+    multi-target.
     ``classes``: the class labels in index order for class problems; the label
     names in column order for multi-label sets; None for regression.
     ``derived``: True when the labels were derived from a real set (not
@@ -150,6 +152,17 @@ def _digits():
     return _bundled(X, y, range(10),
                     f"Handwritten digits from scikit-learn (UCI optdigits test part): {X.shape[0]} "
                     f"8x8 images ({X.shape[1]} pixel features, 0..16), 10 classes 0..9.",
+                    "sklearn.datasets.load_digits")
+
+
+def _digits_images():
+    b = _sklearn("load_digits")
+    X, y = b.images[..., None] / 16.0, b.target.astype(np.int64)
+    return _bundled(X, y, range(10),
+                    f"Handwritten digits from scikit-learn (UCI optdigits test part) as images: "
+                    f"{X.shape[0]} 8x8x1 images (pixels 0..16 divided by 16, so 0..1; never "
+                    f"standardized), 10 classes 0..9: the digits set for a convolutional "
+                    f"backbone.",
                     "sklearn.datasets.load_digits")
 
 
@@ -280,6 +293,7 @@ def _fair():
 DATASETS = {
     "breast_cancer": (_breast_cancer, "binary"),
     "digits": (_digits, "multiclass"),
+    "digits_images": (_digits_images, "multiclass"),
     "wine": (_wine, "multiclass"),
     "iris": (_iris, "multiclass"),
     "digit_attributes": (_digit_attributes, "multilabel"),
