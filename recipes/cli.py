@@ -93,6 +93,7 @@ def _advice(recipe, catalog):
 
 def _run_show(args, catalog: Catalog):
     from .models.spec import keras_code
+    from .reporting.advice import advice_text
 
     if args.what in catalog.problems:
         recipe = catalog.select(args.what)
@@ -117,6 +118,9 @@ def _run_show(args, catalog: Catalog):
         for r in others:
             print(f"  - {r.name} ({r.role}): {r.activation} + {r.loss}"
                   f"{' (from_logits)' if r.from_logits else ''}. {r.rationale}")
+    measured = advice_text(recipe.problem)
+    if measured:
+        print(f"\n{measured}")
     return 0
 
 

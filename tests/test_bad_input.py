@@ -28,6 +28,9 @@ from recipes.results import runner
 from recipes.results.store import Store, StoreError
 from recipes.training import data, metrics
 from recipes.training.settings import Settings, Setup, condition
+from recipes.decisions.thresholds import threshold_curve
+from recipes.reporting.advice import load as load_advice
+from recipes.reporting.advice import measure as measure_advice
 from recipes.training.trace import class_weights
 
 RNG = np.random.RandomState(0)
@@ -668,6 +671,33 @@ BAD_INPUTS = [
      r"X.shape=\(40, 8, 8, 1\) in dataset 'compare'"),
     ("cnn/unknown-dataset-names-digits-images", lambda t: data.load("digit_images"),
      ValueError, r"Expected one of \{.*'digits_images'.*\}\. Received: name='digit_images'"),
+    # --- rare positives (issue #22 items 5 and 6: figure numbers, advice)
+    ("rare-positives/threshold-curve-of-an-argmax-recipe", lambda t: threshold_curve(
+        MULTICLASS, np.eye(3)[[0, 1, 2, 0]], [0, 1, 2, 0]), ValueError,
+     r"threshold_curve needs a recipe decoded by a threshold on scores in 0\.\.1, one of "
+     r"\{'binary_sigmoid_bce', .*\}\. Received: recipe='multiclass_softmax_cce' \(decoding "
+     r"'argmax'"),
+    ("rare-positives/threshold-curve-unknown-metric", lambda t: threshold_curve(
+        BINARY, [0.2, 0.7], [0, 1], metric="f2"), ValueError,
+     r"Expected one of \{'f1', 'balanced_accuracy'\}.*Received: metric='f2'"),
+    ("rare-positives/reliability-without-probabilities", lambda t: metrics.reliability(
+        recipes.get("multiclass_index_regression"), np.array([0, 1, 2]), [[0.0], [1.0], [2.0]],
+        n=3), ValueError,
+     r"Expected a class recipe with probabilities for a reliability diagram\. "
+     r"Received: recipe='multiclass_index_regression'"),
+    ("rare-positives/advice-from-results-without-the-experiment",
+     lambda t: measure_advice(RESULTS, RUNS, {}), ValueError,
+     r"Expected results of experiment 'imbalanced' with the cells of claim C10 .*"
+     r"Received: none"),
+    ("rare-positives/damaged-measurements-file", lambda t: load_advice(
+        "binary", t / "m.json") if (t / "m.json").write_text('{"claims": [') else None,
+     ValueError, r"Expected the JSON written by benchmarks/imbalanced_advice\.py in "
+     r".*m\.json\. Received: Expecting value: line 1"),
+    ("rare-positives/measurements-file-without-its-parts", lambda t: load_advice(
+        "binary", t / "m.json") if (t / "m.json").write_text('{"claims": []}') else None,
+     ValueError, r"Expected an object with \['provenance', 'datasets', 'claims'\] in .*m\.json "
+     r"\(rerun benchmarks/imbalanced_advice\.py\)\. Received: without \['provenance', "
+     r"'datasets'\]"),
 ]
 
 # (case id, make(tmp_path), expected value)

@@ -67,7 +67,9 @@ def test_the_claims_table_shows_c2_on_the_mlp_and_the_cnn_apart(tmp_path):
         mine = e[(e["recipe"] == C2[2]) & (e["metric"] == "accuracy")
                  & (e["backbone"] == backbone)]
         assert len(mine) == 1
-        assert c2.loc[arch, "holds"] == f"{int(mine['outcome'].iloc[0] == 'worse')} of 1 condition"
+        held = int(mine["outcome"].iloc[0] == "worse")
+        assert c2.loc[arch, "holds"] == ("supported: 1" if held else "not supported: 0") + \
+            " of 1 condition"
         assert "backbone" not in c2.loc[arch, "outcome"]    # the architecture is its own column
 
 
@@ -79,7 +81,8 @@ def test_the_architecture_is_read_from_the_backbone_column_never_the_label():
                       "difference": [-0.2, 0.0], "primary": True})
     claims = words.claims_table(e)
     assert list(claims["architecture"]) == ["MLP", "resnet_tiny"]
-    assert list(claims["holds"]) == ["1 of 1 condition", "0 of 1 condition"]
+    assert list(claims["holds"]) == ["supported: 1 of 1 condition",
+                                     "not supported: 0 of 1 condition"]
     unknown = words.claims_table(e.drop(columns="backbone"))   # a table without the column
     assert list(unknown["architecture"]) == ["MLP"] and list(unknown["holds"]) == [
-        "1 of 2 conditions"]
+        "partly supported: 1 of 2 conditions"]

@@ -17,6 +17,9 @@ REQUIRED = {
 }
 IMAGES = {"digits_images"}   # (n, h, w, c): for a backbone that takes images, never scaled
 
+# labels computed from a real set's labels (not collected as such)
+DERIVED = {"digit_attributes", "digit8", "digit8_rare"}
+
 
 def test_required_datasets_are_listed():
     assert set(REQUIRED) <= set(data.names())
@@ -44,7 +47,7 @@ def test_dataset_loads(name):
         assert ds.classes is None
     assert ds.source.startswith(("sklearn.datasets.", "statsmodels.datasets."))
     assert str(len(ds.X)) in ds.description
-    assert ds.derived == (name == "digit_attributes")
+    assert ds.derived == (name in DERIVED)
     assert data.load(name) is ds  # cached
     with pytest.raises(ValueError):
         ds.X[0, 0] = 1.0  # shared arrays are read-only
@@ -59,6 +62,11 @@ def test_dataset_specifics():
     d = digits.y
     expected = np.stack([d % 2 == 0, d > 4, np.isin(d, (2, 3, 5, 7))], axis=1)
     assert np.array_equal(attrs.y, expected.astype(int))
+    eights, rare = data.load("digit8"), data.load("digit8_rare")
+    assert np.array_equal(eights.y, (d == 8).astype(int)) and eights.y.sum() == 174
+    assert rare.X.shape == (1797 - 174 + 50, 64) and rare.y.sum() == 50   # 3.0% positives
+    assert np.array_equal(rare.X[rare.y == 0], digits.X[d != 8])
+    assert all((digits.X[d == 8] == x).all(1).any() for x in rare.X[rare.y == 1])
     star = data.load("star98")
     assert star.X.shape == (303, 20) and ((star.y > 0) & (star.y < 1)).all()
     rand = data.load("randhie")

@@ -113,7 +113,7 @@ def test_conditions_are_never_pooled():
     c1 = claims[claims["claim"].str.startswith("C1")].iloc[0]
     assert c1["outcome"] == ("cross-entropy vs MSE: better under sgd (by 30.0 pp); "
                              "equivalent under adam")
-    assert c1["holds"] == "1 of 2 conditions"
+    assert c1["holds"] == "partly supported: 1 of 2 conditions"
     fig = figures.plot_effects(e)
     assert isinstance(fig, Figure) and len([a for a in fig.axes if a.get_visible()]) == 1
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from figure_checks import check_text
+from figure_checks import MIN_TEXT_PX, PAGE_WIDTH, check_legible, check_text
 from recipes.reporting import figures, stats, words
 from recipes.training.settings import condition
 
@@ -238,3 +238,73 @@ def test_a_claims_figure_of_few_conditions_is_one_panel():
     assert len(panels) == 1
     assert [t.get_text() for t in panels[0].get_xticklabels()] == [
         "adam\nlr=0.001", "sgd\nlr=0.01", "sgd\nlr=0.1"]
+
+
+# --- the decoded forms' figures (#22 item 6): the reliability diagram and the threshold
+# curves, from runs that recorded their decoding as the imbalanced suite's do: four binary
+# recipes under six conditions (optimizer and rate x class_weight), so the panels wrap
+PAGE_PX, MIN_TICK_PX = PAGE_WIDTH, MIN_TEXT_PX
+DECODED_RECIPES = {"binary_sigmoid_bce": "recommended", "binary_logits_bce": "alternative",
+                   "binary_softmax2_cce": "alternative", "binary_sigmoid_focal": "alternative"}
+WEIGHTED = tuple({**c, "class_weight": w} for c in CONDITIONS for w in ("none", "balanced"))
+CUTS = [round(0.02 * k, 2) for k in range(1, 50)]
+
+
+def _recorded_decoding(rng, skill):
+    """What one run records of its decoding (``config["decoded"]``): reliability bins of
+    the raw and calibrated test outputs, and the F1 threshold curves of both forms."""
+    def bins(spread):
+        count = rng.integers(0, 40, 15) * (np.arange(15) >= 7)
+        conf = count * (np.arange(15) + 0.5) / 15
+        return {"count": count.tolist(), "confidence": conf.tolist(),
+                "correct": np.minimum(count, np.round(conf * rng.uniform(1 - spread, 1 + spread))
+                                      ).astype(int).tolist()}
+
+    curve = lambda peak: [float(skill * np.exp(-((c - peak) / 0.3) ** 2)) for c in CUTS]  # noqa: E731
+    picks = {"thresholded": rng.uniform(0.3, 0.7), "calibrated+thresholded": rng.uniform(0.2, 0.6)}
+    return {"reliability": {"raw": bins(0.2), "calibrated": bins(0.05)},
+            "threshold_curve": {f: {"cut": CUTS, "value": [curve(p)]} for f, p in picks.items()},
+            "threshold": {f: {"metric": "f1", "threshold": p, "score": skill}
+                          for f, p in picks.items()}}
+
+
+@pytest.fixture(scope="module")
+def decoded():
+    rng = np.random.default_rng(1)
+    rows, runs = [], []
+    for c, config in enumerate(WEIGHTED):
+        config = {**config, "epochs": 2}
+        label = condition(config, "stacked")["condition"]
+        for r, (recipe, role) in enumerate(DECODED_RECIPES.items()):
+            for seed in range(SEEDS):
+                key = dict(run=f"{c}|{recipe}|{seed}", experiment="imbalanced",
+                           dataset="digit8_rare", problem="binary", target="classes",
+                           recipe=recipe, role=role, seed=seed, trainer="stacked",
+                           condition=label, learning_rate=config["learning_rate"])
+                skill = 0.9 - 0.05 * r - 0.02 * c
+                runs.append(dict(key, status="ok", epochs=2, seconds=1.0, config={
+                    **config, "decoded": _recorded_decoding(rng, skill)}))
+                rows += [dict(key, epoch=e, split="val", metric="accuracy", value=skill)
+                         for e in (1, 2)]
+    res, runs = pd.DataFrame(rows), pd.DataFrame(runs)
+    return {"reliability": stats.reliability(res, runs),
+            "threshold_curves": stats.threshold_curves(res, runs)}
+
+
+@pytest.mark.parametrize("kind", ["reliability", "threshold_curves"])
+def test_decoded_figures_wrap_into_panels_legible_at_page_width(decoded, kind):
+    """24 panels (6 conditions x 4 recipes): no clipped or overlapping text, two panels a
+    row at most, so the figure is never wider than the page and its tick labels keep 8 px
+    or more at 1200 px; each panel names its recipe and its condition."""
+    from recipes.reporting.render import DPI
+
+    fig = getattr(figures, f"plot_{kind}")(decoded[kind], comparison=("imbalanced", "digit8_rare"))
+    axes = [a for a in fig.axes if a.get_visible()]
+    assert len(axes) == len(WEIGHTED) * len(DECODED_RECIPES) and check_text(fig) > 24
+    columns = len({round(a.get_position().x0, 3) for a in axes})
+    assert columns == figures.DECODED_COLUMNS and fig.get_figwidth() * DPI <= PAGE_PX
+    ticks = [t.get_fontsize() for a in axes for t in a.get_xticklabels() + a.get_yticklabels()
+             if t.get_text()]
+    assert min(ticks) * DPI / 72 >= MIN_TICK_PX and check_legible(fig, DPI) >= MIN_TEXT_PX
+    titles = {a.get_title() for a in axes}
+    assert len(titles) == len(axes) and all("class_weight=" in t for t in titles)

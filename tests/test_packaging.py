@@ -36,6 +36,8 @@ def test_non_editable_install_finds_the_same_catalog(tmp_path):
                    check=True, capture_output=True)
     installed = site / "recipes" / "catalog.csv"
     assert installed.is_file() and not installed.is_symlink()
+    # the measurements `recipes show binary` prints ship too (recipes.reporting.advice)
+    assert (site / "recipes" / "experiments" / "imbalanced.measured.json").is_file()
     code = ("import recipes, recipes.catalog.table as c; "
             "print(c.default_path()); print(len(recipes.load_catalog()))")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True, text=True,

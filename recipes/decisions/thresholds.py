@@ -308,3 +308,39 @@ def _tune(truth, scores, objective, bounds):
     i = _best(values, cuts, objective.better)
     default = _values(objective, truth, scores, np.array([codec.DEFAULT_THRESHOLD]))[0]
     return float(cuts[i]), float(values[i]), float(default)
+
+
+# the cut-offs a threshold curve is drawn at: 0.02, 0.04, ..., 0.98 of the score range
+CURVE_CUTS = tuple(round(0.02 * i, 2) for i in range(1, 50))
+
+
+def threshold_curve(recipe, outputs, y, metric="f1", *, classes=None, cuts=CURVE_CUTS):
+    """The value of ``metric`` (what ``tune_threshold`` takes) at each cut-off of ``cuts``
+    on the outputs of a binary or multi-label recipe with scores in 0..1: the numbers of
+    a threshold curve. Returns ``{"cut": list of cuts, "value": one list of values per
+    label}`` (plain floats). Raises ValueError as ``tune_threshold`` does for its
+    arguments, and for a recipe whose scores are not in 0..1.
+
+    >>> from recipes.catalog.table import get
+    >>> c = threshold_curve(get("binary_sigmoid_bce"), [0.2, 0.6, 0.9], [0, 1, 1],
+    ...                     cuts=(0.1, 0.5, 0.95))
+    >>> c["value"]
+    [[0.8, 1.0, 0.0]]
+    """
+    who = "threshold_curve"
+    recipe = inputs.as_recipe(recipe, who)
+    if recipe.decoding != "threshold" or tuple(recipe.output_range) != (0.0, 1.0):
+        names = ", ".join(repr(r.name) for r in load_catalog() if r.decoding == "threshold"
+                          and tuple(r.output_range) == (0.0, 1.0))
+        raise ValueError(f"{who} needs a recipe decoded by a threshold on scores in 0..1, "
+                         f"one of {{{names}}}. Received: recipe={recipe.name!r} (decoding "
+                         f"{recipe.decoding!r}, scores in {list(recipe.output_range)})")
+    _, objective = _objective(metric)
+    out = inputs.outputs_of(recipe, outputs, who, fit=True)
+    truth, _ = inputs.truth_of(recipe, y, classes, out.shape[1], who)
+    truth = truth.reshape(inputs.rows_of(truth, out, who), -1)
+    scores = recipe.scores(out)
+    cuts = np.asarray(cuts, dtype=np.float64)
+    values = [_values(objective, truth[:, j], scores[:, j], cuts).tolist()
+              for j in range(scores.shape[1])]
+    return {"cut": cuts.tolist(), "value": values}

@@ -8,13 +8,13 @@ running a command in a folder must not run code found there. A user's own script
 only when its path (ending in ``.py``) is given.
 
 >>> names()
-('beyond', 'binary', 'cnn', 'multiclass', 'multilabel', 'regression', 'saturated', 'tuned')
+('beyond', 'binary', 'cnn', 'imbalanced', 'multiclass', 'multilabel', 'regression', 'saturated', 'tuned')
 >>> load_experiment("binary").name
 'binary'
 >>> load_experiment("binry")
 Traceback (most recent call last):
 ...
-ValueError: Expected one of {'beyond', 'binary', 'cnn', 'multiclass', 'multilabel', \
+ValueError: Expected one of {'beyond', 'binary', 'cnn', 'imbalanced', 'multiclass', 'multilabel', \
 'regression', 'saturated', 'tuned'}. Received: experiment='binry' (or pass the path of a script ending in .py)
 """
 

@@ -18,7 +18,7 @@ from .stats import (COMMON_METRICS, CURVE_BAND, KEY, NOT_COMMON, is_higher_bette
                     role_rank, select)
 
 __all__ = ["plot_curves", "plot_final", "plot_paired", "plot_grad_norm", "plot_effects",
-           "plot_condition_curves"]
+           "plot_condition_curves", "plot_reliability", "plot_threshold_curves"]
 
 def _colors(recipes):
     from matplotlib import colormaps
@@ -620,4 +620,131 @@ def plot_claims(cells, columns, *, title="Claims by condition"):
     _fit_legend(fig, handles, fontsize=CELL_FONT + 1)
     _suptitle(fig, f"{title}: the first recipe's value minus the second's (the metric's "
               f"arrow says which way is better), coloured by outcome")
+    return fig
+
+
+# #22 item 6: the decoded forms' figures. Panels 5 x 3.6 inches, at most DECODED_COLUMNS
+# side by side: at the report's 100 dpi a row is at most 10 inches (1000 px), under the
+# 1200 px page, so 8-point tick labels render at 11 px, never scaled down.
+DECODED_COLUMNS = 2
+DECODED_PANEL = (5.0, 3.6)
+FORM_STYLES = {"raw": ("tab:orange", "o", "before calibration"),
+               "calibrated": ("tab:blue", "s", "after calibration"),
+               "thresholded": ("tab:orange", "o", "raw outputs"),
+               "calibrated+thresholded": ("tab:blue", "s", "calibrated outputs")}
+
+
+def _decoded_panels(df):
+    """The (condition, recipe) pairs of ``df`` in condition then recipe-name order, each with
+    its title: the condition's short label and the recipe without its problem word."""
+    from .words import short_conditions
+
+    short = short_conditions(df)
+    alias = _aliases(df)
+    order = {r: i for i, r in enumerate(sorted(df["recipe"].unique()))}
+    pairs = df[["condition", "recipe"]].drop_duplicates()
+    pairs = sorted(pairs.itertuples(index=False), key=lambda p: (short[p[0]], order[p[1]]))
+    return [(c, r, f"{alias[r]}\n{_panel_title(short[c], 40)}") for c, r in pairs]
+
+
+def _decoded_figure(n):
+    """A grid of ``n`` panels of ``DECODED_PANEL``, ``DECODED_COLUMNS`` wide."""
+    return _grid(n, *DECODED_PANEL, ncols=DECODED_COLUMNS)
+
+
+def _form_legend(fig, forms, extra=()):
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=FORM_STYLES[f][0], marker=FORM_STYLES[f][1], ms=5,
+                      label=FORM_STYLES[f][2]) for f in forms if f in FORM_STYLES]
+    _fit_legend(fig, handles + list(extra))
+
+
+def plot_reliability(reliability_df, *, comparison=None):
+    """Reliability diagrams before and after calibration (#22 item 6): per condition and
+    recipe, the accuracy of the top-class prediction against its mean confidence in each
+    of the ECE's bins, the test rows of every seed pooled, the diagonal being perfect
+    calibration; each panel names both ECEs. Takes ``stats.reliability``."""
+    from matplotlib.lines import Line2D
+
+    r = select(reliability_df, comparison)
+    if not len(r):
+        return _empty("no calibrated runs")
+    panels = _decoded_panels(r)
+    fig, axes = _decoded_figure(len(panels))
+    low = float(r["lower"].min())
+    for ax, (cond, recipe, title) in zip(axes, panels):
+        d = r[(r["condition"] == cond) & (r["recipe"] == recipe)]
+        eces = []
+        for form in ("raw", "calibrated"):
+            f = d[d["form"] == form].sort_values("bin")
+            if not len(f):
+                continue
+            color, marker, _ = FORM_STYLES[form]
+            ax.plot(f["confidence"] * 100, f["accuracy"] * 100, marker=marker, ms=4,
+                    color=color, lw=1.4)
+            eces.append(f"{form} {f['ece'].iloc[0] * 100:.1f}%")
+        ax.plot([low * 100, 100], [low * 100, 100], ls="--", color="0.5", lw=1)
+        ax.set_xlim(low * 100, 100)
+        ax.set_ylim(min(low * 100, ax.get_ylim()[0]), 101)
+        ax.set_title(f"{title}\nECE {', '.join(eces)}", fontsize=9)
+        ax.set_xlabel("mean confidence of the top class (%)", fontsize=8)
+        ax.set_ylabel("accuracy (%)", fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+    diagonal = Line2D([], [], ls="--", color="0.5", label="perfect calibration")
+    _form_legend(fig, ("raw", "calibrated"), (diagonal,))
+    runs = int(r["runs"].max())
+    _suptitle(fig, f"Reliability on the test split, {runs} seeds pooled in "
+                   f"{int(round(1 / (r['upper'] - r['lower']).iloc[0]))} equal-width bins "
+                   f"(as ECE): {_title(r)}")
+    return fig
+
+
+def plot_threshold_curves(threshold_df, *, comparison=None):
+    """Threshold curves (#22 item 6): per condition and recipe, the metric the threshold
+    was tuned for on the validation rows against the cut-off (mean over seeds and its
+    2.5-97.5 percentile band), for the raw and the calibrated outputs; the tuned
+    cut-offs are marked (mean, and the range over seeds as a bar), the default 0.5 is
+    dotted. Takes ``stats.threshold_curves`` (the first label of a multi-label recipe:
+    one panel per recipe and condition)."""
+    from matplotlib.lines import Line2D
+
+    t = select(threshold_df, comparison)
+    t = t[t["label"] == 0] if len(t) else t
+    if not len(t):
+        return _empty("no thresholded runs")
+    metric = str(t["metric"].iloc[0])
+    scale, suffix = _scale(metric)
+    panels = _decoded_panels(t)
+    fig, axes = _decoded_figure(len(panels))
+    for ax, (cond, recipe, title) in zip(axes, panels):
+        d = t[(t["condition"] == cond) & (t["recipe"] == recipe)]
+        for form in ("thresholded", "calibrated+thresholded"):
+            f = d[d["form"] == form].sort_values("cut")
+            if not len(f):
+                continue
+            color, marker, _ = FORM_STYLES[form]
+            ax.plot(f["cut"], f["mean"] * scale, color=color, lw=1.4)
+            ax.fill_between(f["cut"], f["lower"] * scale, f["upper"] * scale, color=color,
+                            alpha=0.15, lw=0)
+            first = f.iloc[0]
+            y = first["chosen_score"] * scale
+            ax.errorbar([first["chosen"]], [y], xerr=[[first["chosen"] - first["chosen_low"]],
+                                                      [first["chosen_high"] - first["chosen"]]],
+                        fmt=marker, ms=7, color=color, mec="k", capsize=3, zorder=3)
+        ax.axvline(0.5, ls=":", color="0.4", lw=1)
+        ax.set_xlim(0, 1)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("cut-off on the positive-class probability", fontsize=8)
+        ax.set_ylabel(f"validation {metric}{suffix}", fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+    extra = (Line2D([], [], ls="", marker="o", ms=7, color="0.6", mec="k",
+                    label="tuned cut-off (mean, range over seeds)"),
+             Line2D([], [], ls=":", color="0.4", label="default 0.5"))
+    _form_legend(fig, ("thresholded", "calibrated+thresholded"), extra)
+    runs = int(t["runs"].max())
+    _suptitle(fig, f"Threshold curves on the validation split: mean {metric} over {runs} "
+                   f"seeds and the {CURVE_BAND}: {_title(t)}")
     return fig

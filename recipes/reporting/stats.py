@@ -115,6 +115,7 @@ from __future__ import annotations
 import json
 import math
 import zlib
+from dataclasses import dataclass, field
 from itertools import product
 
 import numpy as np
@@ -132,7 +133,8 @@ from .formatting import fmt_epochs, fmt_value
 __all__ = [
     "HIGHER_IS_BETTER", "PRIMARY", "COMMON_METRICS", "MARGINS", "OUTCOME_RULES", "OUTCOMES",
     "MAY_BE_NEGLIGIBLE", "SETTING_COLUMNS", "curves", "goals", "summary", "paired", "effects",
-    "outcome_of", "tuning", "TUNING", "label_of",
+    "outcome_of", "tuning", "TUNING", "label_of", "Contrast", "contrasts",
+    "reliability", "threshold_curves",
 ]
 
 # Recorded per epoch but never a common metric.
@@ -1488,6 +1490,216 @@ def _norm_key(key, df):
             return next(k for k in known if k[0] == key)
         raise KeyError(f"unknown comparison {key!r}")
     return tuple(key)
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """Two cells of one comparison to compare on the same seeds, possibly across
+    conditions: ``recipe`` under the conditions whose settings include ``settings``
+    against ``reference`` under those with ``reference_settings`` (tidy values, as the
+    setting columns hold them: ``{"class_weight": "balanced"}``), every other setting
+    equal, on ``metric``. ``key``: what the caller names it by (a claim)."""
+
+    key: str
+    metric: str
+    recipe: str
+    reference: str
+    settings: dict = field(default_factory=dict)
+    reference_settings: dict = field(default_factory=dict)
+
+
+CONTRAST_COLUMNS = [
+    "experiment", "dataset", "key", "condition", "reference_condition", *SETTING_COLUMNS,
+    "split", "recipe", "reference", "metric", "higher_is_better", "n_paired", "mean",
+    "reference_mean", "difference",
+    "ci_low", "ci_high", "won", "lost", "tied", "p", "p_min", "margin", "baseline", "outcome",
+    "note"]
+
+
+def contrasts(results, runs=None, specs=(), *, margins=None, n_boot=N_BOOT):
+    """The paired effect of each ``Contrast`` of ``specs`` in each comparison that holds
+    both of its cells: ``effects`` compares recipes within a condition; a contrast also
+    compares one condition with another (weighted against unweighted classes), on the
+    same seeds (each seed has the same split and start in every condition), with the
+    same statistics and outcome rules as ``effects``.
+
+    Returns a DataFrame (``CONTRAST_COLUMNS``): one row per comparison, contrast and
+    pair of conditions (the settings columns are the recipe's condition's), scored on
+    the comparison's split; ``mean`` and ``reference_mean`` are the two cells' means
+    over the paired seeds. A comparison lacking either cell gets no row; a cell whose
+    runs all lack a finite value pairs no seed and reads "inconclusive".
+    """
+    rows, samples = [], []
+    for comp in comparisons(results, runs):
+        for spec in specs:
+            for row, d in _contrast_rows(comp, spec, margins):
+                rows.append(row)
+                samples.append(d)
+    if not rows:
+        return pd.DataFrame(columns=CONTRAST_COLUMNS)
+    e = pd.DataFrame(rows)
+    e["ci_low"], e["ci_high"] = _bootstrap_cis(samples, n_boot)
+    e["p"] = _sign_flip_ps(samples)
+    e["outcome"], e["note"] = zip(*[
+        _outcome(d, lo, hi, p, higher, margin) for d, lo, hi, p, higher, margin in zip(
+            samples, e["ci_low"], e["ci_high"], e["p"], e["higher_is_better"], e["margin"])])
+    return e[CONTRAST_COLUMNS]
+
+
+def _same(a, b):
+    """Two setting values are the same: both missing, or equal as text."""
+    return (_is_missing(a) and _is_missing(b)) or str(a) == str(b)
+
+
+def _contrast_rows(comp, spec, margins):
+    """``(row, paired differences)`` of ``spec`` for each pair of ``comp``'s conditions
+    that match its two cells and agree on every other setting."""
+    named = set(spec.settings) | set(spec.reference_settings)
+    others = [c for c in SETTING_COLUMNS if c not in named]
+    conds = comp.settings().to_dict("records")
+    scores = comp.scores()
+    scores = scores[scores["metric"] == spec.metric]
+    matches = lambda r, want: all(_same(r.get(k), v) for k, v in want.items())  # noqa: E731
+    for a in (r for r in conds if matches(r, spec.settings)):
+        for b in (r for r in conds if matches(r, spec.reference_settings)
+                  and all(_same(r.get(k), a.get(k)) for k in others)):
+            cells = [scores[(scores["condition"] == c["condition"]) & (scores["recipe"] == name)]
+                     for c, name in ((a, spec.recipe), (b, spec.reference))]
+            if not all(len(c) for c in cells):
+                continue
+            pairs = cells[0].merge(cells[1], on=["seed", "trainer"], suffixes=("_a", "_b"))
+            va, vb = pairs["value_a"].to_numpy(float), pairs["value_b"].to_numpy(float)
+            keep = np.isfinite(va) & np.isfinite(vb)
+            va, vb = va[keep], vb[keep]
+            d = np.where(np.isclose(va, vb, rtol=NOISE_RTOL, atol=0.0), 0.0, va - vb)
+            higher = is_higher_better(spec.metric)
+            sign = np.sign(d) * (1.0 if higher else -1.0)
+            base = comp.baselines().get((b["condition"], spec.metric), np.nan)
+            row = {**{k: a.get(k) for k in SETTING_COLUMNS},
+                   "experiment": comp.key[0], "dataset": comp.key[1], "key": spec.key,
+                   "condition": a["condition"], "reference_condition": b["condition"],
+                   "split": comp.split, "recipe": spec.recipe, "reference": spec.reference,
+                   "metric": spec.metric, "higher_is_better": higher, "n_paired": len(d),
+                   "mean": float(va.mean()) if len(va) else np.nan,
+                   "reference_mean": float(vb.mean()) if len(vb) else np.nan,
+                   "difference": float(d.mean()) if len(d) else np.nan,
+                   "won": int((sign > 0).sum()), "lost": int((sign < 0).sum()),
+                   "tied": int((sign == 0).sum()), "p_min": min_p(int(np.count_nonzero(d))),
+                   "margin": margin_of(spec.metric, base,
+                                       float(vb.mean()) if len(vb) else np.nan, margins),
+                   "baseline": base}
+            yield row, d
+
+
+RELIABILITY_COLUMNS = ["experiment", "dataset", "condition", "recipe", "form", "bin",
+                       "lower", "upper", "count", "confidence", "accuracy", "runs", "ece"]
+
+
+def reliability(results, runs=None):
+    """The reliability diagram of each calibrated recipe, per comparison and condition
+    (#22 item 6): the test rows of all its runs pooled in the ECE's equal-width bins of
+    the top-class confidence (``training.metrics.reliability``, recorded by each run
+    that was calibrated), before (``form`` "raw") and after ("calibrated") calibration.
+
+    Returns a DataFrame (``RELIABILITY_COLUMNS``): one row per bin with rows in it:
+    its edges ``lower``/``upper``, ``count`` (test rows of every run), the mean
+    ``confidence`` and ``accuracy`` (share of top-class predictions that are right) of
+    those rows, ``runs`` pooled, and ``ece`` of the pooled rows (the same for every bin
+    of one form), then the condition's setting columns (``SETTING_COLUMNS``). Empty when
+    no run recorded the bins (no calibration asked)."""
+    rows, comps = [], comparisons(results, runs)
+    for comp in comps:
+        for run in comp.runs.to_dict("records"):
+            bins = _decoded_of(run).get("reliability") or {}
+            for form, b in bins.items():
+                rows += [{"experiment": comp.key[0], "dataset": comp.key[1],
+                          "condition": run["condition"], "recipe": run["recipe"],
+                          "form": form, "bin": k, "n": n, "conf": c, "right": r}
+                         for k, (n, c, r) in enumerate(zip(b["count"], b["confidence"],
+                                                           b["correct"]))]
+    if not rows:
+        return pd.DataFrame(columns=RELIABILITY_COLUMNS)
+    df = pd.DataFrame(rows)
+    keys = ["experiment", "dataset", "condition", "recipe", "form"]
+    width = 1.0 / (df["bin"].max() + 1)
+    g = df.groupby(keys + ["bin"], sort=False).agg(
+        count=("n", "sum"), conf=("conf", "sum"), right=("right", "sum"),
+        runs=("n", "size")).reset_index()
+    total = g.groupby(keys, sort=False)["count"].transform("sum")
+    gap = (g["right"] - g["conf"]).abs()
+    g["ece"] = gap.groupby([g[k] for k in keys], sort=False).transform("sum") / total
+    g = g[g["count"] > 0].copy()
+    g["lower"], g["upper"] = g["bin"] * width, (g["bin"] + 1) * width
+    g["confidence"], g["accuracy"] = g["conf"] / g["count"], g["right"] / g["count"]
+    return _with_condition_settings(g[RELIABILITY_COLUMNS].reset_index(drop=True), comps)
+
+
+THRESHOLD_COLUMNS = ["experiment", "dataset", "condition", "recipe", "form", "metric",
+                     "label", "cut", "mean", "lower", "upper", "runs", "chosen",
+                     "chosen_low", "chosen_high", "chosen_score"]
+
+
+def threshold_curves(results, runs=None):
+    """The threshold curve of each thresholded recipe, per comparison and condition
+    (#22 item 6): the tuned metric on the validation rows at each fixed cut-off
+    (``decisions.thresholds.threshold_curve``, recorded by each run), mean and 2.5-97.5
+    percentiles over the runs (``CURVE_BAND``), per decoded ``form`` ("thresholded":
+    raw outputs; "calibrated+thresholded") and ``label`` (0 for a binary recipe).
+    ``chosen``: the mean over runs of the cut-off each tuned (``chosen_low`` /
+    ``chosen_high``: the lowest and highest), ``chosen_score`` the mean validation value
+    at it. A cost metric is named ``cost``. Then the condition's setting columns
+    (``SETTING_COLUMNS``). Empty when no run recorded a curve."""
+    rows, comps = [], comparisons(results, runs)
+    for comp in comps:
+        for run in comp.runs.to_dict("records"):
+            decoded = _decoded_of(run)
+            for form, curve in (decoded.get("threshold_curve") or {}).items():
+                tuned = (decoded.get("threshold") or {}).get(form) or {}
+                metric = tuned.get("metric")
+                chosen, score = (_per_label(tuned.get(k)) for k in ("threshold", "score"))
+                for label, values in enumerate(curve["value"]):
+                    rows += [{"experiment": comp.key[0], "dataset": comp.key[1],
+                              "condition": run["condition"], "recipe": run["recipe"],
+                              "form": form, "label": label,
+                              "metric": metric if isinstance(metric, str) else "cost",
+                              "run": run["run"], "cut": c, "value": v,
+                              "picked": chosen[label] if label < len(chosen) else np.nan,
+                              "picked_score": score[label] if label < len(score) else np.nan}
+                             for c, v in zip(curve["cut"], values)]
+    if not rows:
+        return pd.DataFrame(columns=THRESHOLD_COLUMNS)
+    df = pd.DataFrame(rows)
+    keys = ["experiment", "dataset", "condition", "recipe", "form", "metric", "label"]
+    out = df.groupby(keys + ["cut"], sort=False)["value"].agg(
+        mean="mean", lower=lambda v: np.percentile(v, 2.5),
+        upper=lambda v: np.percentile(v, 97.5), runs="size").reset_index()
+    picks = df.drop_duplicates(keys + ["run"]).groupby(keys, sort=False).agg(
+        chosen=("picked", "mean"), chosen_low=("picked", "min"),
+        chosen_high=("picked", "max"), chosen_score=("picked_score", "mean")).reset_index()
+    return _with_condition_settings(out.merge(picks, on=keys)[THRESHOLD_COLUMNS], comps)
+
+
+def _with_condition_settings(df, comps):
+    """``df`` (rows of ``comps``, with ``experiment, dataset, condition``) with each
+    condition's setting columns (``SETTING_COLUMNS``, as ``effects`` carries them), so
+    the figures name conditions by the settings that vary (``words.short_conditions``)."""
+    settings = pd.concat([c.settings().assign(experiment=c.key[0], dataset=c.key[1])
+                          for c in comps], ignore_index=True)
+    return df.merge(settings, on=["experiment", "dataset", "condition"], how="left")
+
+
+def _decoded_of(run):
+    """A run's recorded decoding (its config's ``"decoded"``), ``{}`` when none."""
+    config = run.get("config")
+    decoded = config.get("decoded") if isinstance(config, dict) else None
+    return decoded if isinstance(decoded, dict) else {}
+
+
+def _per_label(value):
+    """A threshold or score as a list per label (a number is one label's)."""
+    if value is None:
+        return []
+    return [float(v) for v in value] if isinstance(value, list) else [float(value)]
 
 
 TUNING_COLUMNS = [

@@ -24,14 +24,16 @@ from ..training.settings import SHORT, backbone_name
 from .formatting import (PERCENT_METRICS, diff_unit, effect_parts, fmt_effect, fmt_epochs,
                          fmt_group, fmt_value, unit)
 from .stats import (ALPHA, CURVE_BAND, FLIP, MARGINS, MAY_BE_NEGLIGIBLE, MIN_PAIRS, N_BOOT,
-                    NOISE_RTOL, OUTCOME_RULES, SETTING_COLUMNS, SETTINGS, TUNING, comparisons,
-                    effects, is_higher_better, label_of, margin_of, select, summary)
+                    NOISE_RTOL, OUTCOME_RULES, SETTING_COLUMNS, SETTINGS, TUNING, Contrast,
+                    comparisons, effects, is_higher_better, label_of, margin_of, select,
+                    summary)
 
 __all__ = ["summary_table", "effects_table", "claims_table", "problem_table", "margins_table",
            "recipe_to_use", "where_text", "claim_cells", "claim_columns", "condition_tokens",
            "shared_settings", "architecture",
            "outcome_rules_table", "tuning_table", "tuning_sentences", "verdict",
-           "short_conditions", "CLAIMS", "FAIRNESS_NOTE", "METHODS_NOTE", "TUNING"]
+           "short_conditions", "CLAIMS", "CONTRAST_CLAIMS", "CONTRASTS",
+           "FAIRNESS_NOTE", "METHODS_NOTE", "TUNING"]
 
 FAIRNESS_NOTE = (
     "Recipes are compared only on the common metrics of their problem, computed the same "
@@ -66,6 +68,9 @@ METHODS_NOTE = (
     f"(Guo et al., 2017)."
 )
 
+# The words that open every claim about rare positives (the imbalanced experiment's), the
+# ones ``recipes show binary`` states (``advice.claims``).
+RARE_POSITIVES = "rare positives"
 # Claims of the source notes the experiments test: the recipe compared with the
 # reference recipe, on which metric, what the claim expects, and short names of the two.
 CLAIMS = (
@@ -86,7 +91,39 @@ CLAIMS = (
      "binary_sigmoid_bce", "accuracy", "equivalent", ("logits", "sigmoid")),
     ("C9", "the logits form equals the fused activation", "multiclass_logits_cce",
      "multiclass_softmax_cce", "accuracy", "equivalent", ("logits", "softmax")),
+    # rare positives (#22 item 5, experiment imbalanced)
+    ("C13", f"{RARE_POSITIVES}: focal loss is less calibrated than cross-entropy",
+     "binary_sigmoid_focal", "binary_sigmoid_bce", "ece", "worse", ("focal", "cross-entropy")),
 )
+# Claims across conditions (#22 item 5, experiment imbalanced): a recipe under some
+# settings against a reference under others, on the same seeds (``stats.contrasts``):
+# (id, text, contrast, the outcome the claim expects, short names of the two cells).
+_BCE, _TUNED = "binary_sigmoid_bce", "binary_sigmoid_bce (calibrated+thresholded)"
+_BALANCED, _UNWEIGHTED = {"class_weight": "balanced"}, {"class_weight": "none"}
+_WEIGHTS_BUY = f"{RARE_POSITIVES}: balanced class weights buy F1 and balanced accuracy"
+_WEIGHTS_COST = f"{RARE_POSITIVES}: balanced class weights cost calibration"
+_TUNED_MATCHES = (f"{RARE_POSITIVES}: a threshold tuned on the calibrated unweighted model "
+                  f"gets the weighted model's F1 with calibrated probabilities")
+CONTRAST_CLAIMS = tuple(
+    (cid, text, Contrast(cid, metric, recipe, reference, settings, reference_settings),
+     expect, names)
+    for cid, text, metric, expect, (recipe, settings), (reference, reference_settings), names
+    in (
+        ("C10", _WEIGHTS_BUY, "f1", "better", (_BCE, _BALANCED), (_BCE, _UNWEIGHTED),
+         ("balanced", "unweighted")),
+        ("C10", _WEIGHTS_BUY, "balanced_accuracy", "better", (_BCE, _BALANCED),
+         (_BCE, _UNWEIGHTED), ("balanced", "unweighted")),
+        ("C11", _WEIGHTS_COST, "ece", "worse", (_BCE, _BALANCED), (_BCE, _UNWEIGHTED),
+         ("balanced", "unweighted")),
+        ("C11", _WEIGHTS_COST, "log_loss", "worse", (_BCE, _BALANCED), (_BCE, _UNWEIGHTED),
+         ("balanced", "unweighted")),
+        ("C12", _TUNED_MATCHES, "f1", "equivalent", (_TUNED, _UNWEIGHTED), (_BCE, _BALANCED),
+         ("unweighted calibrated+threshold", "balanced")),
+        ("C12", _TUNED_MATCHES, "ece", "better", (_TUNED, _UNWEIGHTED), (_BCE, _BALANCED),
+         ("unweighted calibrated+threshold", "balanced")),
+    ))
+# what ``stats.contrasts`` computes for them
+CONTRASTS = tuple(contrast for _, _, contrast, _, _ in CONTRAST_CLAIMS)
 # The outcomes in the order a sentence names them: differences that matter first.
 PHRASE_ORDER = ("better", "worse", "detectably better", "detectably worse", "equivalent",
                 "inconclusive")
@@ -226,10 +263,17 @@ def _outcome_phrase(rows, short, flip=False):
     return "; ".join(parts) if parts else "not compared"
 
 
+# how many of a claim's conditions show the outcome it expects -> the word for it
+SUPPORT = (("all", "supported"), ("some", "partly supported"), ("none", "not supported"))
+
+
 def _holds(g, expect):
-    """'1 of 3 conditions', and how many more showed the expected direction only
+    """'partly supported: 1 of 3 conditions' (``SUPPORT``: all, some or none of them show
+    the expected outcome), and how many more showed the expected direction only
     detectably (their CI reaching inside the margin)."""
-    text = f"{(g['outcome'] == expect).sum()} of {plural(len(g), 'condition')}"
+    k = int((g["outcome"] == expect).sum())
+    word = dict(SUPPORT)["all" if k == len(g) else "some" if k else "none"]
+    text = f"{word}: {k} of {plural(len(g), 'condition')}"
     near = (g["outcome"] == f"detectably {expect}").sum()
     return text + (f" (and {near} detectably, may be negligible)" if near else "")
 
@@ -259,14 +303,17 @@ def _by_architecture(e):
 CLAIM_COLUMNS = ["claim", "data", "architecture", "metric", "outcome", "holds"]
 
 
-def claims_table(effects_df):
+def claims_table(effects_df, contrasts_df=None):
     """Each claim (``CLAIMS``) with its outcome under each condition, per comparison and
     architecture (``architecture``: the default MLP, or a backbone by name, from the
     ``backbone`` column of ``effects``, so a claim on a CNN is a row of its own), read
-    from ``effects``. Tuning runs are left out (the tuned comparison is the result).
-    A claim holds where the outcome is the one it expects; a difference only detectable
-    (its CI reaching inside the margin) is counted apart. When no claim's recipes were
-    run, every recipe against the recommended one on the primary metric instead.
+    from ``effects``; then each claim across conditions (``CONTRAST_CLAIMS``) read from
+    ``contrasts_df`` (``stats.contrasts(..., specs=CONTRASTS)``; None: none). Tuning runs
+    are left out (the tuned comparison is the result). A claim holds where the outcome is
+    the one it expects; a difference only detectable (its CI reaching inside the margin)
+    is counted apart; the ``holds`` column says "supported", "partly supported" or "not
+    supported" (``SUPPORT``). When no claim's recipes were run, every recipe against the
+    recommended one on the primary metric instead.
 
     Returns a DataFrame with the columns ``CLAIM_COLUMNS``."""
     e = _by_architecture(effects_df[~effects_df["experiment"].astype(str).str.endswith(TUNING)])
@@ -280,6 +327,7 @@ def claims_table(effects_df):
                          "architecture": arch, "metric": metric,
                          "outcome": f"{b} vs {a}: " + _outcome_phrase(g, short, flip=True),
                          "holds": _holds(g, expect)})
+    rows += _contrast_claims(contrasts_df)
     if not rows:
         for (exp, ds, arch, recipe, ref), g in e[e["primary"].astype(bool)].groupby(
                 ["experiment", "dataset", "architecture", "recipe", "reference"], sort=False):
@@ -488,6 +536,26 @@ def claim_cells(effects_df):
     cells["effect"] = [effect_parts(d, lo, hi, m)[0] for d, lo, hi, m in zip(
         cells["difference"], cells["ci_low"], cells["ci_high"], cells["metric"])]
     return cells[CELL_COLUMNS].reset_index(drop=True)
+
+
+def _contrast_claims(contrasts_df):
+    """The claims table's rows of ``CONTRAST_CLAIMS``, read from ``stats.contrasts``
+    (matched by the contrast's key and metric; tuning runs left out)."""
+    if contrasts_df is None or not len(contrasts_df):
+        return []
+    c = _by_architecture(contrasts_df[~contrasts_df["experiment"].astype(str).str.endswith(
+        TUNING)])
+    rows = []
+    for cid, text, contrast, expect, (a, b) in CONTRAST_CLAIMS:
+        hit = c[(c["key"] == contrast.key) & (c["metric"] == contrast.metric)
+                & (c["recipe"] == contrast.recipe) & (c["reference"] == contrast.reference)]
+        for (exp, ds, arch), g in hit.groupby(["experiment", "dataset", "architecture"],
+                                              sort=False):
+            rows.append({"claim": f"{cid}: {text}", "data": label_of((exp, ds)),
+                         "architecture": arch, "metric": contrast.metric,
+                         "outcome": f"{a} vs {b}: " + _outcome_phrase(g, short_conditions(g)),
+                         "holds": _holds(g, expect)})
+    return rows
 
 
 def problem_table(comps, summary_df, effects_df):

@@ -41,6 +41,9 @@ from .words import (FAIRNESS_NOTE, METHODS_NOTE, claim_cells, claim_columns, cla
                     margins_table, outcome_rules_table, problem_table, recipe_to_use,
                     shared_settings, short, short_conditions, summary_table,
                     tuning_sentences, tuning_table, verdict, what_was_run)
+from .figures import plot_reliability, plot_threshold_curves
+from .stats import contrasts, reliability, threshold_curves
+from .words import CONTRASTS
 
 __all__ = ["report", "write_report", "CACHE"]
 
@@ -273,6 +276,26 @@ def _effect_plans(comp, eff, tun):
     return _names(comp, plans)
 
 
+def _decoded_plans(comp, rel, thr):
+    """The decoded forms' figures of one comparison's section (#22 item 6): a reliability
+    diagram where its runs were calibrated, threshold curves where they were thresholded
+    (``_curve_plans``)."""
+    plans = {}
+    r, t = select(rel, comp.key), select(thr, comp.key)
+    if len(r):
+        plans["reliability"] = (
+            "Reliability before and after calibration (test split, seeds pooled in the "
+            "ECE's bins; the diagonal is perfect calibration)",
+            functools.partial(plot_reliability, r))
+    if len(t):
+        plans["threshold-curves"] = (
+            "Threshold curves: the tuned metric on the validation split against the "
+            "cut-off; the marker is the mean tuned cut-off and the mean validation value "
+            "at it, the bar its range over seeds",
+            functools.partial(plot_threshold_curves, t))
+    return _names(comp, plans)
+
+
 def _names(comp, plans):
     slug = slugify(comp.label)
     return {kind: (title, plot, f"{slug}-{kind}") for kind, (title, plot) in plans.items()}
@@ -308,7 +331,9 @@ def _compose(results, runs, extras, appendix, backends, title, renderer, bar):
     eff = effects(comps)
     tun = tuning(comps)
     more = _submit(renderer, sections, _effect_plans, eff, tun)
-    plans = {key: {**drawn[key], **more[key]} for key in drawn}
+    decoded = _submit(renderer, sections, _decoded_plans, reliability(comps),
+                      threshold_curves(comps))
+    plans = {key: {**drawn[key], **more[key], **decoded[key]} for key in drawn}
     timings["statistics for the figures"] = time.perf_counter() - start
     with _timed("summary and verdicts"):
         summ = summary(comps)
@@ -383,7 +408,7 @@ def _first_screen(doc, comps, summ, eff):
                    "(text, with its unit); columns named by the settings that vary"
                    + (f"; every condition: {shared}" if shared else "") + ".",
                    functools.partial(plot_claims, cells, claim_columns(cells)), "claims")
-    claims = claims_table(eff)
+    claims = claims_table(eff, contrasts(comps, specs=CONTRASTS))
     if len(claims):
         doc.table(claims, caption="Claims, computed from the effects below: the outcome "
                   "of the first recipe against the second under each condition (better / "
@@ -437,7 +462,7 @@ def _section(doc, comp, summ, eff, gls, verdicts, extras, tun, plans):
             "error": [short(e, 400) if isinstance(e, str) else "" for e in bad["error"]],
         }))
     doc.heading(3, "Figures")
-    for kind in ("effects", "curves", "grad-norm"):
+    for kind in ("effects", "curves", "grad-norm", "reliability", "threshold-curves"):
         if kind in plans:
             doc.figure(*plans[kind])
     for i, (t, item) in enumerate(_lookup(extras, comp)):

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..decisions.calibration import METHODS, calibrate as fit_calibration
-from ..decisions.thresholds import METRICS, _objective, tune_threshold
+from ..decisions.thresholds import METRICS, _objective, threshold_curve, tune_threshold
 from ..messages import expected
 from ..training import metrics
 
@@ -83,7 +83,8 @@ def applies(recipe, calibrate, threshold):
     return calibrate, threshold
 
 
-def decoded_metrics(recipe, split, val_outputs, test_outputs, calibrate=False, threshold=None):
+def decoded_metrics(recipe, split, val_outputs, test_outputs, calibrate=False, threshold=None,
+                    *, reliability=False):
     """The common metrics of a run's test outputs in each decoded form.
 
     ``val_outputs``/``test_outputs``: the run's raw outputs on ``split``'s validation and
@@ -96,7 +97,12 @@ def decoded_metrics(recipe, split, val_outputs, test_outputs, calibrate=False, t
     decoding (``DECODINGS``: "raw" always, the others as asked); fitted: {"calibration":
     the Calibrator's ``to_dict()`` or None, "threshold": {decoding: the TunedThreshold's
     ``to_dict()``} ("thresholded": tuned on the raw outputs; "calibrated+thresholded": on
-    the calibrated ones) or None}.
+    the calibrated ones) or None}; with a threshold also "threshold_curve": {decoding:
+    the metric at fixed cut-offs on the validation rows (``threshold_curve``): the
+    numbers of the report's threshold curve, #22 item 6}. ``reliability=True`` with a
+    calibration adds "reliability": {"raw"/"calibrated": the reliability bins of the test
+    outputs (``metrics.reliability``, the ECE's bins)}: test scores for the report's
+    reliability diagram, not fitted parameters.
     Raises ValueError for a split without test rows, an unknown ``calibrate``, or what
     ``calibrate``/``tune_threshold`` refuse (a recipe they do not apply to).
     """
@@ -117,8 +123,14 @@ def decoded_metrics(recipe, split, val_outputs, test_outputs, calibrate=False, t
             tuned = tune_threshold(recipe, v, split.y_val, threshold, classes=split.classes)
             key = "thresholded" if name == "raw" else "calibrated+thresholded"
             fitted["threshold"] = {**(fitted["threshold"] or {}), key: tuned.to_dict()}
+            fitted.setdefault("threshold_curve", {})[key] = threshold_curve(
+                recipe, v, split.y_val, threshold, classes=split.classes)
             forms[key] = (v, t, tuned.threshold)
     truth = metrics.truth(recipe, split.y_test, split.classes)
+    if reliability and method is not None:
+        fitted["reliability"] = {name: metrics.reliability(recipe, truth, forms[name][1],
+                                                           n=split.n)
+                                 for name in ("raw", "calibrated")}
     rows = []
     for name in DECODINGS:
         if name in forms:
@@ -127,3 +139,4 @@ def decoded_metrics(recipe, split, val_outputs, test_outputs, calibrate=False, t
                 scored = metrics.common_metrics(recipe, truth, t, n=split.n, threshold=cut)
             rows += [("test", m, float(v), name) for m, v in scored.items()]
     return pd.DataFrame(rows, columns=["split", "metric", "value", "decoding"]), fitted
+

@@ -385,6 +385,18 @@ def run_id(config):
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
+def grid_fingerprint(experiment, trainer="stacked", catalog=None):
+    """A hash of every run ``experiment`` defines (the sorted ``run_id`` of each of its
+    setups, on its bundled data, with ``trainer``): it changes when the experiment, its
+    data, its recipes' catalog rows or its settings change. Measurements stored with it
+    (``recipes.reporting.advice``) are checked against today's experiment by it."""
+    catalog = as_catalog(catalog)
+    ids = sorted(run_id(run_config(experiment, ds, s, trainer))
+                 for ds in (datasets.load(n) for n in experiment.datasets)
+                 for s in setups(experiment, ds, catalog))
+    return hashlib.sha1("|".join(ids).encode()).hexdigest()[:16]
+
+
 def pending(experiment, out, trainer, catalog=None, data=None, show_test=True, skip=()):
     """The runs of the grid the store holds no result of (``Store.kept``: a ``failed`` run,
     or one stored as a result without history, is trained again), less the ids in

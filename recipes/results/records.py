@@ -74,7 +74,9 @@ def decoded(config, setup, split, trace):
     parameters; ``(None, None)`` when the run decodes nothing or has no finite final
     outputs (a diverged run). A fit ``decoded_metrics`` refuses (e.g. too few rows of a
     rare class to tune a threshold on) is recorded as ``{"error": message}``, the run's
-    raw rows kept."""
+    raw rows kept. A calibrated run's fitted parameters also hold its test reliability
+    bins before and after calibration (``decoded_metrics(reliability=True)``), for the
+    report."""
     asked = config.get("decoding")
     outputs = trace.outputs
     if not asked or trace.status != "ok" or "test" not in outputs or "val" not in outputs:
@@ -82,7 +84,7 @@ def decoded(config, setup, split, trace):
     try:
         rows, fitted = decoded_metrics(setup.recipe, split, outputs["val"][-1],
                                        outputs["test"][-1], asked["calibrate"] or False,
-                                       asked["threshold"])
+                                       asked["threshold"], reliability=True)
     except ValueError as err:
         return None, {"error": str(err)}
     rows = rows[rows["decoding"] != "raw"].assign(epoch=trace.epochs)

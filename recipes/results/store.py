@@ -680,7 +680,8 @@ class Store:
         """``(history(compact=compact), runs())``, the runs table read and parsed once
         for both (what a report reads)."""
         read = self._runs()
-        return self._history(self._per_run(compact=compact, read=read), compact, {}), \
+        per_run = self._per_run(compact=compact, read=read)
+        return self._with_decoded(self._history(per_run, compact, {}), per_run, {}), \
             _runs_table(*read)
 
     def _runs(self, columns=None, **filters):
@@ -720,16 +721,24 @@ class Store:
         decoding = filters.pop(DECODING, None)
         _where(filters, TIDY_COLUMNS)   # fails on an unknown column
         per_run = self._per_run(ids, compact)
-        df = self._history(per_run, compact, filters)
+        df = self._with_decoded(self._history(per_run, compact, filters), per_run, filters)
+        store = df.attrs["store"]
+        if decoding is not None:
+            keep = df[DECODING].isin([decoding] if isinstance(decoding, str) else decoding)
+            df = df[keep.to_numpy()].reset_index(drop=True)
+        df.attrs["store"] = store
+        return df
+
+    def _with_decoded(self, df, per_run, filters):
+        """The history ``df`` of the runs of ``per_run`` followed by their decoded rows
+        (``_decoded``), its Categorical columns kept Categorical; ``df`` itself when there
+        are none."""
         decoded, store = self._decoded(per_run, filters), df.attrs["store"]
         if len(decoded):
             text = [c for c in df if isinstance(df[c].dtype, pd.CategoricalDtype)]
             df = pd.concat([df.astype({c: object for c in text}), decoded[list(df.columns)]],
                            ignore_index=True)
             df = df.astype({c: "category" for c in text})
-        if decoding is not None:
-            keep = df[DECODING].isin([decoding] if isinstance(decoding, str) else decoding)
-            df = df[keep.to_numpy()].reset_index(drop=True)
         df.attrs["store"] = store
         return df
 

@@ -203,6 +203,34 @@ def _digit_attributes():
                     "sklearn.datasets.load_digits", derived=True)
 
 
+# The imbalanced binary sets (#22 item 5): one digit against the rest of scikit-learn's
+# digits (about 10% positives), and the same with its positives subsampled to RARE_POSITIVES
+# rows (about 3%), drawn with RandomState(0), so the set is the same in every process.
+RARE_DIGIT = 8           # the hardest digit to tell from the rest by a linear model
+RARE_POSITIVES = 50
+
+
+def _one_digit(positives=None):
+    """Digits as ``RARE_DIGIT`` (1) against every other digit (0); ``positives``: keep
+    that many of its images (all when None) and every other image."""
+    b = _sklearn("load_digits")
+    X, y = b.data, (b.target == RARE_DIGIT).astype(np.int64)
+    total = int(y.sum())
+    rows = np.arange(len(y))
+    if positives is not None:
+        kept = np.random.RandomState(0).choice(np.flatnonzero(y == 1), positives, replace=False)
+        rows = np.sort(np.concatenate([np.flatnonzero(y == 0), kept]))
+    X, y = X[rows], y[rows]
+    share = f"{int(y.sum())} positives of {len(y)} ({y.mean():.1%})"
+    sub = ("" if positives is None else f"; {positives} of the {total} images of "
+           f"{RARE_DIGIT} kept (RandomState(0)), every other image kept")
+    return _bundled(X, y, (0, 1),
+                    f"Imbalanced binary set derived from scikit-learn's digits: {len(y)} 8x8 "
+                    f"images ({X.shape[1]} pixel features), label 1 = the digit "
+                    f"{RARE_DIGIT}, 0 = any other digit: {share}{sub}.",
+                    "sklearn.datasets.load_digits", derived=True)
+
+
 def _diabetes():
     b = _sklearn("load_diabetes")
     X, y = b.data, b.target.astype(np.float64)
@@ -269,6 +297,8 @@ DATASETS = {
     "wine": (_wine, "multiclass"),
     "iris": (_iris, "multiclass"),
     "digit_attributes": (_digit_attributes, "multilabel"),
+    "digit8": (_one_digit, "binary"),
+    "digit8_rare": (functools.partial(_one_digit, RARE_POSITIVES), "binary"),
     "diabetes": (_diabetes, "regression"),
     "star98": (_star98, "bounded_regression"),
     "randhie": (_randhie, "count"),

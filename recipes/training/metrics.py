@@ -206,11 +206,16 @@ def _nan(lead):
     return np.full(lead, np.nan)
 
 
+def _bin_of(conf, bins=ECE_BINS):
+    """The ECE bin of each confidence: ``k`` for ``(k/bins, (k+1)/bins]`` (0 takes 0)."""
+    return np.clip(np.ceil(conf * bins).astype(np.int64) - 1, 0, bins - 1)
+
+
 def _ece(conf, correct, bins=ECE_BINS):
     """ECE over the last axis, vectorized over the leading ones (one bincount)."""
     lead, n = conf.shape[:-1], conf.shape[-1]
     runs = int(np.prod(lead, dtype=np.int64))
-    b = np.clip(np.ceil(conf * bins).astype(np.int64) - 1, 0, bins - 1)
+    b = _bin_of(conf, bins)
     slot = (np.arange(runs, dtype=np.int64)[:, None] * bins + b.reshape(runs, n)).ravel()
     gap = np.bincount(slot, weights=(correct - conf).ravel(), minlength=runs * bins)
     return (np.abs(gap.reshape(runs, bins)).sum(axis=-1) / n).reshape(lead)
@@ -416,3 +421,32 @@ def baselines(recipe_or_problem, truth_train, truth_eval, *, n=None):
                                     counts)["mae"]
         k = None
     return {m: float(res[m]) for m in names(recipe, k)}
+
+
+def reliability(recipe, truth, outputs, *, n=None, bins=ECE_BINS):
+    """The numbers of a reliability diagram of one run's outputs ``(N, units)`` of a class
+    recipe with probabilities, in the bins of ``ece`` (``ECE_BINS`` equal-width bins of
+    the top-class confidence): ``{"count": rows per bin, "confidence": the sum of their
+    confidences, "correct": how many of them the top class gets right}``, lists of
+    ``bins`` numbers. Sums, so runs pool by adding them; ``correct / count`` against
+    ``confidence / count`` is the diagram, and ``sum |correct - confidence| / N`` its ECE.
+    Raises ValueError for a recipe without probabilities or non-class targets.
+
+    >>> from recipes.catalog.table import get
+    >>> r = reliability(get("binary_sigmoid_bce"), truth(get("binary_sigmoid_bce"),
+    ...                 [0, 1, 1], (0, 1)), [[0.1], [0.95], [0.4]], bins=5)
+    >>> r["count"], r["correct"]
+    ([0, 0, 1, 0, 2], [0, 0, 0, 0, 2])
+    """
+    out = _check(recipe, truth, outputs)
+    p = recipe.proba(out) if recipe.target in CLASS_TARGETS else None
+    if p is None:
+        raise ValueError(f"Expected a class recipe with probabilities for a reliability "
+                         f"diagram. Received: recipe={recipe.name!r}")
+    problem_size(recipe, out.shape[-1], n)
+    conf = p.max(axis=-1)
+    b = _bin_of(conf, bins)
+    correct = (p.argmax(axis=-1) == truth).astype(np.float64)
+    return {"count": np.bincount(b, minlength=bins).tolist(),
+            "confidence": np.bincount(b, weights=conf, minlength=bins).tolist(),
+            "correct": np.bincount(b, weights=correct, minlength=bins).astype(int).tolist()}
