@@ -50,11 +50,6 @@ def test_the_readme_is_a_front_page_with_its_two_commands():
     assert ci.replace("pip install -q ", "pip install ") == INSTALL_AND_TEST
 
 
-# docs that another branch brings (docs/<topic>.md of its owner), linked before it is merged;
-# once the file is here its links are checked like any other's
-FROM_OTHER_BRANCHES = {"docs/backends-stacking.md": "stack", "docs/imbalance.md": "imbalance"}
-
-
 def test_the_readme_links_every_doc_and_every_link_resolves():
     linked = set()
     for page in PAGES:
@@ -62,8 +57,6 @@ def test_the_readme_links_every_doc_and_every_link_resolves():
             if re.match(r"[a-z]+:", target):
                 continue
             path = (page.parent / target).resolve()
-            if not path.exists() and path.relative_to(ROOT).as_posix() in FROM_OTHER_BRANCHES:
-                continue
             assert path.exists(), f"{page.name} links to {target}, which does not exist"
             if page == README:
                 linked.add(path)
