@@ -62,6 +62,12 @@ def test_weight_claims_are_computed_from_the_numbers(f1_balanced, ece_balanced, 
     assert _claim(table, "C10", "f1")["outcome"].startswith("balanced vs unweighted: ")
     # C12 needs the calibrated+thresholded form, which these runs lack: no row, no claim
     assert not table["claim"].str.startswith("C12").any()
+    # the claims figure draws the same contrasts, read as the claim reads, with their unit
+    cells = words.claim_cells(stats.effects(res, runs), c)
+    c10 = cells[cells["claim"].str.startswith("C10 balanced vs unweighted (f1")].iloc[0]
+    assert c10["difference"] == pytest.approx(f1["difference"])
+    assert c10["outcome"] == f1["outcome"] and c10["effect"].endswith(" pp")
+    assert c10["class_weight"] == "balanced"
 
 
 def test_a_contrast_never_pairs_conditions_that_differ_in_another_setting():

@@ -507,35 +507,57 @@ CELL_COLUMNS = ["claim", "experiment", "dataset", "condition", *SETTING_COLUMNS,
                 "difference", "ci_low", "ci_high", "outcome", "effect"]
 
 
-def claim_cells(effects_df):
+def claim_cells(effects_df, contrasts_df=None):
     """Each claim's effect under each condition, turned the way the claim reads (the
     reference recipe first: ``cross-entropy vs MSE``, + is the first recipe's gain), one
     row per claim, comparison and condition (``CELL_COLUMNS``): the claim as a row label
     with its metric and data, the condition and its setting columns, the outcome, and
-    the effect as text with its unit (``'+18.6 pp'``). Claims are ``CLAIMS``; when none
-    of their recipes ran, the recommended recipe against each other one on the primary
-    metric. Tuning runs are left out. What ``figures.plot_claims`` draws."""
+    the effect as text with its unit (``'+18.6 pp'``). Claims are ``CLAIMS``, read from
+    ``effects_df``, then ``CONTRAST_CLAIMS``, read from ``contrasts_df``
+    (``stats.contrasts``; None: none), each in the column of its first cell's condition
+    (``balanced vs unweighted`` under the balanced condition); when no claim's recipes
+    ran, the recommended recipe against each other one on the primary metric. Tuning
+    runs are left out. What ``figures.plot_claims`` draws."""
     e = effects_df[~effects_df["experiment"].astype(str).str.endswith(TUNING)]
     parts = []
     for cid, _, recipe, ref, metric, _, (a, b) in CLAIMS:
         hit = e[(e["recipe"] == recipe) & (e["reference"] == ref) & (e["metric"] == metric)]
-        parts.append(hit.assign(claim=f"{cid} {b} vs {a}"))
+        parts.append(_flipped(hit.assign(claim=f"{cid} {b} vs {a}")))
+    parts += _contrast_cells(contrasts_df)
     if not any(len(p) for p in parts):
         prim = e[e["primary"].astype(bool)]
-        parts = [prim.assign(claim=[f"{r} vs {_alias(x, r)}"
-                                    for x, r in zip(prim["recipe"], prim["reference"])])]
-    cells = pd.concat(parts, ignore_index=True) if parts else e.iloc[0:0]
+        parts = [_flipped(prim.assign(claim=[f"{r} vs {_alias(x, r)}" for x, r in
+                                             zip(prim["recipe"], prim["reference"])]))]
+    cells = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(
+        len(p) for p in parts) else e.iloc[0:0]
     if not len(cells):
         return pd.DataFrame(columns=CELL_COLUMNS)
     arrow = cells["higher_is_better"].map({True: "↑", False: "↓"}).fillna("")
     cells["claim"] = (cells["claim"] + " (" + cells["metric"] + " " + arrow + "): "
                       + [label_of(k) for k in zip(cells["experiment"], cells["dataset"])])
-    cells["difference"], cells["ci_low"], cells["ci_high"] = (
-        -cells["difference"], -cells["ci_high"], -cells["ci_low"])
-    cells["outcome"] = cells["outcome"].map(FLIP)
     cells["effect"] = [effect_parts(d, lo, hi, m)[0] for d, lo, hi, m in zip(
         cells["difference"], cells["ci_low"], cells["ci_high"], cells["metric"])]
     return cells[CELL_COLUMNS].reset_index(drop=True)
+
+
+def _flipped(rows):
+    """Effect ``rows`` turned to read reference first: the difference, its CI and the
+    outcome seen from the reference recipe."""
+    return rows.assign(difference=-rows["difference"], ci_low=-rows["ci_high"],
+                       ci_high=-rows["ci_low"], outcome=rows["outcome"].map(FLIP))
+
+
+def _contrast_cells(contrasts_df):
+    """The claims figure's cells of ``CONTRAST_CLAIMS`` from ``stats.contrasts`` (read as
+    they are: the first cell against the second), a frame per claim; tuning runs left
+    out."""
+    if contrasts_df is None or not len(contrasts_df):
+        return []
+    c = contrasts_df[~contrasts_df["experiment"].astype(str).str.endswith(TUNING)]
+    return [c[(c["key"] == contrast.key) & (c["metric"] == contrast.metric)
+              & (c["recipe"] == contrast.recipe) & (c["reference"] == contrast.reference)]
+            .assign(claim=f"{cid} {a} vs {b}")
+            for cid, _, contrast, _, (a, b) in CONTRAST_CLAIMS]
 
 
 def _contrast_claims(contrasts_df):

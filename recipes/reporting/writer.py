@@ -401,14 +401,15 @@ def _first_screen(doc, comps, summ, eff):
     doc.table(recipe_to_use(comps, summ, eff),
               caption="The recipe to use per problem type, from the effects below (primary "
               "metric; effect = alternative - recipe to use, on the same seeds).")
-    cells = claim_cells(eff)
+    found = contrasts(comps, specs=CONTRASTS)
+    cells = claim_cells(eff, found)
     if len(cells):
         shared = shared_settings(cells)
         doc.figure("Claims by condition: each cell the claim's outcome (colour) and effect "
                    "(text, with its unit); columns named by the settings that vary"
                    + (f"; every condition: {shared}" if shared else "") + ".",
                    functools.partial(plot_claims, cells, claim_columns(cells)), "claims")
-    claims = claims_table(eff, contrasts(comps, specs=CONTRASTS))
+    claims = claims_table(eff, found)
     if len(claims):
         doc.table(claims, caption="Claims, computed from the effects below: the outcome "
                   "of the first recipe against the second under each condition (better / "
