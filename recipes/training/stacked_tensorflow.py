@@ -514,15 +514,7 @@ class _Graph:
             lambda e, *_: e < E,
             lambda e, flat, slots, it, tas: self.epoch(chunk, flat_ws, e, flat, slots, it, tas),
             (tf.constant(0), flat, self.slots(flat), tf.constant(0, tf.int64), tas))
-        out_train, out_val, train_loss, val_loss, grad_norm = [ta.stack() for ta in tas]
-        return {
-            "out_train": tf.transpose(out_train, (1, 0, 2, 3)),   # (K, E, N, units)
-            "out_val": tf.transpose(out_val, (1, 0, 2, 3)),
-            "loss_train": tf.transpose(train_loss),               # (K, E)
-            "loss_val": tf.transpose(val_loss),
-            "grad_norm": tf.transpose(grad_norm),
-            "weights": flat_ws.unpack(flat),
-        }
+        return _members_records(tas, flat_ws.unpack(flat))
 
 
 class _BackboneGraph:
@@ -667,15 +659,7 @@ class _BackboneGraph:
                                                             slots, it, tas),
             (tf.constant(0), flat, nts, self.optimizer.slots(flat), tf.constant(0, tf.int64),
              tas))
-        out_train, out_val, train_loss, val_loss, grad_norm = [ta.stack() for ta in tas]
-        return {
-            "out_train": tf.transpose(out_train, (1, 0, 2, 3)),   # (K, E, N, units)
-            "out_val": tf.transpose(out_val, (1, 0, 2, 3)),
-            "loss_train": tf.transpose(train_loss),               # (K, E)
-            "loss_val": tf.transpose(val_loss),
-            "grad_norm": tf.transpose(grad_norm),
-            "weights": flat_ws.unpack(flat) + nts,
-        }
+        return _members_records(tas, flat_ws.unpack(flat) + nts)
 
 
 def _expand(v, like):
@@ -685,6 +669,23 @@ def _expand(v, like):
     return tf.reshape(v, (-1,) + (1,) * (like.shape.rank - 1))
 
 
+def _members_records(tas, weights):
+    """What a chunk's program returns: the epochs' TensorArrays ``tas`` (train outputs,
+    validation outputs, train loss, validation loss, gradient norm, each stacked by epoch)
+    turned member-first, and the members' final ``weights``."""
+    import tensorflow as tf
+
+    out_train, out_val, train_loss, val_loss, grad_norm = [ta.stack() for ta in tas]
+    return {
+        "out_train": tf.transpose(out_train, (1, 0, 2, 3)),   # (K, E, N, units)
+        "out_val": tf.transpose(out_val, (1, 0, 2, 3)),
+        "loss_train": tf.transpose(train_loss),               # (K, E)
+        "loss_val": tf.transpose(val_loss),
+        "grad_norm": tf.transpose(grad_norm),
+        "weights": weights,
+    }
+
+
 # this backend's trainer, and its methods under the module's names
 # (``trainers.STACKED`` names iter_fit_stacked)
 TRAINER = TensorFlowTrainer()
@@ -692,3 +693,4 @@ iter_stacked = TRAINER.iter_train
 train_stacked = TRAINER.train
 iter_fit_stacked = TRAINER.iter_fit
 fit_stacked = TRAINER.fit
+
