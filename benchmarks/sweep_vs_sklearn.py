@@ -1,6 +1,6 @@
 """A 200-run learning-rate sweep of digits, all-in, against scikit-learn's MLPClassifier.
 
-    python benchmarks/sweep_vs_sklearn.py [--repeat 3] [--cache empty|warm]
+    python benchmarks/sweep_vs_sklearn.py [--repeat 3] [--cache empty|warm] [--doc FILE]
     python benchmarks/sweep_vs_sklearn.py --part recipes|sklearn    # one side, one process
 
 Issue #21 section 5's MLP target: the sweep runs in one fresh process per side, timed
@@ -26,7 +26,9 @@ first one. The sides alternate (recipes, sklearn, recipes, ...) ``--repeat`` tim
 each pair's ratio sklearn / recipes is printed with the median, so a shared machine's
 drifting load moves both sides of a pair alike. Target: wall ratio >= 5. The CPU
 seconds of each process (user + system, all threads; ``os.wait4``) are printed too:
-on a loaded machine they move less than wall time.
+on a loaded machine they move less than wall time. ``--doc FILE`` also writes what is
+printed into the block ``<!-- begin: benchmarks/sweep_vs_sklearn.py -->`` of the Markdown
+file FILE, with the command, UTC date and machine (``benchmarks/docblock.py``).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import docblock
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECIPE, HIDDEN, EPOCHS, BATCH, SEEDS = "multiclass_softmax_cce", (32,), 20, 32, 10
@@ -115,11 +119,17 @@ def main(argv=None):
     p.add_argument("--cache", choices=("empty", "warm"), default="empty",
                    help="the recipes processes' compilation cache (default: empty)")
     p.add_argument("--part", choices=sorted(PARTS), help="run one side in this process")
+    docblock.add_argument(p)
     args = p.parse_args(argv)
     if args.part:
         print(json.dumps(PARTS[args.part]()))
         return
+    with docblock.recorded(args.doc, __file__):
+        compare(args)
 
+
+def compare(args):
+    """Run the pairs of processes and print each pair's times and ratios, then the median."""
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
                KERAS_BACKEND="tensorflow")
     shared = tempfile.mkdtemp(prefix="recipes-sweep-cache-")
@@ -146,6 +156,7 @@ def main(argv=None):
     print(f"median sklearn / recipes: {ratio:.2f}x wall (target >= {TARGET:g}x: "
           f"{'met' if ratio >= TARGET else 'MISSED'}), {statistics.median(cpu_ratios):.2f}x CPU; "
           f"load average {os.getloadavg()[0]:.2f}")
+
 
 if __name__ == "__main__":
     main()
