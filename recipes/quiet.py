@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import os
 import re
 import subprocess
@@ -118,13 +119,76 @@ def _restore(saved, sink, keep):
         sys.stderr.flush()
 
 
+# Optional imports made while TensorFlow and Keras are imported, for features this library
+# never uses, deferred to those features' first use: (importing module, imported module)
+# -> the names the importer binds to it, each with the modules that copy that name at
+# their own import. JAX costs a third of importing Keras on TensorFlow on 2 cores, and two
+# modules import it there: TensorFlow Lite's util (``from jax import jit as _jit``, for
+# ``TFLiteConverter.experimental_from_jax``; bound to ``LAZY["_jit"]`` instead), and Keras'
+# Orbax checkpoint callback (a shim that adds ``jax.monitoring.record_scalar`` to JAX
+# versions older than Keras supports; binds nothing). Under the JAX backend, Keras imports
+# JAX itself first and nothing is deferred.
+DEFERRED = {
+    ("tensorflow.lite.python.util", "jax"): {
+        "_jit": ("tensorflow.lite.python.util", "tensorflow.lite.python.lite")},
+    ("keras.src.callbacks.orbax_checkpoint", "jax"): {},
+}
+
+
+def _lazy_jit(*args, **kwargs):
+    """``jax.jit``, imported at the first call (TensorFlow Lite's ``_jit``)."""
+    from jax import jit
+
+    return jit(*args, **kwargs)
+
+
+LAZY = {"_jit": _lazy_jit}   # what each deferred name is bound to when its module is installed
+
+
+class _Defer:
+    """A meta path finder that refuses the imports of ``DEFERRED`` (an ImportError, which
+    their importers expect: the library may be absent) while TensorFlow is imported."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        frame = sys._getframe(1)
+        while frame is not None:     # the importing module's frame, above importlib's
+            importer = frame.f_globals.get("__name__")
+            if (importer, fullname) in DEFERRED:
+                raise ImportError(f"{fullname} is imported at first use ({__name__}.DEFERRED)")
+            if importer and not importer.startswith(("importlib", "_frozen_importlib")):
+                return None
+            frame = frame.f_back
+        return None
+
+
+@contextlib.contextmanager
+def _deferring():
+    """Refuse ``DEFERRED``'s imports for the block; after it, bind each deferred name to
+    its lazy form (``LAZY``) where the deferred module is installed, so the feature works
+    as before, importing it at first use."""
+    finder = _Defer()
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
+    for (_, deferred), names in DEFERRED.items():
+        if names and importlib.util.find_spec(deferred) is None:
+            continue    # not installed: the importer's fallback (None) stays
+        for name, modules in names.items():
+            for module in filter(None, map(sys.modules.get, modules)):
+                if getattr(module, name, None) is None:
+                    setattr(module, name, LAZY[name])
+
+
 def _quiet_import(name):
-    """Module ``name``, imported once with its start-up log lines dropped."""
+    """Module ``name``, imported once with its start-up log lines dropped (and
+    ``DEFERRED``'s imports left to first use)."""
     if name in sys.modules:
         return sys.modules[name]
     for key, value in ENVIRONMENT.items():
         os.environ.setdefault(key, value)
-    with quiet_stderr():
+    with quiet_stderr(), _deferring():
         return importlib.import_module(name)
 
 

@@ -1,6 +1,8 @@
 """Exports, read back with each tool's own reader: MLflow runs, TensorBoard event files,
 and .keras model files loaded by a fresh Python process that never imports recipes."""
 
+import contextlib
+import io
 import json
 import math
 import os
@@ -293,38 +295,51 @@ def test_missing_extras_say_what_to_install(results, tmp_path):
 CUSTOM_LOSS = [r.name for r in CATALOG.recipes if loss_spec(r)[0] != "keras.losses"]
 BUILTIN = "binary_sigmoid_bce"
 
+# One fresh process loads every exported file (starting Keras costs seconds): first each
+# file plainly, then, after the argument "import-recipes", the files after it once
+# `import recipes.models.build` has run. Each load's warnings are kept apart, per file.
 LOADER = textwrap.dedent("""
-    import json, sys
+    import json, sys, warnings
     import numpy as np
     import keras
-    if sys.argv[1] == "import-recipes":
-        import recipes.models.build
-    report = {}
-    for arg in sys.argv[2:]:
+    report = {"plain": {}, "after import": {}, "warnings": {}}
+
+    def load(arg):
         path, _, how = arg.partition(":")
         try:
             model = keras.models.load_model(path, compile=how != "nocompile")
         except Exception as err:
-            report[arg] = {"error": f"{type(err).__name__}: {err}"}
-            continue
+            return {"error": f"{type(err).__name__}: {err}"}
         config = model.get_compile_config() if model.compiled else {}
         if not how:
             np.savez(path + ".weights.npz", *model.get_weights())
-        report[arg] = {"name": model.name, "compiled": bool(model.compiled),
-                       "loss": (config.get("loss") or {}).get("class_name"),
-                       "metrics": [m["class_name"] for m in config.get("metrics") or []],
-                       "units": int(model.output.shape[-1])}
-    report["recipes imported"] = "recipes" in sys.modules
+        return {"name": model.name, "compiled": bool(model.compiled),
+                "loss": (config.get("loss") or {}).get("class_name"),
+                "metrics": [m["class_name"] for m in config.get("metrics") or []],
+                "units": int(model.output.shape[-1])}
+
+    stage = "plain"
+    for arg in sys.argv[1:]:
+        if arg == "import-recipes":
+            report["recipes imported"] = "recipes" in sys.modules
+            import recipes.models.build
+            stage = "after import"
+            continue
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            report[stage][arg] = load(arg)
+        report["warnings"][f"{stage} {arg}"] = [str(w.message) for w in caught]
+    report.setdefault("recipes imported", "recipes" in sys.modules)
     print(json.dumps(report))
 """)
 
 
-def load_elsewhere(cwd, *args, import_recipes=False):
-    """Load .keras files (``PATH`` or ``PATH:nocompile``) in a fresh Python process that runs
-    outside the repository and imports ``recipes`` only when asked; returns (report, stderr)."""
+def load_elsewhere(cwd, *args):
+    """Load .keras files (``PATH`` or ``PATH:nocompile``; those after ``"import-recipes"``
+    once ``recipes.models.build`` is imported) in a fresh Python process that runs outside
+    the repository and imports ``recipes`` only when asked; returns (report, stderr)."""
     proc = subprocess.run(
-        [sys.executable, "-W", "always", "-c", LOADER,
-         "import-recipes" if import_recipes else "plain", *map(str, args)],
+        [sys.executable, "-W", "always", "-c", LOADER, *map(str, args)],
         capture_output=True, text=True, cwd=cwd, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.splitlines()[-1]), proc.stderr
@@ -335,55 +350,78 @@ def saved_weights(path):
         return [f[k] for k in sorted(f.files, key=lambda k: int(k.split("_")[1]))]
 
 
-def test_custom_loss_recipes_export_models_that_load_plainly(tmp_path, capsys):
+def export_cli(*argv):
+    """(exit status, what it printed) of ``recipes export-model ARGV``."""
+    with contextlib.redirect_stdout(io.StringIO()) as said:
+        code = main(["export-model", *map(str, argv)])
+    return code, said.getvalue()
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """Each custom-loss recipe exported by the command (uncompiled) and compiled anyway, the
+    built-in recipe exported by the command, and one fresh process's ``load_elsewhere``
+    report of them all: plainly, then the compiled custom-loss files after
+    ``import recipes.models.build``."""
+    folder = tmp_path_factory.mktemp("export-model")
+    plain, compiled, said = [], [], {}
+    for name in CUSTOM_LOSS:
+        out = folder / f"{name}.keras"
+        said[name] = export_cli(name, "--input-shape", 30, "--n", 3, "--out", out,
+                                "--hidden", 16, 8, "--seed", 4)
+        plain.append(out)
+        compiled.append(export_model(name, 30, 3, folder / f"{name}-compiled.keras",
+                                     hidden=(16, 8), seed=4, compiled=True))
+    builtin = folder / "bce.keras"
+    said[BUILTIN] = export_cli(BUILTIN, "--input-shape", 30, "--n", 2, "--out", builtin)
+    nocompile = [f"{c.path}:nocompile" for c in compiled]
+    report, _ = load_elsewhere(folder, *plain, *(c.path for c in compiled), *nocompile, builtin,
+                               "import-recipes", *(c.path for c in compiled))
+    return SimpleNamespace(plain=plain, compiled=compiled, nocompile=nocompile, builtin=builtin,
+                           said=said, report=report)
+
+
+def test_custom_loss_recipes_export_models_that_load_plainly(exported):
     from recipes.models.build import initial_weights
 
     assert CUSTOM_LOSS == ["count_log_poisson"]  # update N below if the catalog grows
-    plain, compiled = [], []
-    for name in CUSTOM_LOSS:
-        n = 3
-        out = tmp_path / f"{name}.keras"
-        assert main(["export-model", name, "--input-shape", "30", "--n", str(n), "--out", str(out),
-                     "--hidden", "16", "8", "--seed", "4"]) == 0
-        said = capsys.readouterr().out
+    report = exported.report
+    assert report["recipes imported"] is False    # when the plain loads ran
+    for name, p, forced, nc in zip(CUSTOM_LOSS, exported.plain, exported.compiled,
+                                   exported.nocompile):
+        code, said = exported.said[name]
+        assert code == 0
         assert "uncompiled" in said and "import recipes.models.build" in said and name in said
-        plain.append(out)
-        forced = export_model(name, 30, n, tmp_path / f"{name}-compiled.keras", hidden=(16, 8),
-                              seed=4, compiled=True)
-        assert forced.compiled and not forced.portable and "import recipes.models.build" in forced.note
-        compiled.append(forced.path)
-
-    nocompile = [f"{c}:nocompile" for c in compiled]
-    report, _ = load_elsewhere(tmp_path, *plain, *compiled, *nocompile)
-    assert report["recipes imported"] is False
-    for name, p, c, nc in zip(CUSTOM_LOSS, plain, compiled, nocompile):
+        assert (forced.compiled and not forced.portable
+                and "import recipes.models.build" in forced.note)
+        c = str(forced.path)
         # the default file: loads plainly (uncompiled), with build_model's exact weights
-        assert report[str(p)] == {"name": name, "compiled": False, "loss": None, "metrics": [],
-                                  "units": 3}
+        assert report["plain"][str(p)] == {"name": name, "compiled": False, "loss": None,
+                                           "metrics": [], "units": 3}
         expected = initial_weights(name, 30, 3, hidden=(16, 8), seed=4)
         for got, want in zip(saved_weights(p), expected, strict=True):
             np.testing.assert_array_equal(got, want)
         # compiled with the project's loss class: plain Keras cannot rebuild it, except with
         # compile=False ...
-        assert "LogPoisson" in report[str(c)]["error"]
-        assert report[nc]["compiled"] is False and report[nc]["units"] == 3
-    # ... and after `import recipes.models.build` it loads compiled
-    report, _ = load_elsewhere(tmp_path, *compiled, import_recipes=True)
-    for c in compiled:
-        assert report[str(c)]["compiled"] is True and report[str(c)]["loss"] == "LogPoisson"
+        assert "LogPoisson" in report["plain"][c]["error"]
+        assert report["plain"][nc]["compiled"] is False and report["plain"][nc]["units"] == 3
+        # ... and after `import recipes.models.build` it loads compiled
+        assert report["after import"][c]["compiled"] is True
+        assert report["after import"][c]["loss"] == "LogPoisson"
 
 
-def test_builtin_loss_recipe_exports_a_compiled_model_that_loads_plainly(tmp_path, capsys):
+def test_builtin_loss_recipe_exports_a_compiled_model_that_loads_plainly(exported):
     from recipes.models.build import initial_weights
 
-    out = tmp_path / "bce.keras"
-    assert main(["export-model", BUILTIN, "--input-shape", "30", "--n", "2", "--out", str(out)]) == 0
-    assert "compiled" in capsys.readouterr().out
-    report, stderr = load_elsewhere(tmp_path, out)
+    code, said = exported.said[BUILTIN]
+    assert code == 0 and "compiled" in said
+    report, out = exported.report, exported.builtin
     assert report["recipes imported"] is False
-    assert report[str(out)] == {"name": BUILTIN, "compiled": True, "loss": "BinaryCrossentropy",
-                                "metrics": ["BinaryAccuracy", "AUC"], "units": 1}
-    assert "Skipping variable loading" not in stderr  # optimizer variables were saved built
+    assert report["plain"][str(out)] == {"name": BUILTIN, "compiled": True,
+                                         "loss": "BinaryCrossentropy",
+                                         "metrics": ["BinaryAccuracy", "AUC"], "units": 1}
+    # optimizer variables were saved built
+    assert not any("Skipping variable loading" in w for w in report["warnings"][f"plain {out}"])
     for got, want in zip(saved_weights(out), initial_weights(BUILTIN, 30, 2), strict=True):
         np.testing.assert_array_equal(got, want)
 

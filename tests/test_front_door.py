@@ -49,13 +49,49 @@ def test_import_recipes_loads_neither_tensorflow_nor_matplotlib():
     assert _python(code) == "[]"
 
 
-def test_keras_names_load_on_first_use_without_tensorflow_log_lines():
-    code = ("import sys, recipes; before = 'keras' in sys.modules; recipes.build_model; "
-            "print(before, 'keras' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+# One process for the tests of Keras' first use (starting TensorFlow costs seconds): it
+# looks Keras up through the front door, then reports on the imports that deferred.
+FIRST_USE = """\
+import importlib.util, sys, recipes
+before = 'keras' in sys.modules
+recipes.build_model
+print(before, 'keras' in sys.modules)
+print('jax' in sys.modules)
+jit = sys.modules['tensorflow.lite.python.lite']._jit
+print(jit is sys.modules['tensorflow.lite.python.util']._jit, jit is None,
+      importlib.util.find_spec('jax') is None)
+if jit is not None:
+    print(int(jit(lambda x: x * 2)(3)), 'jax' in sys.modules)
+"""
+
+
+@pytest.fixture(scope="module")
+def first_use():
+    """(stdout lines, stderr) of ``FIRST_USE`` in a fresh process on TensorFlow."""
+    env = dict(os.environ, KERAS_BACKEND="tensorflow")
+    out = subprocess.run([sys.executable, "-c", FIRST_USE], capture_output=True, text=True,
+                         cwd=ROOT, env=env)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "False True"
-    assert out.stderr == "", f"TensorFlow's start-up lines reached stderr:\n{out.stderr}"
+    return out.stdout.splitlines(), out.stderr
+
+
+def test_keras_names_load_on_first_use_without_tensorflow_log_lines(first_use):
+    lines, stderr = first_use
+    assert lines[0] == "False True"
+    assert stderr == "", f"TensorFlow's start-up lines reached stderr:\n{stderr}"
+
+
+def test_keras_on_tensorflow_leaves_jax_to_its_first_use(first_use):
+    # TensorFlow Lite and Keras' Orbax callback import JAX while Keras starts on
+    # TensorFlow (a third of the import time); recipes.quiet defers it. TFLite's
+    # _jit, its only use, is then a function that imports JAX when called, in both
+    # modules that hold it (None where JAX is not installed, as TFLite leaves it).
+    lines, _ = first_use
+    assert lines[1] == "False"
+    same, none, absent = lines[2].split()
+    assert same == "True" and none == absent
+    if absent == "False":
+        assert lines[3] == "6 True"
 
 
 def test_quiet_import_drops_only_the_start_up_lines():

@@ -9,6 +9,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -28,11 +30,23 @@ def test_package_catalog_is_a_link_to_the_root_file():
     assert link.is_symlink() and link.resolve() == (ROOT / "catalog.csv").resolve()
 
 
-def test_non_editable_install_finds_the_same_catalog(tmp_path):
-    src = _source(tmp_path)
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    """The wheel built from a copy of what a source distribution holds (built once: both
+    installs below install it, as ``pip install SOURCE`` would after building it)."""
+    tmp_path = tmp_path_factory.mktemp("wheel")
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                    "--no-build-isolation", "--no-index", "-w", str(wheels),
+                    str(_source(tmp_path))], check=True, capture_output=True)
+    built, = wheels.glob("keras_loss_recipes-*.whl")
+    return built
+
+
+def test_non_editable_install_finds_the_same_catalog(tmp_path, wheel):
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--no-index", "--target", str(site), str(src)],
+                    "--no-index", "--target", str(site), str(wheel)],
                    check=True, capture_output=True)
     installed = site / "recipes" / "catalog.csv"
     assert installed.is_file() and not installed.is_symlink()
@@ -48,15 +62,10 @@ def test_non_editable_install_finds_the_same_catalog(tmp_path):
     assert int(rows) == len(__import__("recipes").load_catalog())
 
 
-def test_a_wheel_installed_in_a_fresh_environment_runs_a_bundled_experiment(tmp_path):
-    """Build the wheel, install it (no -e) into a new virtual environment whose only other
+def test_a_wheel_installed_in_a_fresh_environment_runs_a_bundled_experiment(tmp_path, wheel):
+    """Install the wheel (no -e) into a new virtual environment whose only other
     packages are this one's (a .pth file: nothing downloaded), then run the installed
     ``recipes`` console script from a folder that is not the repository."""
-    wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--no-index", "-w", str(wheels),
-                    str(_source(tmp_path))], check=True, capture_output=True)
-    wheel, = wheels.glob("keras_loss_recipes-*.whl")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     scripts = Path(sysconfig.get_path("scripts", vars={"base": str(venv)}))

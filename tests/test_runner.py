@@ -26,10 +26,25 @@ TINY = Experiment(name="tiny", datasets=("breast_cancer",),
                   recipes=("binary_sigmoid_bce", "binary_sigmoid_mse"), seeds=2, epochs=3)
 
 
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """``tiny(trainer)``: (folder, results) of TINY run by ``trainer`` into a folder of its
+    own, trained once per module (the tests below only read that folder, or train TINY
+    again elsewhere to compare)."""
+    done = {}
+
+    def trained(trainer):
+        if trainer not in done:
+            out = tmp_path_factory.mktemp(f"tiny-{trainer}")
+            done[trainer] = out, run(TINY, out, trainer=trainer, progress=False)
+        return done[trainer]
+    return trained
+
+
 @pytest.mark.parametrize("trainer", TRAINERS)
-def test_small_grid_end_to_end(tmp_path, trainer):
-    results = run(TINY, tmp_path, trainer=trainer, progress=False)
-    runs = Store(tmp_path).runs()
+def test_small_grid_end_to_end(tiny, trainer):
+    out, results = tiny(trainer)
+    runs = Store(out).runs()
     assert len(runs) == 4 and set(runs.status) == {"ok"} and set(runs.trainer) == {trainer}
     assert set(runs.recipe) == set(TINY.recipes) and sorted(runs.seed.unique()) == [0, 1]
     expected = set(metrics.COMMON["classes"]) | {"loss"}
@@ -51,21 +66,22 @@ def test_small_grid_end_to_end(tmp_path, trainer):
     assert {"tensorflow", "keras", "numpy"} <= set(runs.versions.iloc[0])
 
 
-def test_finished_runs_are_skipped(tmp_path):
-    run(TINY, tmp_path, trainer="keras", progress=False)
-    before = Store(tmp_path).runs().set_index("run").finished_at
-    assert pending(TINY, tmp_path, "keras") == []
-    run(TINY, tmp_path, trainer="keras", progress=False)
-    after = Store(tmp_path).runs().set_index("run").finished_at
+def test_finished_runs_are_skipped(tiny):
+    out, _ = tiny("keras")
+    before = Store(out).runs().set_index("run").finished_at
+    assert len(before) == 4
+    assert pending(TINY, out, "keras") == []
+    run(TINY, out, trainer="keras", progress=False)
+    after = Store(out).runs().set_index("run").finished_at
     assert before.equals(after)
     bigger = TINY.with_options(seeds=3)
-    [(_, todo)] = pending(bigger, tmp_path, "keras")
+    [(_, todo)] = pending(bigger, out, "keras")
     assert sorted((s.recipe.name, s.seed) for s, _ in todo) == [(r, 2) for r in sorted(TINY.recipes)]
 
 
 @pytest.mark.parametrize("trainer", TRAINERS)
-def test_same_seed_gives_the_same_history(tmp_path, trainer):
-    a = run(TINY, tmp_path / "a", trainer=trainer, progress=False)
+def test_same_seed_gives_the_same_history(tiny, tmp_path, trainer):
+    _, a = tiny(trainer)
     b = run(TINY, tmp_path / "b", trainer=trainer, progress=False)
     keep = lambda df: df[df.metric != "seconds"].sort_values(["run", "epoch", "split", "metric"])
     np.testing.assert_array_equal(keep(a).value.to_numpy(), keep(b).value.to_numpy())
@@ -123,11 +139,12 @@ def test_resume_after_kill(tmp_path, trainer):
 
 def test_compare_on_users_arrays(tmp_path):
     ds = data.load("iris")
-    results = compare(ds.X, ds.y, seeds=1, epochs=2, out=tmp_path, progress=False,
+    results = compare(ds.X, ds.y, seeds=1, epochs=1, out=tmp_path, progress=False,
                       recipes=["multiclass_softmax_cce", "multiclass_softmax_mse"])
     assert set(results.problem) == {"multiclass"}
     assert set(results.recipe) == {"multiclass_softmax_cce", "multiclass_softmax_mse"}
-    everything = compare(ds.X, ds.y, seeds=1, epochs=1, out=tmp_path / "all", progress=False)
+    # every recipe of the problem when none is named (the two above are reused, not retrained)
+    everything = compare(ds.X, ds.y, seeds=1, epochs=1, out=tmp_path, progress=False)
     from recipes import load_catalog
     assert set(everything.recipe) == {r.name for r in load_catalog().of("multiclass")}
 

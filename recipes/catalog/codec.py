@@ -167,10 +167,14 @@ def thresholds(decoding, threshold, units, bounds, who):
 # --- probabilities: scores -> class probabilities, for common metrics ------
 
 def _normalize(p):
+    """``p`` clipped to 0..1, each row divided by its sum; a row summing to 0 is uniform."""
     p = np.clip(p, 0.0, 1.0)
     total = p.sum(axis=-1, keepdims=True)
+    positive = total > 0
+    if positive.all():      # the usual case: no uniform rows to build (same values)
+        return p / total
     uniform = np.full_like(p, 1.0 / p.shape[-1])
-    return np.where(total > 0, p / np.where(total > 0, total, 1.0), uniform)
+    return np.where(positive, p / np.where(positive, total, 1.0), uniform)
 
 
 def _two_columns(s):

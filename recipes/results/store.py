@@ -345,10 +345,9 @@ def _json_column(path, runs, column):
 
 def _raw_and_decoded(history):
     """``(raw rows, decoded rows)`` of a history with a ``decoding`` column (the raw ones
-    without it); a history without one is all raw."""
-    empty = pd.DataFrame(columns=["epoch", "split", "metric", "value", DECODING])
+    without it); a history without one is all raw (decoded rows None)."""
     if not isinstance(history, pd.DataFrame) or DECODING not in history:
-        return history, empty
+        return history, None
     raw = (history[DECODING] == RAW).to_numpy()
     return history[raw].drop(columns=DECODING), history[~raw]
 
@@ -571,8 +570,9 @@ class Store:
         row = _run_row(run)
         history, decoded = _raw_and_decoded(history)
         rows = list(_history_rows(row["run"], history))
-        decoded_rows = [r + (d,) for r, d in zip(_history_rows(row["run"], decoded),
-                                                 decoded[DECODING].astype(str))]
+        decoded_rows = [] if decoded is None else [
+            r + (d,) for r, d in zip(_history_rows(row["run"], decoded),
+                                     decoded[DECODING].astype(str))]
         if row["status"] in KEPT and not rows:
             raise StoreError(f"Run {row['run']!r}: an {row['status']!r} run is a result and needs "
                              f"its history (epoch, split, metric, value rows). Received: no "
