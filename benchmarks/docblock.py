@@ -119,10 +119,11 @@ def replace_block(text, source, key, body):
                      f"(add the two markers where the numbers go). Received: no such block")
 
 
-def write_block(doc, source, body, key=None, command=None):
+def write_block(doc, source, body, key=None, command=None, where=None):
     """Replace the block of ``source`` in the Markdown file ``doc`` by the header and
-    ``body`` (Markdown). Written atomically; a missing file or block is an error and
-    nothing is written. Returns the path."""
+    ``body`` (Markdown); ``where``: the machine as ``machine()`` read it when the
+    measuring began (default: now). Written atomically; a missing file or block is an
+    error and nothing is written. Returns the path."""
     from recipes.files import atomic_write
 
     doc = Path(doc)
@@ -131,7 +132,7 @@ def write_block(doc, source, body, key=None, command=None):
                                 f"holding the block {marker(source, key)})")
     try:
         text = replace_block(doc.read_text(encoding="utf-8"), source, key,
-                             header(command or command_line()) + "\n\n" + body)
+                             header(command or command_line(), where=where) + "\n\n" + body)
     except ValueError as err:
         raise ValueError(f"{doc}: {err}") from None
     return atomic_write(doc, text)
@@ -155,6 +156,7 @@ def recorded(doc, script, key=None, fence="text"):
         return
     source = Path(script).resolve().relative_to(ROOT).as_posix()
     replace_block(Path(doc).read_text(encoding="utf-8"), source, key, "")   # fails early
+    where = machine()                     # its load is the load when the measuring starts
     kept = io.StringIO()
 
     class Tee(io.TextIOBase):
@@ -168,7 +170,7 @@ def recorded(doc, script, key=None, fence="text"):
     with contextlib.redirect_stdout(Tee()):
         yield
     text = kept.getvalue().rstrip("\n")
-    write_block(doc, source, f"```{fence}\n{text}\n```" if fence else text, key)
+    write_block(doc, source, f"```{fence}\n{text}\n```" if fence else text, key, where=where)
     print(f"wrote the block {marker(source, key)} of {doc}", file=sys.stderr)
 
 
