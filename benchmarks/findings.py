@@ -3,7 +3,7 @@
     python benchmarks/findings.py RESULTS [--doc README.md]
 
 Reads the results directory (only read; e.g. the default suite's, ``python
-benchmarks/suite.py --keep RESULTS``), computes ``recipes.effects`` and the claims table
+benchmarks/suite.py --keep RESULTS``), computes ``recipes.effects``, the contrasts (``stats.contrasts``) and the claims table
 the report opens with (``recipes.reporting.words.claims_table``: each claim's outcome
 under each condition, per data set and architecture), and prints it with the number of
 runs, diverged and failed. With ``--doc FILE`` it also writes that into its block of
@@ -34,16 +34,16 @@ def main(argv=None):
 def report(args):
     """Print the claims table of the results in ``args.results`` and its run counts."""
     import recipes
-    from recipes.reporting.words import claims_table
+    from recipes.reporting.stats import contrasts
+    from recipes.reporting.words import CONTRASTS, claims_table
     from recipes.results.store import Store
 
-    results = recipes.load_results(args.results)
-    runs = Store(args.results).runs()
+    results, runs = Store(args.results, create=False).history_and_runs()   # decoded rows too
     statuses = runs["status"].value_counts()
     experiments = sorted(results["experiment"].astype(str).unique())
     print(f"{len(runs):,} runs ({', '.join(f'{k} {v:,}' for k, v in statuses.items())}) of "
           f"{', '.join(experiments)}.\n")
-    table = claims_table(recipes.effects(results))
+    table = claims_table(recipes.effects(results), contrasts(results, runs, specs=CONTRASTS))
     print("| " + " | ".join(table.columns) + " |")
     print("|" + "---|" * len(table.columns))
     for row in table.itertuples(index=False):
