@@ -308,3 +308,35 @@ def test_decoded_figures_wrap_into_panels_legible_at_page_width(decoded, kind):
     assert min(ticks) * DPI / 72 >= MIN_TICK_PX and check_legible(fig, DPI) >= MIN_TEXT_PX
     titles = {a.get_title() for a in axes}
     assert len(titles) == len(axes) and all("class_weight=" in t for t in titles)
+
+
+def test_the_goal_s_label_lies_on_no_curve(tables):
+    """The goal line's label ("goal (config)") is drawn where no curve can run through
+    it: here the goal is the leading recipe's first validation mean, so the curves start
+    at its height at the panel's left edge (where the label was once written, on the
+    data). The label's drawn box meets no recipe's drawn line; the goal line is drawn."""
+    from matplotlib.colors import to_hex
+
+    from figure_checks import visible_texts
+
+    curves = stats.select(tables["curves"], ONE)
+    val = curves[(curves["metric"] == "accuracy") & (curves["split"] == "val")]
+    start = float(val.loc[val["epoch"] == val["epoch"].min(), "mean"].max())
+    goals = stats.select(tables["goals"], ONE).assign(metric="accuracy", value=start,
+                                                      source="config")
+    fig = figures.plot_curves(tables["curves"], goals, comparison=ONE, metrics=["accuracy"])
+    texts = visible_texts(fig)
+    labels = [box for t, box in texts if t.get_text() == "goal (config)"]
+    assert len(labels) == 1, [t.get_text() for t, _ in texts]
+    ax = [a for a in fig.axes if a.get_visible()][0]
+    goal_lines = [line for line in ax.get_lines() if line.get_linestyle() == ":"]
+    assert [line.get_ydata()[0] for line in goal_lines] == [pytest.approx(start * 100)]
+    curve_lines = [line for line in ax.get_lines() if line.get_linestyle() != ":"]
+    assert len(curve_lines) == 2 * len(RECIPES)
+    crossed = []
+    for line in curve_lines:
+        pad = line.get_linewidth() * fig.dpi / 72 / 2   # the line as drawn, its width
+        path = line.get_transform().transform_path(line.get_path())
+        if path.intersects_bbox(labels[0].padded(pad), filled=False):
+            crossed.append((to_hex(line.get_color()), line.get_linestyle()))
+    assert not crossed, f"curves through the goal's label: {crossed}"

@@ -35,6 +35,9 @@ def _recipe_order(df):
 # A figure's width on the report's page (document.CSS: 1200 px) in inches at render.DPI:
 # a wider PNG is scaled down in the browser, and its text with it.
 PAGE_INCHES = 12.0
+# How a goal is drawn across a learning-curve panel; its label ("goal (auto)") is in the
+# figure's legend, where no curve can run through it.
+GOAL_LINE = dict(color="0.3", lw=1, ls=":")
 # Conditions on one panel of the effect figure: more wrap onto further panels, so tick
 # labels keep their size at the page's width.
 MAX_CONDITIONS_PER_PANEL = 9
@@ -138,7 +141,8 @@ def plot_curves(curves_df, goals_df=None, *, comparison=None, metrics=None,
                 splits=("val", "train")):
     """Learning curves: one panel per metric; validation solid, train dashed;
     a band across seeds (``lower``..``upper``) per recipe; the goal as a
-    horizontal line. ``metrics`` defaults to the common metrics of the target."""
+    horizontal line, labelled in the legend. ``metrics`` defaults to the common metrics
+    of the target."""
     c = select(curves_df, comparison)
     if not len(c):
         return _empty("no curves")
@@ -154,6 +158,7 @@ def plot_curves(curves_df, goals_df=None, *, comparison=None, metrics=None,
     colors = _colors(recipes)
     g = select(goals_df, comparison) if goals_df is not None and len(goals_df) else None
     fig, axes = _grid(len(metrics))
+    goals = {}  # the goal lines' labels, in order: named in the legend, not on the data
     for ax, metric in zip(axes, metrics):
         scale, suffix = _scale(metric)
         for recipe in recipes:
@@ -170,21 +175,22 @@ def plot_curves(curves_df, goals_df=None, *, comparison=None, metrics=None,
                                 lw=0)
         if g is not None and len(g):
             for _, row in g[g["metric"] == metric].iterrows():
-                ax.axhline(row["value"] * scale, color="0.3", lw=1, ls=":")
-                ax.annotate(f"goal ({row['source']})", (0.01, row["value"] * scale),
-                            xycoords=("axes fraction", "data"), fontsize=7, color="0.3",
-                            va="bottom")
+                if np.isfinite(row["value"]):
+                    ax.axhline(row["value"] * scale, **GOAL_LINE)
+                    goals[f"goal ({row['source']})"] = None
         better = "higher" if is_higher_better(metric) else "lower"
         ax.set_title(f"{metric}{suffix} ({better} is better)", fontsize=9)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-    _legend(fig, recipes, c, colors, splits=splits)
+    _legend(fig, recipes, c, colors, splits=splits, goals=goals)
     _suptitle(fig, f"Learning curves, mean and {CURVE_BAND}: {_title(c)}{_alias_key(c)}")
     return fig
 
 
-def _legend(fig, recipes, df, colors, splits=()):
+def _legend(fig, recipes, df, colors, splits=(), goals=()):
+    """The figure's legend below its panels: a line per recipe, the line styles of
+    ``splits``, and a goal line per label in ``goals`` (drawn as ``GOAL_LINE``)."""
     from matplotlib.lines import Line2D
     roles = dict(zip(df["recipe"], df["role"]))
     alias = _aliases(df)
@@ -194,6 +200,7 @@ def _legend(fig, recipes, df, colors, splits=()):
         handles.append(Line2D([], [], color="k", ls="-", label="validation"))
     if "train" in splits:
         handles.append(Line2D([], [], color="k", ls="--", label="train"))
+    handles += [Line2D([], [], label=label, **GOAL_LINE) for label in goals]
     _fit_legend(fig, handles)
 
 
