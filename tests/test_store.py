@@ -517,6 +517,31 @@ def test_the_next_grid_run_retries_failed_runs_only(tmp_path):
 
 # --- processes sharing a grid, archives, a store that contradicts itself ------------
 
+def test_a_store_being_created_by_another_process_is_waited_for(tmp_path):
+    """SQLite refuses a switch to WAL at once ("database is locked", no busy wait) while
+    another connection holds the new file's write lock, as when two processes create
+    one store at the same moment; the store waits for it as for any locked write."""
+    import threading
+
+    file = tmp_path / "results.sqlite"
+    other = sqlite3.connect(file, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")    # the other process, mid-way through creating it
+    with pytest.raises(sqlite3.OperationalError, match="locked"):   # what SQLite does
+        sqlite3.connect(file, timeout=5, isolation_level=None).execute(
+            "PRAGMA journal_mode = WAL")
+    release = threading.Timer(0.5, lambda: other.execute("ROLLBACK"))
+    start = time.monotonic()
+    release.start()
+    try:
+        store = Store(file)
+    finally:
+        release.join()
+        other.close()
+    assert time.monotonic() - start >= 0.5
+    assert store.finished() == set()
+    assert sqlite3.connect(file).execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
 TWO_PROCESSES = """
 import sys, time
 from pathlib import Path

@@ -445,6 +445,25 @@ def _where(filters, allowed):
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
+def _create(con):
+    """Make a new store's tables, in WAL mode (readers never lock). SQLite answers a
+    journal-mode change or schema write that races another process's with "database is
+    locked" at once, without its busy timeout: processes creating one store at the same
+    moment (two compares started together) retry, until ``TIMEOUT`` as any locked write."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            con.execute("PRAGMA journal_mode = WAL")
+            con.executescript(SCHEMA)
+            return
+        except sqlite3.OperationalError as e:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            if _kind(e) != "locked" or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 # --- the store -------------------------------------------------------------
 
 class Store:
@@ -521,8 +540,7 @@ class Store:
             if self.readonly:
                 return
             if not {"runs", "history", "tidy"} <= names:  # new store: readers never lock
-                con.execute("PRAGMA journal_mode = WAL")
-                con.executescript(SCHEMA)
+                _create(con)
             con.executescript(f"BEGIN IMMEDIATE; {CLAIMS} {DECODED} COMMIT;")  # can we write?
         except sqlite3.DatabaseError as e:
             raise (_explain(self.path, e) if _kind(e) != "damaged"
