@@ -24,7 +24,7 @@ _spec.loader.exec_module(docblock)
 INSTALL_AND_RUN = ('python3 -m venv .venv && . .venv/bin/activate && pip install -e ".[backends]" '
                    '&& recipes run all --out results')
 INSTALL_AND_TEST = ('python3 -m venv .venv && . .venv/bin/activate && pip install -e ".[test]" '
-                    '&& python -m pytest -q')
+                    '&& python -m pytest -q -n auto --maxprocesses 4 --dist loadfile')
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
 # a measured quantity: a time, a memory size or a rate (the numbers that go stale); a
 # target or a budget ("at most 25 ms", "within 3 minutes") is no measurement
