@@ -63,6 +63,8 @@ __all__ = ["MAX_MEMBERS", "TRAINER", "TorchTrainer", "fit_stacked", "iter_fit_st
 
 # The largest chunk.
 MAX_MEMBERS = 64
+# What an epoch records per member, in both training loops (the MLP's and a backbone's).
+RECORDS = ("out_train", "out_val", "loss_train", "loss_val", "grad_norm")
 
 
 class TorchTrainer(StackedTrainer):
@@ -214,8 +216,7 @@ def _train(chunk, x_train, y_train, x_val, y_val, w_train, order, lr, ws):
     slots = chunk.slots(ws)
     y_train_k = y_train if own else y_train.expand((K,) + tuple(y_train.shape))
     y_val_k = y_val if own else y_val.expand((K,) + tuple(y_val.shape))
-    records = {key: [] for key in ("out_train", "out_val", "loss_train", "loss_val",
-                                   "grad_norm")}
+    records = {key: [] for key in RECORDS}
     step = 0
     for e in range(E):
         total = torch.zeros(K)
@@ -316,8 +317,7 @@ class _Backbone:
         step_fn = vmap(grad(self.batch_loss, has_aux=True), randomness="error")
         slots = self.optimizer.slots(ws)
         member = (lambda a, k: a[k]) if own else (lambda a, k: a)
-        records = {key: [] for key in ("out_train", "out_val", "loss_train", "loss_val",
-                                       "grad_norm")}
+        records = {key: [] for key in RECORDS}
         step = 0
         for e in range(E):
             total = torch.zeros(K)
