@@ -32,18 +32,16 @@ from ..files import atomic_write, user_cache
 from ..results.store import Store
 from .document import Document, slugify
 from .figures import (plot_claims, plot_condition_curves, plot_curves, plot_effects,
-                      plot_grad_norm, plot_tuning)
+                      plot_grad_norm, plot_reliability, plot_threshold_curves, plot_tuning)
 from .formatting import fmt_value
 from .render import Renderer
-from .stats import (TUNING, check_results, check_runs, comparisons, effects, goals,
-                    parse_config, prepare_runs, prepared_curves, select, summary, tuning)
-from .words import (FAIRNESS_NOTE, METHODS_NOTE, claim_cells, claim_columns, claims_table, effects_table,
-                    margins_table, outcome_rules_table, problem_table, recipe_to_use,
-                    shared_settings, short, short_conditions, summary_table,
-                    tuning_sentences, tuning_table, verdict, what_was_run)
-from .figures import plot_reliability, plot_threshold_curves
-from .stats import contrasts, reliability, threshold_curves
-from .words import CONTRASTS
+from .stats import (TUNING, check_results, check_runs, comparisons, contrasts, effects, goals,
+                    parse_config, prepare_runs, prepared_curves, reliability, select, summary,
+                    threshold_curves, tuning)
+from .words import (CONTRASTS, FAIRNESS_NOTE, METHODS_NOTE, claim_cells, claim_columns,
+                    claims_table, effects_table, margins_table, outcome_rules_table,
+                    problem_table, recipe_to_use, shared_settings, short, short_conditions,
+                    summary_table, tuning_sentences, tuning_table, verdict, what_was_run)
 
 __all__ = ["report", "write_report", "CACHE"]
 

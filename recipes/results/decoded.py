@@ -139,4 +139,3 @@ def decoded_metrics(recipe, split, val_outputs, test_outputs, calibrate=False, t
                 scored = metrics.common_metrics(recipe, truth, t, n=split.n, threshold=cut)
             rows += [("test", m, float(v), name) for m, v in scored.items()]
     return pd.DataFrame(rows, columns=["split", "metric", "value", "decoding"]), fitted
-

@@ -693,4 +693,3 @@ iter_stacked = TRAINER.iter_train
 train_stacked = TRAINER.train
 iter_fit_stacked = TRAINER.iter_fit
 fit_stacked = TRAINER.fit
-
