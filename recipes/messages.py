@@ -1,4 +1,5 @@
-"""Words every stage uses: the "Expected one of ..." error text and plurals.
+"""Words every stage uses: the "Expected one of ..." error text, plurals, and the word
+for how far a claim holds (the report's claims table and ``recipes show``'s advice).
 
 Imports nothing from the package, so every module may use it.
 
@@ -26,3 +27,17 @@ def expected(allowed, name, value):
 def plural(count, noun):
     """``'1 seed'``, ``'2 seeds'``."""
     return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+# how many of a claim's conditions show the outcome it expects -> the word for it
+SUPPORT = (("all", "supported"), ("some", "partly supported"), ("none", "not supported"))
+
+
+def support(held, total):
+    """The word for a claim whose expected outcome shows under ``held`` of its ``total``
+    conditions (``SUPPORT``).
+
+    >>> support(3, 3), support(1, 3), support(0, 3)
+    ('supported', 'partly supported', 'not supported')
+    """
+    return dict(SUPPORT)["all" if held == total else "some" if held else "none"]

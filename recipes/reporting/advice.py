@@ -23,6 +23,8 @@ import json
 import textwrap
 from pathlib import Path
 
+from ..messages import support
+
 # problem type -> the shipped measurements that speak to it
 MEASURED = {"binary": Path(__file__).resolve().parent.parent / "experiments"
             / "imbalanced.measured.json"}
@@ -58,6 +60,7 @@ def measure(results, runs, provenance):
     (the results lack the experiment or one of its cells)."""
     from ..training import data
     from ..training.metrics import UNITS
+    from .stats import contrast_rows
     from .stats import contrasts as paired
     from .words import short_conditions
 
@@ -67,8 +70,7 @@ def measure(results, runs, provenance):
     short = short_conditions(found) if len(found) else {}
     rows = []
     for cid, text, spec, expect, (a, b) in stated:
-        hit = found[(found["key"] == cid) & (found["metric"] == spec.metric)
-                    & (found["recipe"] == spec.recipe) & (found["reference"] == spec.reference)]
+        hit = contrast_rows(found, spec)
         if not len(hit):
             raise ValueError(f"Expected results of experiment {EXPERIMENT!r} with the cells "
                              f"of claim {cid} ({text}, {spec.metric}). Received: none")
@@ -138,9 +140,7 @@ def _claim_line(rows, sets):
         parts.append(f"at {100 * share:.1f}% positives{where}: {_value(r['mean'], unit)} vs "
                      f"{_value(r['reference_mean'], unit)} ({_diff(r['difference'], unit)}, "
                      f"95% CI {_ci(r['ci'], unit)}, {r['outcome']})")
-    held = sum(r["holds"] for r in rows)
-    word = ("supported" if held == len(rows) else "partly supported" if held
-            else "not supported")
+    word = support(sum(r["holds"] for r in rows), len(rows))
     metric = NAMES.get(first["metric"], first["metric"])
     return (f"  - {first['claim']}: {first['text']}. {metric}, {first['a']} vs {first['b']}"
             f" ({word}; expected {first['expected']}): " + "; ".join(parts) + ".")

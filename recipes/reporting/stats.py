@@ -133,7 +133,7 @@ from .formatting import fmt_epochs, fmt_value
 __all__ = [
     "HIGHER_IS_BETTER", "PRIMARY", "COMMON_METRICS", "MARGINS", "OUTCOME_RULES", "OUTCOMES",
     "MAY_BE_NEGLIGIBLE", "SETTING_COLUMNS", "curves", "goals", "summary", "paired", "effects",
-    "outcome_of", "tuning", "TUNING", "label_of", "Contrast", "contrasts",
+    "outcome_of", "tuning", "TUNING", "label_of", "Contrast", "contrasts", "contrast_rows",
     "reliability", "threshold_curves",
 ]
 
@@ -1544,6 +1544,14 @@ def contrasts(results, runs=None, specs=(), *, margins=None, n_boot=N_BOOT):
         _outcome(d, lo, hi, p, higher, margin) for d, lo, hi, p, higher, margin in zip(
             samples, e["ci_low"], e["ci_high"], e["p"], e["higher_is_better"], e["margin"])])
     return e[CONTRAST_COLUMNS]
+
+
+def contrast_rows(contrasts_df, spec):
+    """The rows of ``contrasts_df`` (what ``contrasts`` returns) that the ``Contrast``
+    ``spec`` made: its key, metric, recipe and reference."""
+    c = contrasts_df
+    return c[(c["key"] == spec.key) & (c["metric"] == spec.metric)
+             & (c["recipe"] == spec.recipe) & (c["reference"] == spec.reference)]
 
 
 def _same(a, b):

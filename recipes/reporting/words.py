@@ -18,15 +18,15 @@ import numpy as np
 import pandas as pd
 
 from ..catalog.infer import PROBLEMS
-from ..messages import plural
+from ..messages import plural, support
 from ..training.metrics import ECE_BINS
 from ..training.settings import SHORT, backbone_name
 from .formatting import (PERCENT_METRICS, diff_unit, effect_parts, fmt_effect, fmt_epochs,
                          fmt_group, fmt_value, unit)
 from .stats import (ALPHA, CURVE_BAND, FLIP, MARGINS, MAY_BE_NEGLIGIBLE, MIN_PAIRS, N_BOOT,
                     NOISE_RTOL, OUTCOME_RULES, SETTING_COLUMNS, SETTINGS, TUNING, Contrast,
-                    comparisons, effects, is_higher_better, label_of, margin_of, select,
-                    summary)
+                    comparisons, contrast_rows, effects, is_higher_better, label_of,
+                    margin_of, select, summary)
 
 __all__ = ["summary_table", "effects_table", "claims_table", "problem_table", "margins_table",
            "recipe_to_use", "where_text", "claim_cells", "claim_columns", "condition_tokens",
@@ -263,17 +263,12 @@ def _outcome_phrase(rows, short, flip=False):
     return "; ".join(parts) if parts else "not compared"
 
 
-# how many of a claim's conditions show the outcome it expects -> the word for it
-SUPPORT = (("all", "supported"), ("some", "partly supported"), ("none", "not supported"))
-
-
 def _holds(g, expect):
-    """'partly supported: 1 of 3 conditions' (``SUPPORT``: all, some or none of them show
-    the expected outcome), and how many more showed the expected direction only
+    """'partly supported: 1 of 3 conditions' (``messages.support``: all, some or none of
+    them show the expected outcome), and how many more showed the expected direction only
     detectably (their CI reaching inside the margin)."""
     k = int((g["outcome"] == expect).sum())
-    word = dict(SUPPORT)["all" if k == len(g) else "some" if k else "none"]
-    text = f"{word}: {k} of {plural(len(g), 'condition')}"
+    text = f"{support(k, len(g))}: {k} of {plural(len(g), 'condition')}"
     near = (g["outcome"] == f"detectably {expect}").sum()
     return text + (f" (and {near} detectably, may be negligible)" if near else "")
 
@@ -312,11 +307,11 @@ def claims_table(effects_df, contrasts_df=None):
     are left out (the tuned comparison is the result). A claim holds where the outcome is
     the one it expects; a difference only detectable (its CI reaching inside the margin)
     is counted apart; the ``holds`` column says "supported", "partly supported" or "not
-    supported" (``SUPPORT``). When no claim's recipes were run, every recipe against the
+    supported" (``messages.support``). When no claim's recipes were run, every recipe against the
     recommended one on the primary metric instead.
 
     Returns a DataFrame with the columns ``CLAIM_COLUMNS``."""
-    e = _by_architecture(effects_df[~effects_df["experiment"].astype(str).str.endswith(TUNING)])
+    e = _by_architecture(_without_tuning(effects_df))
     rows = []
     for cid, text, recipe, ref, metric, expect, (a, b) in CLAIMS:
         hit = e[(e["recipe"] == recipe) & (e["reference"] == ref) & (e["metric"] == metric)]
@@ -518,18 +513,17 @@ def claim_cells(effects_df, contrasts_df=None):
     (``balanced vs unweighted`` under the balanced condition); when no claim's recipes
     ran, the recommended recipe against each other one on the primary metric. Tuning
     runs are left out. What ``figures.plot_claims`` draws."""
-    e = effects_df[~effects_df["experiment"].astype(str).str.endswith(TUNING)]
+    e = _without_tuning(effects_df)
     parts = []
     for cid, _, recipe, ref, metric, _, (a, b) in CLAIMS:
         hit = e[(e["recipe"] == recipe) & (e["reference"] == ref) & (e["metric"] == metric)]
         parts.append(_flipped(hit.assign(claim=f"{cid} {b} vs {a}")))
-    parts += _contrast_cells(contrasts_df)
-    if not any(len(p) for p in parts):
+    parts = [p for p in parts + _contrast_cells(contrasts_df) if len(p)]
+    if not parts:
         prim = e[e["primary"].astype(bool)]
         parts = [_flipped(prim.assign(claim=[f"{r} vs {_alias(x, r)}" for x, r in
                                              zip(prim["recipe"], prim["reference"])]))]
-    cells = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(
-        len(p) for p in parts) else e.iloc[0:0]
+    cells = pd.concat(parts, ignore_index=True)
     if not len(cells):
         return pd.DataFrame(columns=CELL_COLUMNS)
     arrow = cells["higher_is_better"].map({True: "↑", False: "↓"}).fillna("")
@@ -547,30 +541,33 @@ def _flipped(rows):
                        ci_high=-rows["ci_low"], outcome=rows["outcome"].map(FLIP))
 
 
-def _contrast_cells(contrasts_df):
-    """The claims figure's cells of ``CONTRAST_CLAIMS`` from ``stats.contrasts`` (read as
-    they are: the first cell against the second), a frame per claim; tuning runs left
-    out."""
+def _without_tuning(df):
+    """``df`` (effects or contrasts) without the tuning runs' rows: the tuned comparison
+    is the result."""
+    return df[~df["experiment"].astype(str).str.endswith(TUNING)]
+
+
+def _contrast_hits(contrasts_df):
+    """Each of ``CONTRAST_CLAIMS`` with its rows of ``stats.contrasts``
+    (``stats.contrast_rows``; tuning runs left out):
+    ``(claim, rows)`` pairs, none when ``contrasts_df`` is None or empty."""
     if contrasts_df is None or not len(contrasts_df):
         return []
-    c = contrasts_df[~contrasts_df["experiment"].astype(str).str.endswith(TUNING)]
-    return [c[(c["key"] == contrast.key) & (c["metric"] == contrast.metric)
-              & (c["recipe"] == contrast.recipe) & (c["reference"] == contrast.reference)]
-            .assign(claim=f"{cid} {a} vs {b}")
-            for cid, _, contrast, _, (a, b) in CONTRAST_CLAIMS]
+    c = _by_architecture(_without_tuning(contrasts_df))
+    return [(claim, contrast_rows(c, claim[2])) for claim in CONTRAST_CLAIMS]
+
+
+def _contrast_cells(contrasts_df):
+    """The claims figure's cells of ``CONTRAST_CLAIMS`` from ``stats.contrasts`` (read as
+    they are: the first cell against the second), a frame per claim."""
+    return [hit.assign(claim=f"{cid} {a} vs {b}")
+            for (cid, _, _, _, (a, b)), hit in _contrast_hits(contrasts_df)]
 
 
 def _contrast_claims(contrasts_df):
-    """The claims table's rows of ``CONTRAST_CLAIMS``, read from ``stats.contrasts``
-    (matched by the contrast's key and metric; tuning runs left out)."""
-    if contrasts_df is None or not len(contrasts_df):
-        return []
-    c = _by_architecture(contrasts_df[~contrasts_df["experiment"].astype(str).str.endswith(
-        TUNING)])
+    """The claims table's rows of ``CONTRAST_CLAIMS``, read from ``stats.contrasts``."""
     rows = []
-    for cid, text, contrast, expect, (a, b) in CONTRAST_CLAIMS:
-        hit = c[(c["key"] == contrast.key) & (c["metric"] == contrast.metric)
-                & (c["recipe"] == contrast.recipe) & (c["reference"] == contrast.reference)]
+    for (cid, text, contrast, expect, (a, b)), hit in _contrast_hits(contrasts_df):
         for (exp, ds, arch), g in hit.groupby(["experiment", "dataset", "architecture"],
                                               sort=False):
             rows.append({"claim": f"{cid}: {text}", "data": label_of((exp, ds)),
