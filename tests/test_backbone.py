@@ -131,6 +131,28 @@ def test_the_fingerprint_is_of_the_configuration_and_weights_not_the_layer_names
     assert describe_backbone(sequential)["name"] == "sequential"
 
 
+def test_a_function_backbone_is_built_once_to_describe_it_and_list_its_layers():
+    """The run's record (``describe_backbone``) and the stacked trainers' layer check
+    (``backbone_layers``, via ``members.refusal``) read one build of the function's
+    seed-0 model: the function is called once for both."""
+    from recipes.models.build import backbone_layers
+    from recipes.training.members import refusal
+
+    calls = []
+
+    def counted():
+        calls.append(1)
+        return cnn()
+
+    described = describe_backbone(counted)
+    layers = backbone_layers(counted)
+    setup = Setup(recipes.select("multiclass"), 0, backbone=counted, backend="torch")
+    assert "does not take layer" in refusal(setup)
+    assert len(calls) == 1
+    assert described["layers"] == ["Conv2D", "GlobalAveragePooling2D"]
+    assert [cls for _, cls, _ in layers] == ["InputLayer", "Conv2D", "GlobalAveragePooling2D"]
+
+
 def test_an_embedding_backbone_trains_on_integer_token_ids(tmp_path):
     tokens = RNG.randint(0, 20, size=(60, 7))
     y = (tokens[:, 0] > 9).astype(int)

@@ -483,13 +483,28 @@ _DESCRIBED = {}
 
 def describe_backbone(backbone):
     """What a run's config records of ``backbone``: ``{"name", "fingerprint", "input",
-    "layers", "parameters"}`` (``input``: the shape of one example, None for any size). The fingerprint is the SHA-256 of the model's configuration (layer
-    names left out) and its starting weights; for a function, of its qualified name and
-    the model it returns for seed 0. Cached per object (a function is called once).
+    "layers", "parameters"}`` (``input``: the shape of one example, None for any size).
+    The fingerprint is the SHA-256 of the model's configuration (layer names left out)
+    and its starting weights; for a function, of its qualified name and the model it
+    returns for seed 0. Cached per object (``_described``: a function is called once).
     Raises ValueError as ``backbone_model`` does."""
+    return dict(_described(backbone)[0])
+
+
+def backbone_layers(backbone):
+    """Every layer of ``backbone``'s model (a function's, for seed 0), nested models'
+    layers included, as ``(name, class name, class module)`` in order; cached per object
+    with ``describe_backbone``'s record (``_described``). Raises ValueError as
+    ``backbone_model`` does."""
+    return list(_described(backbone)[1])
+
+
+def _described(backbone):
+    """``(describe_backbone's record, backbone_layers' list)`` of ``backbone``, both from
+    one build of its seed-0 model, cached per object: a function is called once."""
     key = id(backbone)
     if key in _DESCRIBED and _DESCRIBED[key][0] is backbone:
-        return dict(_DESCRIBED[key][1])
+        return _DESCRIBED[key][1:]
     model = _checked(_backbone_of(backbone, 0), None)
     digest = hashlib.sha256()
     if not isinstance(backbone, keras.Model):
@@ -504,20 +519,7 @@ def describe_backbone(backbone):
                  "input": list(_input_shapes(model)),
                  "layers": [type(layer).__name__ for layer in model.layers],
                  "parameters": int(model.count_params())}
-    _DESCRIBED[key] = (backbone, described)
-    return dict(described)
-
-
-_LAYERS = {}
-
-
-def backbone_layers(backbone):
-    """Every layer of ``backbone``'s model (a function's, for seed 0), nested models'
-    layers included, as ``(name, class name, class module)`` in order; cached per object.
-    Raises ValueError as ``backbone_model`` does."""
-    key = id(backbone)
-    if key not in _LAYERS or _LAYERS[key][0] is not backbone:
-        model = _checked(_backbone_of(backbone, 0), None)
-        _LAYERS[key] = (backbone, [(layer.name, type(layer).__name__, type(layer).__module__)
-                                   for layer in _all_layers(model)[1:]])
-    return list(_LAYERS[key][1])
+    layers = [(layer.name, type(layer).__name__, type(layer).__module__)
+              for layer in _all_layers(model)[1:]]
+    _DESCRIBED[key] = (backbone, described, layers)
+    return described, layers

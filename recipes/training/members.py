@@ -328,8 +328,8 @@ def initial_weights(setup, split):
     model = setup.arguments("model")
     units = setup.recipe.n_units(split.n)
     if model.get("backbone") is not None:
-        key = (_backbone_key(setup, split)["backbone"],
-               _backbone_key(setup, split)["input"], units, setup.seed,
+        backbone = _backbone_key(setup, split)
+        key = (backbone["backbone"], backbone["input"], units, setup.seed,
                tuple(sorted((k, v) for k, v in model.items() if k not in ("backbone", "hidden"))))
     else:
         key = (split.X_train.shape[1], units, setup.seed, tuple(sorted(model.items())))
