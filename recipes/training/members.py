@@ -48,9 +48,9 @@ from .settings import APPLIES_TO
 from .trace import batch_order, row_weights, targets
 
 __all__ = ["BACKBONE_BACKENDS", "IMPLEMENTED", "STACKABLE_LAYERS", "Config", "NotStackable",
-           "as_input", "config", "initial_weights", "optimizer_spec", "refusal",
+           "as_input", "config", "head_mask", "initial_weights", "optimizer_spec", "refusal",
            "require_backend", "stack_inputs", "stackable", "unimplemented",
-           "unstackable_layer"]
+           "unstackable_layer", "with_head"]
 
 # The settings every stacked trainer implements itself. A setting of the loss or the
 # optimizer (``settings.APPLIES_TO``) reaches them through the loss object and
@@ -354,6 +354,22 @@ def _backbone_start(setup, split):
     model = setup.build_model(split, compile=False)
     return [np.array(keras.ops.convert_to_numpy(v.value))
             for v in model.trainable_variables + model.non_trainable_variables]
+
+
+def head_mask(model):
+    """For each trainable variable of ``model``, in order, whether it is the output
+    layer's (``"head"``): the variables a stacked trainer takes the gradient norm of, as
+    ``keras_fit`` does."""
+    head = {v.path for v in model.get_layer("head").trainable_weights}
+    return [v.path in head for v in model.trainable_variables]
+
+
+def with_head(variables, is_head, head):
+    """``variables`` with the head's ones (``is_head``, from ``head_mask``) replaced, in
+    order, by ``head``: the full list a stateless call takes, with the head's variables
+    the ones a gradient is taken against."""
+    it = iter(head)
+    return [next(it) if h else v for v, h in zip(variables, is_head)]
 
 
 def as_input(x):

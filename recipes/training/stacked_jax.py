@@ -178,8 +178,7 @@ def _build(parts, batch_size, own_data):
     import jax.numpy as jnp
 
     model, loss_fn, optimizer, T = parts.model, parts.loss, parts.optimizer, parts.trainable
-    head = {v.path for v in model.get_layer("head").trainable_weights}
-    is_head = [v.path in head for v in model.trainable_variables]
+    is_head = members.head_mask(model)
     B = batch_size
 
     def predict(ws, nts, x):
@@ -203,9 +202,7 @@ def _build(parts, batch_size, own_data):
 
     def head_grad_norm(ws, nts, x, y):
         def loss(head_ws):
-            it = iter(head_ws)
-            full = [next(it) if h else w for w, h in zip(ws, is_head)]
-            return loss_fn(y, predict(full, nts, x))
+            return loss_fn(y, predict(members.with_head(ws, is_head, head_ws), nts, x))
 
         grads = jax.grad(loss)([w for w, h in zip(ws, is_head) if h])
         return jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in grads))

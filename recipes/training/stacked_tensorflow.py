@@ -536,8 +536,7 @@ class _BackboneGraph:
         import_tensorflow()
         self.config, self.model, self.loss_fn = config, model, loss
         self.T = len(model.trainable_variables)
-        head = {v.path for v in model.get_layer("head").trainable_weights}
-        self.is_head = [v.path in head for v in model.trainable_variables]
+        self.is_head = members.head_mask(model)
         self.optimizer = _Graph(config, None)       # its update and slots
 
     def function(self):
@@ -564,8 +563,7 @@ class _BackboneGraph:
         import tensorflow as tf
 
         K = idx.shape[0]
-        mine = [list(w) for w in zip(*(tf.unstack(v) for v in flat_ws.unpack(flat)))]
-        nts_k = list(zip(*(tf.unstack(v) for v in nts))) if nts else [()] * K
+        mine, nts_k = _per_member(flat_ws.unpack(flat), K), _per_member(nts, K)
         with tf.GradientTape() as tape:
             tape.watch(mine)
             losses, new_nts = [], []
@@ -573,7 +571,7 @@ class _BackboneGraph:
                 data = [chunk.member(a, k) for a in (chunk.x_train, chunk.y_train,
                                                      chunk.w_train)]
                 x, y, w = (tf.gather(a, idx[k]) for a in data)
-                loss, nt = self.member_loss(mine[k], list(nts_k[k]), x, y, w)
+                loss, nt = self.member_loss(mine[k], nts_k[k], x, y, w)
                 losses.append(loss)
                 new_nts.append(nt)
             objective = tf.add_n(losses)    # SUM over members, never the mean
@@ -590,20 +588,17 @@ class _BackboneGraph:
         import tensorflow as tf
 
         K = chunk.K
-        mine = list(zip(*(tf.unstack(v) for v in ws)))
-        nts_k = list(zip(*(tf.unstack(v) for v in nts))) if nts else [()] * K
+        mine, nts_k = _per_member(ws, K), _per_member(nts, K)
         out_train, out_val, val_loss, grad_norm = [], [], [], []
         for k in range(K):
             x, y = chunk.member(chunk.x_train, k), chunk.member(chunk.y_train, k)
             head = [w for w, h in zip(mine[k], self.is_head) if h]
-            with tf.GradientTape() as tape:
+            with tf.GradientTape() as tape:     # the head's variables are mine[k]'s own
                 tape.watch(head)
-                it = iter(head)
-                full = [next(it) if h else w for w, h in zip(mine[k], self.is_head)]
-                out, _ = self.model.stateless_call(full, list(nts_k[k]), x, training=False)
+                out, _ = self.model.stateless_call(mine[k], nts_k[k], x, training=False)
                 loss = self.loss_fn(y, out)
             grad_norm.append(tf.linalg.global_norm(tape.gradient(loss, head)))
-            val, _ = self.model.stateless_call(list(mine[k]), list(nts_k[k]),
+            val, _ = self.model.stateless_call(mine[k], nts_k[k],
                                                chunk.member(chunk.x_val, k), training=False)
             val_loss.append(self.loss_fn(chunk.member(chunk.y_val, k), val))
             out_train.append(out)
@@ -667,6 +662,16 @@ def _expand(v, like):
     import tensorflow as tf
 
     return tf.reshape(v, (-1,) + (1,) * (like.shape.rank - 1))
+
+
+def _per_member(variables, K):
+    """Stacked ``variables`` (each with leading axis K) as K lists, member by member:
+    ``[[v[k] for v in variables] for k in range(K)]`` (empty lists for none)."""
+    import tensorflow as tf
+
+    if not variables:
+        return [[] for _ in range(K)]
+    return [list(vs) for vs in zip(*(tf.unstack(v) for v in variables))]
 
 
 def _members_records(tas, weights):

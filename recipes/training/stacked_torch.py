@@ -63,8 +63,6 @@ __all__ = ["MAX_MEMBERS", "TRAINER", "TorchTrainer", "fit_stacked", "iter_fit_st
 
 # The largest chunk.
 MAX_MEMBERS = 64
-# What an epoch records per member, in both training loops (the MLP's and a backbone's).
-RECORDS = ("out_train", "out_val", "loss_train", "loss_val", "grad_norm")
 
 
 class TorchTrainer(StackedTrainer):
@@ -203,6 +201,29 @@ def _rows(data, idx, own):
     return torch.index_select(flat, 0, idx.reshape(-1)).reshape((K, b) + tuple(flat.shape[1:]))
 
 
+class _Records:
+    """What an epoch records per member (``KEYS``), gathered by both training loops (the
+    MLP's and a backbone's): ``add`` one epoch's tensors (leading axis K, in ``KEYS``
+    order); ``stacked`` the records as numpy arrays (K, E, ...)."""
+
+    KEYS = ("out_train", "out_val", "loss_train", "loss_val", "grad_norm")
+
+    def __init__(self):
+        self.epochs = []
+
+    def add(self, *values):
+        self.epochs.append([v.detach().numpy() for v in values])
+
+    def stacked(self):
+        return {key: np.stack(v, axis=1) for key, v in zip(self.KEYS, zip(*self.epochs))}
+
+
+def _batches(order, e, batch_size):
+    """Epoch ``e``'s batches of ``order`` (K, E, n_train): each member's rows, (K, b)."""
+    n_train = order.shape[-1]
+    return (order[:, e, start:start + batch_size] for start in range(0, n_train, batch_size))
+
+
 def _train(chunk, x_train, y_train, x_val, y_val, w_train, order, lr, ws):
     """Train the members for every epoch; returns the per-epoch records (numpy, leading
     axis K) and the final weights. ``order``: (K, E, n_train) per-member row order."""
@@ -216,12 +237,11 @@ def _train(chunk, x_train, y_train, x_val, y_val, w_train, order, lr, ws):
     slots = chunk.slots(ws)
     y_train_k = y_train if own else y_train.expand((K,) + tuple(y_train.shape))
     y_val_k = y_val if own else y_val.expand((K,) + tuple(y_val.shape))
-    records = {key: [] for key in RECORDS}
+    records = _Records()
     step = 0
     for e in range(E):
         total = torch.zeros(K)
-        for start in range(0, n_train, B):
-            idx = order[:, e, start:start + B]                       # (K, b)
+        for idx in _batches(order, e, B):                            # (K, b)
             xb, yb = _rows(x_train, idx, own), _rows(y_train, idx, own)
             wb = _rows(w_train, idx, own)                            # (K, b)
             batch_loss = chunk.member_means(yb, chunk.outputs(chunk.forward(ws, xb)), wb)
@@ -236,14 +256,10 @@ def _train(chunk, x_train, y_train, x_val, y_val, w_train, order, lr, ws):
         gk, gb = torch.autograd.grad(chunk.member_means(y_train_k, out_train).sum(), head)
         with torch.no_grad():
             out_val = chunk.outputs(chunk.forward(body + head, x_val))
-            for key, value in (("out_train", out_train), ("out_val", out_val),
-                               ("loss_train", total / n_train),
-                               ("loss_val", chunk.member_means(y_val_k, out_val)),
-                               ("grad_norm", torch.sqrt((gk * gk).sum((1, 2))
-                                                        + (gb * gb).sum(1)))):
-                records[key].append(value.detach().numpy())
-    res = {key: np.stack(v, axis=1) for key, v in records.items()}      # (K, E, ...)
-    return res, [w.detach() for w in ws]
+            records.add(out_train, out_val, total / n_train,
+                        chunk.member_means(y_val_k, out_val),
+                        torch.sqrt((gk * gk).sum((1, 2)) + (gb * gb).sum(1)))
+    return records.stacked(), [w.detach() for w in ws]
 
 
 # --- a backbone: Keras' stateless_call under torch.func.vmap ------------------------------
@@ -266,8 +282,7 @@ class _Backbone:
     def __init__(self, config, setup, model):
         self.config, self.model, self.loss_fn = config, model, setup.loss()
         self.T = len(model.trainable_variables)
-        head = {v.path for v in model.get_layer("head").trainable_weights}
-        self.is_head = [v.path in head for v in model.trainable_variables]
+        self.is_head = members.head_mask(model)
         self.optimizer = _Chunk(config, setup)          # its update and slots
 
     @classmethod
@@ -296,8 +311,7 @@ class _Backbone:
         import torch
 
         head = [w.detach().requires_grad_(True) for w, h in zip(ws, self.is_head) if h]
-        it = iter(head)
-        full = [next(it) if h else w for w, h in zip(ws, self.is_head)]
+        full = members.with_head(ws, self.is_head, head)
         out_train, _ = self.model.stateless_call(full, list(nts), x_train, training=False)
         grads = torch.autograd.grad(self.loss_fn(y_train, out_train), head)
         with torch.no_grad():
@@ -317,12 +331,11 @@ class _Backbone:
         step_fn = vmap(grad(self.batch_loss, has_aux=True), randomness="error")
         slots = self.optimizer.slots(ws)
         member = (lambda a, k: a[k]) if own else (lambda a, k: a)
-        records = {key: [] for key in RECORDS}
+        records = _Records()
         step = 0
         for e in range(E):
             total = torch.zeros(K)
-            for start in range(0, n_train, B):
-                idx = order[:, e, start:start + B]                   # (K, b)
+            for idx in _batches(order, e, B):                        # (K, b)
                 grads, (losses, new_nts) = step_fn(
                     ws, nts, *(_rows(a, idx, own) for a in (x_train, y_train, w_train)))
                 with torch.no_grad():
@@ -334,12 +347,8 @@ class _Backbone:
                                        member(x_train, k), member(y_train, k),
                                        member(x_val, k), member(y_val, k)) for k in range(K)]
             out_train, out_val, loss_val, grad_norm = (torch.stack(r) for r in zip(*per))
-            for key, value in (("out_train", out_train), ("out_val", out_val),
-                               ("loss_train", total / n_train), ("loss_val", loss_val),
-                               ("grad_norm", grad_norm)):
-                records[key].append(value.detach().numpy())
-        res = {key: np.stack(v, axis=1) for key, v in records.items()}  # (K, E, ...)
-        return res, [w.detach().numpy() for w in ws + nts]
+            records.add(out_train, out_val, total / n_train, loss_val, grad_norm)
+        return records.stacked(), [w.detach().numpy() for w in ws + nts]
 
     def run(self, setups, splits, keep_outputs):
         """``TorchTrainer.run_chunk`` for this backbone's chunk."""
