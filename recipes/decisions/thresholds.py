@@ -275,21 +275,13 @@ def tune_threshold(recipe, outputs, y, metric="f1", *, classes=None, min_rare=MI
     0.575
     """
     who = "tune_threshold"
-    recipe = inputs.as_recipe(recipe, who)
-    if recipe.decoding != "threshold":
-        names = ", ".join(repr(r.name) for r in load_catalog() if r.decoding == "threshold")
-        raise ValueError(f"{who} needs a recipe decoded by a threshold, one of {{{names}}}. "
-                         f"Received: recipe={recipe.name!r} (decoding {recipe.decoding!r})")
-    name, objective = _objective(metric)
+    recipe, name, objective, truth, classes, scores = _scored(recipe, outputs, y, metric,
+                                                              classes, who)
     if isinstance(min_rare, bool) or not isinstance(min_rare, numbers.Integral) or min_rare < 1:
         raise ValueError(f"{who}: expected min_rare as an integer >= 1. "
                          f"Received: min_rare={min_rare!r}")
-    out = inputs.outputs_of(recipe, outputs, who, fit=True)
-    truth, classes = inputs.truth_of(recipe, y, classes, out.shape[1], who)
-    rows = inputs.rows_of(truth, out, who)
-    truth = truth.reshape(rows, -1)
+    rows = len(truth)
     rare = _check_rare(truth, int(min_rare), classes, who)
-    scores = recipe.scores(out)
     found = [_tune(truth[:, j], scores[:, j], objective, recipe.output_range)
              for j in range(scores.shape[1])]
     one = scores.shape[1] == 1
@@ -299,6 +291,31 @@ def tune_threshold(recipe, outputs, y, metric="f1", *, classes=None, min_rare=MI
         threshold=pick([f[0] for f in found]), score=pick([f[1] for f in found]),
         default_score=pick([f[2] for f in found]), rows=int(rows),
         rare=pick([int(r) for r in rare]))
+
+
+def _scored(recipe, outputs, y, metric, classes, who, unit_scores=False):
+    """What ``tune_threshold`` and ``threshold_curve`` (``who``) read, each argument
+    checked: ``(recipe, metric name, objective, truth (rows, labels), class labels,
+    scores (rows, labels))``. The recipe must be decoded by a threshold, and with
+    ``unit_scores`` have its scores in 0..1."""
+    recipe = inputs.as_recipe(recipe, who)
+
+    def takes(r):
+        return r.decoding == "threshold" and (
+            not unit_scores or tuple(r.output_range) == (0.0, 1.0))
+
+    if not takes(recipe):
+        names = ", ".join(repr(r.name) for r in load_catalog() if takes(r))
+        kind = "a threshold on scores in 0..1" if unit_scores else "a threshold"
+        its_range = f", scores in {list(recipe.output_range)}" if unit_scores else ""
+        raise ValueError(f"{who} needs a recipe decoded by {kind}, one of {{{names}}}. "
+                         f"Received: recipe={recipe.name!r} (decoding {recipe.decoding!r}"
+                         f"{its_range})")
+    name, objective = _objective(metric)
+    out = inputs.outputs_of(recipe, outputs, who, fit=True)
+    truth, classes = inputs.truth_of(recipe, y, classes, out.shape[1], who)
+    truth = truth.reshape(inputs.rows_of(truth, out, who), -1)
+    return recipe, name, objective, truth, classes, recipe.scores(out)
 
 
 def _tune(truth, scores, objective, bounds):
@@ -327,19 +344,8 @@ def threshold_curve(recipe, outputs, y, metric="f1", *, classes=None, cuts=CURVE
     >>> c["value"]
     [[0.8, 1.0, 0.0]]
     """
-    who = "threshold_curve"
-    recipe = inputs.as_recipe(recipe, who)
-    if recipe.decoding != "threshold" or tuple(recipe.output_range) != (0.0, 1.0):
-        names = ", ".join(repr(r.name) for r in load_catalog() if r.decoding == "threshold"
-                          and tuple(r.output_range) == (0.0, 1.0))
-        raise ValueError(f"{who} needs a recipe decoded by a threshold on scores in 0..1, "
-                         f"one of {{{names}}}. Received: recipe={recipe.name!r} (decoding "
-                         f"{recipe.decoding!r}, scores in {list(recipe.output_range)})")
-    _, objective = _objective(metric)
-    out = inputs.outputs_of(recipe, outputs, who, fit=True)
-    truth, _ = inputs.truth_of(recipe, y, classes, out.shape[1], who)
-    truth = truth.reshape(inputs.rows_of(truth, out, who), -1)
-    scores = recipe.scores(out)
+    _, _, objective, truth, _, scores = _scored(recipe, outputs, y, metric, classes,
+                                                "threshold_curve", unit_scores=True)
     cuts = np.asarray(cuts, dtype=np.float64)
     values = [_values(objective, truth[:, j], scores[:, j], cuts).tolist()
               for j in range(scores.shape[1])]
