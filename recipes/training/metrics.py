@@ -277,7 +277,9 @@ def _class_metrics(t, pred, p, s, k):
     res["log_loss"] = -np.log(np.clip(p_true, EPSILON, 1 - EPSILON)).mean(axis=-1)
     # sum_k (p_k - y_k)^2 = sum_k p_k^2 - 2 p_true + 1
     res["brier"] = (np.square(p).sum(axis=-1) - 2 * p_true + 1).mean(axis=-1)
-    res["ece"] = _ece(p.max(axis=-1), (p.argmax(axis=-1) == t).astype(np.float64))
+    top = p.argmax(axis=-1)[..., None]   # the confidence is read at the argmax: one pass
+    res["ece"] = _ece(np.take_along_axis(p, top, axis=-1)[..., 0],
+                      (top[..., 0] == t).astype(np.float64))
     res["out_of_range"] = ((s < 0) | (s > 1)).mean(axis=(-2, -1))
     if k == 2:
         res["pr_auc"] = _average_precision(p[..., 1], (t == 1).astype(np.float64))
