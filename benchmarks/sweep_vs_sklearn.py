@@ -59,15 +59,22 @@ RUNS = len(LEARNING_RATES) * SEEDS
 TARGET = 5.0
 
 
+def sweep():
+    """The recipes side's Experiment: one recipe, 20 learning rates x 10 seeds."""
+    import recipes
+
+    return recipes.Experiment("sweep", ("digits",), recipes=(RECIPE,), seeds=SEEDS,
+                              epochs=EPOCHS, batch_size=BATCH, hidden=HIDDEN,
+                              optimizer="adam", learning_rate=list(LEARNING_RATES))
+
+
 def part_recipes():
     """The sweep through ``recipes.run``; returns the runs stored and their statuses."""
     import sqlite3
 
     import recipes
 
-    experiment = recipes.Experiment("sweep", ("digits",), recipes=(RECIPE,), seeds=SEEDS,
-                                    epochs=EPOCHS, batch_size=BATCH, hidden=HIDDEN,
-                                    optimizer="adam", learning_rate=list(LEARNING_RATES))
+    experiment = sweep()
     with tempfile.TemporaryDirectory() as out:
         recipes.run(experiment, out, progress=False)
         with sqlite3.connect(os.path.join(out, "results.sqlite")) as con:
@@ -96,9 +103,7 @@ def part_engine():
     from recipes.training import data
     from recipes.training.trainers import trainer
 
-    experiment = recipes.Experiment("sweep", ("digits",), recipes=(RECIPE,), seeds=SEEDS,
-                                    epochs=EPOCHS, batch_size=BATCH, hidden=HIDDEN,
-                                    optimizer="adam", learning_rate=list(LEARNING_RATES))
+    experiment = sweep()
     digits = data.load("digits")
     todo = setups(experiment, digits, recipes.load_catalog())
     splits = {seed: experiment.split_of(digits, seed) for seed in experiment.seeds}
