@@ -208,6 +208,24 @@ def test_invalid_run_is_refused(tmp_path, fields, match):
     assert store.finished() == set()
 
 
+@pytest.mark.parametrize("as_frame", [False, True], ids=["tuples", "dataframe"])
+@pytest.mark.parametrize("row, match", [
+    ((6, "holdout", "loss", 1.0), "Received: split='holdout' (run 'r0')"),
+    ((float("nan"), "train", "loss", 1.0), "Run 'r0': expected epochs as whole numbers >= 0. Received: epoch=nan"),
+    ((2.5, "train", "loss", 1.0), "whole numbers >= 0. Received: epoch=2.5"),
+    ((-1, "train", "loss", 1.0), "whole numbers >= 0. Received: epoch=-1"),
+    (("six", "train", "loss", 1.0), "whole numbers >= 0. Received: epoch='six'"),
+])
+def test_a_bad_history_row_is_named_and_nothing_is_written(tmp_path, row, match, as_frame):
+    store = Store(tmp_path)
+    rows = make_history(5) + [row]
+    history = pd.DataFrame(rows, columns=["epoch", "split", "metric", "value"]) if as_frame \
+        else rows
+    with pytest.raises(StoreError, match=re.escape(match)):
+        store.write(make_run(0), history)
+    assert store.finished() == set() and store.history().empty
+
+
 def test_bad_history_row_leaves_no_partial_run(tmp_path):
     store = Store(tmp_path)
     rows = make_history(5) + [(6, "holdout", "loss", 1.0)]   # splits: train, val, test

@@ -356,7 +356,8 @@ def _raw_and_decoded(history):
 def _history_rows(run_id, history):
     """The (run, epoch, split, metric, value) rows of a history, NaN values as None: a
     DataFrame is converted column by column (``_frame_rows``), an iterable of (epoch,
-    split, metric, value) tuples row by row; a split outside ``SPLITS`` is a StoreError."""
+    split, metric, value) tuples row by row. A split outside ``SPLITS`` or an epoch that
+    is not a whole number >= 0 is a StoreError naming the run."""
     if history is None:
         return []
     if isinstance(history, pd.DataFrame):
@@ -364,7 +365,7 @@ def _history_rows(run_id, history):
     rows = []
     for epoch, split, metric, value in history:
         _check_splits(run_id, [split])
-        rows.append((run_id, int(epoch), split, str(metric),
+        rows.append((run_id, _epochs(run_id, [epoch])[0], split, str(metric),
                      None if value is None else _value(value)))
     return rows
 
@@ -375,7 +376,7 @@ def _frame_rows(run_id, history):
     splits = history["split"].to_numpy()
     _check_splits(run_id, set(splits.tolist()))
     values = history["value"].to_numpy(dtype=float).tolist()
-    return list(zip(itertools.repeat(run_id), history["epoch"].to_numpy().astype(int).tolist(),
+    return list(zip(itertools.repeat(run_id), _epochs(run_id, history["epoch"].to_numpy()),
                     splits.tolist(), history["metric"].to_numpy().astype(str).tolist(),
                     [None if v != v else v for v in values]))   # NaN -> NULL
 
@@ -384,6 +385,27 @@ def _check_splits(run_id, splits):
     for split in splits:
         if split not in SPLITS:
             raise StoreError(expected(SPLITS, "split", split) + f" (run {run_id!r})")
+
+
+def _epochs(run_id, epochs):
+    """``epochs`` as a list of Python ints; a StoreError names the first that is not a
+    whole number >= 0 (NaN, 2.5, -1, text)."""
+    epochs = np.asarray(epochs)
+    if epochs.dtype.kind in "iu":     # the usual case: checked at once
+        bad = epochs < 0
+    elif epochs.dtype.kind == "f":
+        bad = ~(np.isfinite(epochs) & (epochs >= 0) & (epochs == np.round(epochs)))
+    else:                             # object or text: one by one
+        bad = np.array([not _whole(e) for e in epochs.tolist()], dtype=bool)
+    if bad.any():
+        raise StoreError(f"Run {run_id!r}: expected epochs as whole numbers >= 0. Received: "
+                         f"epoch={epochs.tolist()[int(np.argmax(bad))]!r}")
+    return epochs.astype(np.int64).tolist()
+
+
+def _whole(e):
+    return isinstance(e, (int, float, np.number)) and not isinstance(e, bool) \
+        and bool(np.isfinite(e)) and e >= 0 and e == round(e)
 
 
 # history rows read from SQLite at a time: the Python tuples of one batch are the read's
