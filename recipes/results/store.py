@@ -290,10 +290,6 @@ def _plain(v):
     return v.item() if hasattr(v, "item") and not isinstance(v, (str, bytes)) else v
 
 
-def _value(v):
-    return None if pd.isna(v) else float(v)
-
-
 def _run_row(run):
     unknown = sorted(set(run) - set(RUN_COLUMNS))
     if unknown:
@@ -354,37 +350,23 @@ def _raw_and_decoded(history):
 
 
 def _history_rows(run_id, history):
-    """The (run, epoch, split, metric, value) rows of a history, NaN values as None: a
-    DataFrame is converted column by column (``_frame_rows``), an iterable of (epoch,
-    split, metric, value) tuples row by row. A split outside ``SPLITS`` or an epoch that
-    is not a whole number >= 0 is a StoreError naming the run."""
+    """The (run, epoch, split, metric, value) rows of a history (a DataFrame, or an
+    iterable of (epoch, split, metric, value) tuples, read into one), each column checked
+    and converted at once: numpy arrays, no Python call per row (a sweep writes thousands
+    of histories); NaN values as None. A split outside ``SPLITS`` or an epoch that is not
+    a whole number >= 0 is a StoreError naming the run."""
     if history is None:
         return []
-    if isinstance(history, pd.DataFrame):
-        return _frame_rows(run_id, history)
-    rows = []
-    for epoch, split, metric, value in history:
-        _check_splits(run_id, [split])
-        rows.append((run_id, _epochs(run_id, [epoch])[0], split, str(metric),
-                     None if value is None else _value(value)))
-    return rows
-
-
-def _frame_rows(run_id, history):
-    """``_history_rows`` of a DataFrame: each column checked and converted at once
-    (numpy arrays, no pandas call per column: a sweep writes thousands of histories)."""
+    if not isinstance(history, pd.DataFrame):
+        history = pd.DataFrame(list(history), columns=HISTORY_COLUMNS[1:])
     splits = history["split"].to_numpy()
-    _check_splits(run_id, set(splits.tolist()))
+    for split in dict.fromkeys(splits.tolist()):   # the first bad one, in row order
+        if split not in SPLITS:
+            raise StoreError(expected(SPLITS, "split", split) + f" (run {run_id!r})")
     values = history["value"].to_numpy(dtype=float).tolist()
     return list(zip(itertools.repeat(run_id), _epochs(run_id, history["epoch"].to_numpy()),
                     splits.tolist(), history["metric"].to_numpy().astype(str).tolist(),
                     [None if v != v else v for v in values]))   # NaN -> NULL
-
-
-def _check_splits(run_id, splits):
-    for split in splits:
-        if split not in SPLITS:
-            raise StoreError(expected(SPLITS, "split", split) + f" (run {run_id!r})")
 
 
 def _epochs(run_id, epochs):
