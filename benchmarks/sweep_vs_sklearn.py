@@ -1,7 +1,8 @@
 """A 200-run learning-rate sweep of digits, all-in, against scikit-learn's MLPClassifier.
 
     python benchmarks/sweep_vs_sklearn.py [--repeat 3] [--cache empty|warm] [--doc FILE]
-    python benchmarks/sweep_vs_sklearn.py --part recipes|sklearn|startup|engine   # one
+    python benchmarks/sweep_vs_sklearn.py --part recipes|sklearn|startup|engine
+                                                  # one part, in this process
 
 Issue #21 section 5's MLP target: the sweep runs in one fresh process per side, timed
 from outside as a whole process (interpreter start, imports, loading the data,
@@ -185,13 +186,15 @@ def compare(args):
           f"all-in; {args.cache} compilation cache; {os.cpu_count()} CPU cores; load average "
           f"{os.getloadavg()[0]:.2f}", flush=True)
     ratios, cpu_ratios = [], []
+    def cache():   # each process that trains: its own empty cache, or the shared warm one
+        return dict(env, RECIPES_CACHE_DIR=shared if args.cache == "warm"
+                    else tempfile.mkdtemp(prefix="recipes-sweep-cache-"))
+
     for i in range(args.repeat):
-        cache = shared if args.cache == "warm" else tempfile.mkdtemp(prefix="recipes-sweep-cache-")
-        ours, ours_cpu, r = timed("recipes", dict(env, RECIPES_CACHE_DIR=cache))
+        ours, ours_cpu, r = timed("recipes", cache())
         theirs, theirs_cpu, s = timed("sklearn", env)
         startup, _, u = timed("startup", env)
-        engine, _, e = timed("engine", dict(env, RECIPES_CACHE_DIR=tempfile.mkdtemp(
-            prefix="recipes-sweep-cache-") if args.cache == "empty" else shared))
+        engine, _, e = timed("engine", cache())
         ratios.append(theirs / ours)
         cpu_ratios.append(theirs_cpu / ours_cpu)
         print(f"pair {i + 1}: recipes {1000 * ours / r['runs']:6.1f} ms/run wall, "
@@ -203,15 +206,16 @@ def compare(args):
         budget = theirs / TARGET
         print(f"        {TARGET:g}x budget {budget:.1f} s; recipes {ours:.1f} s = start-up "
               f"{startup:.1f} s ({100 * startup / budget:.0f}% of the budget: Python, imports "
-              f"(Keras and TensorFlow {u['keras_s']:.1f} s), digits) + training and scoring {engine - startup:.1f} s (compiling included; "
-              f"start-up + training {engine:.1f} s = {100 * engine / budget:.0f}% of the "
-              f"budget, {e['ok']} of {e['runs']} ok) + bookkeeping {ours - engine:.1f} s (recipes "
-              f"minus engine: two processes, so noisy)",
-              flush=True)
+              f"(Keras and TensorFlow {u['keras_s']:.1f} s), digits) + training and scoring "
+              f"{engine - startup:.1f} s (compiling included; start-up + training "
+              f"{engine:.1f} s = {100 * engine / budget:.0f}% of the budget, {e['ok']} of "
+              f"{e['runs']} ok) + bookkeeping {ours - engine:.1f} s (recipes minus engine: "
+              f"two processes, so noisy)", flush=True)
     ratio = statistics.median(ratios)
     print(f"median sklearn / recipes: {ratio:.2f}x wall (target >= {TARGET:g}x: "
           f"{'met' if ratio >= TARGET else 'MISSED'}), {statistics.median(cpu_ratios):.2f}x CPU; "
           f"load average {os.getloadavg()[0]:.2f}")
+
 
 if __name__ == "__main__":
     main()

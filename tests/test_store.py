@@ -211,7 +211,8 @@ def test_invalid_run_is_refused(tmp_path, fields, match):
 @pytest.mark.parametrize("as_frame", [False, True], ids=["tuples", "dataframe"])
 @pytest.mark.parametrize("row, match", [
     ((6, "holdout", "loss", 1.0), "Received: split='holdout' (run 'r0')"),
-    ((float("nan"), "train", "loss", 1.0), "Run 'r0': expected epochs as whole numbers >= 0. Received: epoch=nan"),
+    ((float("nan"), "train", "loss", 1.0),
+     "Run 'r0': expected epochs as whole numbers >= 0. Received: epoch=nan"),
     ((2.5, "train", "loss", 1.0), "whole numbers >= 0. Received: epoch=2.5"),
     ((-1, "train", "loss", 1.0), "whole numbers >= 0. Received: epoch=-1"),
     (("six", "train", "loss", 1.0), "whole numbers >= 0. Received: epoch='six'"),

@@ -46,6 +46,6 @@ def test_the_numbers_go_into_their_block_with_command_date_and_machine(tmp_path,
     assert "median sklearn / recipes: 5.00x wall (target >= 5x: met), 5.00x CPU" in text
     assert "recipes   50.0 ms/run wall" in text
     assert ("5x budget 10.0 s; recipes 10.0 s = start-up 4.0 s (40% of the budget: Python, "
-            "imports (Keras and TensorFlow 3.2 s), digits) + training and scoring 4.5 s (compiling included; start-up + "
-            "training 8.5 s = 85% of the budget, 200 of 200 ok) + bookkeeping 1.5 s (recipes minus "
-            "engine: two processes, so noisy)") in text
+            "imports (Keras and TensorFlow 3.2 s), digits) + training and scoring 4.5 s "
+            "(compiling included; start-up + training 8.5 s = 85% of the budget, 200 of 200 "
+            "ok) + bookkeeping 1.5 s (recipes minus engine: two processes, so noisy)") in text
